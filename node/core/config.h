@@ -1,0 +1,56 @@
+// Configuration of one consensus node.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "node/core/limits.h"
+
+namespace ringchain::core {
+
+// A source of uniform random numbers in [0, bound). The core owns no random
+// generator: the caller injects one, seeded, so that every run can be
+// replayed (tests and the deterministic simulator rely on it).
+using random_source = std::function<std::uint64_t(std::uint64_t bound)>;
+
+// Settings of one node. Every bound may only be lowered from its limit in
+// node/core/limits.h; validate() refuses anything else.
+struct config {
+  // This node's id; ids are non-zero.
+  std::uint64_t id = 0;
+  // Every voter of the cluster, this node included.
+  std::vector<std::uint64_t> voters;
+
+  // Ticks without hearing from a leader before a follower campaigns. The
+  // actual timeout is drawn from [election_ticks, 2 * election_ticks) at
+  // every reset (Raft §5.2, randomized election timeouts).
+  std::uint32_t election_ticks = 10;
+  // Ticks between the leader's heartbeats; less than election_ticks.
+  std::uint32_t heartbeat_ticks = 1;
+
+  // Pre-vote (Raft thesis §9.6): a node first asks whether it could win
+  // before it disrupts the cluster by raising its term.
+  bool pre_vote = true;
+  // Check-quorum (Raft thesis §6.2): a leader that has not heard from a
+  // quorum within an election timeout steps down, and a node that heard
+  // from a leader within the timeout ignores vote requests.
+  bool check_quorum = true;
+
+  std::size_t inflight_appends = limits::inflight_appends_max;
+  std::uint64_t inflight_bytes = limits::inflight_bytes_max;
+  std::uint64_t append_bytes = limits::append_bytes_max;
+  std::size_t append_entries = limits::append_entries_max;
+  std::uint64_t entry_bytes = limits::entry_bytes_max;
+  std::size_t uncommitted_entries = limits::uncommitted_entries_max;
+  std::uint64_t uncommitted_bytes = limits::uncommitted_bytes_max;
+
+  random_source random;
+
+  // Returns an empty string when the config is usable, else a sentence that
+  // names the setting and the problem.
+  std::string validate() const;
+};
+
+}  // namespace ringchain::core

@@ -1,0 +1,92 @@
+// The leader's view of one follower's log (Raft Figure 2's nextIndex and
+// matchIndex), with the bounded replication pipeline.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+
+namespace ringchain::core {
+
+// Appends in flight to one follower, bounded by count and by payload bytes.
+// Each in-flight append is remembered by the last index it carries, so an
+// acknowledgement frees every append up to the index it acknowledges.
+class inflights {
+ public:
+  inflights(std::size_t count_max, std::uint64_t bytes_max)
+      : count_max_(count_max), bytes_max_(bytes_max) {}
+
+  bool full() const {
+    return items_.size() >= count_max_ || bytes_ >= bytes_max_;
+  }
+  std::size_t count() const { return items_.size(); }
+  std::uint64_t bytes() const { return bytes_; }
+
+  void add(std::uint64_t last_index, std::uint64_t bytes);
+  // Frees every append whose last index is at or below `index`.
+  void free_to(std::uint64_t index);
+  // Frees the oldest append; used when a heartbeat response shows the
+  // follower alive while the window is full, so one lost append cannot
+  // stall replication.
+  void free_first();
+  void reset() {
+    items_.clear();
+    bytes_ = 0;
+  }
+
+ private:
+  struct item {
+    std::uint64_t last_index;
+    std::uint64_t bytes;
+  };
+  std::deque<item> items_;
+  std::size_t count_max_;
+  std::uint64_t bytes_max_;
+  std::uint64_t bytes_ = 0;
+};
+
+// How the leader sends to a follower.
+enum class progress_state {
+  // The leader does not know where the follower's log matches: it sends one
+  // append at a time and waits for the answer (or the next heartbeat).
+  probe,
+  // The follower's log matches up to `match`: the leader streams appends
+  // optimistically, bounded by the in-flight window.
+  replicate,
+};
+
+struct progress {
+  progress(std::uint64_t next_index, std::size_t inflight_count_max,
+           std::uint64_t inflight_bytes_max)
+      : next(next_index), window(inflight_count_max, inflight_bytes_max) {}
+
+  // Highest index known to match the leader's log.
+  std::uint64_t match = 0;
+  // Next index to send.
+  std::uint64_t next = 1;
+  progress_state state = progress_state::probe;
+  // In probe state: an append was sent and its answer is awaited.
+  bool probe_sent = false;
+  // Heard from within the current check-quorum period.
+  bool recent_active = false;
+  inflights window;
+
+  // Whether the leader should hold back further appends to this follower.
+  bool paused() const {
+    return state == progress_state::probe ? probe_sent : window.full();
+  }
+
+  // A successful acknowledgement up to `index`; returns whether it moved
+  // anything forward.
+  bool acknowledge(std::uint64_t index);
+
+  // A rejection of the append at `rejected` with the next index to try;
+  // returns false when the rejection is stale and was ignored.
+  bool back_off(std::uint64_t rejected, std::uint64_t next_to_try);
+
+  void become_probe();
+  void become_replicate();
+  // Records an append of entries (next-1, last] with `bytes` of payload.
+  void sent(std::uint64_t last, std::uint64_t bytes);
+};
+
+}  // namespace ringchain::core

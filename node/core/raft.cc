@@ -1,0 +1,730 @@
+#include "node/core/raft.h"
+
+#include <algorithm>
+
+#include "node/core/assert.h"
+
+namespace ringchain::core {
+
+using raftpb::MessageType;
+
+const char* to_string(role r) {
+  switch (r) {
+    case role::follower: return "follower";
+    case role::pre_candidate: return "pre-candidate";
+    case role::candidate: return "candidate";
+    case role::leader: return "leader";
+  }
+  return "?";
+}
+
+const char* to_string(input_error e) {
+  switch (e) {
+    case input_error::none: return "none";
+    case input_error::wrong_recipient: return "message addressed to another node";
+    case input_error::unknown_sender: return "sender is not a voter of this cluster";
+    case input_error::local_only_type: return "local-only message type from the network";
+    case input_error::unknown_type: return "unknown message type";
+    case input_error::malformed: return "malformed message";
+    case input_error::oversized_entry: return "entry above the size limit";
+    case input_error::conflicts_committed: return "append conflicts with a committed entry";
+  }
+  return "?";
+}
+
+raft::raft(config cfg) : cfg_(std::move(cfg)), id_(cfg_.id), voters_(cfg_.voters) {
+  const std::string err = cfg_.validate();
+  RC_ASSERT_MSG(err.empty(), err.c_str());
+  std::sort(voters_.begin(), voters_.end());
+  for (std::size_t i = 0; i < voters_.size(); ++i) {
+    slot_.emplace(voters_[i], i);
+    progress_.emplace_back(1, cfg_.inflight_appends, cfg_.inflight_bytes);
+  }
+  votes_.assign(voters_.size(), 0);
+  reset_election_timeout();
+}
+
+void raft::restore(const hard_state& hs, std::vector<entry> entries,
+                   std::uint64_t applied) {
+  RC_ASSERT(log_.last_index() == 0 && term_ == 0 && seq_handed_ == 0);
+  RC_ASSERT(hs.vote() == 0 || slot_.count(hs.vote()) == 1);
+  term_ = term_handed_ = hs.term();
+  vote_ = vote_handed_ = hs.vote();
+  log_.restore(std::move(entries), hs.commit(), applied);
+  RC_ASSERT(log_.last_term() <= term_);
+}
+
+// ---------------------------------------------------------------- ticks --
+
+void raft::reset_election_timeout() {
+  randomized_election_ticks_ =
+      cfg_.election_ticks +
+      static_cast<std::uint32_t>(cfg_.random(cfg_.election_ticks));
+}
+
+void raft::tick() {
+  if (role_ == role::leader) {
+    tick_leader();
+    return;
+  }
+  if (++election_elapsed_ >= randomized_election_ticks_) {
+    election_elapsed_ = 0;
+    campaign();
+  }
+}
+
+void raft::tick_leader() {
+  ++heartbeat_elapsed_;
+  if (++election_elapsed_ >= cfg_.election_ticks) {
+    election_elapsed_ = 0;
+    // Raft thesis §6.2: a leader that has not heard from a quorum within an
+    // election timeout steps down, so that clients find the real leader.
+    if (cfg_.check_quorum) {
+      if (!quorum_active()) {
+        become_follower(term_, 0);
+        return;
+      }
+      for (std::size_t i = 0; i < voters_.size(); ++i) {
+        progress_[i].recent_active = voters_[i] == id_;
+      }
+    }
+  }
+  if (heartbeat_elapsed_ >= cfg_.heartbeat_ticks) {
+    heartbeat_elapsed_ = 0;
+    broadcast_heartbeat();
+  }
+}
+
+bool raft::quorum_active() const {
+  std::size_t active = 0;
+  for (std::size_t i = 0; i < voters_.size(); ++i) {
+    if (voters_[i] == id_ || progress_[i].recent_active) ++active;
+  }
+  return active >= quorum();
+}
+
+// ----------------------------------------------------- role transitions --
+
+void raft::reset(std::uint64_t term) {
+  if (term != term_) {
+    term_ = term;
+    vote_ = 0;
+  }
+  leader_ = 0;
+  election_elapsed_ = 0;
+  heartbeat_elapsed_ = 0;
+  reset_election_timeout();
+  std::fill(votes_.begin(), votes_.end(), 0);
+}
+
+void raft::become_follower(std::uint64_t term, std::uint64_t leader) {
+  reset(term);
+  role_ = role::follower;
+  leader_ = leader;
+}
+
+void raft::become_pre_candidate() {
+  // Pre-vote changes neither term nor vote (Raft thesis §9.6).
+  RC_ASSERT(role_ != role::leader);
+  std::fill(votes_.begin(), votes_.end(), 0);
+  leader_ = 0;
+  election_elapsed_ = 0;
+  reset_election_timeout();
+  role_ = role::pre_candidate;
+  ++counters_.pre_votes_started;
+}
+
+void raft::become_candidate() {
+  RC_ASSERT(role_ != role::leader);
+  reset(term_ + 1);
+  vote_ = id_;
+  role_ = role::candidate;
+  ++counters_.elections_started;
+}
+
+void raft::become_leader() {
+  RC_ASSERT(role_ == role::candidate);
+  reset(term_);
+  role_ = role::leader;
+  leader_ = id_;
+  ++counters_.terms_led;
+  for (std::size_t i = 0; i < voters_.size(); ++i) {
+    progress& pr = progress_[i];
+    pr.match = 0;
+    pr.next = log_.last_index() + 1;
+    pr.become_probe();
+    pr.recent_active = true;
+  }
+  // The leader's own match counts only what its storage made durable.
+  progress_for(id_).match = log_.durable();
+  // An entry of the new term lets the leader commit entries of earlier
+  // terms by counting replicas of a current-term entry (Raft §5.4.2, §8).
+  entry e;
+  e.set_term(term_);
+  e.set_index(log_.last_index() + 1);
+  e.set_type(raftpb::ENTRY_EMPTY);
+  append_own(std::move(e));
+  broadcast_append();
+}
+
+void raft::campaign() {
+  if (role_ == role::leader) return;
+  if (!cfg_.pre_vote) {
+    start_election();
+    return;
+  }
+  become_pre_candidate();
+  broadcast_vote_requests(raftpb::MSG_PRE_VOTE, term_ + 1);
+  // A pre-vote for oneself changes no state, so it counts at once.
+  message self = make(raftpb::MSG_PRE_VOTE_RESPONSE, id_);
+  self.set_term(term_ + 1);
+  record_vote(self);
+}
+
+void raft::start_election() {
+  become_candidate();
+  broadcast_vote_requests(raftpb::MSG_VOTE, term_);
+  // A vote for oneself counts only once term and vote are durable.
+  respond(make(raftpb::MSG_VOTE_RESPONSE, id_));
+}
+
+void raft::broadcast_vote_requests(MessageType type, std::uint64_t term) {
+  for (std::uint64_t peer : voters_) {
+    if (peer == id_) continue;
+    message m = make(type, peer);
+    m.set_term(term);
+    m.set_index(log_.last_index());
+    m.set_log_term(log_.last_term());
+    send(std::move(m));
+  }
+}
+
+// ------------------------------------------------------------- messages --
+
+message raft::make(MessageType type, std::uint64_t to) const {
+  message m;
+  m.set_type(type);
+  m.set_from(id_);
+  m.set_to(to);
+  m.set_term(term_);
+  return m;
+}
+
+void raft::send(message m) {
+  if (outbox_.size() >= limits::outbox_messages_max) {
+    ++counters_.messages_dropped_outbox_full;
+    return;
+  }
+  outbox_.push_back(std::move(m));
+}
+
+bool raft::term_or_vote_unhanded() const {
+  return term_ != term_handed_ || vote_ != vote_handed_;
+}
+
+std::uint64_t raft::seq_for_current_state() const {
+  const bool unhanded = log_.has_unhanded() || term_or_vote_unhanded();
+  return unhanded ? seq_handed_ + 1 : seq_handed_;
+}
+
+void raft::respond(message m) {
+  const std::uint64_t seq = seq_for_current_state();
+  if (seq <= seq_durable_) {
+    if (m.to() == id_) {
+      step_checked(m);
+    } else {
+      send(std::move(m));
+    }
+    return;
+  }
+  // Successive acknowledgements to oneself waiting for the same write
+  // collapse into the last one: it acknowledges everything before it.
+  if (!held_.empty() && held_.back().seq == seq && m.to() == id_ &&
+      held_.back().msg.to() == id_ &&
+      held_.back().msg.type() == raftpb::MSG_APPEND_RESPONSE &&
+      m.type() == raftpb::MSG_APPEND_RESPONSE &&
+      held_.back().msg.term() == m.term()) {
+    held_.back().msg.set_index(std::max(held_.back().msg.index(), m.index()));
+    return;
+  }
+  if (held_.size() >= limits::held_messages_max) {
+    ++counters_.responses_dropped_held_full;
+    return;
+  }
+  held_.push_back({seq, std::move(m)});
+}
+
+input_error raft::validate(const message& m) const {
+  const MessageType t = m.type();
+  if (t == raftpb::MSG_STORAGE_DONE) {
+    return m.from() == id_ && m.to() == id_ ? input_error::none
+                                            : input_error::local_only_type;
+  }
+  if (t < raftpb::MSG_PRE_VOTE || t > raftpb::MSG_HEARTBEAT_RESPONSE) {
+    return input_error::unknown_type;
+  }
+  if (m.to() != id_) return input_error::wrong_recipient;
+  if (m.from() == id_ || slot_.count(m.from()) == 0) {
+    return input_error::unknown_sender;
+  }
+  if (t != raftpb::MSG_APPEND && m.entries_size() != 0) {
+    return input_error::malformed;
+  }
+  if (t == raftpb::MSG_APPEND) {
+    if (static_cast<std::size_t>(m.entries_size()) > limits::append_entries_max ||
+        m.log_term() > m.term()) {
+      return input_error::malformed;
+    }
+    std::uint64_t prev_term = m.log_term();
+    for (int i = 0; i < m.entries_size(); ++i) {
+      const entry& e = m.entries(i);
+      if (e.index() != m.index() + 1 + static_cast<std::uint64_t>(i) ||
+          e.term() < prev_term || e.term() > m.term()) {
+        return input_error::malformed;
+      }
+      if (e.data().size() > cfg_.entry_bytes) return input_error::oversized_entry;
+      prev_term = e.term();
+    }
+  }
+  if (t == raftpb::MSG_APPEND_RESPONSE && m.term() == term_ &&
+      role_ == role::leader) {
+    // Responses may only name indexes this leader has; the rejected index
+    // of a rejection likewise.
+    if (m.index() > log_.last_index() || m.reject_hint() > log_.last_index()) {
+      return input_error::malformed;
+    }
+  }
+  return input_error::none;
+}
+
+input_error raft::step(const message& m) {
+  const input_error err = validate(m);
+  if (err != input_error::none) {
+    ++counters_.inputs_refused;
+    return err;
+  }
+  if (m.type() == raftpb::MSG_STORAGE_DONE) {
+    storage_done(m);
+    return input_error::none;
+  }
+  if (m.type() == raftpb::MSG_APPEND && m.term() == term_ &&
+      role_ == role::leader) {
+    // Two leaders in one term: only a faulty peer can cause it.
+    ++counters_.inputs_refused;
+    return input_error::malformed;
+  }
+  if (m.type() == raftpb::MSG_APPEND && m.term() >= term_) {
+    // An append that would overwrite a committed entry is refused whole
+    // before it can change the term or the log.
+    for (const entry& e : m.entries()) {
+      if (e.index() > log_.committed()) break;
+      if (!log_.match_term(e.index(), e.term())) {
+        ++counters_.inputs_refused;
+        return input_error::conflicts_committed;
+      }
+    }
+  }
+  step_checked(m);
+  return input_error::none;
+}
+
+void raft::storage_done(const message& m) {
+  RC_ASSERT_MSG(m.persist_seq() > seq_durable_ && m.persist_seq() <= seq_handed_,
+                "storage completions must follow the Ready order");
+  seq_durable_ = m.persist_seq();
+  log_.mark_durable(seq_durable_);
+  while (!held_.empty() && held_.front().seq <= seq_durable_) {
+    message out = std::move(held_.front().msg);
+    held_.pop_front();
+    if (out.type() == raftpb::MSG_APPEND_RESPONSE && !out.reject()) {
+      out.set_persist_us(m.persist_us());
+    }
+    if (out.to() == id_) {
+      step_checked(out);
+    } else {
+      send(std::move(out));
+    }
+  }
+}
+
+// Applies the term rules of Raft §5.1 and the pre-vote / check-quorum
+// refinements; returns false when the message is to be ignored.
+bool raft::step_term(const message& m) {
+  const MessageType t = m.type();
+  const bool vote_request = t == raftpb::MSG_VOTE || t == raftpb::MSG_PRE_VOTE;
+  if (m.term() > term_) {
+    // Raft thesis §6.2 / §9.6: a node that heard from a leader within the
+    // minimum election timeout ignores requests to replace it, so a node
+    // rejoining from a partition cannot depose a working leader.
+    if (vote_request && cfg_.check_quorum && leader_ != 0 &&
+        election_elapsed_ < cfg_.election_ticks) {
+      return false;
+    }
+    if (t == raftpb::MSG_PRE_VOTE) return true;
+    if (t == raftpb::MSG_PRE_VOTE_RESPONSE && !m.reject()) return true;
+    const bool from_leader =
+        t == raftpb::MSG_APPEND || t == raftpb::MSG_HEARTBEAT;
+    become_follower(m.term(), from_leader ? m.from() : 0);
+    return true;
+  }
+  if (m.term() < term_) {
+    if ((cfg_.check_quorum || cfg_.pre_vote) &&
+        (t == raftpb::MSG_APPEND || t == raftpb::MSG_HEARTBEAT)) {
+      // A stale leader (say, back from a partition) learns the new term
+      // from this answer and steps down; without it, with pre-vote, the
+      // cluster could wait on it forever.
+      send(make(raftpb::MSG_APPEND_RESPONSE, m.from()));
+    } else if (t == raftpb::MSG_PRE_VOTE) {
+      message r = make(raftpb::MSG_PRE_VOTE_RESPONSE, m.from());
+      r.set_reject(true);
+      send(std::move(r));
+    }
+    return false;
+  }
+  return true;
+}
+
+void raft::step_checked(const message& m) {
+  if (!step_term(m)) return;
+  const MessageType t = m.type();
+  if (t == raftpb::MSG_VOTE || t == raftpb::MSG_PRE_VOTE) {
+    handle_vote_request(m);
+    return;
+  }
+  switch (role_) {
+    case role::leader: step_leader(m); break;
+    case role::candidate:
+    case role::pre_candidate: step_candidate(m); break;
+    case role::follower: step_follower(m); break;
+  }
+}
+
+void raft::handle_vote_request(const message& m) {
+  const bool is_pre = m.type() == raftpb::MSG_PRE_VOTE;
+  // Raft §5.2: at most one vote per term, first come first served. A
+  // pre-vote for a later term commits to nothing.
+  const bool can_vote = vote_ == m.from() || (vote_ == 0 && leader_ == 0) ||
+                        (is_pre && m.term() > term_);
+  // Raft §5.4.1: only for a candidate whose log is at least as up-to-date.
+  const bool grant = can_vote && log_.is_up_to_date(m.index(), m.log_term());
+  message r = make(is_pre ? raftpb::MSG_PRE_VOTE_RESPONSE
+                          : raftpb::MSG_VOTE_RESPONSE,
+                   m.from());
+  if (grant) {
+    r.set_term(m.term());
+    if (!is_pre) {
+      vote_ = m.from();
+      election_elapsed_ = 0;
+    }
+  } else {
+    r.set_reject(true);
+  }
+  respond(std::move(r));
+}
+
+void raft::record_vote(const message& m) {
+  const bool pre = role_ == role::pre_candidate;
+  if (m.type() != (pre ? raftpb::MSG_PRE_VOTE_RESPONSE
+                       : raftpb::MSG_VOTE_RESPONSE)) {
+    return;
+  }
+  std::int8_t& v = votes_[slot_.at(m.from())];
+  if (v == 0) v = m.reject() ? -1 : 1;
+  const auto granted = static_cast<std::size_t>(
+      std::count(votes_.begin(), votes_.end(), 1));
+  const auto rejected = static_cast<std::size_t>(
+      std::count(votes_.begin(), votes_.end(), -1));
+  if (granted >= quorum()) {
+    if (pre) {
+      start_election();
+    } else {
+      become_leader();
+    }
+  } else if (rejected >= quorum()) {
+    become_follower(term_, 0);
+  }
+}
+
+void raft::step_candidate(const message& m) {
+  switch (m.type()) {
+    case raftpb::MSG_APPEND:
+      become_follower(m.term(), m.from());
+      handle_append(m);
+      break;
+    case raftpb::MSG_HEARTBEAT:
+      become_follower(m.term(), m.from());
+      handle_heartbeat(m);
+      break;
+    case raftpb::MSG_PRE_VOTE_RESPONSE:
+    case raftpb::MSG_VOTE_RESPONSE:
+      record_vote(m);
+      break;
+    default:
+      break;
+  }
+}
+
+void raft::step_follower(const message& m) {
+  switch (m.type()) {
+    case raftpb::MSG_APPEND:
+      election_elapsed_ = 0;
+      leader_ = m.from();
+      handle_append(m);
+      break;
+    case raftpb::MSG_HEARTBEAT:
+      election_elapsed_ = 0;
+      leader_ = m.from();
+      handle_heartbeat(m);
+      break;
+    default:
+      break;
+  }
+}
+
+void raft::step_leader(const message& m) {
+  switch (m.type()) {
+    case raftpb::MSG_APPEND_RESPONSE: handle_append_response(m); break;
+    case raftpb::MSG_HEARTBEAT_RESPONSE: handle_heartbeat_response(m); break;
+    default: break;
+  }
+}
+
+// ------------------------------------------------------------- follower --
+
+void raft::handle_append(const message& m) {
+  message r = make(raftpb::MSG_APPEND_RESPONSE, m.from());
+  if (m.index() < log_.committed()) {
+    // Everything up to our commit index matches any leader's log; say so
+    // and let the leader move on.
+    r.set_index(log_.committed());
+    respond(std::move(r));
+    return;
+  }
+  const auto outcome = log_.maybe_append(m.index(), m.log_term(), m.entries());
+  if (outcome == raft_log::append_outcome::appended) {
+    const std::uint64_t last_new = m.index() + m.entries_size();
+    // Raft §5.3: commit up to the leader's commit, but only within what is
+    // known to match the leader.
+    log_.commit_to(std::min(m.commit(), last_new));
+    r.set_index(last_new);
+    respond(std::move(r));
+    return;
+  }
+  // step() refuses appends that conflict with a committed entry, and the
+  // early return above covers appends below the commit index.
+  RC_ASSERT(outcome == raft_log::append_outcome::mismatch);
+  // Raft §5.3 with fast backtracking: point the leader at the last entry
+  // that can match, skipping whole terms that cannot.
+  const std::uint64_t hint =
+      log_.find_conflict_by_term(std::min(m.index(), log_.last_index()),
+                                 m.log_term());
+  r.set_index(m.index());
+  r.set_reject(true);
+  r.set_reject_hint(hint);
+  r.set_hint_term(log_.term(hint).value_or(0));
+  respond(std::move(r));
+}
+
+void raft::handle_heartbeat(const message& m) {
+  // The leader sends commit = min(its commit, our match), which lies in
+  // the prefix known to match.
+  log_.commit_to(std::min(m.commit(), log_.last_index()));
+  respond(make(raftpb::MSG_HEARTBEAT_RESPONSE, m.from()));
+}
+
+// --------------------------------------------------------------- leader --
+
+void raft::append_own(entry e) {
+  const std::uint64_t index = e.index();
+  log_.append(std::move(e));
+  // The leader acknowledges its own entries like a follower would: only
+  // after its storage reports them durable.
+  message self = make(raftpb::MSG_APPEND_RESPONSE, id_);
+  self.set_index(index);
+  respond(std::move(self));
+}
+
+proposal raft::propose(std::string data) {
+  proposal p;
+  if (role_ != role::leader) {
+    p.result = proposal::code::not_leader;
+    p.leader = leader_;
+    return p;
+  }
+  if (data.size() > cfg_.entry_bytes) {
+    p.result = proposal::code::too_large;
+    return p;
+  }
+  const std::uint64_t last = log_.last_index();
+  const std::uint64_t committed = log_.committed();
+  if (last - committed >= cfg_.uncommitted_entries ||
+      log_.bytes_between(committed, last) + data.size() > cfg_.uncommitted_bytes) {
+    p.result = proposal::code::busy;
+    return p;
+  }
+  entry e;
+  e.set_term(term_);
+  e.set_index(last + 1);
+  e.set_type(raftpb::ENTRY_NORMAL);
+  e.set_data(std::move(data));
+  append_own(std::move(e));
+  broadcast_append();
+  p.index = last + 1;
+  p.term = term_;
+  p.leader = id_;
+  return p;
+}
+
+bool raft::send_append(std::uint64_t to, bool send_empty) {
+  progress& pr = progress_for(to);
+  if (pr.paused()) return false;
+  const std::uint64_t prev = pr.next - 1;
+  message m = make(raftpb::MSG_APPEND, to);
+  m.set_index(prev);
+  m.set_log_term(log_.term(prev).value());
+  m.set_commit(log_.committed());
+  log_.slice(pr.next, cfg_.append_entries, cfg_.append_bytes,
+             m.mutable_entries());
+  if (m.entries_size() == 0 && !send_empty) return false;
+  const std::uint64_t last = prev + m.entries_size();
+  pr.sent(last, log_.bytes_between(prev, last));
+  send(std::move(m));
+  return true;
+}
+
+void raft::broadcast_append() {
+  for (std::uint64_t peer : voters_) {
+    if (peer != id_) send_append(peer, true);
+  }
+}
+
+void raft::broadcast_heartbeat() {
+  for (std::size_t i = 0; i < voters_.size(); ++i) {
+    if (voters_[i] == id_) continue;
+    message m = make(raftpb::MSG_HEARTBEAT, voters_[i]);
+    m.set_commit(std::min(progress_[i].match, log_.committed()));
+    send(std::move(m));
+  }
+}
+
+bool raft::maybe_commit() {
+  std::vector<std::uint64_t> matches;
+  matches.reserve(voters_.size());
+  for (const progress& pr : progress_) matches.push_back(pr.match);
+  std::nth_element(matches.begin(), matches.begin() + (quorum() - 1),
+                   matches.end(), std::greater<>());
+  const std::uint64_t q = matches[quorum() - 1];
+  // Raft §5.4.2 (Figure 8): only an entry of the current term is committed
+  // by counting replicas; earlier entries commit with it.
+  if (q <= log_.committed() || log_.term(q) != term_) return false;
+  log_.commit_to(q);
+  return true;
+}
+
+void raft::handle_append_response(const message& m) {
+  progress& pr = progress_for(m.from());
+  pr.recent_active = true;
+  if (m.reject()) {
+    std::uint64_t next = m.reject_hint() + 1;
+    if (m.hint_term() > 0) {
+      next = log_.find_conflict_by_term(m.reject_hint(), m.hint_term()) + 1;
+    }
+    if (pr.back_off(m.index(), next)) send_append(m.from(), true);
+    return;
+  }
+  const bool moved = pr.acknowledge(m.index());
+  const bool probe_answered =
+      pr.state == progress_state::probe && pr.match == m.index();
+  if (!moved && !probe_answered) return;
+  if (pr.state == progress_state::probe && m.from() != id_) {
+    pr.become_replicate();
+  }
+  if (maybe_commit()) {
+    // Followers learn the new commit index at once, so they apply without
+    // waiting for the next heartbeat.
+    broadcast_append();
+  } else if (m.from() != id_) {
+    while (send_append(m.from(), false)) {
+    }
+  }
+}
+
+void raft::handle_heartbeat_response(const message& m) {
+  progress& pr = progress_for(m.from());
+  pr.recent_active = true;
+  pr.probe_sent = false;
+  // The follower is alive; if the window is full, an append was probably
+  // lost, so make room for one more.
+  if (pr.window.full()) pr.window.free_first();
+  // Send even when nothing new is due: an empty append at `next` makes a
+  // follower that lost appends (a restart, a dropped message) reject, and
+  // the rejection starts the repair.
+  if (pr.match < log_.last_index()) send_append(m.from(), true);
+}
+
+// ---------------------------------------------------------------- ready --
+
+bool raft::has_ready() const {
+  return !outbox_.empty() || log_.has_unhanded() || term_or_vote_unhanded() ||
+         log_.has_unapplied();
+}
+
+ready raft::take_ready() {
+  RC_ASSERT_MSG(!ready_outstanding_, "advance() the previous Ready first");
+  ready rd;
+  if (log_.has_unhanded() || term_or_vote_unhanded()) {
+    rd.persist_seq = ++seq_handed_;
+    hard_state hs;
+    hs.set_term(term_);
+    hs.set_vote(vote_);
+    hs.set_commit(log_.committed());
+    rd.hard_state = hs;
+    for (std::uint64_t i = log_.first_unhanded(); i <= log_.last_index(); ++i) {
+      rd.entries.push_back(log_.at(i));
+    }
+    log_.mark_handed(rd.persist_seq);
+    term_handed_ = term_;
+    vote_handed_ = vote_;
+  }
+  rd.messages = std::move(outbox_);
+  outbox_.clear();
+  const std::uint64_t bound = log_.apply_bound();
+  for (std::uint64_t i = log_.applied() + 1; i <= bound; ++i) {
+    rd.committed_entries.push_back(log_.at(i));
+  }
+  ready_outstanding_ = true;
+  ready_seq_ = rd.persist_seq;
+  ready_applied_to_ = bound;
+  return rd;
+}
+
+void raft::advance(const ready& rd) {
+  RC_ASSERT_MSG(ready_outstanding_ && rd.persist_seq == ready_seq_,
+                "advance() takes the Ready last taken");
+  ready_outstanding_ = false;
+  if (ready_applied_to_ > log_.applied()) log_.mark_applied(ready_applied_to_);
+}
+
+// --------------------------------------------------------------- status --
+
+status raft::get_status() const {
+  status s;
+  s.id = id_;
+  s.role = role_;
+  s.term = term_;
+  s.vote = vote_;
+  s.leader = leader_;
+  s.last_index = log_.last_index();
+  s.committed = log_.committed();
+  s.applied = log_.applied();
+  s.durable = log_.durable();
+  return s;
+}
+
+const progress* raft::progress_of(std::uint64_t id) const {
+  if (role_ != role::leader) return nullptr;
+  auto it = slot_.find(id);
+  return it == slot_.end() ? nullptr : &progress_[it->second];
+}
+
+}  // namespace ringchain::core

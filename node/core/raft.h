@@ -1,0 +1,263 @@
+// ringchain's consensus core: a pure Raft state machine in the shape of
+// etcd-io/raft.
+//
+// The core never touches a socket, a file, a thread, a clock or a random
+// generator of its own. It takes ticks, messages, proposals and storage
+// completions, and hands back a `ready` batch of work. Time is counted in
+// ticks given by the caller; randomness comes from config::random.
+//
+// # The Ready contract
+//
+// The caller drives the core in this loop, and the core asserts the order:
+//
+//     core.tick(); core.step(msg); core.propose(data);   // any number
+//     if (core.has_ready()) {
+//       ready rd = core.take_ready();
+//       // 1. Persist. If rd.persist_seq != 0, write rd.hard_state and
+//       //    rd.entries as one write (entries replace any stored entries
+//       //    from rd.entries.front().index on). The write may complete
+//       //    later; when it is durable (after the barrier), feed back
+//       //    MSG_STORAGE_DONE with persist_seq = rd.persist_seq. Writes
+//       //    must be reported durable in persist_seq order.
+//       // 2. Send rd.messages. They may leave before the write of step 1
+//       //    is durable: none of them depends on unpersisted state. The
+//       //    leader's appends go out in parallel with its own write (Raft
+//       //    thesis §10.2.1); the leader counts itself toward a quorum only
+//       //    once its own write is durable. Responses whose content depends
+//       //    on unpersisted state (votes, append acknowledgements) are held
+//       //    by the core and appear in a later Ready, after the
+//       //    MSG_STORAGE_DONE that makes them true.
+//       // 3. Apply rd.committed_entries in order. They are committed on a
+//       //    quorum and durable on this node.
+//       core.advance(rd);
+//     }
+//
+// take_ready() asserts that the previous Ready was advanced; advance()
+// asserts it gets the Ready last taken; a MSG_STORAGE_DONE asserts that its
+// persist_seq was handed out and is reported in order.
+//
+// # Errors
+//
+// Everything that arrives from the network goes through step(), which
+// returns an input_error for what it cannot accept (an unknown sender, a
+// local-only type, an oversized entry, an index out of range) and changes
+// nothing then. Stale messages are not errors: Raft ignores them by design.
+// Broken invariants of the caller hit RC_ASSERT.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "node/core/config.h"
+#include "node/core/log.h"
+#include "node/core/progress.h"
+#include "proto/raft.pb.h"
+
+namespace ringchain::core {
+
+using message = raftpb::Message;
+using hard_state = raftpb::HardState;
+
+enum class role { follower, pre_candidate, candidate, leader };
+const char* to_string(role r);
+
+// Why step() refused a message. The message changed nothing.
+enum class input_error {
+  none,
+  // The message is not addressed to this node.
+  wrong_recipient,
+  // The sender is not a voter of this cluster (or claims to be this node).
+  unknown_sender,
+  // MSG_STORAGE_DONE and other local types are never valid from a peer.
+  local_only_type,
+  unknown_type,
+  // Entries not consecutive after `index`, terms out of order, an index
+  // beyond this node's log in a response, too many entries.
+  malformed,
+  // An entry above config::entry_bytes.
+  oversized_entry,
+  // An append that would overwrite a committed entry; only a faulty peer
+  // sends one.
+  conflicts_committed,
+};
+const char* to_string(input_error e);
+
+// A batch of work for the caller; see "The Ready contract" above.
+struct ready {
+  // Non-zero when hard_state and entries must be persisted.
+  std::uint64_t persist_seq = 0;
+  std::optional<raftpb::HardState> hard_state;
+  std::vector<entry> entries;
+  std::vector<message> messages;
+  std::vector<entry> committed_entries;
+};
+
+// Outcome of propose().
+struct proposal {
+  enum class code {
+    accepted,
+    // This node is not the leader; `leader` names the known one, or 0.
+    not_leader,
+    // The payload is above config::entry_bytes.
+    too_large,
+    // The uncommitted tail of the log is at its bound; retry later.
+    busy,
+  };
+  code result = code::accepted;
+  std::uint64_t index = 0;
+  std::uint64_t term = 0;
+  std::uint64_t leader = 0;
+};
+
+// A snapshot of the node's consensus state, for status queries and tests.
+struct status {
+  std::uint64_t id = 0;
+  core::role role = core::role::follower;
+  std::uint64_t term = 0;
+  std::uint64_t vote = 0;
+  std::uint64_t leader = 0;
+  std::uint64_t last_index = 0;
+  std::uint64_t committed = 0;
+  std::uint64_t applied = 0;
+  std::uint64_t durable = 0;
+};
+
+// Things worth counting that are not errors of the caller.
+struct counters {
+  std::uint64_t elections_started = 0;
+  std::uint64_t pre_votes_started = 0;
+  std::uint64_t terms_led = 0;
+  std::uint64_t inputs_refused = 0;
+  std::uint64_t messages_dropped_outbox_full = 0;
+  std::uint64_t responses_dropped_held_full = 0;
+};
+
+class raft {
+ public:
+  // `cfg` must have passed config::validate(); the node starts as a
+  // follower in term 0 with an empty log, unless restore() follows.
+  explicit raft(config cfg);
+
+  // Restarts from what storage recovered: the hard state, every durable
+  // entry, and how far the application has applied. Call before anything
+  // else.
+  void restore(const hard_state& hs, std::vector<entry> entries,
+               std::uint64_t applied);
+
+  // Advances logical time by one tick.
+  void tick();
+
+  // Feeds one message from a peer, or a local MSG_STORAGE_DONE.
+  input_error step(const message& m);
+
+  // Proposes a payload to append to the log; only the leader accepts.
+  proposal propose(std::string data);
+
+  // Starts an election now, as if the election timeout had elapsed.
+  void campaign();
+
+  bool has_ready() const;
+  ready take_ready();
+  void advance(const ready& rd);
+
+  status get_status() const;
+  const counters& get_counters() const { return counters_; }
+  const raft_log& log() const { return log_; }
+  std::uint64_t id() const { return id_; }
+  // The leader's view of a follower's replication; nullptr when not leader
+  // or for an unknown id.
+  const progress* progress_of(std::uint64_t id) const;
+
+ private:
+  // The durable-before-send ordering of one response.
+  struct held_message {
+    std::uint64_t seq;
+    message msg;
+  };
+
+  input_error validate(const message& m) const;
+  void step_checked(const message& m);
+  bool step_term(const message& m);
+  void step_leader(const message& m);
+  void step_candidate(const message& m);
+  void step_follower(const message& m);
+  void storage_done(const message& m);
+
+  void handle_vote_request(const message& m);
+  void handle_append(const message& m);
+  void handle_heartbeat(const message& m);
+  void handle_append_response(const message& m);
+  void handle_heartbeat_response(const message& m);
+  void record_vote(const message& m);
+
+  // Starts the real election once pre-vote (if enabled) has succeeded.
+  void start_election();
+  void become_follower(std::uint64_t term, std::uint64_t leader);
+  void become_pre_candidate();
+  void become_candidate();
+  void become_leader();
+  void reset(std::uint64_t term);
+  void reset_election_timeout();
+  void tick_leader();
+
+  bool send_append(std::uint64_t to, bool send_empty);
+  void broadcast_append();
+  void broadcast_heartbeat();
+  void broadcast_vote_requests(raftpb::MessageType type, std::uint64_t term);
+  bool maybe_commit();
+  bool quorum_active() const;
+  void append_own(entry e);
+
+  // Queues a message that depends on nothing unpersisted.
+  void send(message m);
+  // Queues a response that may leave only when every state change made so
+  // far is durable.
+  void respond(message m);
+  // The persist_seq that makes every state change so far durable.
+  std::uint64_t seq_for_current_state() const;
+  bool term_or_vote_unhanded() const;
+
+  std::size_t quorum() const { return voters_.size() / 2 + 1; }
+  progress& progress_for(std::uint64_t id) { return progress_[slot_.at(id)]; }
+  message make(raftpb::MessageType type, std::uint64_t to) const;
+
+  config cfg_;
+  std::uint64_t id_;
+  std::vector<std::uint64_t> voters_;
+  std::unordered_map<std::uint64_t, std::size_t> slot_;
+  std::vector<progress> progress_;
+  // Per voter slot: 0 no answer, 1 granted, -1 rejected.
+  std::vector<std::int8_t> votes_;
+
+  role role_ = role::follower;
+  std::uint64_t term_ = 0;
+  std::uint64_t vote_ = 0;
+  std::uint64_t leader_ = 0;
+  raft_log log_;
+
+  std::uint32_t election_elapsed_ = 0;
+  std::uint32_t heartbeat_elapsed_ = 0;
+  std::uint32_t randomized_election_ticks_ = 0;
+
+  std::vector<message> outbox_;
+  std::deque<held_message> held_;
+  // Persist sequence numbers: the last handed to storage, the last
+  // reported durable.
+  std::uint64_t seq_handed_ = 0;
+  std::uint64_t seq_durable_ = 0;
+  // Term and vote as last handed to storage.
+  std::uint64_t term_handed_ = 0;
+  std::uint64_t vote_handed_ = 0;
+
+  bool ready_outstanding_ = false;
+  std::uint64_t ready_seq_ = 0;
+  std::uint64_t ready_applied_to_ = 0;
+
+  counters counters_;
+};
+
+}  // namespace ringchain::core

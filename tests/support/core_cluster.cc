@@ -1,0 +1,338 @@
+#include "tests/support/core_cluster.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace ringchain::testing {
+
+using core::entry;
+using core::message;
+
+std::uint64_t splitmix64::next() {
+  std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+core_cluster::core_cluster(cluster_options opts) : opts_(opts) {}
+
+core::config core_cluster::make_config(std::uint64_t id, splitmix64* random) const {
+  core::config cfg;
+  cfg.id = id;
+  for (const auto& [other, n] : nodes_) cfg.voters.push_back(other);
+  cfg.election_ticks = opts_.election_ticks;
+  cfg.heartbeat_ticks = opts_.heartbeat_ticks;
+  cfg.pre_vote = opts_.pre_vote;
+  cfg.check_quorum = opts_.check_quorum;
+  cfg.inflight_appends = opts_.inflight_appends;
+  cfg.random = [random](std::uint64_t bound) { return random->uniform(bound); };
+  return cfg;
+}
+
+void core_cluster::add_nodes(std::size_t n) {
+  const std::uint64_t first = nodes_.empty() ? 1 : nodes_.rbegin()->first + 1;
+  for (std::uint64_t id = first; id < first + n; ++id) nodes_[id];
+  // Every node is (re)built so that all know the full voter set.
+  for (auto& [id, node] : nodes_) {
+    node.random = std::make_unique<splitmix64>(opts_.seed * 1000003 + id);
+    node.raft = std::make_unique<core::raft>(make_config(id, node.random.get()));
+  }
+}
+
+std::vector<std::uint64_t> core_cluster::ids() const {
+  std::vector<std::uint64_t> out;
+  for (const auto& [id, n] : nodes_) out.push_back(id);
+  return out;
+}
+
+void core_cluster::emit(const std::string& line) {
+  if (trace) trace(line);
+}
+
+void core_cluster::tick(std::uint64_t id) {
+  if (!nodes_.at(id).up) return;
+  raft(id).tick();
+  observe(id);
+}
+
+void core_cluster::campaign(std::uint64_t id) {
+  raft(id).campaign();
+  observe(id);
+}
+
+core::proposal core_cluster::propose(std::uint64_t id, std::string data) {
+  core::proposal p = raft(id).propose(std::move(data));
+  observe(id);
+  return p;
+}
+
+std::string core_cluster::describe(const entry& e) {
+  std::ostringstream s;
+  s << e.term() << "/" << e.index();
+  if (e.type() == raftpb::ENTRY_EMPTY) {
+    s << " empty";
+  } else {
+    s << " \"" << e.data() << "\"";
+  }
+  return s.str();
+}
+
+std::string core_cluster::describe(const message& m) {
+  std::ostringstream s;
+  std::string type = raftpb::MessageType_Name(m.type());
+  s << m.from() << "->" << m.to() << " " << type.substr(4) << " term=" << m.term();
+  switch (m.type()) {
+    case raftpb::MSG_APPEND:
+      s << " log_term=" << m.log_term() << " index=" << m.index()
+        << " commit=" << m.commit() << " entries=[";
+      for (int i = 0; i < m.entries_size(); ++i) {
+        s << (i ? ", " : "") << describe(m.entries(i));
+      }
+      s << "]";
+      break;
+    case raftpb::MSG_APPEND_RESPONSE:
+      s << " index=" << m.index();
+      if (m.reject()) {
+        s << " reject hint=" << m.reject_hint() << " hint_term=" << m.hint_term();
+      }
+      break;
+    case raftpb::MSG_VOTE:
+    case raftpb::MSG_PRE_VOTE:
+      s << " log_term=" << m.log_term() << " index=" << m.index();
+      break;
+    case raftpb::MSG_HEARTBEAT:
+      s << " commit=" << m.commit();
+      break;
+    default:
+      if (m.reject()) s << " reject";
+      break;
+  }
+  return s.str();
+}
+
+bool core_cluster::process_ready(std::uint64_t id) {
+  cluster_node& n = nodes_.at(id);
+  if (!n.up || !n.raft->has_ready()) return false;
+  core::ready rd = n.raft->take_ready();
+  if (rd.persist_seq != 0) {
+    if (trace) {
+      std::ostringstream s;
+      s << id << " write seq=" << rd.persist_seq << " term="
+        << rd.hard_state->term() << " vote=" << rd.hard_state->vote()
+        << " commit=" << rd.hard_state->commit();
+      for (const entry& e : rd.entries) s << "\n  " << describe(e);
+      emit(s.str());
+    }
+    n.writes.push_back({rd.persist_seq, rd.hard_state, rd.entries});
+  }
+  for (message& m : rd.messages) {
+    if (trace) emit("  send " + describe(m));
+    network_.push_back(std::move(m));
+  }
+  for (const entry& e : rd.committed_entries) {
+    if (trace) emit(std::to_string(id) + " apply " + describe(e));
+    n.applied.push_back(e);
+  }
+  n.raft->advance(rd);
+  observe(id);
+  return true;
+}
+
+bool core_cluster::persist(std::uint64_t id) {
+  cluster_node& n = nodes_.at(id);
+  if (!n.up || n.writes.empty()) return false;
+  while (!n.writes.empty()) {
+    pending_write w = std::move(n.writes.front());
+    n.writes.pop_front();
+    if (w.hard_state) n.disk.hard_state = *w.hard_state;
+    if (!w.entries.empty()) {
+      n.disk.entries.resize(w.entries.front().index() - 1);
+      for (entry& e : w.entries) n.disk.entries.push_back(std::move(e));
+    }
+    message done;
+    done.set_type(raftpb::MSG_STORAGE_DONE);
+    done.set_from(id);
+    done.set_to(id);
+    done.set_persist_seq(w.seq);
+    done.set_persist_us(100);
+    if (trace) emit(std::to_string(id) + " durable seq=" + std::to_string(w.seq));
+    const core::input_error err = n.raft->step(done);
+    if (err != core::input_error::none) {
+      emit("storage completion refused: " + std::string(core::to_string(err)));
+    }
+  }
+  observe(id);
+  return true;
+}
+
+bool core_cluster::link_up(std::uint64_t from, std::uint64_t to) const {
+  return cut_.count({from, to}) == 0 && nodes_.at(from).up && nodes_.at(to).up;
+}
+
+bool core_cluster::deliver(std::uint64_t id) {
+  bool moved = false;
+  std::deque<message> keep;
+  std::deque<message> now;
+  now.swap(network_);
+  for (message& m : now) {
+    if (id != 0 && m.to() != id) {
+      keep.push_back(std::move(m));
+      continue;
+    }
+    moved = true;
+    if (!link_up(m.from(), m.to())) {
+      if (trace) emit("  drop " + describe(m));
+      continue;
+    }
+    if (trace) emit("  recv " + describe(m));
+    ++delivered_;
+    const core::input_error err = raft(m.to()).step(m);
+    if (err != core::input_error::none) {
+      emit("  refused: " + std::string(core::to_string(err)));
+    }
+    observe(m.to());
+  }
+  // Messages queued while delivering come after those kept back.
+  for (message& m : network_) keep.push_back(std::move(m));
+  network_.swap(keep);
+  return moved;
+}
+
+void core_cluster::stabilize() {
+  for (bool moved = true; moved;) {
+    moved = false;
+    for (const auto& id : ids()) moved |= process_ready(id);
+    for (const auto& id : ids()) moved |= persist(id);
+    moved |= deliver();
+  }
+}
+
+void core_cluster::partition(const std::vector<std::set<std::uint64_t>>& groups) {
+  cut_.clear();
+  for (std::size_t a = 0; a < groups.size(); ++a) {
+    for (std::size_t b = 0; b < groups.size(); ++b) {
+      if (a == b) continue;
+      for (auto x : groups[a]) {
+        for (auto y : groups[b]) cut_.insert({x, y});
+      }
+    }
+  }
+}
+
+void core_cluster::drop_link(std::uint64_t from, std::uint64_t to) {
+  cut_.insert({from, to});
+}
+
+void core_cluster::heal() { cut_.clear(); }
+
+void core_cluster::crash(std::uint64_t id) {
+  cluster_node& n = nodes_.at(id);
+  n.up = false;
+  n.writes.clear();
+  std::erase_if(network_, [id](const message& m) { return m.to() == id; });
+}
+
+void core_cluster::restart(std::uint64_t id) {
+  cluster_node& n = nodes_.at(id);
+  n.up = true;
+  n.applied.clear();
+  n.raft = std::make_unique<core::raft>(make_config(id, n.random.get()));
+  // The application state is rebuilt from the log, so it starts at 0.
+  n.raft->restore(n.disk.hard_state, n.disk.entries, 0);
+  observe(id);
+}
+
+// Records leaders per term and every entry a node knows committed, and
+// flags at once a second leader in a term or a committed entry that
+// changed.
+void core_cluster::observe(std::uint64_t id) {
+  const core::raft& r = raft(id);
+  const core::status st = r.get_status();
+  if (st.role == core::role::leader) {
+    auto [it, inserted] = leader_of_term_.emplace(st.term, id);
+    if (!inserted && it->second != id) {
+      leader_violations_.push_back("two leaders in term " + std::to_string(st.term) +
+                                   ": " + std::to_string(it->second) + " and " +
+                                   std::to_string(id));
+    }
+  }
+  // Records newly committed entries from the top down; the first one
+  // already recorded is compared, and Log Matching (checked separately)
+  // covers the entries below it.
+  for (std::uint64_t i = st.committed; i >= 1; --i) {
+    const entry& e = r.log().at(i);
+    auto [it, inserted] = committed_.emplace(i, e);
+    if (inserted) continue;
+    if (it->second.term() != e.term() || it->second.data() != e.data()) {
+      commit_violations_.push_back("node " + std::to_string(id) +
+                                   " holds a different committed entry at " +
+                                   std::to_string(i) + ": " + describe(e) +
+                                   " instead of " + describe(it->second));
+    }
+    break;
+  }
+}
+
+void core_cluster::check_log_matching(std::vector<std::string>& out) const {
+  for (auto a = nodes_.begin(); a != nodes_.end(); ++a) {
+    for (auto b = std::next(a); b != nodes_.end(); ++b) {
+      const core::raft_log& la = a->second.raft->log();
+      const core::raft_log& lb = b->second.raft->log();
+      std::uint64_t i = std::min(la.last_index(), lb.last_index());
+      while (i > 0 && la.at(i).term() != lb.at(i).term()) --i;
+      // Raft §5.3 Log Matching: same index and term means identical
+      // entries up to there.
+      for (; i > 0; --i) {
+        if (la.at(i).term() != lb.at(i).term() || la.at(i).data() != lb.at(i).data()) {
+          out.push_back("log matching broken between " + std::to_string(a->first) +
+                        " and " + std::to_string(b->first) + " at " + std::to_string(i));
+          break;
+        }
+      }
+    }
+  }
+}
+
+void core_cluster::check_committed(std::vector<std::string>& out) const {
+  const std::size_t quorum = nodes_.size() / 2 + 1;
+  for (const auto& [index, e] : committed_) {
+    // A committed entry never vanishes: a quorum holds it on disk.
+    std::size_t holders = 0;
+    for (const auto& [id, n] : nodes_) {
+      const auto& d = n.disk.entries;
+      if (d.size() >= index && d[index - 1].term() == e.term() &&
+          d[index - 1].data() == e.data()) {
+        ++holders;
+      }
+    }
+    if (holders < quorum) {
+      out.push_back("committed entry " + describe(e) + " is durable on only " +
+                    std::to_string(holders) + " nodes");
+    }
+  }
+  // Every node applies the same entries in the same order.
+  for (const auto& [id, n] : nodes_) {
+    for (std::size_t k = 0; k < n.applied.size(); ++k) {
+      const entry& e = n.applied[k];
+      auto it = committed_.find(k + 1);
+      if (e.index() != k + 1 || it == committed_.end() ||
+          it->second.term() != e.term() || it->second.data() != e.data()) {
+        out.push_back("node " + std::to_string(id) + " applied " + describe(e) +
+                      " as its entry number " + std::to_string(k + 1));
+        break;
+      }
+    }
+  }
+}
+
+std::vector<std::string> core_cluster::check_invariants() {
+  for (const auto& id : ids()) observe(id);
+  std::vector<std::string> out = leader_violations_;
+  out.insert(out.end(), commit_violations_.begin(), commit_violations_.end());
+  check_log_matching(out);
+  check_committed(out);
+  return out;
+}
+
+}  // namespace ringchain::testing

@@ -1,0 +1,142 @@
+// An in-memory cluster of consensus cores for tests and benchmarks.
+//
+// Each node is a core::raft with a simulated disk: writes from a Ready stay
+// pending until persist() makes them durable, and crash() loses whatever is
+// pending. Messages wait in one network queue until deliver() hands them
+// over, unless a partition or a dropped link discards them. Every step can
+// be traced as text, which the scripted interaction tests compare with
+// golden files.
+//
+// The cluster records what it observes (leaders per term, every committed
+// entry) and check_invariants() verifies Raft's safety properties against
+// those records; test fixtures call it on teardown.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "node/core/raft.h"
+
+namespace ringchain::testing {
+
+// A deterministic generator for the cores' injected randomness.
+class splitmix64 {
+ public:
+  explicit splitmix64(std::uint64_t seed) : state_(seed) {}
+  std::uint64_t next();
+  std::uint64_t uniform(std::uint64_t bound) { return bound == 0 ? 0 : next() % bound; }
+
+ private:
+  std::uint64_t state_;
+};
+
+struct cluster_options {
+  bool pre_vote = true;
+  bool check_quorum = true;
+  std::uint32_t election_ticks = 10;
+  std::uint32_t heartbeat_ticks = 1;
+  std::uint64_t seed = 1;
+  // Lowers config bounds, to exercise the pipeline in tests.
+  std::size_t inflight_appends = limits::inflight_appends_max;
+};
+
+// What one node's disk holds durably.
+struct durable_state {
+  core::hard_state hard_state;
+  std::vector<core::entry> entries;
+};
+
+struct pending_write {
+  std::uint64_t seq = 0;
+  std::optional<core::hard_state> hard_state;
+  std::vector<core::entry> entries;
+};
+
+struct cluster_node {
+  std::unique_ptr<core::raft> raft;
+  std::unique_ptr<splitmix64> random;
+  durable_state disk;
+  std::deque<pending_write> writes;
+  // Entries this node's application applied since it last started.
+  std::vector<core::entry> applied;
+  bool up = true;
+};
+
+class core_cluster {
+ public:
+  explicit core_cluster(cluster_options opts = {});
+
+  // Adds n nodes; ids continue from the last one. All nodes know the full
+  // voter set, so add every node before the cluster starts working.
+  void add_nodes(std::size_t n);
+
+  std::vector<std::uint64_t> ids() const;
+  cluster_node& node(std::uint64_t id) { return nodes_.at(id); }
+  core::raft& raft(std::uint64_t id) { return *nodes_.at(id).raft; }
+
+  void tick(std::uint64_t id);
+  void campaign(std::uint64_t id);
+  core::proposal propose(std::uint64_t id, std::string data);
+
+  // Takes and handles one Ready of a node: queues its write, puts its
+  // messages on the network, applies its committed entries. Returns false
+  // when the node had nothing ready.
+  bool process_ready(std::uint64_t id);
+  // Makes every pending write of a node durable and reports it.
+  bool persist(std::uint64_t id);
+  // Delivers every queued message addressed to `id` (all nodes when 0).
+  bool deliver(std::uint64_t id = 0);
+  // Repeats process_ready, persist and deliver on all nodes until nothing
+  // moves.
+  void stabilize();
+
+  // Cuts links: nodes in different groups cannot talk.
+  void partition(const std::vector<std::set<std::uint64_t>>& groups);
+  void drop_link(std::uint64_t from, std::uint64_t to);
+  void heal();
+
+  // Stops a node, losing pending writes and queued messages to it.
+  void crash(std::uint64_t id);
+  // Starts a crashed node from its disk.
+  void restart(std::uint64_t id);
+
+  // Returns one line per violated safety property; empty when all hold.
+  std::vector<std::string> check_invariants();
+
+  // Receives a line per traced event; nothing is traced when unset.
+  std::function<void(const std::string&)> trace;
+
+  static std::string describe(const core::message& m);
+  static std::string describe(const core::entry& e);
+
+  std::uint64_t messages_delivered() const { return delivered_; }
+
+ private:
+  core::config make_config(std::uint64_t id, splitmix64* random) const;
+  void emit(const std::string& line);
+  bool link_up(std::uint64_t from, std::uint64_t to) const;
+  void observe(std::uint64_t id);
+  void check_log_matching(std::vector<std::string>& out) const;
+  void check_committed(std::vector<std::string>& out) const;
+
+  cluster_options opts_;
+  std::map<std::uint64_t, cluster_node> nodes_;
+  std::deque<core::message> network_;
+  std::set<std::pair<std::uint64_t, std::uint64_t>> cut_;
+  std::uint64_t delivered_ = 0;
+
+  // Observations for the invariant checker.
+  std::map<std::uint64_t, std::uint64_t> leader_of_term_;
+  std::vector<std::string> leader_violations_;
+  std::map<std::uint64_t, core::entry> committed_;
+  std::vector<std::string> commit_violations_;
+};
+
+}  // namespace ringchain::testing
