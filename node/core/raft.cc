@@ -632,6 +632,7 @@ void raft::handle_append_response(const message& m) {
     if (pr.back_off(m.index(), next)) send_append(m.from(), true);
     return;
   }
+  const bool was_paused = pr.paused();
   const bool moved = pr.acknowledge(m.index());
   const bool probe_answered =
       pr.state == progress_state::probe && pr.match == m.index();
@@ -644,8 +645,11 @@ void raft::handle_append_response(const message& m) {
     // waiting for the next heartbeat.
     broadcast_append();
   } else if (m.from() != id_) {
-    while (send_append(m.from(), false)) {
-    }
+    bool sent = false;
+    while (send_append(m.from(), false)) sent = true;
+    // A follower that was paused may have missed the latest commit index
+    // while it was; an empty append tells it.
+    if (!sent && was_paused) send_append(m.from(), true);
   }
 }
 
