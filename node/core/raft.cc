@@ -692,6 +692,9 @@ ready raft::take_ready() {
   }
   rd.messages = std::move(outbox_);
   outbox_.clear();
+  // A typical Ready carries a message or two per peer; reserving avoids
+  // regrowing (and moving every message) on each Ready.
+  outbox_.reserve(2 * voters_.size());
   const std::uint64_t bound = log_.apply_bound();
   for (std::uint64_t i = log_.applied() + 1; i <= bound; ++i) {
     rd.committed_entries.push_back(log_.at(i));

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "node/core/assert.h"
+
 namespace ringchain::testing {
 
 using core::entry;
@@ -124,7 +126,8 @@ bool core_cluster::process_ready(std::uint64_t id) {
       for (const entry& e : rd.entries) s << "\n  " << describe(e);
       emit(s.str());
     }
-    n.writes.push_back({rd.persist_seq, rd.hard_state, rd.entries});
+    n.writes.push_back({rd.persist_seq, rd.hard_state,
+                        opts_.record ? std::move(rd.entries) : std::vector<entry>{}});
   }
   for (message& m : rd.messages) {
     if (trace) emit("  send " + describe(m));
@@ -132,7 +135,7 @@ bool core_cluster::process_ready(std::uint64_t id) {
   }
   for (const entry& e : rd.committed_entries) {
     if (trace) emit(std::to_string(id) + " apply " + describe(e));
-    n.applied.push_back(e);
+    if (opts_.record) n.applied.push_back(e);
   }
   n.raft->advance(rd);
   observe(id);
@@ -171,39 +174,41 @@ bool core_cluster::link_up(std::uint64_t from, std::uint64_t to) const {
 }
 
 bool core_cluster::deliver(std::uint64_t id) {
-  bool moved = false;
-  std::deque<message> keep;
-  std::deque<message> now;
+  // Messages sent while delivering wait for the next call.
+  std::vector<message> now;
   now.swap(network_);
+  bool moved = false;
   for (message& m : now) {
     if (id != 0 && m.to() != id) {
-      keep.push_back(std::move(m));
+      network_.push_back(std::move(m));
       continue;
     }
     moved = true;
-    if (!link_up(m.from(), m.to())) {
-      if (trace) emit("  drop " + describe(m));
-      continue;
-    }
-    if (trace) emit("  recv " + describe(m));
-    ++delivered_;
-    const core::input_error err = raft(m.to()).step(m);
-    if (err != core::input_error::none) {
-      emit("  refused: " + std::string(core::to_string(err)));
-    }
-    observe(m.to());
+    deliver_one(m);
   }
-  // Messages queued while delivering come after those kept back.
-  for (message& m : network_) keep.push_back(std::move(m));
-  network_.swap(keep);
   return moved;
 }
 
+void core_cluster::deliver_one(const message& m) {
+  if (!link_up(m.from(), m.to())) {
+    if (trace) emit("  drop " + describe(m));
+    return;
+  }
+  if (trace) emit("  recv " + describe(m));
+  ++delivered_;
+  const core::input_error err = raft(m.to()).step(m);
+  if (err != core::input_error::none) {
+    emit("  refused: " + std::string(core::to_string(err)));
+  }
+  observe(m.to());
+}
+
 void core_cluster::stabilize() {
+  const std::vector<std::uint64_t> all = ids();
   for (bool moved = true; moved;) {
     moved = false;
-    for (const auto& id : ids()) moved |= process_ready(id);
-    for (const auto& id : ids()) moved |= persist(id);
+    for (const auto id : all) moved |= process_ready(id);
+    for (const auto id : all) moved |= persist(id);
     moved |= deliver();
   }
 }
@@ -234,6 +239,7 @@ void core_cluster::crash(std::uint64_t id) {
 }
 
 void core_cluster::restart(std::uint64_t id) {
+  RC_ASSERT_MSG(opts_.record, "restart needs the recorded disks");
   cluster_node& n = nodes_.at(id);
   n.up = true;
   n.applied.clear();
@@ -247,6 +253,7 @@ void core_cluster::restart(std::uint64_t id) {
 // flags at once a second leader in a term or a committed entry that
 // changed.
 void core_cluster::observe(std::uint64_t id) {
+  if (!opts_.record) return;
   const core::raft& r = raft(id);
   const core::status st = r.get_status();
   if (st.role == core::role::leader) {
@@ -327,6 +334,7 @@ void core_cluster::check_committed(std::vector<std::string>& out) const {
 }
 
 std::vector<std::string> core_cluster::check_invariants() {
+  RC_ASSERT_MSG(opts_.record, "the invariant checker needs recorded observations");
   for (const auto& id : ids()) observe(id);
   std::vector<std::string> out = leader_violations_;
   out.insert(out.end(), commit_violations_.begin(), commit_violations_.end());

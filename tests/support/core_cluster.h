@@ -45,6 +45,10 @@ struct cluster_options {
   std::uint64_t seed = 1;
   // Lowers config bounds, to exercise the pipeline in tests.
   std::size_t inflight_appends = limits::inflight_appends_max;
+  // Keeps disks, applied entries and the observations the invariant
+  // checker needs. Benchmarks turn it off to measure the cores alone;
+  // crash, restart and check_invariants need it on.
+  bool record = true;
 };
 
 // What one node's disk holds durably.
@@ -122,13 +126,14 @@ class core_cluster {
   core::config make_config(std::uint64_t id, splitmix64* random) const;
   void emit(const std::string& line);
   bool link_up(std::uint64_t from, std::uint64_t to) const;
+  void deliver_one(const core::message& m);
   void observe(std::uint64_t id);
   void check_log_matching(std::vector<std::string>& out) const;
   void check_committed(std::vector<std::string>& out) const;
 
   cluster_options opts_;
   std::map<std::uint64_t, cluster_node> nodes_;
-  std::deque<core::message> network_;
+  std::vector<core::message> network_;
   std::set<std::pair<std::uint64_t, std::uint64_t>> cut_;
   std::uint64_t delivered_ = 0;
 
