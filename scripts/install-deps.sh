@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build ccache pkg-config
+  build-essential cmake ninja-build ccache pkg-config clang-format
   liburing-dev libboost1.81-dev
   libprotobuf-dev protobuf-compiler
   libssl-dev

@@ -10,14 +10,14 @@ namespace ringchain::detail {
                                 const char* msg) noexcept;
 }  // namespace ringchain::detail
 
-#define RC_ASSERT(cond)                                                   \
-  do {                                                                    \
-    if (!(cond)) [[unlikely]]                                             \
-      ::ringchain::detail::assert_failed(#cond, __FILE__, __LINE__, "");  \
+#define RC_ASSERT(cond)                                                  \
+  do {                                                                   \
+    if (!(cond)) [[unlikely]]                                            \
+      ::ringchain::detail::assert_failed(#cond, __FILE__, __LINE__, ""); \
   } while (0)
 
-#define RC_ASSERT_MSG(cond, msg)                                           \
-  do {                                                                     \
-    if (!(cond)) [[unlikely]]                                              \
-      ::ringchain::detail::assert_failed(#cond, __FILE__, __LINE__, msg);  \
+#define RC_ASSERT_MSG(cond, msg)                                          \
+  do {                                                                    \
+    if (!(cond)) [[unlikely]]                                             \
+      ::ringchain::detail::assert_failed(#cond, __FILE__, __LINE__, msg); \
   } while (0)

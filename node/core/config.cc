@@ -11,8 +11,8 @@ template <typename T>
 std::string check_bound(const char* name, T value, T max) {
   if (value == 0) return std::string(name) + " must be at least 1";
   if (value > max) {
-    return std::string(name) + " is " + std::to_string(value) +
-           ", above its limit " + std::to_string(max);
+    return std::string(name) + " is " + std::to_string(value) + ", above its limit " +
+           std::to_string(max);
   }
   return {};
 }
@@ -23,8 +23,8 @@ std::string config::validate() const {
   if (id == 0) return "id must be non-zero";
   if (voters.empty()) return "voters must list at least this node";
   if (voters.size() > limits::peers_max) {
-    return "voters lists " + std::to_string(voters.size()) +
-           " nodes, above the limit " + std::to_string(limits::peers_max);
+    return "voters lists " + std::to_string(voters.size()) + " nodes, above the limit " +
+           std::to_string(limits::peers_max);
   }
   std::set<std::uint64_t> unique(voters.begin(), voters.end());
   if (unique.size() != voters.size()) return "voters lists a node twice";
@@ -33,22 +33,18 @@ std::string config::validate() const {
   if (!random) return "random source is missing";
 
   std::string err;
-  if (!(err = check_bound("election_ticks", election_ticks,
-                          limits::election_ticks_max)).empty() ||
-      !(err = check_bound("inflight_appends", inflight_appends,
-                          limits::inflight_appends_max)).empty() ||
-      !(err = check_bound("inflight_bytes", inflight_bytes,
-                          limits::inflight_bytes_max)).empty() ||
-      !(err = check_bound("append_bytes", append_bytes,
-                          limits::append_bytes_max)).empty() ||
-      !(err = check_bound("append_entries", append_entries,
-                          limits::append_entries_max)).empty() ||
-      !(err = check_bound("entry_bytes", entry_bytes,
-                          limits::entry_bytes_max)).empty() ||
+  if (!(err = check_bound("election_ticks", election_ticks, limits::election_ticks_max)).empty() ||
+      !(err = check_bound("inflight_appends", inflight_appends, limits::inflight_appends_max))
+           .empty() ||
+      !(err = check_bound("inflight_bytes", inflight_bytes, limits::inflight_bytes_max)).empty() ||
+      !(err = check_bound("append_bytes", append_bytes, limits::append_bytes_max)).empty() ||
+      !(err = check_bound("append_entries", append_entries, limits::append_entries_max)).empty() ||
+      !(err = check_bound("entry_bytes", entry_bytes, limits::entry_bytes_max)).empty() ||
       !(err = check_bound("uncommitted_entries", uncommitted_entries,
-                          limits::uncommitted_entries_max)).empty() ||
-      !(err = check_bound("uncommitted_bytes", uncommitted_bytes,
-                          limits::uncommitted_bytes_max)).empty()) {
+                          limits::uncommitted_entries_max))
+           .empty() ||
+      !(err = check_bound("uncommitted_bytes", uncommitted_bytes, limits::uncommitted_bytes_max))
+           .empty()) {
     return err;
   }
   if (heartbeat_ticks == 0 || heartbeat_ticks >= election_ticks) {

@@ -58,8 +58,7 @@ inline constexpr std::uint32_t election_ticks_max = 10000;
 // One frame on the wire: a whole MSG_APPEND plus its envelope.
 inline constexpr std::uint64_t frame_size_max = 16 * mib;
 
-static_assert(entry_bytes_max <= append_bytes_max,
-              "an entry must fit in one append");
+static_assert(entry_bytes_max <= append_bytes_max, "an entry must fit in one append");
 static_assert(append_bytes_max + 1 * mib <= frame_size_max,
               "an append with its message envelope must fit in one frame");
 static_assert(append_bytes_max <= inflight_bytes_max,

@@ -6,8 +6,7 @@
 
 namespace ringchain::core {
 
-void raft_log::restore(std::vector<entry> entries, std::uint64_t committed,
-                       std::uint64_t applied) {
+void raft_log::restore(std::vector<entry> entries, std::uint64_t committed, std::uint64_t applied) {
   entries_ = std::move(entries);
   bytes_.assign(1, 0);
   for (std::size_t i = 0; i < entries_.size(); ++i) {
@@ -36,8 +35,7 @@ bool raft_log::is_up_to_date(std::uint64_t index, std::uint64_t t) const {
   return t > last_term() || (t == last_term() && index >= last_index());
 }
 
-std::uint64_t raft_log::find_conflict_by_term(std::uint64_t index,
-                                              std::uint64_t t) const {
+std::uint64_t raft_log::find_conflict_by_term(std::uint64_t index, std::uint64_t t) const {
   index = std::min(index, last_index());
   while (index > 0 && entries_[index - 1].term() > t) --index;
   return index;
@@ -62,8 +60,7 @@ raft_log::append_outcome raft_log::maybe_append(
   // Skip entries already present; the first that differs in term, or lies
   // beyond our log, starts the part to write (Raft §5.3, receiver step 3).
   int i = 0;
-  while (i < entries.size() &&
-         match_term(entries[i].index(), entries[i].term())) {
+  while (i < entries.size() && match_term(entries[i].index(), entries[i].term())) {
     ++i;
   }
   if (i == entries.size()) return append_outcome::appended;
@@ -91,8 +88,7 @@ void raft_log::commit_to(std::uint64_t index) {
   committed_ = index;
 }
 
-void raft_log::slice(std::uint64_t lo, std::size_t max_count,
-                     std::uint64_t max_bytes,
+void raft_log::slice(std::uint64_t lo, std::size_t max_count, std::uint64_t max_bytes,
                      google::protobuf::RepeatedPtrField<entry>* out) const {
   std::uint64_t bytes = 0;
   for (std::uint64_t i = lo; i <= last_index() && out->size() < static_cast<int>(max_count); ++i) {
@@ -128,7 +124,9 @@ std::uint64_t raft_log::apply_bound() const {
   return std::min(committed_, durable_);
 }
 
-bool raft_log::has_unapplied() const { return applied_ < apply_bound(); }
+bool raft_log::has_unapplied() const {
+  return applied_ < apply_bound();
+}
 
 void raft_log::mark_applied(std::uint64_t index) {
   RC_ASSERT(index >= applied_ && index <= apply_bound());

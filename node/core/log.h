@@ -29,8 +29,7 @@ class raft_log {
   // Starts from a log recovered from storage; all of it is durable.
   // `committed` and `applied` come from the recovered hard state and the
   // application; they are clamped to what the log holds.
-  void restore(std::vector<entry> entries, std::uint64_t committed,
-               std::uint64_t applied);
+  void restore(std::vector<entry> entries, std::uint64_t committed, std::uint64_t applied);
 
   std::uint64_t last_index() const { return entries_.size(); }
   std::uint64_t last_term() const { return term(last_index()).value_or(0); }
@@ -49,8 +48,7 @@ class raft_log {
 
   // The largest index at or below `index` whose term is at most `term`
   // (fast backtracking, as in etcd-io/raft's findConflictByTerm).
-  std::uint64_t find_conflict_by_term(std::uint64_t index,
-                                      std::uint64_t term) const;
+  std::uint64_t find_conflict_by_term(std::uint64_t index, std::uint64_t term) const;
 
   // Appends entries that follow the last one (the leader's own proposals).
   void append(entry e);
@@ -69,8 +67,7 @@ class raft_log {
   // prev_index has prev_term, deletes any conflicting suffix and appends
   // what is new. The caller has validated that `entries` are consecutive
   // from prev_index + 1 with terms in order.
-  append_outcome maybe_append(std::uint64_t prev_index,
-                              std::uint64_t prev_term,
+  append_outcome maybe_append(std::uint64_t prev_index, std::uint64_t prev_term,
                               const google::protobuf::RepeatedPtrField<entry>& entries);
 
   // Moves the commit index forward (never back); asserts it is in the log.

@@ -15,9 +15,7 @@ class inflights {
   inflights(std::size_t count_max, std::uint64_t bytes_max)
       : count_max_(count_max), bytes_max_(bytes_max) {}
 
-  bool full() const {
-    return items_.size() >= count_max_ || bytes_ >= bytes_max_;
-  }
+  bool full() const { return items_.size() >= count_max_ || bytes_ >= bytes_max_; }
   std::size_t count() const { return items_.size(); }
   std::uint64_t bytes() const { return bytes_; }
 
@@ -71,9 +69,7 @@ struct progress {
   inflights window;
 
   // Whether the leader should hold back further appends to this follower.
-  bool paused() const {
-    return state == progress_state::probe ? probe_sent : window.full();
-  }
+  bool paused() const { return state == progress_state::probe ? probe_sent : window.full(); }
 
   // A successful acknowledgement up to `index`; returns whether it moved
   // anything forward.

@@ -44,8 +44,7 @@ raft::raft(config cfg) : cfg_(std::move(cfg)), id_(cfg_.id), voters_(cfg_.voters
   reset_election_timeout();
 }
 
-void raft::restore(const hard_state& hs, std::vector<entry> entries,
-                   std::uint64_t applied) {
+void raft::restore(const hard_state& hs, std::vector<entry> entries, std::uint64_t applied) {
   RC_ASSERT(log_.last_index() == 0 && term_ == 0 && seq_handed_ == 0);
   RC_ASSERT(hs.vote() == 0 || slot_.count(hs.vote()) == 1);
   term_ = term_handed_ = hs.term();
@@ -58,8 +57,7 @@ void raft::restore(const hard_state& hs, std::vector<entry> entries,
 
 void raft::reset_election_timeout() {
   randomized_election_ticks_ =
-      cfg_.election_ticks +
-      static_cast<std::uint32_t>(cfg_.random(cfg_.election_ticks));
+      cfg_.election_ticks + static_cast<std::uint32_t>(cfg_.random(cfg_.election_ticks));
 }
 
 void raft::tick() {
@@ -239,11 +237,9 @@ void raft::respond(message m) {
   }
   // Successive acknowledgements to oneself waiting for the same write
   // collapse into the last one: it acknowledges everything before it.
-  if (!held_.empty() && held_.back().seq == seq && m.to() == id_ &&
-      held_.back().msg.to() == id_ &&
+  if (!held_.empty() && held_.back().seq == seq && m.to() == id_ && held_.back().msg.to() == id_ &&
       held_.back().msg.type() == raftpb::MSG_APPEND_RESPONSE &&
-      m.type() == raftpb::MSG_APPEND_RESPONSE &&
-      held_.back().msg.term() == m.term()) {
+      m.type() == raftpb::MSG_APPEND_RESPONSE && held_.back().msg.term() == m.term()) {
     held_.back().msg.set_index(std::max(held_.back().msg.index(), m.index()));
     return;
   }
@@ -257,8 +253,7 @@ void raft::respond(message m) {
 input_error raft::validate(const message& m) const {
   const MessageType t = m.type();
   if (t == raftpb::MSG_STORAGE_DONE) {
-    return m.from() == id_ && m.to() == id_ ? input_error::none
-                                            : input_error::local_only_type;
+    return m.from() == id_ && m.to() == id_ ? input_error::none : input_error::local_only_type;
   }
   if (t < raftpb::MSG_PRE_VOTE || t > raftpb::MSG_HEARTBEAT_RESPONSE) {
     return input_error::unknown_type;
@@ -278,16 +273,15 @@ input_error raft::validate(const message& m) const {
     std::uint64_t prev_term = m.log_term();
     for (int i = 0; i < m.entries_size(); ++i) {
       const entry& e = m.entries(i);
-      if (e.index() != m.index() + 1 + static_cast<std::uint64_t>(i) ||
-          e.term() < prev_term || e.term() > m.term()) {
+      if (e.index() != m.index() + 1 + static_cast<std::uint64_t>(i) || e.term() < prev_term ||
+          e.term() > m.term()) {
         return input_error::malformed;
       }
       if (e.data().size() > cfg_.entry_bytes) return input_error::oversized_entry;
       prev_term = e.term();
     }
   }
-  if (t == raftpb::MSG_APPEND_RESPONSE && m.term() == term_ &&
-      role_ == role::leader) {
+  if (t == raftpb::MSG_APPEND_RESPONSE && m.term() == term_ && role_ == role::leader) {
     // Responses may only name indexes this leader has; the rejected index
     // of a rejection likewise.
     if (m.index() > log_.last_index() || m.reject_hint() > log_.last_index()) {
@@ -307,8 +301,7 @@ input_error raft::step(const message& m) {
     storage_done(m);
     return input_error::none;
   }
-  if (m.type() == raftpb::MSG_APPEND && m.term() == term_ &&
-      role_ == role::leader) {
+  if (m.type() == raftpb::MSG_APPEND && m.term() == term_ && role_ == role::leader) {
     // Two leaders in one term: only a faulty peer can cause it.
     ++counters_.inputs_refused;
     return input_error::malformed;
@@ -362,8 +355,7 @@ bool raft::step_term(const message& m) {
     }
     if (t == raftpb::MSG_PRE_VOTE) return true;
     if (t == raftpb::MSG_PRE_VOTE_RESPONSE && !m.reject()) return true;
-    const bool from_leader =
-        t == raftpb::MSG_APPEND || t == raftpb::MSG_HEARTBEAT;
+    const bool from_leader = t == raftpb::MSG_APPEND || t == raftpb::MSG_HEARTBEAT;
     become_follower(m.term(), from_leader ? m.from() : 0);
     return true;
   }
@@ -403,13 +395,11 @@ void raft::handle_vote_request(const message& m) {
   const bool is_pre = m.type() == raftpb::MSG_PRE_VOTE;
   // Raft §5.2: at most one vote per term, first come first served. A
   // pre-vote for a later term commits to nothing.
-  const bool can_vote = vote_ == m.from() || (vote_ == 0 && leader_ == 0) ||
-                        (is_pre && m.term() > term_);
+  const bool can_vote =
+      vote_ == m.from() || (vote_ == 0 && leader_ == 0) || (is_pre && m.term() > term_);
   // Raft §5.4.1: only for a candidate whose log is at least as up-to-date.
   const bool grant = can_vote && log_.is_up_to_date(m.index(), m.log_term());
-  message r = make(is_pre ? raftpb::MSG_PRE_VOTE_RESPONSE
-                          : raftpb::MSG_VOTE_RESPONSE,
-                   m.from());
+  message r = make(is_pre ? raftpb::MSG_PRE_VOTE_RESPONSE : raftpb::MSG_VOTE_RESPONSE, m.from());
   if (grant) {
     r.set_term(m.term());
     if (!is_pre) {
@@ -424,16 +414,13 @@ void raft::handle_vote_request(const message& m) {
 
 void raft::record_vote(const message& m) {
   const bool pre = role_ == role::pre_candidate;
-  if (m.type() != (pre ? raftpb::MSG_PRE_VOTE_RESPONSE
-                       : raftpb::MSG_VOTE_RESPONSE)) {
+  if (m.type() != (pre ? raftpb::MSG_PRE_VOTE_RESPONSE : raftpb::MSG_VOTE_RESPONSE)) {
     return;
   }
   std::int8_t& v = votes_[slot_.at(m.from())];
   if (v == 0) v = m.reject() ? -1 : 1;
-  const auto granted = static_cast<std::size_t>(
-      std::count(votes_.begin(), votes_.end(), 1));
-  const auto rejected = static_cast<std::size_t>(
-      std::count(votes_.begin(), votes_.end(), -1));
+  const auto granted = static_cast<std::size_t>(std::count(votes_.begin(), votes_.end(), 1));
+  const auto rejected = static_cast<std::size_t>(std::count(votes_.begin(), votes_.end(), -1));
   if (granted >= quorum()) {
     if (pre) {
       start_election();
@@ -456,11 +443,8 @@ void raft::step_candidate(const message& m) {
       handle_heartbeat(m);
       break;
     case raftpb::MSG_PRE_VOTE_RESPONSE:
-    case raftpb::MSG_VOTE_RESPONSE:
-      record_vote(m);
-      break;
-    default:
-      break;
+    case raftpb::MSG_VOTE_RESPONSE: record_vote(m); break;
+    default: break;
   }
 }
 
@@ -476,8 +460,7 @@ void raft::step_follower(const message& m) {
       leader_ = m.from();
       handle_heartbeat(m);
       break;
-    default:
-      break;
+    default: break;
   }
 }
 
@@ -516,8 +499,7 @@ void raft::handle_append(const message& m) {
   // Raft §5.3 with fast backtracking: point the leader at the last entry
   // that can match, skipping whole terms that cannot.
   const std::uint64_t hint =
-      log_.find_conflict_by_term(std::min(m.index(), log_.last_index()),
-                                 m.log_term());
+      log_.find_conflict_by_term(std::min(m.index(), log_.last_index()), m.log_term());
   r.set_index(m.index());
   r.set_reject(true);
   r.set_reject_hint(hint);
@@ -583,8 +565,7 @@ bool raft::send_append(std::uint64_t to, bool send_empty) {
   m.set_index(prev);
   m.set_log_term(log_.term(prev).value());
   m.set_commit(log_.committed());
-  log_.slice(pr.next, cfg_.append_entries, cfg_.append_bytes,
-             m.mutable_entries());
+  log_.slice(pr.next, cfg_.append_entries, cfg_.append_bytes, m.mutable_entries());
   if (m.entries_size() == 0 && !send_empty) return false;
   const std::uint64_t last = prev + m.entries_size();
   pr.sent(last, log_.bytes_between(prev, last));
@@ -611,8 +592,8 @@ bool raft::maybe_commit() {
   std::vector<std::uint64_t> matches;
   matches.reserve(voters_.size());
   for (const progress& pr : progress_) matches.push_back(pr.match);
-  std::nth_element(matches.begin(), matches.begin() + (quorum() - 1),
-                   matches.end(), std::greater<>());
+  std::nth_element(matches.begin(), matches.begin() + (quorum() - 1), matches.end(),
+                   std::greater<>());
   const std::uint64_t q = matches[quorum() - 1];
   // Raft §5.4.2 (Figure 8): only an entry of the current term is committed
   // by counting replicas; earlier entries commit with it.
@@ -634,8 +615,7 @@ void raft::handle_append_response(const message& m) {
   }
   const bool was_paused = pr.paused();
   const bool moved = pr.acknowledge(m.index());
-  const bool probe_answered =
-      pr.state == progress_state::probe && pr.match == m.index();
+  const bool probe_answered = pr.state == progress_state::probe && pr.match == m.index();
   if (!moved && !probe_answered) return;
   if (pr.state == progress_state::probe && m.from() != id_) {
     pr.become_replicate();
@@ -669,8 +649,7 @@ void raft::handle_heartbeat_response(const message& m) {
 // ---------------------------------------------------------------- ready --
 
 bool raft::has_ready() const {
-  return !outbox_.empty() || log_.has_unhanded() || term_or_vote_unhanded() ||
-         log_.has_unapplied();
+  return !outbox_.empty() || log_.has_unhanded() || term_or_vote_unhanded() || log_.has_unapplied();
 }
 
 ready raft::take_ready() {

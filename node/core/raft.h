@@ -145,8 +145,7 @@ class raft {
   // Restarts from what storage recovered: the hard state, every durable
   // entry, and how far the application has applied. Call before anything
   // else.
-  void restore(const hard_state& hs, std::vector<entry> entries,
-               std::uint64_t applied);
+  void restore(const hard_state& hs, std::vector<entry> entries, std::uint64_t applied);
 
   // Advances logical time by one tick.
   void tick();

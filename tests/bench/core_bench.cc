@@ -29,9 +29,9 @@ void bm_commit(benchmark::State& state) {
   }
   const std::uint64_t committed = c.raft(1).get_status().committed - committed_before;
   state.counters["entries"] = static_cast<double>(committed);
-  state.counters["us_per_entry"] = benchmark::Counter(
-      static_cast<double>(committed) / 1e6,
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["us_per_entry"] =
+      benchmark::Counter(static_cast<double>(committed) / 1e6,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.SetItemsProcessed(static_cast<std::int64_t>(committed));
 }
 

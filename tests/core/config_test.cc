@@ -13,7 +13,9 @@ config valid() {
   return c;
 }
 
-TEST(config, defaults_are_valid) { EXPECT_EQ(valid().validate(), ""); }
+TEST(config, defaults_are_valid) {
+  EXPECT_EQ(valid().validate(), "");
+}
 
 TEST(config, names_the_bad_setting) {
   config c = valid();

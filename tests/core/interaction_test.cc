@@ -61,7 +61,9 @@ std::vector<std::string> split(const std::string& s) {
   return words;
 }
 
-std::uint64_t to_id(const std::string& s) { return std::stoull(s); }
+std::uint64_t to_id(const std::string& s) {
+  return std::stoull(s);
+}
 
 // Runs one command; returns its output.
 class script_runner {
@@ -103,9 +105,8 @@ void script_runner::add_nodes(const std::vector<std::string>& w) {
 void script_runner::status() {
   for (auto id : cluster_->ids()) {
     const core::status s = cluster_->raft(id).get_status();
-    out_ << id << ": " << core::to_string(s.role) << " term=" << s.term
-         << " vote=" << s.vote << " leader=" << s.leader
-         << " last=" << s.last_index << " commit=" << s.committed
+    out_ << id << ": " << core::to_string(s.role) << " term=" << s.term << " vote=" << s.vote
+         << " leader=" << s.leader << " last=" << s.last_index << " commit=" << s.committed
          << " durable=" << s.durable << " applied=" << s.applied
          << (cluster_->node(id).up ? "" : " (down)") << "\n";
   }
@@ -174,8 +175,7 @@ std::string script_runner::run(const std::string& line) {
 class interaction : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(interaction, matches_golden_output) {
-  const std::filesystem::path path =
-      std::filesystem::path(RINGCHAIN_TESTDATA_DIR) / GetParam();
+  const std::filesystem::path path = std::filesystem::path(RINGCHAIN_TESTDATA_DIR) / GetParam();
   std::ifstream in(path);
   ASSERT_TRUE(in) << "cannot read " << path;
   std::stringstream buf;

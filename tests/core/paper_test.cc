@@ -130,9 +130,8 @@ TEST_F(paper, split_vote_leads_to_new_election) {
   EXPECT_EQ(status(3).role, role::candidate);
   const std::uint64_t term = status(1).term;
   cluster->heal();
-  for (int i = 0; i < 40 && status(1).role != role::leader &&
-                  status(2).role != role::leader && status(3).role != role::leader &&
-                  status(4).role != role::leader;
+  for (int i = 0; i < 40 && status(1).role != role::leader && status(2).role != role::leader &&
+                  status(3).role != role::leader && status(4).role != role::leader;
        ++i) {
     for (auto id : cluster->ids()) cluster->tick(id);
     cluster->stabilize();

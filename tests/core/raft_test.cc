@@ -24,10 +24,8 @@ TEST_F(raft_inputs, refuses_message_for_another_node) {
 }
 
 TEST_F(raft_inputs, refuses_unknown_sender_and_own_id) {
-  EXPECT_EQ(n.raft->step(make_message(raftpb::MSG_VOTE, 9, 2, 5)),
-            input_error::unknown_sender);
-  EXPECT_EQ(n.raft->step(make_message(raftpb::MSG_VOTE, 2, 2, 5)),
-            input_error::unknown_sender);
+  EXPECT_EQ(n.raft->step(make_message(raftpb::MSG_VOTE, 9, 2, 5)), input_error::unknown_sender);
+  EXPECT_EQ(n.raft->step(make_message(raftpb::MSG_VOTE, 2, 2, 5)), input_error::unknown_sender);
   EXPECT_EQ(n.raft->get_status().term, 0u);
   EXPECT_EQ(n.raft->get_counters().inputs_refused, 2u);
 }
@@ -82,8 +80,7 @@ TEST(raft_leader_inputs, refuses_response_naming_an_index_beyond_the_log) {
   c.add_nodes(3);
   c.campaign(1);
   c.stabilize();
-  core::message ack = make_message(raftpb::MSG_APPEND_RESPONSE, 2, 1,
-                                   c.raft(1).get_status().term);
+  core::message ack = make_message(raftpb::MSG_APPEND_RESPONSE, 2, 1, c.raft(1).get_status().term);
   ack.set_index(1000);
   EXPECT_EQ(c.raft(1).step(ack), input_error::malformed);
   EXPECT_EQ(c.raft(1).get_status().committed, 1u);
@@ -187,8 +184,8 @@ TEST_F(raft_restart, leader_crash_loses_only_what_was_not_durable) {
   cluster->process_ready(1);  // written but not durable, appends queued
   cluster->crash(1);
   cluster->deliver();  // dropped: the sender is down
-  for (int i = 0; i < 40 && status(2).role != core::role::leader &&
-                  status(3).role != core::role::leader;
+  for (int i = 0;
+       i < 40 && status(2).role != core::role::leader && status(3).role != core::role::leader;
        ++i) {
     cluster->tick(2);
     cluster->tick(3);

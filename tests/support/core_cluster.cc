@@ -86,8 +86,8 @@ std::string core_cluster::describe(const message& m) {
   s << m.from() << "->" << m.to() << " " << type.substr(4) << " term=" << m.term();
   switch (m.type()) {
     case raftpb::MSG_APPEND:
-      s << " log_term=" << m.log_term() << " index=" << m.index()
-        << " commit=" << m.commit() << " entries=[";
+      s << " log_term=" << m.log_term() << " index=" << m.index() << " commit=" << m.commit()
+        << " entries=[";
       for (int i = 0; i < m.entries_size(); ++i) {
         s << (i ? ", " : "") << describe(m.entries(i));
       }
@@ -100,12 +100,8 @@ std::string core_cluster::describe(const message& m) {
       }
       break;
     case raftpb::MSG_VOTE:
-    case raftpb::MSG_PRE_VOTE:
-      s << " log_term=" << m.log_term() << " index=" << m.index();
-      break;
-    case raftpb::MSG_HEARTBEAT:
-      s << " commit=" << m.commit();
-      break;
+    case raftpb::MSG_PRE_VOTE: s << " log_term=" << m.log_term() << " index=" << m.index(); break;
+    case raftpb::MSG_HEARTBEAT: s << " commit=" << m.commit(); break;
     default:
       if (m.reject()) s << " reject";
       break;
@@ -120,9 +116,8 @@ bool core_cluster::process_ready(std::uint64_t id) {
   if (rd.persist_seq != 0) {
     if (trace) {
       std::ostringstream s;
-      s << id << " write seq=" << rd.persist_seq << " term="
-        << rd.hard_state->term() << " vote=" << rd.hard_state->vote()
-        << " commit=" << rd.hard_state->commit();
+      s << id << " write seq=" << rd.persist_seq << " term=" << rd.hard_state->term()
+        << " vote=" << rd.hard_state->vote() << " commit=" << rd.hard_state->commit();
       for (const entry& e : rd.entries) s << "\n  " << describe(e);
       emit(s.str());
     }
@@ -229,7 +224,9 @@ void core_cluster::drop_link(std::uint64_t from, std::uint64_t to) {
   cut_.insert({from, to});
 }
 
-void core_cluster::heal() { cut_.clear(); }
+void core_cluster::heal() {
+  cut_.clear();
+}
 
 void core_cluster::crash(std::uint64_t id) {
   cluster_node& n = nodes_.at(id);
@@ -259,9 +256,8 @@ void core_cluster::observe(std::uint64_t id) {
   if (st.role == core::role::leader) {
     auto [it, inserted] = leader_of_term_.emplace(st.term, id);
     if (!inserted && it->second != id) {
-      leader_violations_.push_back("two leaders in term " + std::to_string(st.term) +
-                                   ": " + std::to_string(it->second) + " and " +
-                                   std::to_string(id));
+      leader_violations_.push_back("two leaders in term " + std::to_string(st.term) + ": " +
+                                   std::to_string(it->second) + " and " + std::to_string(id));
     }
   }
   // Records newly committed entries from the top down; the first one
@@ -273,9 +269,8 @@ void core_cluster::observe(std::uint64_t id) {
     if (inserted) continue;
     if (it->second.term() != e.term() || it->second.data() != e.data()) {
       commit_violations_.push_back("node " + std::to_string(id) +
-                                   " holds a different committed entry at " +
-                                   std::to_string(i) + ": " + describe(e) +
-                                   " instead of " + describe(it->second));
+                                   " holds a different committed entry at " + std::to_string(i) +
+                                   ": " + describe(e) + " instead of " + describe(it->second));
     }
     break;
   }
@@ -292,8 +287,8 @@ void core_cluster::check_log_matching(std::vector<std::string>& out) const {
       // entries up to there.
       for (; i > 0; --i) {
         if (la.at(i).term() != lb.at(i).term() || la.at(i).data() != lb.at(i).data()) {
-          out.push_back("log matching broken between " + std::to_string(a->first) +
-                        " and " + std::to_string(b->first) + " at " + std::to_string(i));
+          out.push_back("log matching broken between " + std::to_string(a->first) + " and " +
+                        std::to_string(b->first) + " at " + std::to_string(i));
           break;
         }
       }
@@ -308,8 +303,7 @@ void core_cluster::check_committed(std::vector<std::string>& out) const {
     std::size_t holders = 0;
     for (const auto& [id, n] : nodes_) {
       const auto& d = n.disk.entries;
-      if (d.size() >= index && d[index - 1].term() == e.term() &&
-          d[index - 1].data() == e.data()) {
+      if (d.size() >= index && d[index - 1].term() == e.term() && d[index - 1].data() == e.data()) {
         ++holders;
       }
     }
@@ -323,8 +317,8 @@ void core_cluster::check_committed(std::vector<std::string>& out) const {
     for (std::size_t k = 0; k < n.applied.size(); ++k) {
       const entry& e = n.applied[k];
       auto it = committed_.find(k + 1);
-      if (e.index() != k + 1 || it == committed_.end() ||
-          it->second.term() != e.term() || it->second.data() != e.data()) {
+      if (e.index() != k + 1 || it == committed_.end() || it->second.term() != e.term() ||
+          it->second.data() != e.data()) {
         out.push_back("node " + std::to_string(id) + " applied " + describe(e) +
                       " as its entry number " + std::to_string(k + 1));
         break;

@@ -52,8 +52,8 @@ class cluster_test : public ::testing::Test {
 
 // A lone core (no cluster), for tests that feed messages by hand.
 struct lone_core {
-  explicit lone_core(std::uint64_t id, std::vector<std::uint64_t> voters,
-                     bool pre_vote = false, bool check_quorum = false)
+  explicit lone_core(std::uint64_t id, std::vector<std::uint64_t> voters, bool pre_vote = false,
+                     bool check_quorum = false)
       : random(id) {
     core::config cfg;
     cfg.id = id;
@@ -86,8 +86,8 @@ struct lone_core {
   std::unique_ptr<core::raft> raft;
 };
 
-inline core::message make_message(raftpb::MessageType type, std::uint64_t from,
-                                  std::uint64_t to, std::uint64_t term) {
+inline core::message make_message(raftpb::MessageType type, std::uint64_t from, std::uint64_t to,
+                                  std::uint64_t term) {
   core::message m;
   m.set_type(type);
   m.set_from(from);
@@ -96,8 +96,7 @@ inline core::message make_message(raftpb::MessageType type, std::uint64_t from,
   return m;
 }
 
-inline core::entry make_entry(std::uint64_t term, std::uint64_t index,
-                              std::string data = "x") {
+inline core::entry make_entry(std::uint64_t term, std::uint64_t index, std::string data = "x") {
   core::entry e;
   e.set_term(term);
   e.set_index(index);
