@@ -91,14 +91,21 @@ TEST_P(invariants, hold_under_random_faults) {
 
 INSTANTIATE_TEST_SUITE_P(seeds, invariants, ::testing::Range<std::uint64_t>(1, 201));
 
-TEST(invariant_checker, detects_a_committed_entry_lost_from_disks) {
+// A healthy 3-node cluster with one committed proposal, for planting bugs.
+class invariant_checker : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    c.add_nodes(3);
+    c.campaign(1);
+    c.stabilize();
+    c.propose(1, "x");
+    c.stabilize();
+    ASSERT_TRUE(c.check_invariants().empty());
+  }
   core_cluster c;
-  c.add_nodes(3);
-  c.campaign(1);
-  c.stabilize();
-  c.propose(1, "x");
-  c.stabilize();
-  ASSERT_TRUE(c.check_invariants().empty());
+};
+
+TEST_F(invariant_checker, detects_a_committed_entry_lost_from_disks) {
   // Plant the bug: two disks forget the last entry.
   c.node(1).disk.entries.pop_back();
   c.node(2).disk.entries.pop_back();
@@ -107,17 +114,25 @@ TEST(invariant_checker, detects_a_committed_entry_lost_from_disks) {
   EXPECT_NE(v[0].find("durable on only 1 nodes"), std::string::npos) << v[0];
 }
 
-TEST(invariant_checker, detects_diverging_applied_entries) {
-  core_cluster c;
-  c.add_nodes(3);
-  c.campaign(1);
-  c.stabilize();
-  c.propose(1, "x");
-  c.stabilize();
+TEST_F(invariant_checker, detects_diverging_applied_entries) {
   c.node(2).applied.back().set_data("y");
   const auto v = c.check_invariants();
   ASSERT_EQ(v.size(), 1u);
   EXPECT_NE(v[0].find("node 2 applied"), std::string::npos) << v[0];
+}
+
+TEST_F(invariant_checker, detects_two_leaders_in_one_term) {
+  // Plant the bug: node 2 is made to believe it won term 1 as well.
+  core::message grant = make_message(raftpb::MSG_VOTE_RESPONSE, 3, 2, 1);
+  lone_core rogue(2, {1, 2, 3}, false, false);
+  rogue.raft->campaign();
+  rogue.durable(rogue.cycle().persist_seq);
+  rogue.raft->step(grant);
+  ASSERT_EQ(rogue.raft->get_status().role, core::role::leader);
+  c.node(2).raft = std::move(rogue.raft);
+  const auto v = c.check_invariants();
+  ASSERT_FALSE(v.empty());
+  EXPECT_NE(v[0].find("two leaders in term 1"), std::string::npos) << v[0];
 }
 
 }  // namespace
