@@ -58,11 +58,24 @@ inline constexpr std::uint32_t election_ticks_max = 10000;
 // One frame on the wire: a whole MSG_APPEND plus its envelope.
 inline constexpr std::uint64_t frame_size_max = 16 * mib;
 
+// One write to the block log: the records of one Ready (its entries and
+// hard state), made durable by one barrier. Recovery treats damage within
+// the last write_bytes_max bytes of the log as a torn final write.
+inline constexpr std::uint64_t write_bytes_max = 16 * mib;
+
+// One record of the block log (an entry or the hard state, framed).
+inline constexpr std::uint64_t record_bytes_max = entry_bytes_max + 64 * kib;
+
+// One segment file of the block log, preallocated when created.
+inline constexpr std::uint64_t segment_bytes_max = 256 * mib;
+
 static_assert(entry_bytes_max <= append_bytes_max, "an entry must fit in one append");
 static_assert(append_bytes_max + 1 * mib <= frame_size_max,
               "an append with its message envelope must fit in one frame");
 static_assert(append_bytes_max <= inflight_bytes_max,
               "one append must fit in the in-flight window");
+static_assert(record_bytes_max <= write_bytes_max, "a record must fit in one write");
+static_assert(write_bytes_max <= segment_bytes_max, "a write must fit in one segment");
 static_assert(entry_bytes_max <= uncommitted_bytes_max,
               "one entry must fit in the uncommitted window");
 

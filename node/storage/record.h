@@ -1,0 +1,48 @@
+// Framing of the block log's records: |crc32c|length|payload|.
+//
+// Both header fields are 32-bit little-endian. The checksum (CRC-32C,
+// Castagnoli) covers the length field and the payload, so a torn or
+// flipped length is caught like a torn payload. A header of zeros marks
+// the end of the written log: segments are preallocated with zeros, and a
+// real record never has length 0.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ringchain::storage {
+
+inline constexpr std::size_t record_header_bytes = 8;
+
+// CRC-32C of `data`.
+std::uint32_t crc32c(std::string_view data);
+
+// Appends `payload` to `out`, framed.
+void append_record(std::string_view payload, std::string* out);
+
+enum class record_status {
+  ok,
+  // The header is all zeros: nothing was written here.
+  end,
+  // The record extends beyond the bytes available.
+  truncated,
+  // The length is 0 with a non-zero checksum, or above record_bytes_max.
+  bad_length,
+  bad_checksum,
+};
+
+const char* to_string(record_status s);
+
+struct decoded_record {
+  record_status status = record_status::end;
+  // Header plus payload, when status is ok.
+  std::size_t size_bytes = 0;
+  std::string_view payload;
+};
+
+// Decodes the record at the start of `buf`.
+decoded_record decode_record(std::string_view buf);
+
+}  // namespace ringchain::storage
