@@ -19,7 +19,8 @@ void put_u32(char* p, std::uint32_t v) {
 
 std::uint32_t get_u32(const char* p) {
   std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    v |= static_cast<std::uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
   return v;
 }
 
@@ -37,8 +38,7 @@ void append_record(std::string_view payload, std::string* out) {
   out->resize(start + record_header_bytes);
   put_u32(out->data() + start + 4, static_cast<std::uint32_t>(payload.size()));
   out->append(payload);
-  const std::uint32_t crc =
-      crc32c(std::string_view(out->data() + start + 4, 4 + payload.size()));
+  const std::uint32_t crc = crc32c(std::string_view(out->data() + start + 4, 4 + payload.size()));
   put_u32(out->data() + start, crc);
 }
 

@@ -22,8 +22,7 @@ std::vector<std::uint64_t> list_segments(const fs::path& dir) {
   std::vector<std::uint64_t> out;
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
-    if (name.size() == 20 && name.rfind("segment-", 0) == 0 &&
-        name.compare(16, 4, ".log") == 0 &&
+    if (name.size() == 20 && name.rfind("segment-", 0) == 0 && name.compare(16, 4, ".log") == 0 &&
         std::all_of(name.begin() + 8, name.begin() + 16, ::isdigit)) {
       out.push_back(std::stoull(name.substr(8, 8)));
     }
@@ -60,7 +59,8 @@ std::string zero_range(const fs::path& p, std::uint64_t from, std::uint64_t to) 
   for (std::uint64_t off = from; off < to && err.empty();) {
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), to - off));
     const ssize_t w = ::pwrite(fd, zeros.data(), n, static_cast<off_t>(off));
-    if (w < 0 && errno != EINTR) err = "cannot zero torn tail of " + p.string() + ": " + std::strerror(errno);
+    if (w < 0 && errno != EINTR)
+      err = "cannot zero torn tail of " + p.string() + ": " + std::strerror(errno);
     if (w > 0) off += static_cast<std::uint64_t>(w);
   }
   if (err.empty() && ::fdatasync(fd) != 0) {
@@ -128,7 +128,8 @@ recovery_result recover_log(const fs::path& dir, std::uint64_t torn_window_bytes
     // Damage at `off`. It is a torn final write only if nothing but zeros
     // lies beyond the torn window, here and in every later segment.
     std::size_t beyond = first_nonzero(data, off + torn_window_bytes);
-    for (std::size_t later = k + 1; later < segments.size() && beyond == std::string::npos; ++later) {
+    for (std::size_t later = k + 1; later < segments.size() && beyond == std::string::npos;
+         ++later) {
       std::string rest;
       if (!read_file(segment_path(dir, segments[later]), &rest, &r.error)) return r;
       if (first_nonzero(rest, 0) != std::string::npos) beyond = 0;

@@ -94,7 +94,8 @@ TEST_F(recovery, cut_at_every_offset_of_the_last_record_keeps_exactly_the_prefix
   std::vector<std::size_t> starts;
   const std::string log = make_log(30, &starts);
   const std::size_t last = starts.back();
-  const std::size_t last_entry_end = last + decode_record(std::string_view(log).substr(last)).size_bytes;
+  const std::size_t last_entry_end =
+      last + decode_record(std::string_view(log).substr(last)).size_bytes;
   for (std::size_t cut = last; cut < log.size(); ++cut) {
     write_segment(1, log.substr(0, cut), 64 * 1024);
     const recovery_result r = recover_log(dir_, 4096);

@@ -1,0 +1,254 @@
+// The node's reactor: one thread, one event loop, for sockets, timers and
+// durable file writes.
+//
+// Two backends implement the same interface, picked at run time
+// (`--io=uring|epoll`, as Seastar's --reactor-backend):
+//
+//  - uring: one io_uring (liburing) ring. Everything decided in one loop
+//    iteration (sends, writes, barriers, timers) reaches the kernel in the
+//    single io_uring_submit_and_wait_timeout() of the next run_once().
+//    Sockets use multishot accept and multishot recv with a provided buffer
+//    ring; a file write and its fdatasync are linked (IOSQE_IO_LINK) so one
+//    submission makes a whole block durable.
+//  - epoll: the conventional model. Boost.Asio (its epoll reactor) for
+//    sockets and timers; pwrite + fdatasync, one syscall each, for files.
+//
+// Operations live in caller-owned objects (timer, file_write, listener,
+// stream) that embed their per-operation state: the reactor allocates
+// nothing per operation. An object must outlive its operations: a timer
+// until it fires or is disarmed, a file_write until on_done, a stream until
+// on_closed. Callbacks run on the reactor thread, from run_once().
+#pragma once
+
+#include <linux/time_types.h>
+#include <netinet/in.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ringchain::io {
+
+class reactor;
+
+enum class backend { uring, epoll };
+const char* to_string(backend b);
+// Parses "uring" or "epoll".
+bool parse_backend(std::string_view text, backend* out);
+
+// Operation kinds, for counters and completion dispatch.
+enum class op_kind : std::uint8_t {
+  accept,
+  recv,
+  send,
+  connect,
+  write,
+  fsync,
+  delay,
+  timeout,
+  cancel,
+  count_,
+};
+inline constexpr std::size_t op_kinds = static_cast<std::size_t>(op_kind::count_);
+const char* to_string(op_kind k);
+
+// What the reactor did, for reports and benchmarks.
+struct counters {
+  std::uint64_t loop_iterations = 0;
+  // uring: calls that enter the kernel (io_uring_submit_and_wait_timeout
+  // enters at most once). epoll: waits for events (run_one_for calls).
+  std::uint64_t enter_calls = 0;
+  // uring: SQEs submitted and CQEs reaped, by kind. epoll: operations
+  // started and completed, by kind (each a syscall or an Asio operation).
+  std::array<std::uint64_t, op_kinds> submitted{};
+  std::array<std::uint64_t, op_kinds> completed{};
+  std::uint64_t fdatasyncs = 0;
+  std::uint64_t bytes_written = 0;
+};
+
+namespace detail {
+// Per-operation state embedded in the caller's objects; the uring backend
+// passes its address as the SQE's user data.
+struct op {
+  op_kind kind;
+  void* owner;
+};
+// Backend state an object needs for its whole life (an Asio socket or
+// timer); created on first use, never per operation.
+struct backend_state {
+  virtual ~backend_state() = default;
+};
+}  // namespace detail
+
+// A one-shot timer. Re-arm it from its callback for a periodic one.
+class timer {
+ public:
+  explicit timer(std::function<void()> on_fire) : on_fire_(std::move(on_fire)) {}
+  timer(const timer&) = delete;
+  timer& operator=(const timer&) = delete;
+  bool armed() const { return armed_; }
+
+  // Reactor-private state.
+  std::function<void()> on_fire_;
+  bool armed_ = false;
+  bool cancelling_ = false;
+  __kernel_timespec ts_{};
+  detail::op op_{op_kind::timeout, this};
+  detail::op cancel_op_{op_kind::cancel, this};
+  std::unique_ptr<detail::backend_state> state_;
+};
+
+// A durable write: `data` at `offset` of `fd`, then a barrier (fdatasync).
+// on_done(0) means every byte is durable; on_done(-errno) means the write
+// or the barrier failed, and then nothing may be acknowledged (the caller
+// treats it as fatal: a failed fdatasync is never retried).
+//
+// With chunks > 1 the data is written as that many equal parts, each
+// followed by its own barrier, in turn (the per-transaction model). With
+// barrier_delay > 0 every barrier is followed by that delay before it
+// counts as done (a slow-disk knob for experiments; off by default).
+struct file_write {
+  int fd = -1;
+  std::uint64_t offset = 0;
+  std::string_view data;
+  std::uint32_t chunks = 1;
+  std::chrono::nanoseconds barrier_delay{0};
+  std::function<void(int result)> on_done;
+
+  // Reactor-private state.
+  std::uint64_t written_ = 0;     // bytes known written and covered by a barrier
+  std::uint64_t target_ = 0;      // end of the part being written now
+  std::uint64_t in_flight_ = 0;   // bytes of the current write known written
+  std::uint32_t barriers_ = 0;    // barriers completed
+  bool busy_ = false;
+  __kernel_timespec delay_ts_{};
+  detail::op write_op_{op_kind::write, this};
+  detail::op fsync_op_{op_kind::fsync, this};
+  detail::op delay_op_{op_kind::delay, this};
+  std::unique_ptr<detail::backend_state> state_;
+};
+
+// A listening socket; calls on_accept with each new connection's fd
+// (non-blocking, close-on-exec), or on_error(-errno) when it stops.
+class listener {
+ public:
+  listener(std::function<void(int fd)> on_accept, std::function<void(int err)> on_error)
+      : on_accept_(std::move(on_accept)), on_error_(std::move(on_error)) {}
+  listener(const listener&) = delete;
+  listener& operator=(const listener&) = delete;
+
+  // Reactor-private state.
+  std::function<void(int)> on_accept_;
+  std::function<void(int)> on_error_;
+  int fd_ = -1;
+  detail::op op_{op_kind::accept, this};
+  std::unique_ptr<detail::backend_state> state_;
+};
+
+// Callbacks of a stream.
+struct stream_handler {
+  // The connection is up (after connect(); not called for open()).
+  std::function<void()> on_connected;
+  // Bytes arrived. The span is valid only during the call.
+  std::function<void(std::span<const char> bytes)> on_data;
+  // The stream is closed: 0 after close() or an orderly shutdown by the
+  // peer, -errno after an error. The object may be destroyed from here on.
+  std::function<void(int err)> on_closed;
+};
+
+// A TCP connection. send() queues bytes in the stream's own buffer (bounded
+// by send_bytes_max); the reactor sends them in the next iteration and
+// handles short sends. Two buffers alternate, so bytes queued while a send
+// is in flight never move under the kernel.
+class stream {
+ public:
+  stream(stream_handler h, std::size_t send_bytes_max)
+      : handler_(std::move(h)), send_bytes_max_(send_bytes_max) {}
+  stream(const stream&) = delete;
+  stream& operator=(const stream&) = delete;
+
+  // Queues bytes; false (and nothing queued) when the queue would exceed
+  // its bound: the peer is too slow, and the caller decides what to drop.
+  bool send(std::string_view bytes);
+  std::size_t queued_bytes() const { return pending_.size() + (in_flight_.size() - sent_); }
+  bool open() const { return fd_ >= 0 && !closing_; }
+  int fd() const { return fd_; }
+
+  // Reactor-private state.
+  stream_handler handler_;
+  std::size_t send_bytes_max_;
+  int fd_ = -1;
+  bool closing_ = false;
+  bool connecting_ = false;
+  bool recv_armed_ = false;
+  bool send_armed_ = false;
+  bool queued_for_flush_ = false;
+  int close_error_ = 0;
+  std::string pending_;
+  std::string in_flight_;
+  std::size_t sent_ = 0;
+  sockaddr_in peer_{};
+  reactor* reactor_ = nullptr;
+  detail::op recv_op_{op_kind::recv, this};
+  detail::op send_op_{op_kind::send, this};
+  detail::op connect_op_{op_kind::connect, this};
+  std::unique_ptr<detail::backend_state> state_;
+};
+
+struct reactor_options {
+  // uring: submission queue entries; completions get twice as many.
+  unsigned ring_entries = 1024;
+  // uring: provided receive buffers, each recv_buffer_bytes.
+  unsigned recv_buffers = 256;
+  unsigned recv_buffer_bytes = 64 * 1024;
+};
+
+class reactor {
+ public:
+  virtual ~reactor() = default;
+
+  // Creates a reactor of the given backend. On failure returns nullptr and
+  // sets *error to a sentence that says what failed, why, and what to do.
+  static std::unique_ptr<reactor> create(backend b, const reactor_options& opts,
+                                         std::string* error);
+
+  virtual backend kind() const = 0;
+
+  // One loop iteration: hand everything queued since the last iteration
+  // to the kernel and wait up to max_wait for at least one completion;
+  // run the callbacks of every completion available.
+  virtual void run_once(std::chrono::microseconds max_wait) = 0;
+
+  virtual void arm(timer& t, std::chrono::nanoseconds after) = 0;
+  // Cancels an armed timer; its callback does not run.
+  virtual void disarm(timer& t) = 0;
+
+  // Starts a durable write; the object must be idle (not busy_).
+  virtual void submit(file_write& w) = 0;
+
+  // Starts accepting on a bound, listening socket.
+  virtual void listen(listener& l, int fd) = 0;
+  // Starts receiving on a connected socket.
+  virtual void open(stream& s, int fd) = 0;
+  // Connects a new socket to `addr`; on_connected or on_closed follows.
+  virtual void connect(stream& s, const sockaddr_in& addr) = 0;
+  // Closes the stream; on_closed(0) follows once no operation is pending.
+  virtual void close(stream& s) = 0;
+
+  const counters& get_counters() const { return counters_; }
+
+ protected:
+  friend class stream;
+  // Called by stream::send() when the stream has bytes to send.
+  virtual void wants_flush(stream& s) = 0;
+
+  counters counters_;
+};
+
+}  // namespace ringchain::io
