@@ -228,18 +228,18 @@ class epoll_reactor final : public reactor_base {
     auto& st = static_cast<stream_state&>(*s.state_);
     s.recv_armed_ = true;
     count_submit(op_kind::recv);
-    st.socket.async_read_some(
-        asio::buffer(st.buffer), [this, &s, &st](const boost::system::error_code& ec, std::size_t n) {
-          count_complete(op_kind::recv);
-          s.recv_armed_ = false;
-          if (s.closing_ || ec == asio::error::operation_aborted) return;
-          if (ec) {
-            begin_close(s, to_errno(ec));
-            return;
-          }
-          s.handler_.on_data({st.buffer.data(), n});
-          if (!s.closing_) arm_recv(s);
-        });
+    st.socket.async_read_some(asio::buffer(st.buffer),
+                              [this, &s, &st](const boost::system::error_code& ec, std::size_t n) {
+                                count_complete(op_kind::recv);
+                                s.recv_armed_ = false;
+                                if (s.closing_ || ec == asio::error::operation_aborted) return;
+                                if (ec) {
+                                  begin_close(s, to_errno(ec));
+                                  return;
+                                }
+                                s.handler_.on_data({st.buffer.data(), n});
+                                if (!s.closing_) arm_recv(s);
+                              });
   }
 
   void start_send(stream& s) override {
@@ -247,12 +247,14 @@ class epoll_reactor final : public reactor_base {
     s.send_armed_ = true;
     count_submit(op_kind::send);
     // async_write continues short writes until all bytes are sent.
-    asio::async_write(st.socket, asio::buffer(s.in_flight_.data() + s.sent_, s.in_flight_.size() - s.sent_),
+    asio::async_write(st.socket,
+                      asio::buffer(s.in_flight_.data() + s.sent_, s.in_flight_.size() - s.sent_),
                       [this, &s](const boost::system::error_code& ec, std::size_t n) {
                         count_complete(op_kind::send);
                         s.send_armed_ = false;
                         if (ec) {
-                          if (!s.closing_) begin_close(s, to_errno(ec) == 0 ? -EPIPE : to_errno(ec));
+                          if (!s.closing_)
+                            begin_close(s, to_errno(ec) == 0 ? -EPIPE : to_errno(ec));
                           return;
                         }
                         sent(s, n);

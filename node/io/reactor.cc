@@ -10,7 +10,9 @@
 
 namespace ringchain::io {
 
-const char* to_string(backend b) { return b == backend::uring ? "uring" : "epoll"; }
+const char* to_string(backend b) {
+  return b == backend::uring ? "uring" : "epoll";
+}
 
 bool parse_backend(std::string_view text, backend* out) {
   if (text == "uring") {

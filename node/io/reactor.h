@@ -122,10 +122,10 @@ struct file_write {
   std::function<void(int result)> on_done;
 
   // Reactor-private state.
-  std::uint64_t written_ = 0;     // bytes known written and covered by a barrier
-  std::uint64_t target_ = 0;      // end of the part being written now
-  std::uint64_t in_flight_ = 0;   // bytes of the current write known written
-  std::uint32_t barriers_ = 0;    // barriers completed
+  std::uint64_t written_ = 0;    // bytes known written and covered by a barrier
+  std::uint64_t target_ = 0;     // end of the part being written now
+  std::uint64_t in_flight_ = 0;  // bytes of the current write known written
+  std::uint32_t barriers_ = 0;   // barriers completed
   bool busy_ = false;
   __kernel_timespec delay_ts_{};
   detail::op write_op_{op_kind::write, this};

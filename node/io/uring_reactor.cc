@@ -31,20 +31,24 @@ std::string explain_setup_error(int err) {
     int disabled = 0;
     std::ifstream("/proc/sys/kernel/io_uring_disabled") >> disabled;
     if (disabled == 2) {
-      why = "io_uring is disabled for everyone (kernel.io_uring_disabled = 2); "
-            "enable it with: sysctl kernel.io_uring_disabled=0";
+      why =
+          "io_uring is disabled for everyone (kernel.io_uring_disabled = 2); "
+          "enable it with: sysctl kernel.io_uring_disabled=0";
     } else if (disabled == 1) {
-      why = "io_uring is limited to the group in kernel.io_uring_group "
-            "(kernel.io_uring_disabled = 1); add this user to that group or set "
-            "kernel.io_uring_disabled=0";
+      why =
+          "io_uring is limited to the group in kernel.io_uring_group "
+          "(kernel.io_uring_disabled = 1); add this user to that group or set "
+          "kernel.io_uring_disabled=0";
     } else {
-      why = "io_uring_setup was refused (EPERM), most likely by a seccomp filter: Docker's "
-            "default profile blocks io_uring; run the container with a profile that allows "
-            "io_uring_setup, io_uring_enter and io_uring_register";
+      why =
+          "io_uring_setup was refused (EPERM), most likely by a seccomp filter: Docker's "
+          "default profile blocks io_uring; run the container with a profile that allows "
+          "io_uring_setup, io_uring_enter and io_uring_register";
     }
   } else if (err == -ENOMEM) {
-    why = "the kernel could not allocate the ring (ENOMEM); raise RLIMIT_MEMLOCK "
-          "(ulimit -l) or lower the ring size";
+    why =
+        "the kernel could not allocate the ring (ENOMEM); raise RLIMIT_MEMLOCK "
+        "(ulimit -l) or lower the ring size";
   } else {
     why = std::string("io_uring_queue_init failed: ") + std::strerror(-err);
   }
@@ -183,7 +187,8 @@ class uring_reactor final : public reactor_base {
     buf_ring_bytes_ = buf_count_ * sizeof(io_uring_buf);
     void* mem = ::mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE,
                        MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-    if (mem == MAP_FAILED) return std::string("cannot map the receive buffer ring: ") + std::strerror(errno);
+    if (mem == MAP_FAILED)
+      return std::string("cannot map the receive buffer ring: ") + std::strerror(errno);
     buf_ring_ = static_cast<io_uring_buf_ring*>(mem);
     io_uring_buf_reg reg{};
     reg.ring_addr = reinterpret_cast<__u64>(mem);
@@ -239,7 +244,6 @@ class uring_reactor final : public reactor_base {
     io_uring_prep_fsync(sqe, w.fd, IORING_FSYNC_DATASYNC);
     if (delay) sqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
     io_uring_sqe_set_data(sqe, &w.fsync_op_);
-    ++counters_.fdatasyncs;
     if (delay) {
       // A plain timeout linked after the barrier: the barrier completes,
       // then the timeout runs, without blocking the thread.
@@ -271,6 +275,7 @@ class uring_reactor final : public reactor_base {
   void on_fsync(file_write& w, int res) {
     if (res == -ECANCELED) return;  // the write before it was short; resubmitted there
     if (res < 0) {
+      ++counters_.fdatasyncs;
       fail_write(w, res);
       return;
     }
@@ -283,6 +288,8 @@ class uring_reactor final : public reactor_base {
   }
 
   void barrier_done(file_write& w) {
+    // Counted when done: a barrier cancelled by a short write never ran.
+    ++counters_.fdatasyncs;
     // Writes that completed in full posted nothing; count their bytes.
     counters_.bytes_written += w.target_ - w.written_ - w.in_flight_;
     finish_part(w);

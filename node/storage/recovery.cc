@@ -71,16 +71,11 @@ std::string zero_range(const fs::path& p, std::uint64_t from, std::uint64_t to) 
 }
 
 // Applies one record to the recovered state; returns an error sentence.
-std::string replay(std::string_view payload, recovered_log* log) {
-  storagepb::LogRecord rec;
-  if (!rec.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-    return "record passes its checksum but is not a log record";
-  }
+std::string replay(const storagepb::LogRecord& rec, recovered_log* log) {
   if (rec.has_hard_state()) {
     log->hard_state = rec.hard_state();
     return {};
   }
-  if (!rec.has_entry()) return "record holds neither an entry nor a hard state";
   const raftpb::Entry& e = rec.entry();
   const std::uint64_t last = log->entries.size();
   if (e.index() == 0 || e.index() > last + 1) {
@@ -96,6 +91,147 @@ std::string where(const fs::path& p, std::uint64_t off) {
   return p.string() + " at offset " + std::to_string(off);
 }
 
+// Whether a valid write header with a sequence number above `seq` starts
+// anywhere in data[from, end): a later write, proof that the damage before
+// it is not a torn final write. Write headers are tiny, so only offsets
+// whose length field is small are checked further.
+bool later_write_exists(std::string_view data, std::size_t from, std::uint64_t seq) {
+  constexpr std::size_t header_payload_max = 32;
+  for (std::size_t off = from; off + record_header_bytes < data.size(); ++off) {
+    const auto* p = reinterpret_cast<const unsigned char*>(data.data() + off + 4);
+    const std::uint32_t length = p[0] | (p[1] << 8) | (p[2] << 16) | (std::uint32_t{p[3]} << 24);
+    if (length == 0 || length > header_payload_max) continue;
+    const decoded_record d = decode_record(data.substr(off));
+    if (d.status != record_status::ok) continue;
+    storagepb::LogRecord rec;
+    if (rec.ParseFromArray(d.payload.data(), static_cast<int>(d.payload.size())) &&
+        rec.has_write_begin() && rec.write_begin().seq() > seq) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Scans the segments in order, replaying each write once it is complete.
+class scanner {
+ public:
+  explicit scanner(const fs::path& dir) : dir_(dir) {}
+
+  recovery_result run() {
+    segments_ = list_segments(dir_);
+    for (k_ = 0; k_ < segments_.size(); ++k_) {
+      path_ = segment_path(dir_, segments_[k_]);
+      if (!read_file(path_, &data_, &r_.error)) return r_;
+      r_.log.segment = segments_[k_];
+      if (!scan_segment()) return r_;
+    }
+    return r_;
+  }
+
+ private:
+  // Returns false when recovery is finished (torn tail handled, or error).
+  bool scan_segment() {
+    std::size_t off = 0;
+    decoded_record d;
+    while ((d = decode_record(std::string_view(data_).substr(off))).status == record_status::ok) {
+      // Records that pass their checksum but do not fit together are never
+      // a torn write: refuse at once.
+      std::string problem = take_record(off, d);
+      std::size_t at = off;
+      off += d.size_bytes;
+      if (problem.empty() && in_write_ && off == write_end_) {
+        at = write_start_;
+        problem = finish_write();
+      }
+      if (!problem.empty()) {
+        r_.error = "block log corrupt: " + where(path_, at) + ": " + problem +
+                   "; refusing to start (restore this node's data directory, or remove it to "
+                   "rejoin empty and catch up from the leader)";
+        return false;
+      }
+    }
+    r_.log.write_offset_bytes = off;
+    const bool clean = d.status == record_status::end && !in_write_ &&
+                       first_nonzero(data_, off) == std::string::npos;
+    if (clean) return true;
+    damaged(off, d.status == record_status::end ? "the write ends early" : to_string(d.status));
+    return false;
+  }
+
+  // Checks one record against the write it belongs to and stages it.
+  std::string take_record(std::size_t off, const decoded_record& d) {
+    storagepb::LogRecord rec;
+    if (!rec.ParseFromArray(d.payload.data(), static_cast<int>(d.payload.size()))) {
+      return "record passes its checksum but is not a log record";
+    }
+    if (rec.has_write_begin()) {
+      if (in_write_) return "a write begins inside the previous write";
+      if (rec.write_begin().seq() != r_.log.last_write_seq + 1) {
+        return "write " + std::to_string(rec.write_begin().seq()) + " follows write " +
+               std::to_string(r_.log.last_write_seq);
+      }
+      in_write_ = true;
+      write_start_ = off;
+      write_seq_ = rec.write_begin().seq();
+      write_end_ = off + d.size_bytes + rec.write_begin().bytes();
+      if (write_end_ == off + d.size_bytes) return finish_write();
+      return {};
+    }
+    if (!in_write_) return "record outside any write";
+    if (off + d.size_bytes > write_end_) return "record crosses the end of its write";
+    if (!rec.has_entry() && !rec.has_hard_state()) return "record of unknown kind";
+    staged_.push_back(std::move(rec));
+    return {};
+  }
+
+  std::string finish_write() {
+    for (const auto& rec : staged_) {
+      if (std::string err = replay(rec, &r_.log); !err.empty()) return err;
+    }
+    staged_.clear();
+    in_write_ = false;
+    r_.log.last_write_seq = write_seq_;
+    return {};
+  }
+
+  // Damage at `off`: a torn final write when no later write follows it.
+  void damaged(std::size_t off, const std::string& problem) {
+    bool later = later_write_exists(data_, off + 1, in_write_ ? write_seq_ : r_.log.last_write_seq);
+    for (std::size_t j = k_ + 1; j < segments_.size() && !later; ++j) {
+      std::string rest;
+      if (!read_file(segment_path(dir_, segments_[j]), &rest, &r_.error)) return;
+      later = first_nonzero(rest, 0) != std::string::npos;
+    }
+    if (later) {
+      r_.error = "block log corrupt: " + where(path_, off) + ": " + problem +
+                 ", and a later write follows it, so this is not a torn final write; refusing "
+                 "to start (restore this node's data directory, or remove it to rejoin empty "
+                 "and catch up from the leader)";
+      return;
+    }
+    // Drop the whole torn write, from its header on.
+    const std::size_t cut = in_write_ ? write_start_ : off;
+    const std::size_t extent = std::max(data_.find_last_not_of('\0') + 1, cut);
+    r_.log.write_offset_bytes = cut;
+    r_.log.torn_file = path_;
+    r_.log.torn_offset_bytes = cut;
+    r_.log.torn_bytes = extent - cut;
+    r_.error = zero_range(path_, cut, extent);
+  }
+
+  fs::path dir_;
+  std::vector<std::uint64_t> segments_;
+  std::size_t k_ = 0;
+  fs::path path_;
+  std::string data_;
+  recovery_result r_;
+  bool in_write_ = false;
+  std::size_t write_start_ = 0;
+  std::size_t write_end_ = 0;
+  std::uint64_t write_seq_ = 0;
+  std::vector<storagepb::LogRecord> staged_;
+};
+
 }  // namespace
 
 fs::path segment_path(const fs::path& dir, std::uint64_t n) {
@@ -104,51 +240,8 @@ fs::path segment_path(const fs::path& dir, std::uint64_t n) {
   return dir / name;
 }
 
-recovery_result recover_log(const fs::path& dir, std::uint64_t torn_window_bytes) {
-  recovery_result r;
-  const std::vector<std::uint64_t> segments = list_segments(dir);
-  for (std::size_t k = 0; k < segments.size(); ++k) {
-    const fs::path path = segment_path(dir, segments[k]);
-    std::string data;
-    if (!read_file(path, &data, &r.error)) return r;
-    r.log.segment = segments[k];
-    std::size_t off = 0;
-    decoded_record d;
-    while ((d = decode_record(std::string_view(data).substr(off))).status == record_status::ok) {
-      if (std::string err = replay(d.payload, &r.log); !err.empty()) {
-        r.error = "block log corrupt: " + where(path, off) + ": " + err;
-        return r;
-      }
-      off += d.size_bytes;
-    }
-    r.log.write_offset_bytes = off;
-    const std::size_t junk = first_nonzero(data, off);
-    if (d.status == record_status::end && junk == std::string::npos) continue;
-
-    // Damage at `off`. It is a torn final write only if nothing but zeros
-    // lies beyond the torn window, here and in every later segment.
-    std::size_t beyond = first_nonzero(data, off + torn_window_bytes);
-    for (std::size_t later = k + 1; later < segments.size() && beyond == std::string::npos;
-         ++later) {
-      std::string rest;
-      if (!read_file(segment_path(dir, segments[later]), &rest, &r.error)) return r;
-      if (first_nonzero(rest, 0) != std::string::npos) beyond = 0;
-    }
-    if (beyond != std::string::npos) {
-      r.error = "block log corrupt: " + where(path, off) + ": " + to_string(d.status) +
-                ", and data follows beyond the last write, so this is not a torn final write; "
-                "refusing to start (restore this node's data directory, or remove it to "
-                "rejoin empty and catch up from the leader)";
-      return r;
-    }
-    const std::size_t extent = data.find_last_not_of('\0') + 1;
-    r.log.torn_file = path;
-    r.log.torn_offset_bytes = off;
-    r.log.torn_bytes = extent - off;
-    r.error = zero_range(path, off, extent);
-    return r;
-  }
-  return r;
+recovery_result recover_log(const fs::path& dir) {
+  return scanner(dir).run();
 }
 
 }  // namespace ringchain::storage

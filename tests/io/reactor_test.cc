@@ -73,13 +73,13 @@ class reactor_test : public ::testing::TestWithParam<backend> {
   fs::path dir_;
 };
 
-#define REQUIRE_REACTOR()                                                             \
-  do {                                                                                \
-    if (!r_) {                                                                        \
-      std::string why;                                                                \
-      reactor::create(GetParam(), reactor_options{}, &why);                           \
-      GTEST_SKIP() << why;                                                            \
-    }                                                                                 \
+#define REQUIRE_REACTOR()                                   \
+  do {                                                      \
+    if (!r_) {                                              \
+      std::string why;                                      \
+      reactor::create(GetParam(), reactor_options{}, &why); \
+      GTEST_SKIP() << why;                                  \
+    }                                                       \
   } while (0)
 
 TEST_P(reactor_test, timers_fire_in_order_and_disarmed_ones_do_not) {
@@ -284,10 +284,11 @@ struct echo_pair {
                     r.open(*accepted, fd);
                   },
                   [](int err) { ADD_FAILURE() << "accept failed: " << err; }};
-  stream client{stream_handler{[this] { connected = true; },
-                               [this](std::span<const char> b) { client_got.append(b.data(), b.size()); },
-                               [this](int err) { client_closed = err; }},
-                64 << 20};
+  stream client{
+      stream_handler{[this] { connected = true; },
+                     [this](std::span<const char> b) { client_got.append(b.data(), b.size()); },
+                     [this](int err) { client_closed = err; }},
+      64 << 20};
 };
 
 TEST_P(reactor_test, stream_echo_survives_partial_transfers) {
@@ -355,7 +356,9 @@ TEST_P(reactor_test, connect_to_a_closed_port_reports_the_error) {
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, reactor_test, ::testing::Values(backend::uring, backend::epoll),
-                         [](const auto& param_info) { return std::string(to_string(param_info.param)); });
+                         [](const auto& param_info) {
+                           return std::string(to_string(param_info.param));
+                         });
 
 TEST(reactor_backend, parses_names) {
   backend b;

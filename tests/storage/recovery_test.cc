@@ -17,6 +17,34 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// One write as the block log frames it: a write_begin header, then records.
+std::string frame_write(std::uint64_t seq, const std::vector<storagepb::LogRecord>& records) {
+  std::string body;
+  for (const auto& r : records) append_record(r.SerializeAsString(), &body);
+  storagepb::LogRecord header;
+  header.mutable_write_begin()->set_seq(seq);
+  header.mutable_write_begin()->set_bytes(body.size());
+  std::string out;
+  append_record(header.SerializeAsString(), &out);
+  return out + body;
+}
+
+storagepb::LogRecord entry_record(std::uint64_t term, std::uint64_t index) {
+  storagepb::LogRecord rec;
+  rec.mutable_entry()->set_term(term);
+  rec.mutable_entry()->set_index(index);
+  rec.mutable_entry()->set_data("block-" + std::to_string(index) +
+                                std::string(index % 7 * 10, 'x'));
+  return rec;
+}
+
+storagepb::LogRecord hard_state_record(std::uint64_t term, std::uint64_t commit) {
+  storagepb::LogRecord rec;
+  rec.mutable_hard_state()->set_term(term);
+  rec.mutable_hard_state()->set_commit(commit);
+  return rec;
+}
+
 // A fresh temporary directory, removed at the end of the test.
 class recovery : public ::testing::Test {
  protected:
@@ -29,29 +57,21 @@ class recovery : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // Frames entries 1..n, each followed by a hard state record, and
-  // returns the bytes and the offset where each entry's record starts.
-  static std::string make_log(std::uint64_t n, std::vector<std::size_t>* starts) {
+  // Writes 1..n, each with entry i and a hard state committing i; returns
+  // the bytes and where each write starts.
+  static std::string make_log(std::uint64_t n, std::vector<std::size_t>* starts,
+                              std::uint64_t first = 1) {
     std::string out;
-    for (std::uint64_t i = 1; i <= n; ++i) {
-      storagepb::LogRecord rec;
-      raftpb::Entry* e = rec.mutable_entry();
-      e->set_term(1);
-      e->set_index(i);
-      e->set_data("block-" + std::to_string(i) + std::string(i % 7 * 10, 'x'));
+    for (std::uint64_t i = first; i < first + n; ++i) {
       if (starts) starts->push_back(out.size());
-      append_record(rec.SerializeAsString(), &out);
-      storagepb::LogRecord hs;
-      hs.mutable_hard_state()->set_term(1);
-      hs.mutable_hard_state()->set_commit(i);
-      append_record(hs.SerializeAsString(), &out);
+      out += frame_write(i, {entry_record(1, i), hard_state_record(1, i)});
     }
     return out;
   }
 
   // Writes `bytes` as segment n, padded with zeros to `size` (as the
   // writer preallocates segments).
-  void write_segment(std::uint64_t n, const std::string& bytes, std::size_t size = 0) {
+  void write_segment(std::uint64_t n, const std::string& bytes, std::size_t size = 64 * 1024) {
     std::ofstream out(segment_path(dir_, n), std::ios::binary | std::ios::trunc);
     out << bytes << std::string(size > bytes.size() ? size - bytes.size() : 0, '\0');
   }
@@ -65,53 +85,43 @@ class recovery : public ::testing::Test {
 };
 
 TEST_F(recovery, empty_directory_is_an_empty_log) {
-  const recovery_result r = recover_log(dir_, 4096);
+  const recovery_result r = recover_log(dir_);
   ASSERT_EQ(r.error, "");
   EXPECT_TRUE(r.log.entries.empty());
   EXPECT_EQ(r.log.write_offset_bytes, 0u);
+  EXPECT_EQ(r.log.last_write_seq, 0u);
 }
 
-TEST_F(recovery, clean_log_recovers_every_record_across_segments) {
-  write_segment(1, make_log(20, nullptr), 64 * 1024);
-  // The second segment continues the log at entry 21.
-  std::string second;
-  storagepb::LogRecord rec;
-  rec.mutable_entry()->set_term(2);
-  rec.mutable_entry()->set_index(21);
-  append_record(rec.SerializeAsString(), &second);
-  write_segment(2, second, 64 * 1024);
-  const recovery_result r = recover_log(dir_, 4096);
+TEST_F(recovery, clean_log_recovers_every_write_across_segments) {
+  write_segment(1, make_log(20, nullptr));
+  const std::string second = make_log(1, nullptr, 21);
+  write_segment(2, second);
+  const recovery_result r = recover_log(dir_);
   ASSERT_EQ(r.error, "");
   ASSERT_EQ(r.log.entries.size(), 21u);
-  EXPECT_EQ(r.log.entries[20].term(), 2u);
-  EXPECT_EQ(r.log.hard_state.commit(), 20u);
+  EXPECT_EQ(r.log.hard_state.commit(), 21u);
+  EXPECT_EQ(r.log.last_write_seq, 21u);
   EXPECT_EQ(r.log.segment, 2u);
   EXPECT_EQ(r.log.write_offset_bytes, second.size());
   EXPECT_EQ(r.log.torn_bytes, 0u);
 }
 
-TEST_F(recovery, cut_at_every_offset_of_the_last_record_keeps_exactly_the_prefix) {
+TEST_F(recovery, cut_at_every_offset_of_the_last_write_keeps_exactly_the_earlier_writes) {
   std::vector<std::size_t> starts;
   const std::string log = make_log(30, &starts);
-  const std::size_t last = starts.back();
-  const std::size_t last_entry_end =
-      last + decode_record(std::string_view(log).substr(last)).size_bytes;
-  for (std::size_t cut = last; cut < log.size(); ++cut) {
-    write_segment(1, log.substr(0, cut), 64 * 1024);
-    const recovery_result r = recover_log(dir_, 4096);
+  for (std::size_t cut = starts.back(); cut < log.size(); ++cut) {
+    write_segment(1, log.substr(0, cut));
+    const recovery_result r = recover_log(dir_);
     ASSERT_EQ(r.error, "") << "cut at " << cut;
-    // Once the cut passes the end of the last entry's record, only the
-    // hard-state record after it is torn.
-    ASSERT_EQ(r.log.entries.size(), cut >= last_entry_end ? 30u : 29u) << "cut at " << cut;
-    EXPECT_EQ(r.log.hard_state.commit(), 29u) << "the last hard state is torn at every cut";
-    for (std::size_t i = 0; i < r.log.entries.size(); ++i) {
-      ASSERT_EQ(r.log.entries[i].index(), i + 1);
-    }
-    EXPECT_LE(r.log.write_offset_bytes, cut);
+    ASSERT_EQ(r.log.entries.size(), 29u) << "cut at " << cut;
+    EXPECT_EQ(r.log.hard_state.commit(), 29u) << "cut at " << cut;
+    EXPECT_EQ(r.log.last_write_seq, 29u);
+    EXPECT_EQ(r.log.write_offset_bytes, starts.back());
+    EXPECT_LE(r.log.torn_bytes, cut - starts.back()) << "only the torn write is zeroed";
     // The torn bytes are zeroed on disk, so the next recovery is clean.
-    const recovery_result again = recover_log(dir_, 4096);
+    const recovery_result again = recover_log(dir_);
     ASSERT_EQ(again.error, "");
-    EXPECT_EQ(again.log.entries.size(), r.log.entries.size());
+    EXPECT_EQ(again.log.entries.size(), 29u);
     EXPECT_EQ(again.log.torn_bytes, 0u);
   }
 }
@@ -119,78 +129,76 @@ TEST_F(recovery, cut_at_every_offset_of_the_last_record_keeps_exactly_the_prefix
 TEST_F(recovery, a_torn_write_with_holes_is_dropped_whole) {
   std::vector<std::size_t> starts;
   std::string log = make_log(10, &starts);
-  // Entry 9's record lost a sector; entry 10 after it reached the disk.
-  std::fill(log.begin() + static_cast<long>(starts[8]) + 2,
-            log.begin() + static_cast<long>(starts[8]) + 6, '\0');
-  write_segment(1, log, 64 * 1024);
-  const recovery_result r = recover_log(dir_, log.size() - starts[8] + 1);
+  // The last write lost a sector in its middle; its end reached the disk.
+  const std::size_t hole = starts[9] + (log.size() - starts[9]) / 2;
+  std::fill(log.begin() + static_cast<long>(hole), log.begin() + static_cast<long>(hole) + 4, '\0');
+  write_segment(1, log);
+  const recovery_result r = recover_log(dir_);
   ASSERT_EQ(r.error, "");
-  EXPECT_EQ(r.log.entries.size(), 8u);
-  EXPECT_EQ(r.log.torn_offset_bytes, starts[8]);
-  EXPECT_EQ(read_segment(1).find_first_not_of('\0', starts[8]), std::string::npos);
+  EXPECT_EQ(r.log.entries.size(), 9u);
+  EXPECT_EQ(r.log.torn_offset_bytes, starts[9]);
+  EXPECT_EQ(read_segment(1).find_first_not_of('\0', starts[9]), std::string::npos);
 }
 
-TEST_F(recovery, corruption_in_earlier_records_is_refused_with_file_and_offset) {
+TEST_F(recovery, corruption_in_earlier_writes_is_refused_with_file_and_offset) {
   std::vector<std::size_t> starts;
-  const std::string log = make_log(200, &starts);
+  const std::string log = make_log(100, &starts);
   std::mt19937_64 rng(42);
-  const std::size_t window = 512;
-  for (int trial = 0; trial < 100; ++trial) {
-    // A byte flipped inside an earlier record, farther than one write
-    // from the end of the log.
-    const std::size_t victim = rng() % (log.size() - window - 64);
+  for (int trial = 0; trial < 200; ++trial) {
+    // A byte changed anywhere before the last write.
+    const std::size_t victim = rng() % starts.back();
     std::string bad = log;
     bad[victim] = static_cast<char>(bad[victim] ^ (1 + rng() % 255));
-    write_segment(1, bad, 64 * 1024);
-    const recovery_result r = recover_log(dir_, window);
-    ASSERT_NE(r.error, "") << "flip at " << victim;
+    write_segment(1, bad);
+    const recovery_result r = recover_log(dir_);
+    ASSERT_NE(r.error, "") << "change at " << victim;
     EXPECT_NE(r.error.find(segment_path(dir_, 1).string()), std::string::npos) << r.error;
-    // The offset named is the start of the record holding the flip: the
-    // entry record that starts at or before it, or the hard-state record
-    // that follows that entry.
-    const std::size_t entry = *(std::upper_bound(starts.begin(), starts.end(), victim) - 1);
+    EXPECT_NE(r.error.find("not a torn final write"), std::string::npos) << r.error;
+    // The offset named lies in the damaged write, at or before the change.
+    const std::size_t write = *(std::upper_bound(starts.begin(), starts.end(), victim) - 1);
     const std::size_t pos = r.error.find("at offset ");
     ASSERT_NE(pos, std::string::npos) << r.error;
     const std::size_t named = std::stoull(r.error.substr(pos + 10));
-    EXPECT_GE(named, entry) << r.error;
+    EXPECT_GE(named, write) << r.error;
     EXPECT_LE(named, victim) << r.error;
-    EXPECT_NE(r.error.find("not a torn final write"), std::string::npos) << r.error;
+    // Refusing changes nothing on disk.
+    EXPECT_EQ(read_segment(1).substr(0, bad.size()), bad);
   }
 }
 
 TEST_F(recovery, data_in_a_later_segment_makes_earlier_damage_corruption) {
   std::vector<std::size_t> starts;
   std::string log = make_log(5, &starts);
-  log[starts[4] + 9] ^= 0x55;  // the last record of segment 1
-  write_segment(1, log, 64 * 1024);
-  write_segment(2, make_log(1, nullptr), 64 * 1024);
-  const recovery_result r = recover_log(dir_, 1 << 20);
+  log[starts[4] + 9] ^= 0x55;  // the last write of segment 1
+  write_segment(1, log);
+  write_segment(2, make_log(1, nullptr, 6));
+  const recovery_result r = recover_log(dir_);
   EXPECT_NE(r.error.find("not a torn final write"), std::string::npos) << r.error;
 }
 
 TEST_F(recovery, gap_in_entry_indexes_is_refused) {
   std::string log;
-  for (std::uint64_t i : {1, 2, 4}) {
-    storagepb::LogRecord rec;
-    rec.mutable_entry()->set_term(1);
-    rec.mutable_entry()->set_index(i);
-    append_record(rec.SerializeAsString(), &log);
-  }
+  log += frame_write(1, {entry_record(1, 1), entry_record(1, 2)});
+  log += frame_write(2, {entry_record(1, 4)});
+  log += frame_write(3, {entry_record(1, 5)});
   write_segment(1, log);
-  const recovery_result r = recover_log(dir_, 4096);
+  const recovery_result r = recover_log(dir_);
   EXPECT_NE(r.error.find("entry 4 follows entry 2"), std::string::npos) << r.error;
 }
 
-TEST_F(recovery, rewritten_index_replaces_the_conflicting_suffix) {
-  std::string log;
-  for (auto [t, i] : std::vector<std::pair<int, int>>{{1, 1}, {1, 2}, {1, 3}, {2, 2}}) {
-    storagepb::LogRecord rec;
-    rec.mutable_entry()->set_term(t);
-    rec.mutable_entry()->set_index(i);
-    append_record(rec.SerializeAsString(), &log);
-  }
+TEST_F(recovery, gap_in_write_sequence_is_refused) {
+  std::string log = frame_write(1, {entry_record(1, 1)}) + frame_write(3, {entry_record(1, 2)}) +
+                    frame_write(4, {entry_record(1, 3)});
   write_segment(1, log);
-  const recovery_result r = recover_log(dir_, 4096);
+  const recovery_result r = recover_log(dir_);
+  EXPECT_NE(r.error.find("write 3 follows write 1"), std::string::npos) << r.error;
+}
+
+TEST_F(recovery, rewritten_index_replaces_the_conflicting_suffix) {
+  std::string log = frame_write(1, {entry_record(1, 1), entry_record(1, 2), entry_record(1, 3)}) +
+                    frame_write(2, {entry_record(2, 2)});
+  write_segment(1, log);
+  const recovery_result r = recover_log(dir_);
   ASSERT_EQ(r.error, "");
   ASSERT_EQ(r.log.entries.size(), 2u);
   EXPECT_EQ(r.log.entries[1].term(), 2u);

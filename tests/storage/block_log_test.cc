@@ -1,0 +1,232 @@
+// The block log over both reactor backends.
+#include "node/storage/block_log.h"
+
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+
+namespace ringchain::storage {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+raftpb::Entry entry(std::uint64_t term, std::uint64_t index, std::size_t bytes = 100) {
+  raftpb::Entry e;
+  e.set_term(term);
+  e.set_index(index);
+  e.set_data(std::string(bytes, static_cast<char>('a' + index % 26)));
+  return e;
+}
+
+class block_log_test : public ::testing::TestWithParam<io::backend> {
+ protected:
+  void SetUp() override {
+    std::string error;
+    reactor_ = io::reactor::create(GetParam(), {}, &error);
+    if (!reactor_) GTEST_SKIP() << error;
+    opts_.dir = fs::temp_directory_path() /
+                ("ringchain-blocklog-" + std::to_string(::getpid()) + "-" +
+                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(opts_.dir);
+    opts_.segment_bytes = limits::write_bytes_max;
+  }
+  void TearDown() override {
+    log_.reset();
+    if (!opts_.dir.empty()) fs::remove_all(opts_.dir);
+  }
+
+  void open_log() {
+    log_.reset();
+    std::string error;
+    log_ = block_log::open(*reactor_, opts_, &error);
+    ASSERT_TRUE(log_) << error;
+  }
+
+  // Appends and waits until durable; returns the result.
+  int append_sync(const raftpb::HardState* hs, const std::vector<raftpb::Entry>& es,
+                  std::uint32_t txs = 1) {
+    int result = 1;
+    log_->append(hs, es, txs, [&](int r) { result = r; });
+    run_until([&] { return result != 1; });
+    return result;
+  }
+
+  template <typename Pred>
+  void run_until(Pred done) {
+    const auto end = std::chrono::steady_clock::now() + 20s;
+    while (!done() && std::chrono::steady_clock::now() < end) reactor_->run_once(10ms);
+    ASSERT_TRUE(done()) << "timed out";
+  }
+
+  std::unique_ptr<io::reactor> reactor_;
+  block_log_options opts_;
+  std::unique_ptr<block_log> log_;
+};
+
+TEST_P(block_log_test, durable_appends_are_recovered_after_reopen) {
+  open_log();
+  raftpb::HardState hs;
+  hs.set_term(3);
+  hs.set_vote(2);
+  hs.set_commit(2);
+  ASSERT_EQ(append_sync(&hs, {entry(1, 1), entry(1, 2)}), 0);
+  hs.set_commit(3);
+  ASSERT_EQ(append_sync(&hs, {entry(3, 3)}), 0);
+  EXPECT_EQ(reactor_->get_counters().fdatasyncs, 2u) << "one barrier per append";
+  open_log();
+  const recovered_log& rec = log_->recovered();
+  ASSERT_EQ(rec.entries.size(), 3u);
+  EXPECT_EQ(rec.entries[2].term(), 3u);
+  EXPECT_EQ(rec.entries[1].data(), entry(1, 2).data());
+  EXPECT_EQ(rec.hard_state.vote(), 2u);
+  EXPECT_EQ(rec.hard_state.commit(), 3u);
+  // Appending after recovery continues the same log.
+  ASSERT_EQ(append_sync(nullptr, {entry(3, 4)}), 0);
+  open_log();
+  EXPECT_EQ(log_->recovered().entries.size(), 4u);
+}
+
+TEST_P(block_log_test, appends_waiting_behind_a_write_share_the_next_barrier) {
+  open_log();
+  std::vector<int> order;
+  for (std::uint64_t i = 1; i <= 5; ++i) {
+    const std::vector<raftpb::Entry> es{entry(1, i)};
+    log_->append(nullptr, es, 1, [&order, i](int r) {
+      EXPECT_EQ(r, 0);
+      order.push_back(static_cast<int>(i));
+    });
+  }
+  run_until([&] { return order.size() == 5; });
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(log_->get_counters().writes, 2u) << "the first alone, the other four together";
+  EXPECT_EQ(reactor_->get_counters().fdatasyncs, 2u);
+}
+
+TEST_P(block_log_test, per_tx_policy_issues_a_barrier_per_transaction) {
+  opts_.policy = persistence::per_tx;
+  open_log();
+  ASSERT_EQ(append_sync(nullptr, {entry(1, 1, 256 * 32)}, 32), 0);
+  EXPECT_EQ(reactor_->get_counters().fdatasyncs, 32u);
+  open_log();
+  EXPECT_EQ(log_->recovered().entries.size(), 1u);
+}
+
+TEST_P(block_log_test, rewritten_suffix_replaces_the_old_one) {
+  open_log();
+  ASSERT_EQ(append_sync(nullptr, {entry(1, 1), entry(1, 2), entry(1, 3)}), 0);
+  ASSERT_EQ(append_sync(nullptr, {entry(2, 2)}), 0);
+  open_log();
+  ASSERT_EQ(log_->recovered().entries.size(), 2u);
+  EXPECT_EQ(log_->recovered().entries[1].term(), 2u);
+}
+
+TEST_P(block_log_test, full_segment_rolls_over_to_a_new_preallocated_one) {
+  open_log();
+  // 20 appends of 1 MiB exceed one 16 MiB segment.
+  for (std::uint64_t i = 1; i <= 20; ++i) {
+    ASSERT_EQ(append_sync(nullptr, {entry(1, i, limits::mib)}), 0) << i;
+  }
+  EXPECT_EQ(log_->get_counters().segments_created, 2u);
+  EXPECT_TRUE(fs::exists(segment_path(opts_.dir, 2)));
+  EXPECT_EQ(fs::file_size(segment_path(opts_.dir, 2)), opts_.segment_bytes);
+  open_log();
+  ASSERT_EQ(log_->recovered().entries.size(), 20u);
+  EXPECT_EQ(log_->recovered().entries[19].data().size(), limits::mib);
+}
+
+TEST_P(block_log_test, write_error_is_fatal_and_acknowledges_nothing) {
+  open_log();
+  ASSERT_EQ(append_sync(nullptr, {entry(1, 1)}), 0);
+  // Writes past 200 bytes now fail (EFBIG): a real write error.
+  rlimit old{};
+  ::getrlimit(RLIMIT_FSIZE, &old);
+  auto* old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit lim = old;
+  lim.rlim_cur = 200;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &lim), 0);
+  std::vector<int> results;
+  for (std::uint64_t i = 2; i <= 4; ++i) {
+    const std::vector<raftpb::Entry> es{entry(1, i, 1000)};
+    log_->append(nullptr, es, 1, [&](int r) { results.push_back(r); });
+  }
+  run_until([&] { return results.size() == 3; });
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  for (int r : results) EXPECT_EQ(r, -EFBIG);
+  EXPECT_EQ(log_->failed(), -EFBIG);
+  EXPECT_NE(log_->failure_message().find("segment-00000001.log failed"), std::string::npos)
+      << log_->failure_message();
+  // Nothing more is accepted.
+  int late = 1;
+  const std::vector<raftpb::Entry> es{entry(1, 5)};
+  log_->append(nullptr, es, 1, [&](int r) { late = r; });
+  EXPECT_EQ(late, -EFBIG);
+  // What was durable before the failure is all there is.
+  open_log();
+  EXPECT_EQ(log_->recovered().entries.size(), 1u);
+}
+
+TEST_P(block_log_test, refuses_to_open_over_mid_log_corruption) {
+  open_log();
+  for (std::uint64_t i = 1; i <= 3; ++i) ASSERT_EQ(append_sync(nullptr, {entry(1, i)}), 0);
+  log_.reset();
+  // Damage the first write's entry; two later writes follow it.
+  {
+    FILE* f = std::fopen(segment_path(opts_.dir, 1).c_str(), "r+b");
+    std::fseek(f, 60, SEEK_SET);
+    std::fputc('!', f);
+    std::fclose(f);
+  }
+  std::string error;
+  EXPECT_FALSE(block_log::open(*reactor_, opts_, &error));
+  EXPECT_NE(error.find("segment-00000001.log at offset"), std::string::npos) << error;
+}
+
+TEST_P(block_log_test, torn_final_write_is_dropped_and_writing_resumes) {
+  open_log();
+  for (std::uint64_t i = 1; i <= 3; ++i) ASSERT_EQ(append_sync(nullptr, {entry(1, i)}), 0);
+  log_.reset();
+  // Tear the last write: zero its second half.
+  const std::uint64_t size = fs::file_size(segment_path(opts_.dir, 1));
+  std::string data(size, '\0');
+  {
+    FILE* f = std::fopen(segment_path(opts_.dir, 1).c_str(), "r+b");
+    ASSERT_EQ(std::fread(data.data(), 1, size, f), size);
+    const std::size_t end = data.find_last_not_of('\0') + 1;
+    std::fseek(f, static_cast<long>(end - 60), SEEK_SET);
+    std::fwrite(std::string(60, '\0').data(), 1, 60, f);
+    std::fclose(f);
+  }
+  open_log();
+  EXPECT_EQ(log_->recovered().entries.size(), 2u);
+  EXPECT_GT(log_->recovered().torn_bytes, 0u);
+  ASSERT_EQ(append_sync(nullptr, {entry(1, 3)}), 0);
+  open_log();
+  EXPECT_EQ(log_->recovered().entries.size(), 3u);
+  EXPECT_EQ(log_->recovered().torn_bytes, 0u);
+}
+
+TEST(block_log_options, validate_names_the_problem) {
+  block_log_options o;
+  EXPECT_NE(o.validate().find("data directory"), std::string::npos);
+  o.dir = "/tmp/x";
+  o.segment_bytes = 1;
+  EXPECT_NE(o.validate().find("segment_bytes"), std::string::npos);
+  persistence p;
+  EXPECT_TRUE(parse_persistence("per_tx", &p));
+  EXPECT_EQ(p, persistence::per_tx);
+  EXPECT_FALSE(parse_persistence("none", &p));
+}
+
+INSTANTIATE_TEST_SUITE_P(backends, block_log_test,
+                         ::testing::Values(io::backend::uring, io::backend::epoll),
+                         [](const auto& param_info) {
+                           return std::string(io::to_string(param_info.param));
+                         });
+
+}  // namespace
+}  // namespace ringchain::storage
