@@ -66,6 +66,10 @@ inline constexpr std::uint64_t write_bytes_max = 16 * mib;
 // One record of the block log (an entry or the hard state, framed).
 inline constexpr std::uint64_t record_bytes_max = entry_bytes_max + 64 * kib;
 
+// Writes to the block log start on a page boundary, so no page is shared by
+// two writes (a barrier never rewrites the previous write's last page).
+inline constexpr std::uint64_t write_alignment_bytes = 4096;
+
 // One segment file of the block log, preallocated when created.
 inline constexpr std::uint64_t segment_bytes_max = 256 * mib;
 

@@ -5,11 +5,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/version.hpp>
 #include <cerrno>
 
 #include "node/core/assert.h"
@@ -60,6 +62,12 @@ class epoll_reactor final : public reactor_base {
       : io_(1), recv_buffer_bytes_(opts.recv_buffer_bytes) {}
 
   backend kind() const override { return backend::epoll; }
+
+  std::string describe() const override {
+    std::string boost = BOOST_LIB_VERSION;
+    std::replace(boost.begin(), boost.end(), '_', '.');
+    return "epoll (Boost.Asio from Boost " + boost + "; pwrite + fdatasync)";
+  }
 
   void run_once(std::chrono::microseconds max_wait) override {
     ++counters_.loop_iterations;

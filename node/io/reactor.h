@@ -219,6 +219,8 @@ class reactor {
                                          std::string* error);
 
   virtual backend kind() const = 0;
+  // One line for start-up logs: the backend and how it was set up.
+  virtual std::string describe() const = 0;
 
   // One loop iteration: hand everything queued since the last iteration
   // to the kernel and wait up to max_wait for at least one completion;

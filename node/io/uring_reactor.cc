@@ -98,7 +98,16 @@ class uring_reactor final : public reactor_base {
   }
 
   backend kind() const override { return backend::uring; }
-  unsigned setup_flags() const { return setup_flags_; }
+
+  std::string describe() const override {
+    std::string flags;
+    if (setup_flags_ & IORING_SETUP_SINGLE_ISSUER) flags += "SINGLE_ISSUER ";
+    if (setup_flags_ & IORING_SETUP_DEFER_TASKRUN) flags += "DEFER_TASKRUN ";
+    if (setup_flags_ & IORING_SETUP_COOP_TASKRUN) flags += "COOP_TASKRUN ";
+    if (flags.empty()) flags = "no optional flags ";
+    flags.pop_back();
+    return "io_uring (setup: " + flags + ")";
+  }
 
   void run_once(std::chrono::microseconds max_wait) override {
     ++counters_.loop_iterations;

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <future>
 
 #include "node/core/assert.h"
 #include "node/storage/record.h"
@@ -17,9 +18,16 @@ namespace fs = std::filesystem;
 namespace {
 // A framed write_begin record: two fixed64 fields in a nested message.
 constexpr std::uint64_t write_header_bytes_max = 64;
+
+std::uint64_t align_up(std::uint64_t off) {
+  const std::uint64_t a = limits::write_alignment_bytes;
+  return (off + a - 1) / a * a;
+}
 }  // namespace
 
-const char* to_string(persistence p) { return p == persistence::per_block ? "per_block" : "per_tx"; }
+const char* to_string(persistence p) {
+  return p == persistence::per_block ? "per_block" : "per_tx";
+}
 
 bool parse_persistence(std::string_view text, persistence* out) {
   if (text == "per_block") {
@@ -55,6 +63,7 @@ block_log::block_log(io::reactor& reactor, block_log_options opts)
     : reactor_(reactor), opts_(std::move(opts)) {}
 
 block_log::~block_log() {
+  if (next_.valid()) next_.wait();
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -89,34 +98,75 @@ std::string block_log::start(recovered_log rec) {
   write_.on_done = [this](int result) { on_written(result); };
   write_.barrier_delay = opts_.barrier_delay;
   if (recovered_.segment == 0) return open_segment(1, true);
-  offset_ = recovered_.write_offset_bytes;
+  offset_ = align_up(recovered_.write_offset_bytes);
   return open_segment(recovered_.segment, false);
 }
 
-// Opens segment n for writing; a new one is preallocated to segment_bytes
-// and its directory entry made durable before anything is written to it.
+// Creates segment n filled with zeros and makes it durable under its final
+// name. Zeros, rather than fallocate's unwritten extents, make every later
+// block write an overwrite: its barrier then has no extent conversion to
+// journal, which halves the barrier's latency on ext4. The file is filled
+// under a temporary name and renamed into place once durable, so recovery
+// never meets a half-filled segment.
+std::string prepare_segment(const fs::path& dir, std::uint64_t n, std::uint64_t bytes) {
+  const fs::path path = segment_path(dir, n);
+  const fs::path tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0) return "cannot create " + tmp.string() + ": " + std::strerror(errno);
+  const std::string zeros(limits::mib, '\0');
+  int err = 0;
+  for (std::uint64_t off = 0; off < bytes && err == 0;) {
+    const std::size_t len =
+        static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), bytes - off));
+    const ssize_t w = ::pwrite(fd, zeros.data(), len, static_cast<off_t>(off));
+    if (w < 0 && errno != EINTR) err = -errno;
+    if (w > 0) off += static_cast<std::uint64_t>(w);
+  }
+  if (err == 0 && ::fsync(fd) != 0) err = -errno;
+  ::close(fd);
+  if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) err = -errno;
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (err == 0 && (dir_fd < 0 || ::fsync(dir_fd) != 0)) err = -errno;
+  if (dir_fd >= 0) ::close(dir_fd);
+  if (err != 0) {
+    ::unlink(tmp.c_str());
+    return "cannot prepare " + path.string() + ": " + describe_write_error(err);
+  }
+  return {};
+}
+
+// Starts preparing the segment after the current one on a helper thread,
+// so that rolling over never waits for 64 MiB of zeros.
+void block_log::prepare_next() {
+  const std::uint64_t n = segment_ + 1;
+  next_ = std::async(std::launch::async, [dir = opts_.dir, n, bytes = opts_.segment_bytes] {
+    std::error_code ec;
+    if (fs::exists(segment_path(dir, n), ec)) return std::string();  // left by a torn write
+    return prepare_segment(dir, n, bytes);
+  });
+}
+
+// Opens segment n for writing; `create` prepares it first unless the helper
+// thread did.
 std::string block_log::open_segment(std::uint64_t n, bool create) {
-  const fs::path path = segment_path(opts_.dir, n);
-  // A segment left after a torn write may exist already; recovery made
-  // sure it holds only zeros, so it is reused as if new.
-  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
-  if (fd < 0) return "block log: cannot open " + path.string() + ": " + std::strerror(errno);
   if (create) {
-    const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(opts_.segment_bytes));
-    const int dir_fd = ::open(opts_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    const bool synced = err == 0 && ::fsync(fd) == 0 && dir_fd >= 0 && ::fsync(dir_fd) == 0;
-    if (dir_fd >= 0) ::close(dir_fd);
-    if (!synced) {
-      ::close(fd);
-      return "block log: cannot preallocate " + path.string() + ": " +
-             describe_write_error(err != 0 ? -err : -errno);
+    std::string err;
+    if (next_.valid()) {
+      err = next_.get();  // waits only if writes outran the helper
+    } else if (!fs::exists(segment_path(opts_.dir, n))) {
+      err = prepare_segment(opts_.dir, n, opts_.segment_bytes);
     }
+    if (!err.empty()) return "block log: " + err;
     ++counters_.segments_created;
     offset_ = 0;
   }
+  const fs::path path = segment_path(opts_.dir, n);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return "block log: cannot open " + path.string() + ": " + std::strerror(errno);
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
   segment_ = n;
+  prepare_next();
   return {};
 }
 
@@ -161,7 +211,8 @@ void block_log::maybe_write() {
   std::uint64_t bytes = 0;
   std::uint32_t parts = 0;
   while (!waiting_.empty() &&
-         (bytes == 0 || bytes + waiting_.front().bytes + write_header_bytes_max <= limits::write_bytes_max)) {
+         (bytes == 0 ||
+          bytes + waiting_.front().bytes + write_header_bytes_max <= limits::write_bytes_max)) {
     bytes += waiting_.front().bytes;
     parts += waiting_.front().parts;
     in_flight_.push_back(std::move(waiting_.front().done));
@@ -178,7 +229,8 @@ void block_log::maybe_write() {
   bytes = buffer_.size();
   if (offset_ + bytes > opts_.segment_bytes) {
     if (std::string err = open_segment(segment_ + 1, true); !err.empty()) {
-      fail(-ENOSPC);
+      failure_detail_ = err;
+      fail(-EIO);
       return;
     }
   }
@@ -200,7 +252,7 @@ void block_log::on_written(int result) {
     fail(result);
     return;
   }
-  offset_ += buffer_.size();
+  offset_ = align_up(offset_ + buffer_.size());
   // Report in order; a callback may append, which queues behind the rest.
   std::deque<done_fn> done;
   done.swap(in_flight_);
@@ -219,6 +271,10 @@ void block_log::fail(int err) {
 
 std::string block_log::failure_message() const {
   if (failed_ == 0) return {};
+  if (!failure_detail_.empty()) {
+    return failure_detail_ +
+           ". Nothing after the last durable block was acknowledged; the node stops.";
+  }
   return "block log write to " + segment_path(opts_.dir, segment_).string() +
          " failed: " + describe_write_error(failed_) +
          ". Nothing after the last durable block was acknowledged; the node stops.";

@@ -21,6 +21,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <memory>
 #include <span>
 #include <string>
@@ -98,6 +99,7 @@ class block_log {
   block_log(io::reactor& reactor, block_log_options opts);
   std::string start(recovered_log rec);
   std::string open_segment(std::uint64_t n, bool create);
+  void prepare_next();
   void maybe_write();
   void on_written(int result);
   void fail(int err);
@@ -124,7 +126,11 @@ class block_log {
   std::string buffer_;
   io::file_write write_;
   std::uint64_t write_seq_ = 0;
+  // The next segment, being filled with zeros on a helper thread; its
+  // result is an error sentence or "".
+  std::future<std::string> next_;
   int failed_ = 0;
+  std::string failure_detail_;
   block_log_counters counters_;
 };
 

@@ -16,8 +16,11 @@ namespace ringchain::storage {
 
 inline constexpr std::size_t record_header_bytes = 8;
 
-// CRC-32C of `data`.
+// CRC-32C of `data`, with the CPU's CRC32 instruction where it has one.
 std::uint32_t crc32c(std::string_view data);
+// The same with Boost.CRC's table, for CPUs without the instruction; the
+// tests hold the two against each other.
+std::uint32_t crc32c_portable(std::string_view data);
 
 // Appends `payload` to `out`, framed.
 void append_record(std::string_view payload, std::string* out);

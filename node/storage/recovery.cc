@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "node/core/limits.h"
 #include "node/storage/record.h"
 #include "proto/storage.pb.h"
 
@@ -130,10 +131,29 @@ class scanner {
 
  private:
   // Returns false when recovery is finished (torn tail handled, or error).
+  // After a complete write, zeros up to the next page boundary are the
+  // alignment gap when the next write starts right at that boundary;
+  // returns that offset, or `off` when there is no such next write.
+  std::size_t skip_alignment_gap(std::size_t off) const {
+    const std::size_t a = limits::write_alignment_bytes;
+    const std::size_t next = (off + a - 1) / a * a;
+    if (in_write_ || next == off) return off;
+    return first_nonzero(data_, off) == next ? next : off;
+  }
+
   bool scan_segment() {
     std::size_t off = 0;
     decoded_record d;
-    while ((d = decode_record(std::string_view(data_).substr(off))).status == record_status::ok) {
+    for (;;) {
+      d = decode_record(std::string_view(data_).substr(off));
+      if (d.status == record_status::end) {
+        const std::size_t next = skip_alignment_gap(off);
+        if (next != off) {
+          off = next;
+          continue;
+        }
+      }
+      if (d.status != record_status::ok) break;
       // Records that pass their checksum but do not fit together are never
       // a torn write: refuse at once.
       std::string problem = take_record(off, d);

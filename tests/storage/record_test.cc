@@ -11,6 +11,21 @@ TEST(crc32c, matches_the_standard_check_value) {
   // The CRC-32C check value of "123456789" (RFC 3720, appendix B.4).
   EXPECT_EQ(crc32c("123456789"), 0xE3069283u);
   EXPECT_EQ(crc32c(""), 0u);
+  EXPECT_EQ(crc32c_portable("123456789"), 0xE3069283u);
+}
+
+TEST(crc32c, hardware_and_portable_versions_agree) {
+  std::string data;
+  std::uint64_t x = 88172645463325252ULL;
+  for (std::size_t len = 0; len < 3000; len += 7) {
+    while (data.size() < len) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      data.push_back(static_cast<char>(x));
+    }
+    ASSERT_EQ(crc32c(data), crc32c_portable(data)) << "length " << len;
+  }
 }
 
 TEST(record, round_trips_and_reports_its_size) {

@@ -176,6 +176,24 @@ TEST_F(recovery, data_in_a_later_segment_makes_earlier_damage_corruption) {
   EXPECT_NE(r.error.find("not a torn final write"), std::string::npos) << r.error;
 }
 
+TEST_F(recovery, writes_aligned_to_pages_are_read_across_their_gaps) {
+  // The block log starts every write on a page boundary.
+  std::string log;
+  for (std::uint64_t i = 1; i <= 3; ++i) {
+    log.resize((log.size() + 4095) / 4096 * 4096, '\0');
+    log += frame_write(i, {entry_record(1, i)});
+  }
+  write_segment(1, log);
+  const recovery_result r = recover_log(dir_);
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.log.entries.size(), 3u);
+  EXPECT_EQ(r.log.write_offset_bytes, log.size());
+  // Junk inside a gap, with a later write after it, is corruption.
+  log[4096 - 10] = 'j';
+  write_segment(1, log);
+  EXPECT_NE(recover_log(dir_).error.find("not a torn final write"), std::string::npos);
+}
+
 TEST_F(recovery, gap_in_entry_indexes_is_refused) {
   std::string log;
   log += frame_write(1, {entry_record(1, 1), entry_record(1, 2)});
