@@ -269,6 +269,11 @@ void block_log::fail(int err) {
   for (done_fn& d : done) d(err);
 }
 
+void block_log::replace_fd_for_testing(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
 std::string block_log::failure_message() const {
   if (failed_ == 0) return {};
   if (!failure_detail_.empty()) {

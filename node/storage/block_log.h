@@ -92,6 +92,10 @@ class block_log {
   // A sentence describing the failure, for the fatal log line.
   std::string failure_message() const;
   const block_log_counters& get_counters() const { return counters_; }
+  // Test-only fault hook: later writes go to `fd` (owned by the log from
+  // now on). /dev/null there makes every barrier fail with EINVAL.
+  void replace_fd_for_testing(int fd);
+
   // Appends waiting or in flight.
   std::size_t pending() const { return waiting_.size() + in_flight_.size(); }
 

@@ -149,15 +149,14 @@ cell_result run_cell(io::backend b, storage::persistence policy, int blocks, con
   // and fdatasync is a syscall of its own, besides the event waits.
   const auto f = static_cast<std::size_t>(io::op_kind::fsync);
   const auto wr = static_cast<std::size_t>(io::op_kind::write);
-  out.syscalls_per_block =
-      b == io::backend::uring
-          ? out.enters_per_block
-          : out.enters_per_block + per_block(after.submitted[wr], before.submitted[wr]) +
-                per_block(after.submitted[f], before.submitted[f]);
+  out.syscalls_per_block = b == io::backend::uring
+                               ? out.enters_per_block
+                               : out.enters_per_block +
+                                     per_block(after.submitted[wr], before.submitted[wr]) +
+                                     per_block(after.submitted[f], before.submitted[f]);
   const auto w = static_cast<std::size_t>(io::op_kind::write);
-  out.short_writes = b == io::backend::uring
-                         ? static_cast<double>(after.completed[w] - before.completed[w])
-                         : 0;
+  out.short_writes =
+      b == io::backend::uring ? static_cast<double>(after.completed[w] - before.completed[w]) : 0;
   out.p50_ms = percentile(ms, 50);
   out.p99_ms = percentile(ms, 99);
   return out;
@@ -175,9 +174,10 @@ int main(int argc, char** argv) {
   const fs::path dir = base / ("ringchain-block-log-bench-" + std::to_string(::getpid()));
   fs::create_directories(dir);
 
-  std::printf("block log benchmark: %u transactions x %zu bytes per block, blocks appended one "
-              "at a time, data in %s\n\n",
-              txs_per_block, tx_bytes, dir.c_str());
+  std::printf(
+      "block log benchmark: %u transactions x %zu bytes per block, blocks appended one "
+      "at a time, data in %s\n\n",
+      txs_per_block, tx_bytes, dir.c_str());
   const std::vector<double> raw = raw_write_fdatasync(dir, blocks, false);
   const std::vector<double> raw_ow = raw_write_fdatasync(dir, blocks, true);
   const double raw_p99 = percentile(raw, 99);
@@ -206,14 +206,15 @@ int main(int argc, char** argv) {
       }
       std::printf("%-6s %-9s %7d %9.1f %10.2f %10.2f %9.2f %8.0f %8.3f %8.3f %8.2f %10.2f\n",
                   io::to_string(b), storage::to_string(p), n, r.blocks_per_s,
-                  r.fdatasyncs_per_block, r.enters_per_block, r.syscalls_per_block,
-                  r.short_writes, r.p50_ms, r.p99_ms, raw_p99 > 0 ? r.p99_ms / raw_p99 : 0,
+                  r.fdatasyncs_per_block, r.enters_per_block, r.syscalls_per_block, r.short_writes,
+                  r.p50_ms, r.p99_ms, raw_p99 > 0 ? r.p99_ms / raw_p99 : 0,
                   raw_ow_p99 > 0 ? r.p99_ms / raw_ow_p99 : 0);
     }
   }
-  std::printf("\nenter/blk: io_uring_submit_and_wait_timeout calls (uring) or event waits "
-              "(epoll).\nsys/blk: syscalls on the block path (uring: the enters; epoll: waits + "
-              "pwrite + fdatasync).\nshort_w: short writes the uring backend continued.\n");
+  std::printf(
+      "\nenter/blk: io_uring_submit_and_wait_timeout calls (uring) or event waits "
+      "(epoll).\nsys/blk: syscalls on the block path (uring: the enters; epoll: waits + "
+      "pwrite + fdatasync).\nshort_w: short writes the uring backend continued.\n");
   fs::remove_all(dir);
   return 0;
 }

@@ -4,11 +4,16 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstddef>
 #include <filesystem>
 #include <fstream>
 
@@ -367,6 +372,43 @@ TEST(reactor_backend, parses_names) {
   EXPECT_TRUE(parse_backend("epoll", &b));
   EXPECT_EQ(b, backend::epoll);
   EXPECT_FALSE(parse_backend("kqueue", &b));
+}
+
+}  // namespace
+}  // namespace ringchain::io
+
+namespace ringchain::io {
+namespace {
+
+// Refuses io_uring_setup with EPERM, as Docker's default seccomp profile
+// does, for the calling process only.
+void refuse_io_uring_setup() {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog prog{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+      ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+    std::perror("seccomp");
+    std::_Exit(2);
+  }
+}
+
+TEST(reactor_unavailable, io_uring_refused_by_seccomp_is_explained) {
+  EXPECT_EXIT(
+      {
+        refuse_io_uring_setup();
+        std::string error;
+        auto r = reactor::create(backend::uring, {}, &error);
+        std::fprintf(stderr, "%s\n", error.c_str());
+        // The epoll backend still works there.
+        auto fallback = reactor::create(backend::epoll, {}, &error);
+        std::_Exit(r == nullptr && fallback != nullptr ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "seccomp.*--io=epoll");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The block log over both reactor backends.
 #include "node/storage/block_log.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -166,6 +167,28 @@ TEST_P(block_log_test, write_error_is_fatal_and_acknowledges_nothing) {
   log_->append(nullptr, es, 1, [&](int r) { late = r; });
   EXPECT_EQ(late, -EFBIG);
   // What was durable before the failure is all there is.
+  open_log();
+  EXPECT_EQ(log_->recovered().entries.size(), 1u);
+}
+
+TEST_P(block_log_test, failed_barrier_is_fatal_and_never_retried) {
+  open_log();
+  ASSERT_EQ(append_sync(nullptr, {entry(1, 1)}), 0);
+  // Test hook: the segment is swapped for /dev/null, which takes writes at
+  // any offset and refuses fdatasync (EINVAL).
+  const int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(null_fd, 0);
+  log_->replace_fd_for_testing(null_fd);
+  const std::uint64_t barriers = reactor_->get_counters().fdatasyncs;
+  std::vector<int> results;
+  for (std::uint64_t i = 2; i <= 3; ++i) {
+    const std::vector<raftpb::Entry> es{entry(1, i)};
+    log_->append(nullptr, es, 1, [&](int r) { results.push_back(r); });
+  }
+  run_until([&] { return results.size() == 2; });
+  EXPECT_EQ(results, (std::vector<int>{-EINVAL, -EINVAL}));
+  EXPECT_EQ(reactor_->get_counters().fdatasyncs, barriers + 1) << "no retry after the failure";
+  EXPECT_NE(log_->failure_message().find("the node stops"), std::string::npos);
   open_log();
   EXPECT_EQ(log_->recovered().entries.size(), 1u);
 }
