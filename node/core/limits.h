@@ -55,6 +55,19 @@ inline constexpr std::size_t persists_inflight_max = 1024;
 // Election timeout in ticks; the heartbeat interval must be shorter.
 inline constexpr std::uint32_t election_ticks_max = 10000;
 
+// A transaction's payload (an encoded key-value write).
+inline constexpr std::uint64_t tx_payload_bytes_max = 64 * kib;
+
+// Transactions of one block, and their encoded bytes (payload, sender,
+// nonce and signature each).
+inline constexpr std::size_t block_txs_max = 16384;
+inline constexpr std::uint64_t block_bytes_max = 3 * mib;
+
+// Transactions and bytes waiting in a node's mempool; past these, clients
+// are told to back off.
+inline constexpr std::size_t mempool_txs_max = 200000;
+inline constexpr std::uint64_t mempool_bytes_max = 128 * mib;
+
 // One frame on the wire: a whole MSG_APPEND plus its envelope.
 inline constexpr std::uint64_t frame_size_max = 16 * mib;
 
@@ -78,6 +91,8 @@ static_assert(append_bytes_max + 1 * mib <= frame_size_max,
               "an append with its message envelope must fit in one frame");
 static_assert(append_bytes_max <= inflight_bytes_max,
               "one append must fit in the in-flight window");
+static_assert(block_bytes_max + block_txs_max * 8 + kib <= entry_bytes_max,
+              "a full block (transactions, their framing, the header) fits in one entry");
 static_assert(record_bytes_max <= write_bytes_max, "a record must fit in one write");
 static_assert(write_bytes_max <= segment_bytes_max, "a write must fit in one segment");
 static_assert(entry_bytes_max <= uncommitted_bytes_max,

@@ -1,0 +1,42 @@
+// Hashes and signatures for the chain, through OpenSSL 3.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ringchain::chain {
+
+inline constexpr std::size_t hash_bytes = 32;
+inline constexpr std::size_t public_key_bytes = 32;
+inline constexpr std::size_t private_key_bytes = 32;
+inline constexpr std::size_t signature_bytes = 64;
+
+using hash = std::array<unsigned char, hash_bytes>;
+
+// SHA-256 of the concatenation of `parts`.
+hash sha256(std::initializer_list<std::string_view> parts);
+std::string_view as_bytes(const hash& h);
+std::string to_hex(std::string_view bytes);
+
+// An Ed25519 key pair, raw 32-byte keys.
+struct key_pair {
+  std::string public_key;
+  std::string private_key;
+};
+
+// A fresh key pair from the operating system's randomness.
+key_pair generate_key_pair();
+// The key pair of a 32-byte seed: the same seed gives the same keys (for
+// load generators and tests that need reproducible senders).
+key_pair key_pair_from_seed(std::string_view seed32);
+
+// Signs `message` with a raw private key; returns the 64-byte signature.
+std::string sign(std::string_view private_key, std::string_view message);
+// Whether `signature` is a valid Ed25519 signature of `message` by
+// `public_key`. Malformed keys or signatures are simply invalid.
+bool verify(std::string_view public_key, std::string_view message, std::string_view signature);
+
+}  // namespace ringchain::chain

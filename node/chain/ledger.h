@@ -1,0 +1,47 @@
+// The chain's state machine: a key-value store, the senders' last nonces,
+// and the chain's tip, with a state hash after every block so that nodes
+// can compare their states.
+#pragma once
+
+#include <array>
+#include <string>
+#include <unordered_map>
+
+#include "node/chain/block.h"
+
+namespace ringchain::chain {
+
+class ledger {
+ public:
+  // The height and header hash of the last applied block (0 and zeros
+  // before the first).
+  std::uint64_t height() const { return height_; }
+  const hash& tip() const { return tip_; }
+
+  // Checks that `b` links to the tip and applies it. Returns the problem
+  // and changes nothing when it does not link or a nonce does not rise.
+  std::string apply(const block& b);
+
+  // The last nonce applied for a sender; 0 when none.
+  std::uint64_t last_nonce(const std::string& sender) const;
+  // The value of a key, or nothing.
+  const std::string* get(const std::string& key) const;
+  std::size_t keys() const { return kv_.size(); }
+
+  // A hash of the whole state (keys, values, nonces) and the height; equal
+  // on two nodes exactly when they applied the same writes. Updated
+  // incrementally: the sum, lane by lane modulo 2^64, of the hash of every
+  // (key, value) and (sender, nonce) pair, hashed with the height.
+  hash state_hash() const;
+
+ private:
+  void account(std::string_view tag, std::string_view a, std::string_view b, bool add);
+
+  std::unordered_map<std::string, std::string> kv_;
+  std::unordered_map<std::string, std::uint64_t> nonces_;
+  std::array<std::uint64_t, 4> sum_{};
+  std::uint64_t height_ = 0;
+  hash tip_{};
+};
+
+}  // namespace ringchain::chain

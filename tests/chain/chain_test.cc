@@ -1,0 +1,204 @@
+// Hashing, signatures, transactions, blocks, the mempool and the ledger.
+#include <gtest/gtest.h>
+
+#include "node/chain/block.h"
+#include "node/chain/ledger.h"
+#include "node/chain/mempool.h"
+#include "node/core/limits.h"
+
+namespace ringchain::chain {
+namespace {
+
+key_pair seeded(char c) { return key_pair_from_seed(std::string(32, c)); }
+
+TEST(sha256, matches_the_standard_test_vector) {
+  // FIPS 180-2, appendix B.1.
+  EXPECT_EQ(to_hex(as_bytes(sha256({"abc"}))),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256({"a", "bc"}), sha256({"abc"})) << "parts are concatenated";
+}
+
+TEST(ed25519, signature_verifies_and_any_change_breaks_it) {
+  const key_pair k = seeded('k');
+  const std::string sig = sign(k.private_key, "message");
+  EXPECT_TRUE(verify(k.public_key, "message", sig));
+  EXPECT_FALSE(verify(k.public_key, "messagE", sig));
+  std::string bad = sig;
+  bad[5] ^= 1;
+  EXPECT_FALSE(verify(k.public_key, "message", bad));
+  EXPECT_FALSE(verify(seeded('x').public_key, "message", sig));
+  EXPECT_FALSE(verify("short", "message", sig));
+  EXPECT_FALSE(verify(k.public_key, "message", "short"));
+}
+
+TEST(ed25519, seeded_keys_are_reproducible_and_fresh_ones_differ) {
+  EXPECT_EQ(seeded('a').public_key, seeded('a').public_key);
+  EXPECT_NE(seeded('a').public_key, seeded('b').public_key);
+  EXPECT_NE(generate_key_pair().public_key, generate_key_pair().public_key);
+}
+
+TEST(transaction, valid_one_verifies) {
+  const transaction tx = make_transaction(seeded('s'), 1, "key", "value");
+  EXPECT_EQ(verify(tx), tx_error::none);
+}
+
+TEST(transaction, tampering_with_any_signed_field_is_caught) {
+  const transaction good = make_transaction(seeded('s'), 7, "key", "value");
+  transaction t = good;
+  t.set_nonce(8);
+  EXPECT_EQ(verify(t), tx_error::bad_signature);
+  t = good;
+  chainpb::KvWrite w;
+  w.set_key("key");
+  w.set_value("other");
+  t.set_payload(w.SerializeAsString());
+  EXPECT_EQ(verify(t), tx_error::bad_signature);
+  t = good;
+  t.set_sender(seeded('z').public_key);
+  EXPECT_EQ(verify(t), tx_error::bad_signature);
+}
+
+TEST(transaction, bad_shapes_are_named) {
+  transaction t = make_transaction(seeded('s'), 1, "key", "value");
+  t.set_sender("abc");
+  EXPECT_EQ(verify(t), tx_error::bad_sender);
+  t = make_transaction(seeded('s'), 1, "key", "value");
+  t.set_signature("xyz");
+  EXPECT_EQ(verify(t), tx_error::bad_signature);
+  t = make_transaction(seeded('s'), 1, "", "value");
+  EXPECT_EQ(verify(t), tx_error::bad_payload);
+  t = make_transaction(seeded('s'), 1, "k", std::string(limits::tx_payload_bytes_max, 'v'));
+  EXPECT_EQ(verify(t), tx_error::payload_too_large);
+  t.set_payload("\xff\xff\xff");
+  EXPECT_EQ(check_shape(t), tx_error::bad_payload);
+}
+
+TEST(transaction, hash_names_every_field) {
+  const transaction a = make_transaction(seeded('s'), 1, "k", "v");
+  EXPECT_EQ(tx_hash(a), tx_hash(make_transaction(seeded('s'), 1, "k", "v")));
+  EXPECT_NE(tx_hash(a), tx_hash(make_transaction(seeded('s'), 2, "k", "v")));
+  EXPECT_NE(tx_hash(a), tx_hash(make_transaction(seeded('t'), 1, "k", "v")));
+  EXPECT_NE(tx_hash(a), tx_hash(make_transaction(seeded('s'), 1, "k", "w")));
+}
+
+hash leaf(char c) { return sha256({std::string(1, c)}); }
+
+TEST(merkle_root, follows_rfc6962) {
+  const hash a = leaf('a'), b = leaf('b'), c = leaf('c');
+  auto h_leaf = [](const hash& x) { return sha256({std::string_view("\0", 1), as_bytes(x)}); };
+  auto h_node = [](const hash& l, const hash& r) {
+    return sha256({std::string_view("\1", 1), as_bytes(l), as_bytes(r)});
+  };
+  EXPECT_EQ(merkle_root({}), sha256({""}));
+  const hash one[] = {a};
+  EXPECT_EQ(merkle_root(one), h_leaf(a));
+  const hash two[] = {a, b};
+  EXPECT_EQ(merkle_root(two), h_node(h_leaf(a), h_leaf(b)));
+  // Three leaves split 2 + 1 (the largest power of two below 3).
+  const hash three[] = {a, b, c};
+  EXPECT_EQ(merkle_root(three), h_node(h_node(h_leaf(a), h_leaf(b)), h_leaf(c)));
+  const hash swapped[] = {b, a};
+  EXPECT_NE(merkle_root(two), merkle_root(swapped));
+  // A leaf equal to an inner node's hash does not give the same root.
+  const hash forged[] = {h_node(h_leaf(a), h_leaf(b))};
+  EXPECT_NE(merkle_root(forged), merkle_root(two));
+}
+
+block chain_block(std::uint64_t height, const hash& prev, std::vector<transaction> txs) {
+  block_params p;
+  p.height = height;
+  p.term = 1;
+  p.prev_hash = prev;
+  p.proposer = 1;
+  p.round = height;
+  return make_block(p, std::move(txs));
+}
+
+TEST(block, link_checks_height_prev_hash_count_and_root) {
+  const block b1 = chain_block(1, {}, {make_transaction(seeded('s'), 1, "k", "v")});
+  EXPECT_EQ(check_link(b1, 1, {}), block_error::none);
+  const hash h1 = header_hash(b1.header());
+  const block b2 = chain_block(2, h1, {});
+  EXPECT_EQ(check_link(b2, 2, h1), block_error::none);
+  EXPECT_EQ(check_link(b2, 3, h1), block_error::wrong_height);
+  EXPECT_EQ(check_link(b2, 2, {}), block_error::wrong_prev_hash);
+  block tampered = b1;
+  tampered.mutable_txs(0)->set_nonce(2);
+  EXPECT_EQ(check_link(tampered, 1, {}), block_error::wrong_merkle_root);
+  tampered = b1;
+  tampered.mutable_header()->set_tx_count(5);
+  EXPECT_EQ(check_link(tampered, 1, {}), block_error::wrong_tx_count);
+  EXPECT_NE(header_hash(b1.header()), header_hash(tampered.header()));
+}
+
+TEST(ledger, same_blocks_give_the_same_state_hash) {
+  ledger a, b;
+  const block b1 = chain_block(1, {}, {make_transaction(seeded('s'), 1, "k", "v1"),
+                                       make_transaction(seeded('t'), 1, "j", "w")});
+  const block b2 = chain_block(2, header_hash(b1.header()),
+                               {make_transaction(seeded('s'), 2, "k", "v2")});
+  for (ledger* l : {&a, &b}) {
+    ASSERT_EQ(l->apply(b1), "");
+    ASSERT_EQ(l->apply(b2), "");
+  }
+  EXPECT_EQ(a.state_hash(), b.state_hash());
+  EXPECT_EQ(*a.get("k"), "v2");
+  EXPECT_EQ(a.last_nonce(seeded('s').public_key), 2u);
+  EXPECT_EQ(a.height(), 2u);
+  ledger c;
+  ASSERT_EQ(c.apply(b1), "");
+  EXPECT_NE(c.state_hash(), a.state_hash());
+}
+
+TEST(ledger, refuses_a_block_that_does_not_link_or_replays_a_nonce) {
+  ledger l;
+  const block b1 = chain_block(1, {}, {make_transaction(seeded('s'), 5, "k", "v")});
+  ASSERT_EQ(l.apply(b1), "");
+  const hash before = l.state_hash();
+  EXPECT_NE(l.apply(b1).find("height"), std::string::npos);
+  const block replay = chain_block(2, header_hash(b1.header()),
+                                   {make_transaction(seeded('s'), 5, "k", "evil")});
+  EXPECT_NE(l.apply(replay).find("nonce 5 does not rise"), std::string::npos);
+  EXPECT_EQ(l.state_hash(), before);
+  EXPECT_EQ(*l.get("k"), "v");
+}
+
+TEST(mempool, bounds_refuse_with_back_off_and_replays_are_refused) {
+  ledger l;
+  mempool m(3, 1 << 20);
+  const key_pair s = seeded('s');
+  EXPECT_EQ(m.add(make_transaction(s, 1, "a", "1"), l), tx_error::none);
+  EXPECT_EQ(m.add(make_transaction(s, 1, "a", "1"), l), tx_error::replay);
+  EXPECT_EQ(m.add(make_transaction(s, 2, "a", "2"), l), tx_error::none);
+  EXPECT_EQ(m.add(make_transaction(s, 3, "a", "3"), l), tx_error::none);
+  EXPECT_EQ(m.add(make_transaction(s, 4, "a", "4"), l), tx_error::mempool_full);
+  auto txs = m.take(2, 1 << 20, l);
+  ASSERT_EQ(txs.size(), 2u);
+  EXPECT_EQ(txs[0].nonce(), 1u);
+  EXPECT_EQ(m.size(), 1u);
+  EXPECT_EQ(m.add(make_transaction(s, 4, "a", "4"), l), tx_error::none);
+  // Committed nonces are replays from now on.
+  ASSERT_EQ(l.apply(chain_block(1, {}, std::move(txs))), "");
+  EXPECT_EQ(m.add(make_transaction(s, 2, "a", "x"), l), tx_error::replay);
+}
+
+TEST(mempool, take_respects_the_byte_bound_and_drops_stale_nonces) {
+  ledger l;
+  mempool m(100, 1 << 20);
+  const key_pair s = seeded('s'), t = seeded('t');
+  ASSERT_EQ(m.add(make_transaction(s, 1, "a", std::string(1000, 'x')), l), tx_error::none);
+  ASSERT_EQ(m.add(make_transaction(t, 1, "b", std::string(1000, 'y')), l), tx_error::none);
+  ASSERT_EQ(m.add(make_transaction(t, 2, "c", "z"), l), tx_error::none);
+  // Another leader committed t's nonce 1 meanwhile.
+  ASSERT_EQ(l.apply(chain_block(1, {}, {make_transaction(t, 1, "b", "other")})), "");
+  auto first = m.take(10, 1200, l);
+  ASSERT_EQ(first.size(), 1u) << "1200 bytes hold one 1000-byte transaction";
+  auto rest = m.take(10, 1 << 20, l);
+  ASSERT_EQ(rest.size(), 1u) << "t's nonce 1 is stale and dropped";
+  EXPECT_EQ(rest[0].nonce(), 2u);
+  EXPECT_EQ(m.size(), 0u);
+  EXPECT_EQ(m.bytes(), 0u);
+}
+
+}  // namespace
+}  // namespace ringchain::chain
