@@ -29,8 +29,8 @@ key_pair raw_keys(EVP_PKEY* pkey) {
   kp.private_key.resize(private_key_bytes);
   std::size_t pub_len = public_key_bytes;
   std::size_t priv_len = private_key_bytes;
-  RC_ASSERT(EVP_PKEY_get_raw_public_key(pkey, reinterpret_cast<unsigned char*>(kp.public_key.data()),
-                                        &pub_len) == 1);
+  RC_ASSERT(EVP_PKEY_get_raw_public_key(
+                pkey, reinterpret_cast<unsigned char*>(kp.public_key.data()), &pub_len) == 1);
   RC_ASSERT(EVP_PKEY_get_raw_private_key(
                 pkey, reinterpret_cast<unsigned char*>(kp.private_key.data()), &priv_len) == 1);
   return kp;
@@ -69,14 +69,16 @@ std::string to_hex(std::string_view bytes) {
 
 key_pair generate_key_pair() {
   std::string seed(private_key_bytes, '\0');
-  RC_ASSERT(RAND_bytes(reinterpret_cast<unsigned char*>(seed.data()), static_cast<int>(seed.size())) == 1);
+  RC_ASSERT(RAND_bytes(reinterpret_cast<unsigned char*>(seed.data()),
+                       static_cast<int>(seed.size())) == 1);
   return key_pair_from_seed(seed);
 }
 
 key_pair key_pair_from_seed(std::string_view seed32) {
   RC_ASSERT(seed32.size() == private_key_bytes);
   // An Ed25519 private key is its 32-byte seed (RFC 8032).
-  pkey_ptr pkey(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, bytes_of(seed32), seed32.size()));
+  pkey_ptr pkey(
+      EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, bytes_of(seed32), seed32.size()));
   RC_ASSERT(pkey != nullptr);
   return raw_keys(pkey.get());
 }
@@ -102,7 +104,8 @@ bool verify(std::string_view public_key, std::string_view message, std::string_v
                                             public_key.size()));
   if (!pkey) return false;
   md_ctx_ptr ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1) return false;
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1)
+    return false;
   return EVP_DigestVerify(ctx.get(), bytes_of(signature), signature.size(), bytes_of(message),
                           message.size()) == 1;
 }

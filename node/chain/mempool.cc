@@ -20,7 +20,8 @@ tx_error mempool::add(transaction tx, const ledger& l) {
   return tx_error::none;
 }
 
-std::vector<transaction> mempool::take(std::size_t txs_max, std::uint64_t bytes_max, const ledger& l) {
+std::vector<transaction> mempool::take(std::size_t txs_max, std::uint64_t bytes_max,
+                                       const ledger& l) {
   std::vector<transaction> out;
   std::uint64_t bytes = 0;
   while (!queue_.empty() && out.size() < txs_max) {

@@ -13,7 +13,8 @@ namespace ringchain::chain {
 
 class mempool {
  public:
-  mempool(std::size_t txs_max, std::uint64_t bytes_max) : txs_max_(txs_max), bytes_max_(bytes_max) {}
+  mempool(std::size_t txs_max, std::uint64_t bytes_max)
+      : txs_max_(txs_max), bytes_max_(bytes_max) {}
 
   // Queues a verified transaction. Refuses a replay (a nonce the ledger
   // has passed, or one already waiting) and, when full, asks the client to

@@ -25,7 +25,9 @@ std::string signing_bytes(const transaction& tx) {
   return out;
 }
 
-hash tx_hash(const transaction& tx) { return sha256({signing_bytes(tx), tx.signature()}); }
+hash tx_hash(const transaction& tx) {
+  return sha256({signing_bytes(tx), tx.signature()});
+}
 
 tx_error check_shape(const transaction& tx) {
   if (tx.sender().size() != public_key_bytes) return tx_error::bad_sender;

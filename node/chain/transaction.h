@@ -13,12 +13,12 @@ using transaction = chainpb::Transaction;
 // Why a transaction was refused; told to the client as is.
 enum class tx_error {
   none,
-  bad_sender,      // the sender is not a 32-byte public key
-  bad_signature,   // the signature does not verify (or is not 64 bytes)
+  bad_sender,     // the sender is not a 32-byte public key
+  bad_signature,  // the signature does not verify (or is not 64 bytes)
   payload_too_large,
-  bad_payload,     // the payload is not a key-value write with a key
-  replay,          // this sender's nonce was already used
-  mempool_full,    // back off and retry
+  bad_payload,   // the payload is not a key-value write with a key
+  replay,        // this sender's nonce was already used
+  mempool_full,  // back off and retry
 };
 const char* to_string(tx_error e);
 

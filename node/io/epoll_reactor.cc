@@ -173,7 +173,7 @@ class epoll_reactor final : public reactor_base {
   // Writes the current part with pwrite (short writes continued), then
   // fdatasync: the conventional model, a syscall each.
   void write_part(file_write& w) {
-    while (w.busy_) {
+    for (;;) {
       while (w.written_ + w.in_flight_ < w.target_) {
         const std::uint64_t pos = w.written_ + w.in_flight_;
         count_submit(op_kind::write);
@@ -200,7 +200,7 @@ class epoll_reactor final : public reactor_base {
         delay_then_continue(w);
         return;
       }
-      finish_part(w);
+      if (!finish_part(w)) return;  // done: `w` is the caller's again
     }
   }
 
@@ -210,8 +210,7 @@ class epoll_reactor final : public reactor_base {
     st.t.expires_after(w.barrier_delay);
     st.t.async_wait([this, &w](const boost::system::error_code&) {
       count_complete(op_kind::delay);
-      finish_part(w);
-      if (w.busy_) write_part(w);
+      if (finish_part(w)) write_part(w);
     });
   }
 

@@ -75,17 +75,18 @@ void reactor_base::start_write(file_write& w) {
   w.target_ = chunk_end(w.data.size(), w.chunks, 0);
 }
 
-void reactor_base::finish_part(file_write& w) {
+bool reactor_base::finish_part(file_write& w) {
   w.written_ = w.target_;
   w.in_flight_ = 0;
   ++w.barriers_;
-  if (w.barriers_ >= w.chunks) {
-    RC_ASSERT(w.written_ == w.data.size());
-    w.busy_ = false;
-    w.on_done(0);
-    return;
+  if (w.barriers_ < w.chunks) {
+    w.target_ = chunk_end(w.data.size(), w.chunks, w.barriers_);
+    return true;
   }
-  w.target_ = chunk_end(w.data.size(), w.chunks, w.barriers_);
+  RC_ASSERT(w.written_ == w.data.size());
+  w.busy_ = false;
+  w.on_done(0);
+  return false;
 }
 
 void reactor_base::fail_write(file_write& w, int err) {

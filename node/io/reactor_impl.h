@@ -14,9 +14,11 @@ class reactor_base : public reactor {
  protected:
   // Begins a file write: the first part ends at the first chunk boundary.
   void start_write(file_write& w);
-  // The current part is durable: advances to the next part, or finishes
-  // the write (busy_ false, on_done(0)).
-  void finish_part(file_write& w);
+  // The current part is durable. Returns true when another part follows
+  // (the caller submits it); otherwise finishes the write with on_done(0)
+  // and returns false, after which the caller must not touch `w`: on_done
+  // may already have started a new write with it.
+  [[nodiscard]] bool finish_part(file_write& w);
   // The write or a barrier failed: finishes with on_done(err).
   void fail_write(file_write& w, int err);
 

@@ -301,8 +301,7 @@ class uring_reactor final : public reactor_base {
     ++counters_.fdatasyncs;
     // Writes that completed in full posted nothing; count their bytes.
     counters_.bytes_written += w.target_ - w.written_ - w.in_flight_;
-    finish_part(w);
-    if (w.busy_) submit_part(w);
+    if (finish_part(w)) submit_part(w);
   }
 
   void arm_accept(listener& l) {

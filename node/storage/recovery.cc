@@ -122,6 +122,7 @@ class scanner {
     segments_ = list_segments(dir_);
     for (k_ = 0; k_ < segments_.size(); ++k_) {
       path_ = segment_path(dir_, segments_[k_]);
+      writes_end_ = 0;
       if (!read_file(path_, &data_, &r_.error)) return r_;
       r_.log.segment = segments_[k_];
       if (!scan_segment()) return r_;
@@ -132,13 +133,15 @@ class scanner {
  private:
   // Returns false when recovery is finished (torn tail handled, or error).
   // After a complete write, zeros up to the next page boundary are the
-  // alignment gap when the next write starts right at that boundary;
-  // returns that offset, or `off` when there is no such next write.
+  // alignment gap before the next write: returns that boundary, or `off`
+  // when the gap holds anything else. (A write may itself start with a
+  // zero byte, the low byte of its checksum, so only the gap is checked.)
   std::size_t skip_alignment_gap(std::size_t off) const {
     const std::size_t a = limits::write_alignment_bytes;
     const std::size_t next = (off + a - 1) / a * a;
-    if (in_write_ || next == off) return off;
-    return first_nonzero(data_, off) == next ? next : off;
+    if (in_write_ || next == off || next >= data_.size()) return off;
+    const std::size_t nonzero = first_nonzero(data_, off);
+    return nonzero >= next ? next : off;
   }
 
   bool scan_segment() {
@@ -162,6 +165,7 @@ class scanner {
       if (problem.empty() && in_write_ && off == write_end_) {
         at = write_start_;
         problem = finish_write();
+        writes_end_ = off;
       }
       if (!problem.empty()) {
         r_.error = "block log corrupt: " + where(path_, at) + ": " + problem +
@@ -170,7 +174,7 @@ class scanner {
         return false;
       }
     }
-    r_.log.write_offset_bytes = off;
+    r_.log.write_offset_bytes = writes_end_;
     const bool clean = d.status == record_status::end && !in_write_ &&
                        first_nonzero(data_, off) == std::string::npos;
     if (clean) return true;
@@ -194,7 +198,10 @@ class scanner {
       write_start_ = off;
       write_seq_ = rec.write_begin().seq();
       write_end_ = off + d.size_bytes + rec.write_begin().bytes();
-      if (write_end_ == off + d.size_bytes) return finish_write();
+      if (write_end_ == off + d.size_bytes) {
+        writes_end_ = write_end_;
+        return finish_write();
+      }
       return {};
     }
     if (!in_write_) return "record outside any write";
@@ -248,6 +255,8 @@ class scanner {
   bool in_write_ = false;
   std::size_t write_start_ = 0;
   std::size_t write_end_ = 0;
+  // End of the last complete write in this segment.
+  std::size_t writes_end_ = 0;
   std::uint64_t write_seq_ = 0;
   std::vector<storagepb::LogRecord> staged_;
 };

@@ -9,7 +9,9 @@
 namespace ringchain::chain {
 namespace {
 
-key_pair seeded(char c) { return key_pair_from_seed(std::string(32, c)); }
+key_pair seeded(char c) {
+  return key_pair_from_seed(std::string(32, c));
+}
 
 TEST(sha256, matches_the_standard_test_vector) {
   // FIPS 180-2, appendix B.1.
@@ -81,7 +83,9 @@ TEST(transaction, hash_names_every_field) {
   EXPECT_NE(tx_hash(a), tx_hash(make_transaction(seeded('s'), 1, "k", "w")));
 }
 
-hash leaf(char c) { return sha256({std::string(1, c)}); }
+hash leaf(char c) {
+  return sha256({std::string(1, c)});
+}
 
 TEST(merkle_root, follows_rfc6962) {
   const hash a = leaf('a'), b = leaf('b'), c = leaf('c');
@@ -133,10 +137,11 @@ TEST(block, link_checks_height_prev_hash_count_and_root) {
 
 TEST(ledger, same_blocks_give_the_same_state_hash) {
   ledger a, b;
-  const block b1 = chain_block(1, {}, {make_transaction(seeded('s'), 1, "k", "v1"),
-                                       make_transaction(seeded('t'), 1, "j", "w")});
-  const block b2 = chain_block(2, header_hash(b1.header()),
-                               {make_transaction(seeded('s'), 2, "k", "v2")});
+  const block b1 = chain_block(
+      1, {},
+      {make_transaction(seeded('s'), 1, "k", "v1"), make_transaction(seeded('t'), 1, "j", "w")});
+  const block b2 =
+      chain_block(2, header_hash(b1.header()), {make_transaction(seeded('s'), 2, "k", "v2")});
   for (ledger* l : {&a, &b}) {
     ASSERT_EQ(l->apply(b1), "");
     ASSERT_EQ(l->apply(b2), "");
@@ -156,8 +161,8 @@ TEST(ledger, refuses_a_block_that_does_not_link_or_replays_a_nonce) {
   ASSERT_EQ(l.apply(b1), "");
   const hash before = l.state_hash();
   EXPECT_NE(l.apply(b1).find("height"), std::string::npos);
-  const block replay = chain_block(2, header_hash(b1.header()),
-                                   {make_transaction(seeded('s'), 5, "k", "evil")});
+  const block replay =
+      chain_block(2, header_hash(b1.header()), {make_transaction(seeded('s'), 5, "k", "evil")});
   EXPECT_NE(l.apply(replay).find("nonce 5 does not rise"), std::string::npos);
   EXPECT_EQ(l.state_hash(), before);
   EXPECT_EQ(*l.get("k"), "v");

@@ -200,6 +200,34 @@ TEST_P(reactor_test, successive_writes_complete_in_order) {
   ::close(fd);
 }
 
+TEST_P(reactor_test, write_reused_from_its_own_completion_runs_once_per_submit) {
+  REQUIRE_REACTOR();
+  // The block log's pattern: on_done submits the next write on the same
+  // object. Each submit must give exactly one write, one barrier and one
+  // on_done.
+  const int fd = ::open(temp_file("reuse").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  const std::string data(3000, 'r');
+  int done = 0;
+  file_write w;
+  w.fd = fd;
+  w.data = data;
+  w.on_done = [&](int res) {
+    EXPECT_EQ(res, 0);
+    if (++done < 5) {
+      w.offset += data.size();
+      r_->submit(w);
+    }
+  };
+  r_->submit(w);
+  ASSERT_TRUE(run_until([&] { return done >= 5; }));
+  r_->run_once(20ms);
+  EXPECT_EQ(done, 5);
+  EXPECT_EQ(r_->get_counters().fdatasyncs, 5u);
+  EXPECT_EQ(r_->get_counters().bytes_written, 5 * data.size());
+  EXPECT_EQ(::lseek(fd, 0, SEEK_END), static_cast<off_t>(5 * data.size()));
+  ::close(fd);
+}
+
 TEST_P(reactor_test, failed_barrier_is_reported_and_never_durable) {
   REQUIRE_REACTOR();
   // fdatasync on a pipe fails with EINVAL: a real barrier error.

@@ -194,6 +194,26 @@ TEST_F(recovery, writes_aligned_to_pages_are_read_across_their_gaps) {
   EXPECT_NE(recover_log(dir_).error.find("not a torn final write"), std::string::npos);
 }
 
+TEST_F(recovery, an_aligned_write_starting_with_a_zero_byte_is_found) {
+  // Find a write whose first byte (the low byte of its header's checksum,
+  // which covers the write's length) is zero: vary the length.
+  std::string second;
+  for (std::size_t len = 1; len < 100000 && (second.empty() || second[0] != '\0'); ++len) {
+    storagepb::LogRecord rec = entry_record(1, 2);
+    rec.mutable_entry()->set_data(std::string(len, 'x'));
+    second = frame_write(2, {rec});
+  }
+  ASSERT_EQ(second[0], '\0');
+  std::string log = frame_write(1, {entry_record(1, 1)});
+  log.resize(4096, '\0');
+  log += second;
+  write_segment(1, log);
+  const recovery_result r = recover_log(dir_);
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.log.entries.size(), 2u);
+  EXPECT_EQ(r.log.write_offset_bytes, log.size());
+}
+
 TEST_F(recovery, gap_in_entry_indexes_is_refused) {
   std::string log;
   log += frame_write(1, {entry_record(1, 1), entry_record(1, 2)});

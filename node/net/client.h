@@ -1,0 +1,42 @@
+// A blocking client for ringchain's client protocol, for the CLI, tests
+// and load generators. One request at a time per connection.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "proto/node.pb.h"
+
+namespace ringchain::net {
+
+class client {
+ public:
+  client() = default;
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  // Connects to "host:port"; returns an error sentence or "".
+  std::string connect(const std::string& address, std::chrono::milliseconds timeout);
+
+  // Sends `req` (its id is set here) and waits for the response; an error
+  // sentence in *error when none arrives in time or the connection fails.
+  std::optional<nodepb::ClientResponse> call(nodepb::ClientRequest req,
+                                             std::chrono::milliseconds timeout, std::string* error);
+
+  // Sends raw bytes, for tests that feed a node garbage.
+  bool send_raw(std::string_view bytes);
+  // Whether the node closed the connection within `timeout`.
+  bool closed_by_peer(std::chrono::milliseconds timeout);
+
+  void close();
+  bool connected() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+  std::uint64_t next_id_ = 1;
+  std::string buffer_;
+};
+
+}  // namespace ringchain::net

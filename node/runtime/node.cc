@@ -1,0 +1,689 @@
+#include "node/runtime/node.h"
+
+#include <arpa/inet.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "node/chain/block.h"
+#include "node/core/limits.h"
+
+namespace ringchain::runtime {
+
+namespace fs = std::filesystem;
+using net::parse_address;
+
+std::uint64_t monotonic_us() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<std::uint64_t>(ts.tv_nsec) / 1000;
+}
+
+namespace {
+
+std::uint64_t wall_us() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+// A send queue bound per connection: a slow or dead peer costs at most
+// this much memory, and then its messages are dropped (Raft resends).
+constexpr std::size_t send_queue_bytes_max = 64 * limits::mib;
+
+int listen_on(const std::string& address, std::string* error) {
+  sockaddr_in a{};
+  parse_address(address, &a);
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 128) != 0) {
+    *error = "cannot listen on " + address + ": " + std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+struct node::inbound {
+  bool is_peer = false;
+  std::unique_ptr<io::stream> stream;
+  net::frame_reader reader{limits::frame_size_max};
+  std::uint64_t peer_id = 0;
+  bool closing = false;
+};
+
+struct node::peer_link {
+  std::uint64_t id = 0;
+  sockaddr_in addr{};
+  std::string client;
+  std::unique_ptr<io::stream> stream;
+  bool connected = false;
+  std::uint32_t backoff_ms = 50;
+  std::unique_ptr<io::timer> retry;
+};
+
+struct node::pending_submit {
+  inbound* conn = nullptr;
+  std::uint64_t request_id = 0;
+  nodepb::SubmitResponse response;
+  int remaining = 0;
+};
+
+struct node::block_timing {
+  struct follower {
+    std::uint64_t sent_us = 0;
+    std::uint64_t acked_us = 0;
+    std::uint64_t persist_us = 0;
+  };
+  std::uint64_t height = 0, term = 0, round = 0, txs = 0, bytes = 0;
+  std::uint64_t round_start_us = 0, cut_us = 0, write_submitted_us = 0, barrier_done_us = 0;
+  std::uint64_t committed_us = 0;
+  std::uint64_t applied_us = 0;
+  std::map<std::uint64_t, follower> followers;
+};
+
+node::node(const node_config& cfg)
+    : cfg_(cfg),
+      random_state_(cfg.id * 0x9e3779b97f4a7c15ULL ^ monotonic_us()),
+      mempool_(cfg.mempool_txs_max, limits::mempool_bytes_max),
+      tick_timer_([this] { on_tick(); }),
+      round_timer_([this] { on_round(); }) {}
+
+node::~node() {
+  if (peer_listen_fd_ >= 0) ::close(peer_listen_fd_);
+  if (client_listen_fd_ >= 0) ::close(client_listen_fd_);
+}
+
+std::unique_ptr<node> node::open(const node_config& cfg, std::string* error) {
+  std::unique_ptr<node> n(new node(cfg));
+  if (std::string err = n->start(); !err.empty()) {
+    *error = err;
+    return nullptr;
+  }
+  return n;
+}
+
+std::string node::start() {
+  std::string err;
+  reactor_ = io::reactor::create(cfg_.io, {}, &err);
+  if (!reactor_) return err;
+  spdlog::info("node {}: reactor {}", cfg_.id, reactor_->describe());
+  storage::block_log_options lo;
+  lo.dir = fs::path(cfg_.data_dir) / "log";
+  lo.policy = cfg_.persistence;
+  lo.barrier_delay = std::chrono::microseconds(cfg_.barrier_delay_us);
+  log_ = storage::block_log::open(*reactor_, lo, &err);
+  if (!log_) return err;
+  const storage::recovered_log& rec = log_->recovered();
+  if (rec.torn_bytes > 0) {
+    spdlog::warn("node {}: dropped a torn final write of {} bytes at {} offset {}", cfg_.id,
+                 rec.torn_bytes, rec.torn_file.string(), rec.torn_offset_bytes);
+  }
+  core::config cc;
+  cc.id = cfg_.id;
+  for (const auto& p : cfg_.peers) cc.voters.push_back(p.id);
+  cc.election_ticks = cfg_.election_ticks;
+  cc.heartbeat_ticks = cfg_.heartbeat_ticks;
+  cc.random = [this](std::uint64_t bound) {
+    random_state_ ^= random_state_ << 13;
+    random_state_ ^= random_state_ >> 7;
+    random_state_ ^= random_state_ << 17;
+    return bound == 0 ? 0 : random_state_ % bound;
+  };
+  if (err = cc.validate(); !err.empty()) return "consensus config: " + err;
+  raft_ = std::make_unique<core::raft>(cc);
+  raft_->restore(rec.hard_state, rec.entries, 0);
+  spdlog::info("node {}: recovered term {} and {} entries ({} committed)", cfg_.id,
+               rec.hard_state.term(), rec.entries.size(), rec.hard_state.commit());
+
+  if ((peer_listen_fd_ = listen_on(cfg_.listen_peer, &err)) < 0) return err;
+  if ((client_listen_fd_ = listen_on(cfg_.listen_client, &err)) < 0) return err;
+  peer_listener_ = std::make_unique<io::listener>([this](int fd) { accept_peer(fd); },
+                                                  [](int e) { spdlog::error("peer accept: {}", std::strerror(-e)); });
+  client_listener_ = std::make_unique<io::listener>([this](int fd) { accept_client(fd); },
+                                                    [](int e) { spdlog::error("client accept: {}", std::strerror(-e)); });
+  reactor_->listen(*peer_listener_, peer_listen_fd_);
+  reactor_->listen(*client_listener_, client_listen_fd_);
+  for (const auto& p : cfg_.peers) {
+    if (p.id == cfg_.id) continue;
+    auto link = std::make_unique<peer_link>();
+    link->id = p.id;
+    parse_address(p.peer, &link->addr);
+    link->client = p.client;
+    peer_link* raw = link.get();
+    link->retry = std::make_unique<io::timer>([this, raw] { connect_peer(*raw); });
+    peers_[p.id] = std::move(link);
+    connect_peer(*raw);
+  }
+  trace_.open(fs::path(cfg_.data_dir) / "trace.jsonl", std::ios::app);
+  if (!trace_) return "cannot open the block trace in " + cfg_.data_dir;
+  reactor_->arm(tick_timer_, std::chrono::milliseconds(cfg_.tick_ms));
+  reactor_->arm(round_timer_, std::chrono::milliseconds(cfg_.round_interval_ms));
+  round_start_us_ = monotonic_us();
+  return {};
+}
+
+int node::run() {
+  spdlog::info("node {}: serving peers on {} and clients on {}", cfg_.id, cfg_.listen_peer,
+               cfg_.listen_client);
+  while (stopping_ == 0) iterate();
+  // Let writes in flight finish, so a clean stop leaves no torn write.
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (log_->pending() > 0 && log_->failed() == 0 && std::chrono::steady_clock::now() < end) {
+    reactor_->run_once(std::chrono::milliseconds(10));
+  }
+  flush_block_timings(true);
+  trace_.flush();
+  spdlog::info("node {}: stopped", cfg_.id);
+  return exit_code_;
+}
+
+void node::iterate() {
+  reactor_->run_once(std::chrono::milliseconds(cfg_.tick_ms));
+  handle_ready();
+  on_leader_change();
+  flush_block_timings(false);
+}
+
+void node::fatal(const std::string& message) {
+  spdlog::critical("node {}: {}", cfg_.id, message);
+  exit_code_ = 1;
+  stopping_ = 1;
+}
+
+// ------------------------------------------------------------ the loop --
+
+void node::handle_ready() {
+  while (stopping_ == 0 && raft_->has_ready()) {
+    core::ready rd = raft_->take_ready();
+    if (rd.persist_seq != 0) persist(rd);
+    for (const core::message& m : rd.messages) send(m);
+    for (const core::entry& e : rd.committed_entries) apply(e);
+    raft_->advance(rd);
+  }
+}
+
+void node::persist(core::ready& rd) {
+  const std::uint64_t now = monotonic_us();
+  std::uint32_t txs = 0;
+  for (const core::entry& e : rd.entries) {
+    if (auto it = timings_.find(e.index()); it != timings_.end()) {
+      it->second.write_submitted_us = now;
+      txs += static_cast<std::uint32_t>(it->second.txs);
+    } else if (cfg_.persistence == storage::persistence::per_tx && e.type() == raftpb::ENTRY_NORMAL) {
+      chain::block b;
+      if (b.ParseFromString(e.data())) txs += static_cast<std::uint32_t>(b.txs_size());
+    }
+  }
+  const std::uint64_t first = rd.entries.empty() ? 0 : rd.entries.front().index();
+  const std::uint64_t last = rd.entries.empty() ? 0 : rd.entries.back().index();
+  const std::uint64_t seq = rd.persist_seq;
+  log_->append(rd.hard_state ? &*rd.hard_state : nullptr, rd.entries, txs,
+               [this, seq, first, last, now](int result) {
+                 if (result != 0) {
+                   fatal(log_->failure_message());
+                   return;
+                 }
+                 const std::uint64_t done = monotonic_us();
+                 for (std::uint64_t i = first; i != 0 && i <= last; ++i) {
+                   if (auto it = timings_.find(i); it != timings_.end()) it->second.barrier_done_us = done;
+                 }
+                 core::message m;
+                 m.set_type(raftpb::MSG_STORAGE_DONE);
+                 m.set_from(cfg_.id);
+                 m.set_to(cfg_.id);
+                 m.set_persist_seq(seq);
+                 m.set_persist_us(done - now);
+                 raft_->step(m);
+               });
+}
+
+void node::send(const core::message& m) {
+  auto it = peers_.find(m.to());
+  if (it == peers_.end()) return;
+  peer_link& p = *it->second;
+  if (m.type() == raftpb::MSG_APPEND) {
+    const std::uint64_t now = monotonic_us();
+    for (const core::entry& e : m.entries()) {
+      if (auto t = timings_.find(e.index()); t != timings_.end()) {
+        auto& f = t->second.followers[m.to()];
+        if (f.sent_us == 0) f.sent_us = now;
+      }
+    }
+  }
+  if (!p.connected) {
+    ++counters_["messages_dropped_peer_down"];
+    return;
+  }
+  nodepb::PeerFrame frame;
+  *frame.mutable_raft() = m;
+  std::string bytes;
+  if (!net::append_frame(frame, limits::frame_size_max, &bytes) || !p.stream->send(bytes)) {
+    ++counters_["messages_dropped_peer_slow"];
+  }
+}
+
+void node::apply(const core::entry& e) {
+  const std::uint64_t committed_us = monotonic_us();
+  if (e.type() != raftpb::ENTRY_NORMAL) return;
+  chain::block b;
+  if (!b.ParseFromString(e.data())) {
+    fatal("committed entry " + std::to_string(e.index()) + " does not hold a block");
+    return;
+  }
+  if (std::string err = ledger_.apply(b); !err.empty()) {
+    fatal("committed " + err);
+    return;
+  }
+  ++counters_["blocks_applied"];
+  counters_["txs_applied"] += static_cast<std::uint64_t>(b.txs_size());
+  for (const auto& tx : b.txs()) {
+    auto it = waiting_txs_.find(std::string(chain::as_bytes(chain::tx_hash(tx))));
+    if (it == waiting_txs_.end()) continue;
+    auto [submit, slot] = it->second;
+    waiting_txs_.erase(it);
+    nodepb::TxResult* r = submit->response.mutable_results(slot);
+    r->set_code(nodepb::TxResult::COMMITTED);
+    r->set_height(b.header().height());
+    if (--submit->remaining == 0) {
+      if (submit->conn != nullptr) {
+        nodepb::ClientResponse resp;
+        resp.set_id(submit->request_id);
+        *resp.mutable_submit() = submit->response;
+        reply(*submit->conn, resp);
+      }
+      submits_.erase(submit);
+    }
+  }
+  if (auto it = timings_.find(e.index()); it != timings_.end()) {
+    it->second.committed_us = committed_us;
+    it->second.applied_us = monotonic_us();
+  }
+}
+
+// Writes the trace lines of committed blocks once every follower has
+// acknowledged them, or a second after commit for a follower that is slow
+// or down (its acknowledgement then reads 0).
+void node::flush_block_timings(bool all) {
+  const std::uint64_t now = monotonic_us();
+  for (auto it = timings_.begin(); it != timings_.end() && it->second.committed_us != 0;) {
+    const block_timing& t = it->second;
+    bool acked = t.followers.size() + 1 >= cfg_.peers.size();
+    for (const auto& [id, f] : t.followers) acked &= f.acked_us != 0;
+    if (!all && !acked && now < t.committed_us + 1'000'000) break;
+    write_block_timing(it->first, t);
+    it = timings_.erase(it);
+  }
+}
+
+// Writes the leader's record of one block to the block trace (JSON lines;
+// docs/ARCHITECTURE.md lists the fields).
+void node::write_block_timing(std::uint64_t index, const block_timing& t) {
+  nlohmann::json j;
+  j["node"] = cfg_.id;
+  j["index"] = index;
+  j["height"] = t.height;
+  j["term"] = t.term;
+  j["round"] = t.round;
+  j["txs"] = t.txs;
+  j["bytes"] = t.bytes;
+  j["round_start_us"] = t.round_start_us;
+  j["cut_us"] = t.cut_us;
+  j["write_submitted_us"] = t.write_submitted_us;
+  j["barrier_done_us"] = t.barrier_done_us;
+  j["committed_us"] = t.committed_us;
+  j["applied_us"] = t.applied_us;
+  j["deadline_us"] = t.round_start_us + std::uint64_t{cfg_.round_deadline_ms} * 1000;
+  j["deadline_met"] = t.committed_us <= t.round_start_us + std::uint64_t{cfg_.round_deadline_ms} * 1000;
+  nlohmann::json fs = nlohmann::json::array();
+  for (const auto& [id, f] : t.followers) {
+    fs.push_back({{"id", id}, {"sent_us", f.sent_us}, {"acked_us", f.acked_us}, {"persist_us", f.persist_us}});
+  }
+  j["followers"] = fs;
+  trace_ << j.dump() << '\n';
+  trace_.flush();
+}
+
+void node::record_ack(const core::message& m) {
+  if (m.reject()) return;
+  const std::uint64_t now = monotonic_us();
+  for (auto it = timings_.begin(); it != timings_.end() && it->first <= m.index(); ++it) {
+    auto f = it->second.followers.find(m.from());
+    if (f == it->second.followers.end() || f->second.acked_us != 0) continue;
+    f->second.acked_us = now;
+    f->second.persist_us = m.persist_us();
+  }
+}
+
+// --------------------------------------------------------------- rounds --
+
+void node::on_tick() {
+  raft_->tick();
+  reactor_->arm(tick_timer_, std::chrono::milliseconds(cfg_.tick_ms));
+}
+
+// A round starts when its timer fires: the leader cuts the block of what
+// arrived since the last cut, and the round's deadline counts from here.
+void node::on_round() {
+  reactor_->arm(round_timer_, std::chrono::milliseconds(cfg_.round_interval_ms));
+  ++round_;
+  round_start_us_ = monotonic_us();
+  if (raft_->get_status().role == core::role::leader) propose_block();
+}
+
+// The height and header hash of the last block in the log (committed or
+// not): a new block chains after it.
+std::pair<std::uint64_t, chain::hash> node::last_block_in_log() const {
+  const core::raft_log& log = raft_->log();
+  for (std::uint64_t i = log.last_index(); i >= 1; --i) {
+    const core::entry& e = log.at(i);
+    if (e.type() != raftpb::ENTRY_NORMAL) continue;
+    chain::block b;
+    if (b.ParseFromString(e.data())) return {b.header().height(), chain::header_hash(b.header())};
+  }
+  return {0, chain::hash{}};
+}
+
+bool node::propose_block() {
+  if (mempool_.size() == 0 && !cfg_.empty_blocks) return false;
+  const std::uint64_t cut = monotonic_us();
+  std::vector<chain::transaction> txs = mempool_.take(cfg_.block_txs_max, cfg_.block_bytes_max, ledger_);
+  if (txs.empty() && !cfg_.empty_blocks) return false;
+  const auto [height, prev] = last_block_in_log();
+  chain::block_params p;
+  p.height = height + 1;
+  p.term = raft_->get_status().term;
+  p.prev_hash = prev;
+  p.proposer = cfg_.id;
+  p.round = round_;
+  p.timestamp_us = wall_us();
+  const std::size_t n = txs.size();
+  chain::block b = chain::make_block(p, std::move(txs));
+  std::string data = b.SerializeAsString();
+  const std::uint64_t bytes = data.size();
+  const core::proposal r = raft_->propose(std::move(data));
+  if (r.result != core::proposal::code::accepted) {
+    // The transactions are gone from the mempool: tell their clients.
+    for (const auto& tx : b.txs()) {
+      auto it = waiting_txs_.find(std::string(chain::as_bytes(chain::tx_hash(tx))));
+      if (it == waiting_txs_.end()) continue;
+      it->second.first->response.mutable_results(it->second.second)->set_reason("consensus busy, retry");
+    }
+    ++counters_["blocks_refused_busy"];
+    return false;
+  }
+  block_timing& t = timings_[r.index];
+  t.height = p.height;
+  t.term = p.term;
+  t.round = p.round;
+  t.txs = n;
+  t.bytes = bytes;
+  t.round_start_us = round_start_us_;
+  t.cut_us = cut;
+  ++counters_["blocks_proposed"];
+  return true;
+}
+
+void node::on_leader_change() {
+  const core::status s = raft_->get_status();
+  const std::uint64_t leader = s.role == core::role::leader ? cfg_.id : 0;
+  if (leader == leader_seen_) return;
+  if (leader_seen_ == cfg_.id) {
+    // Lost leadership: waiting submissions may or may not commit.
+    for (auto& [ptr, submit] : submits_) {
+      if (submit->conn == nullptr) continue;
+      for (auto& r : *submit->response.mutable_results()) {
+        if (r.code() == nodepb::TxResult::REFUSED && r.reason().empty()) {
+          r.set_reason("leadership lost before commit; check the chain before resending");
+        }
+      }
+      nodepb::ClientResponse resp;
+      resp.set_id(submit->request_id);
+      *resp.mutable_submit() = submit->response;
+      reply(*submit->conn, resp);
+    }
+    submits_.clear();
+    waiting_txs_.clear();
+    flush_block_timings(true);
+    timings_.clear();
+  }
+  if (leader == cfg_.id) spdlog::info("node {}: leader in term {}", cfg_.id, s.term);
+  leader_seen_ = leader;
+}
+
+// ---------------------------------------------------------------- peers --
+
+void node::connect_peer(peer_link& p) {
+  p.stream = std::make_unique<io::stream>(
+      io::stream_handler{
+          [this, &p] {
+            p.connected = true;
+            p.backoff_ms = 50;
+            nodepb::PeerFrame hello;
+            hello.set_hello_from(cfg_.id);
+            std::string bytes;
+            net::append_frame(hello, limits::frame_size_max, &bytes);
+            p.stream->send(bytes);
+          },
+          [](std::span<const char>) {},
+          [this, &p](int) {
+            p.connected = false;
+            // Bounded exponential backoff: 50 ms doubling up to 1 s.
+            reactor_->arm(*p.retry, std::chrono::milliseconds(p.backoff_ms));
+            p.backoff_ms = std::min<std::uint32_t>(p.backoff_ms * 2, 1000);
+          }},
+      send_queue_bytes_max);
+  reactor_->connect(*p.stream, p.addr);
+}
+
+void node::accept_peer(int fd) {
+  auto c = std::make_unique<inbound>();
+  c->is_peer = true;
+  inbound* raw = c.get();
+  c->stream = std::make_unique<io::stream>(
+      io::stream_handler{nullptr,
+                         [this, raw](std::span<const char> bytes) {
+                           raw->reader.feed({bytes.data(), bytes.size()});
+                           std::string_view body;
+                           net::frame_reader::status st;
+                           while (!raw->closing && (st = raw->reader.next(&body)) == net::frame_reader::status::frame) {
+                             on_peer_frame(*raw, body);
+                           }
+                           if (!raw->closing && st == net::frame_reader::status::too_large) {
+                             close_inbound(*raw, "frame of " + std::to_string(raw->reader.announced_bytes()) +
+                                                     " bytes is above frame_size_max");
+                           }
+                         },
+                         [this, raw](int) { inbound_.erase(raw); }},
+      send_queue_bytes_max);
+  inbound_[raw] = std::move(c);
+  reactor_->open(*raw->stream, fd);
+}
+
+void node::on_peer_frame(inbound& c, std::string_view body) {
+  nodepb::PeerFrame f;
+  if (!f.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+    close_inbound(c, "peer frame does not parse");
+    return;
+  }
+  if (c.peer_id == 0) {
+    if (!f.has_hello_from() || f.hello_from() == cfg_.id || !peers_.count(f.hello_from())) {
+      close_inbound(c, "first peer frame is not a hello from a known peer");
+      return;
+    }
+    c.peer_id = f.hello_from();
+    return;
+  }
+  if (!f.has_raft() || f.raft().from() != c.peer_id) {
+    close_inbound(c, "peer frame is not a consensus message from node " + std::to_string(c.peer_id));
+    return;
+  }
+  const core::message& m = f.raft();
+  if (m.type() == raftpb::MSG_APPEND_RESPONSE) record_ack(m);
+  if (const core::input_error err = raft_->step(m); err != core::input_error::none) {
+    close_inbound(c, std::string("consensus message refused: ") + core::to_string(err));
+  }
+}
+
+void node::close_inbound(inbound& c, const std::string& why) {
+  if (c.closing) return;
+  c.closing = true;
+  ++counters_["connections_closed_bad_input"];
+  spdlog::warn("node {}: closing {} connection: {}", cfg_.id, c.is_peer ? "peer" : "client", why);
+  reactor_->close(*c.stream);
+}
+
+// -------------------------------------------------------------- clients --
+
+void node::accept_client(int fd) {
+  auto c = std::make_unique<inbound>();
+  inbound* raw = c.get();
+  c->stream = std::make_unique<io::stream>(
+      io::stream_handler{nullptr,
+                         [this, raw](std::span<const char> bytes) {
+                           raw->reader.feed({bytes.data(), bytes.size()});
+                           std::string_view body;
+                           net::frame_reader::status st;
+                           while (!raw->closing && (st = raw->reader.next(&body)) == net::frame_reader::status::frame) {
+                             on_client_frame(*raw, body);
+                           }
+                           if (!raw->closing && st == net::frame_reader::status::too_large) {
+                             close_inbound(*raw, "frame of " + std::to_string(raw->reader.announced_bytes()) +
+                                                     " bytes is above frame_size_max");
+                           }
+                         },
+                         [this, raw](int) {
+                           for (auto& [ptr, submit] : submits_) {
+                             if (submit->conn == raw) submit->conn = nullptr;
+                           }
+                           inbound_.erase(raw);
+                         }},
+      send_queue_bytes_max);
+  inbound_[raw] = std::move(c);
+  reactor_->open(*raw->stream, fd);
+}
+
+void node::reply(inbound& c, const nodepb::ClientResponse& r) {
+  std::string bytes;
+  if (!net::append_frame(r, limits::frame_size_max, &bytes) || !c.stream->send(bytes)) {
+    close_inbound(c, "client does not read its responses");
+  }
+}
+
+void node::on_client_frame(inbound& c, std::string_view body) {
+  nodepb::ClientRequest req;
+  if (!req.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+    close_inbound(c, "client frame does not parse");
+    return;
+  }
+  nodepb::ClientResponse resp;
+  resp.set_id(req.id());
+  switch (req.kind_case()) {
+    case nodepb::ClientRequest::kSubmit: handle_submit(c, req); return;
+    case nodepb::ClientRequest::kStatus: fill_status(resp.mutable_status()); break;
+    case nodepb::ClientRequest::kBlock: {
+      const core::raft_log& log = raft_->log();
+      nodepb::BlockResponse* out = resp.mutable_block();
+      for (std::uint64_t i = log.applied(); i >= 1 && !out->found(); --i) {
+        if (log.at(i).type() != raftpb::ENTRY_NORMAL) continue;
+        chain::block b;
+        if (b.ParseFromString(log.at(i).data()) && b.header().height() == req.block().height()) {
+          out->set_found(true);
+          *out->mutable_block() = std::move(b);
+        }
+      }
+      break;
+    }
+    default:
+      close_inbound(c, "client request of no known kind");
+      return;
+  }
+  reply(c, resp);
+}
+
+void node::handle_submit(inbound& c, const nodepb::ClientRequest& req) {
+  auto submit = std::make_unique<pending_submit>();
+  submit->conn = &c;
+  submit->request_id = req.id();
+  const bool leader = raft_->get_status().role == core::role::leader;
+  const std::uint64_t leader_id = raft_->get_status().leader;
+  for (const auto& p : cfg_.peers) {
+    if (p.id == leader_id) submit->response.set_leader_client(p.client);
+  }
+  for (int i = 0; i < req.submit().txs_size(); ++i) {
+    const chain::transaction& tx = req.submit().txs(i);
+    nodepb::TxResult* r = submit->response.add_results();
+    r->set_code(nodepb::TxResult::REFUSED);
+    if (!leader) {
+      r->set_code(nodepb::TxResult::NOT_LEADER);
+      continue;
+    }
+    // Verified once, here, where the transaction enters the cluster.
+    chain::tx_error err = chain::verify(tx);
+    if (err == chain::tx_error::none) err = mempool_.add(tx, ledger_);
+    if (err != chain::tx_error::none) {
+      r->set_reason(chain::to_string(err));
+      ++counters_["txs_refused"];
+      continue;
+    }
+    waiting_txs_[std::string(chain::as_bytes(chain::tx_hash(tx)))] = {submit.get(), i};
+    ++submit->remaining;
+  }
+  if (submit->remaining == 0) {
+    nodepb::ClientResponse resp;
+    resp.set_id(req.id());
+    *resp.mutable_submit() = submit->response;
+    reply(c, resp);
+    return;
+  }
+  pending_submit* raw = submit.get();
+  submits_[raw] = std::move(submit);
+  // A full block is cut at once, within the current round.
+  while (mempool_.size() >= cfg_.block_txs_max) {
+    round_start_us_ = monotonic_us();
+    ++round_;
+    if (!propose_block()) break;
+  }
+}
+
+void node::fill_status(nodepb::NodeStatus* s) const {
+  const core::status st = raft_->get_status();
+  s->set_id(cfg_.id);
+  s->set_role(core::to_string(st.role));
+  s->set_term(st.term);
+  s->set_leader(st.leader);
+  s->set_height(ledger_.height());
+  s->set_commit_index(st.committed);
+  s->set_last_index(st.last_index);
+  s->set_state_hash(std::string(chain::as_bytes(ledger_.state_hash())));
+  s->set_tip_hash(std::string(chain::as_bytes(ledger_.tip())));
+  s->set_mempool_txs(mempool_.size());
+  s->set_io(io::to_string(cfg_.io));
+  s->set_persistence(storage::to_string(cfg_.persistence));
+  auto& m = *s->mutable_counters();
+  for (const auto& [k, v] : counters_) m[k] = v;
+  const io::counters& rc = reactor_->get_counters();
+  m["loop_iterations"] = rc.loop_iterations;
+  m["io_enter_calls"] = rc.enter_calls;
+  m["fdatasyncs"] = rc.fdatasyncs;
+  m["bytes_written"] = rc.bytes_written;
+  for (std::size_t k = 0; k < io::op_kinds; ++k) {
+    const std::string name = io::to_string(static_cast<io::op_kind>(k));
+    m["submitted_" + name] = rc.submitted[k];
+    m["completed_" + name] = rc.completed[k];
+  }
+  const core::counters& cc = raft_->get_counters();
+  m["elections_started"] = cc.elections_started;
+  m["terms_led"] = cc.terms_led;
+  m["inputs_refused"] = cc.inputs_refused;
+}
+
+}  // namespace ringchain::runtime

@@ -1,0 +1,114 @@
+// The node: drives the consensus core's Ready loop with the block log, the
+// peer and client connections, the chain and the clock, on one reactor.
+//
+// Per loop iteration: run the reactor once (network, disk and timer
+// completions), then hand every Ready to its owners in the core's order:
+// start the block log write (entries and hard state, one barrier), send the
+// messages (the leader's appends leave in parallel with its own write),
+// apply committed blocks to the ledger, advance. The block log's
+// completion is fed back to the core as MSG_STORAGE_DONE; responses that
+// depend on it leave in a later Ready.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "node/chain/ledger.h"
+#include "node/chain/mempool.h"
+#include "node/core/raft.h"
+#include "node/io/reactor.h"
+#include "node/net/frame.h"
+#include "node/runtime/config.h"
+#include "node/storage/block_log.h"
+#include "proto/node.pb.h"
+
+namespace ringchain::runtime {
+
+// Microseconds of CLOCK_MONOTONIC: comparable between processes of one
+// machine, which the harness relies on.
+std::uint64_t monotonic_us();
+
+class node {
+ public:
+  // Opens the block log and recovers; on failure returns nullptr and sets
+  // *error to a sentence for the operator.
+  static std::unique_ptr<node> open(const node_config& cfg, std::string* error);
+  ~node();
+
+  // Runs until stop() or a fatal error; returns the process exit code.
+  int run();
+  // Asks run() to return after the current iteration (signal-safe).
+  void stop() { stopping_ = 1; }
+
+ private:
+  struct inbound;
+  struct peer_link;
+  struct pending_submit;
+  struct block_timing;
+
+  explicit node(const node_config& cfg);
+  std::string start();
+  void iterate();
+  void handle_ready();
+  void persist(core::ready& rd);
+  void send(const core::message& m);
+  void apply(const core::entry& e);
+  void on_tick();
+  void on_round();
+  bool propose_block();
+  std::pair<std::uint64_t, chain::hash> last_block_in_log() const;
+  void on_leader_change();
+
+  void accept_peer(int fd);
+  void accept_client(int fd);
+  void on_peer_frame(inbound& c, std::string_view body);
+  void on_client_frame(inbound& c, std::string_view body);
+  void handle_submit(inbound& c, const nodepb::ClientRequest& req);
+  void reply(inbound& c, const nodepb::ClientResponse& r);
+  void close_inbound(inbound& c, const std::string& why);
+  void fill_status(nodepb::NodeStatus* s) const;
+  void connect_peer(peer_link& p);
+  void record_ack(const core::message& m);
+  void flush_block_timings(bool all);
+  void write_block_timing(std::uint64_t index, const block_timing& t);
+  void fatal(const std::string& message);
+
+  node_config cfg_;
+  std::unique_ptr<io::reactor> reactor_;
+  std::unique_ptr<storage::block_log> log_;
+  std::unique_ptr<core::raft> raft_;
+  std::uint64_t random_state_;
+  chain::ledger ledger_;
+  chain::mempool mempool_;
+
+  io::timer tick_timer_;
+  io::timer round_timer_;
+  int peer_listen_fd_ = -1;
+  int client_listen_fd_ = -1;
+  std::unique_ptr<io::listener> peer_listener_;
+  std::unique_ptr<io::listener> client_listener_;
+  std::map<inbound*, std::unique_ptr<inbound>> inbound_;
+  std::map<std::uint64_t, std::unique_ptr<peer_link>> peers_;
+
+  // Submissions waiting for their transactions to commit, by tx hash.
+  std::unordered_map<std::string, std::pair<pending_submit*, int>> waiting_txs_;
+  std::map<pending_submit*, std::unique_ptr<pending_submit>> submits_;
+
+  // Persist bookkeeping: when each write was handed to the log.
+  std::uint64_t leader_seen_ = 0;
+  std::uint64_t round_ = 0;
+  std::uint64_t round_start_us_ = 0;
+  std::map<std::uint64_t, block_timing> timings_;
+  std::ofstream trace_;
+  std::map<std::string, std::uint64_t> counters_;
+  volatile int stopping_ = 0;
+  int exit_code_ = 0;
+};
+
+}  // namespace ringchain::runtime

@@ -1,0 +1,234 @@
+// Real ringchain-node processes on loopback, for both I/O backends.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "node/chain/block.h"
+#include "node/core/limits.h"
+#include "node/net/frame.h"
+#include "tests/support/process_cluster.h"
+
+namespace ringchain::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// `count` signed key-value writes from one sender; keys are "<tag>-<n>".
+nodepb::SubmitRequest make_txs(const std::string& tag, std::uint64_t first_nonce, int count) {
+  std::string seed = tag;
+  seed.resize(32, '#');
+  const chain::key_pair k = chain::key_pair_from_seed(seed);
+  nodepb::SubmitRequest req;
+  for (int i = 0; i < count; ++i) {
+    const std::uint64_t nonce = first_nonce + static_cast<std::uint64_t>(i);
+    *req.add_txs() = chain::make_transaction(k, nonce, tag + "-" + std::to_string(nonce), std::string(200, 'v'));
+  }
+  return req;
+}
+
+int committed(const nodepb::SubmitResponse& r) {
+  int n = 0;
+  for (const auto& t : r.results()) n += t.code() == nodepb::TxResult::COMMITTED;
+  return n;
+}
+
+// Every transaction key in node i's chain, from block 1 to its height.
+std::set<std::string> chain_keys(process_cluster& c, std::size_t i) {
+  std::set<std::string> keys;
+  auto s = c.status(i);
+  if (!s) return keys;
+  net::client cl;
+  if (!cl.connect(c.client_address(i), 1s).empty()) return keys;
+  for (std::uint64_t h = 1; h <= s->height(); ++h) {
+    nodepb::ClientRequest req;
+    req.mutable_block()->set_height(h);
+    std::string err;
+    auto resp = cl.call(req, 2s, &err);
+    if (!resp || !resp->block().found()) continue;
+    for (const auto& tx : resp->block().block().txs()) {
+      chainpb::KvWrite w;
+      w.ParseFromString(tx.payload());
+      keys.insert(w.key());
+    }
+  }
+  return keys;
+}
+
+// All running nodes reach the leader's height with identical state.
+void expect_agreement(process_cluster& c) {
+  auto leader = c.wait_for_leader(10s);
+  ASSERT_TRUE(leader.has_value());
+  auto ls = c.status(*leader);
+  ASSERT_TRUE(ls.has_value());
+  ASSERT_TRUE(c.wait_for_height(ls->height(), 10s)) << "followers did not catch up";
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    if (!c.running(i)) continue;
+    auto s = c.status(i);
+    ASSERT_TRUE(s.has_value());
+    if (s->height() != ls->height()) continue;  // a newer block arrived meanwhile
+    EXPECT_EQ(s->state_hash(), ls->state_hash()) << "node " << i + 1;
+    EXPECT_EQ(s->tip_hash(), ls->tip_hash()) << "node " << i + 1;
+  }
+}
+
+class cluster : public ::testing::TestWithParam<std::string> {
+ protected:
+  process_cluster_options opts() {
+    process_cluster_options o;
+    o.io = GetParam();
+    return o;
+  }
+};
+
+TEST_P(cluster, three_nodes_elect_commit_and_agree) {
+  process_cluster c(opts());
+  c.start_all();
+  auto leader = c.wait_for_leader(10s);
+  ASSERT_TRUE(leader.has_value()) << c.log_of(0);
+  int total = 0;
+  for (int batch = 0; batch < 3; ++batch) {
+    auto r = c.submit((*leader + 1) % 3, make_txs("s" + std::to_string(batch), 1, 200), 10s);
+    ASSERT_TRUE(r.has_value());
+    total += committed(*r);
+  }
+  EXPECT_EQ(total, 600);
+  expect_agreement(c);
+  EXPECT_EQ(chain_keys(c, 2).size(), 600u);
+  // A replay is refused with its reason.
+  auto replay = c.submit(*leader, make_txs("s0", 1, 1), 5s);
+  ASSERT_TRUE(replay.has_value());
+  EXPECT_EQ(replay->results(0).code(), nodepb::TxResult::REFUSED);
+  EXPECT_NE(replay->results(0).reason().find("replay"), std::string::npos);
+  // Block traces exist on the leader.
+  EXPECT_TRUE(std::filesystem::file_size(c.data_dir(*leader) / "trace.jsonl") > 0);
+}
+
+TEST_P(cluster, leader_killed_under_load_loses_nothing_acknowledged) {
+  process_cluster c(opts());
+  c.start_all();
+  auto leader = c.wait_for_leader(10s);
+  ASSERT_TRUE(leader.has_value());
+  std::atomic<bool> done{false};
+  std::mutex mu;
+  std::set<std::string> acked;
+  std::thread load([&] {
+    std::uint64_t nonce = 1;
+    for (std::size_t node = 0; !done; node = (node + 1) % 3) {
+      const auto req = make_txs("load", nonce, 20);
+      auto r = c.submit(node, req, 3s);
+      nonce += 20;
+      if (!r) continue;
+      std::lock_guard<std::mutex> lock(mu);
+      for (int i = 0; i < r->results_size(); ++i) {
+        if (r->results(i).code() != nodepb::TxResult::COMMITTED) continue;
+        chainpb::KvWrite w;
+        w.ParseFromString(req.txs(i).payload());
+        acked.insert(w.key());
+      }
+    }
+  });
+  std::this_thread::sleep_for(1s);
+  c.kill(*leader);
+  auto next = c.wait_for_leader(10s);
+  ASSERT_TRUE(next.has_value()) << "no new leader after kill -9";
+  EXPECT_NE(*next, *leader);
+  std::this_thread::sleep_for(1s);
+  c.start(*leader);  // the old leader restarts and catches up
+  std::this_thread::sleep_for(1500ms);
+  done = true;
+  load.join();
+  ASSERT_GT(acked.size(), 0u);
+  expect_agreement(c);
+  const std::set<std::string> keys = chain_keys(c, *leader);
+  for (const auto& k : acked) {
+    EXPECT_TRUE(keys.count(k)) << "acknowledged " << k << " is missing";
+  }
+}
+
+TEST_P(cluster, full_cluster_restart_keeps_everything_acknowledged) {
+  process_cluster c(opts());
+  c.start_all();
+  auto leader = c.wait_for_leader(10s);
+  ASSERT_TRUE(leader.has_value());
+  auto r = c.submit(*leader, make_txs("before", 1, 300), 10s);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(committed(*r), 300);
+  auto before = c.status(*leader);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const int status = c.stop(i);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "node " << i + 1 << " did not stop cleanly";
+  }
+  c.start_all();
+  ASSERT_TRUE(c.wait_for_leader(10s).has_value());
+  ASSERT_TRUE(c.wait_for_height(before->height(), 10s));
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto s = c.status(i);
+    ASSERT_TRUE(s.has_value());
+    if (s->height() == before->height()) {
+      EXPECT_EQ(s->state_hash(), before->state_hash());
+    }
+  }
+  EXPECT_EQ(chain_keys(c, 0).size(), 300u);
+  auto after = c.submit(0, make_txs("after", 1, 50), 10s);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(committed(*after), 50);
+}
+
+TEST_P(cluster, bad_input_closes_only_that_connection) {
+  process_cluster c(opts());
+  c.start_all();
+  ASSERT_TRUE(c.wait_for_leader(10s).has_value());
+  auto expect_closed = [&](const std::string& address, const std::string& bytes, const char* what) {
+    net::client raw;
+    ASSERT_EQ(raw.connect(address, 1s), "");
+    raw.send_raw(bytes);
+    EXPECT_TRUE(raw.closed_by_peer(3s)) << what << " on " << address;
+  };
+  auto frame = [](const google::protobuf::MessageLite& m) {
+    std::string out;
+    net::append_frame(m, limits::frame_size_max, &out);
+    return out;
+  };
+  const std::string garbage = std::string("\x05\x00\x00\x00", 4) + "\xff\xff\xff\xff\xff";
+  const std::string oversized = std::string("\xff\xff\xff\xff", 4);
+  for (const std::string& address : {c.client_address(0), c.peer_address(0)}) {
+    expect_closed(address, garbage, "garbage");
+    expect_closed(address, oversized, "oversized length prefix");
+  }
+  // Valid frames with the wrong content.
+  nodepb::ClientRequest empty_request;
+  expect_closed(c.client_address(0), frame(empty_request), "request of no kind");
+  nodepb::PeerFrame hello_unknown;
+  hello_unknown.set_hello_from(99);
+  expect_closed(c.peer_address(0), frame(hello_unknown), "hello from an unknown node");
+  nodepb::PeerFrame hello;
+  hello.set_hello_from(2);
+  nodepb::PeerFrame spoofed;
+  spoofed.mutable_raft()->set_type(raftpb::MSG_HEARTBEAT);
+  spoofed.mutable_raft()->set_from(3);
+  spoofed.mutable_raft()->set_to(1);
+  expect_closed(c.peer_address(0), frame(hello) + frame(spoofed), "message from another node");
+  nodepb::PeerFrame local;
+  local.mutable_raft()->set_type(raftpb::MSG_STORAGE_DONE);
+  local.mutable_raft()->set_from(2);
+  local.mutable_raft()->set_to(1);
+  expect_closed(c.peer_address(0), frame(hello) + frame(local), "local-only message type");
+  // A truncated frame just waits; meanwhile the node serves everyone else.
+  net::client truncated;
+  ASSERT_EQ(truncated.connect(c.client_address(0), 1s), "");
+  truncated.send_raw(std::string("\x64\x00\x00\x00", 4) + "abc");
+  auto s = c.status(0);
+  ASSERT_TRUE(s.has_value()) << "node stopped serving";
+  EXPECT_GE(s->counters().at("connections_closed_bad_input"), 7u);
+  auto r = c.submit(0, make_txs("still", 1, 10), 10s);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(committed(*r), 10);
+}
+
+INSTANTIATE_TEST_SUITE_P(io, cluster, ::testing::Values("uring", "epoll"),
+                         [](const auto& param_info) { return param_info.param; });
+
+}  // namespace
+}  // namespace ringchain::testing

@@ -1,0 +1,192 @@
+#include "tests/support/process_cluster.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace ringchain::testing {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+process_cluster::process_cluster(process_cluster_options opts) : opts_(std::move(opts)) {
+  dir_ = fs::temp_directory_path() /
+         ("ringchain-cluster-" + std::to_string(::getpid()) + "-" + std::to_string(free_port()));
+  fs::create_directories(dir_);
+  for (std::size_t i = 0; i < opts_.nodes; ++i) {
+    peer_ports_.push_back(free_port());
+    client_ports_.push_back(free_port());
+  }
+  pids_.assign(opts_.nodes, -1);
+}
+
+process_cluster::~process_cluster() {
+  for (std::size_t i = 0; i < pids_.size(); ++i) {
+    if (pids_[i] > 0) stop(i, 2s);
+  }
+  // RINGCHAIN_KEEP_TEST_DIRS=1 keeps the data and node logs for a look.
+  if (std::getenv("RINGCHAIN_KEEP_TEST_DIRS") == nullptr) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+}
+
+std::string process_cluster::client_address(std::size_t i) const {
+  return "127.0.0.1:" + std::to_string(client_ports_[i]);
+}
+
+std::string process_cluster::peer_address(std::size_t i) const {
+  return "127.0.0.1:" + std::to_string(peer_ports_[i]);
+}
+
+fs::path process_cluster::data_dir(std::size_t i) const { return dir_ / ("node" + std::to_string(i + 1)); }
+
+std::string process_cluster::log_of(std::size_t i) const {
+  std::ifstream in(dir_ / ("node" + std::to_string(i + 1) + ".log"));
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void process_cluster::start(std::size_t i) {
+  std::string peers;
+  for (std::size_t j = 0; j < opts_.nodes; ++j) {
+    peers += (j ? "," : "") + std::to_string(j + 1) + "@127.0.0.1:" + std::to_string(peer_ports_[j]) +
+             "/127.0.0.1:" + std::to_string(client_ports_[j]);
+  }
+  std::vector<std::string> args = {RINGCHAIN_NODE_BINARY,
+                                   "--id", std::to_string(i + 1),
+                                   "--listen_peer", "127.0.0.1:" + std::to_string(peer_ports_[i]),
+                                   "--listen_client", "127.0.0.1:" + std::to_string(client_ports_[i]),
+                                   "--peers", peers,
+                                   "--data_dir", data_dir(i).string(),
+                                   "--io", opts_.io,
+                                   "--persistence", opts_.persistence,
+                                   "--round_interval_ms", std::to_string(opts_.round_interval_ms)};
+  args.insert(args.end(), opts_.extra_args.begin(), opts_.extra_args.end());
+  const fs::path log = dir_ / ("node" + std::to_string(i + 1) + ".log");
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // The child dies with the test process, whatever happens to it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(1);
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  pids_[i] = pid;
+}
+
+void process_cluster::start_all() {
+  for (std::size_t i = 0; i < opts_.nodes; ++i) start(i);
+}
+
+void process_cluster::kill(std::size_t i) {
+  if (pids_[i] <= 0) return;
+  ::kill(pids_[i], SIGKILL);
+  ::waitpid(pids_[i], nullptr, 0);
+  pids_[i] = -1;
+}
+
+int process_cluster::stop(std::size_t i, std::chrono::milliseconds grace) {
+  if (pids_[i] <= 0) return -1;
+  ::kill(pids_[i], SIGTERM);
+  const auto end = std::chrono::steady_clock::now() + grace;
+  int status = 0;
+  while (::waitpid(pids_[i], &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > end) {
+      ::kill(pids_[i], SIGKILL);
+      ::waitpid(pids_[i], &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  pids_[i] = -1;
+  return status;
+}
+
+std::optional<nodepb::NodeStatus> process_cluster::status(std::size_t i) {
+  net::client c;
+  if (!c.connect(client_address(i), 500ms).empty()) return std::nullopt;
+  nodepb::ClientRequest req;
+  req.mutable_status();
+  std::string err;
+  auto resp = c.call(req, 1s, &err);
+  if (!resp || !resp->has_status()) return std::nullopt;
+  return resp->status();
+}
+
+std::optional<std::size_t> process_cluster::wait_for_leader(std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    for (std::size_t i = 0; i < opts_.nodes; ++i) {
+      if (pids_[i] <= 0) continue;
+      auto s = status(i);
+      if (s && s->role() == "leader") return i;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  return std::nullopt;
+}
+
+bool process_cluster::wait_for_height(std::uint64_t height, std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    bool all = true;
+    for (std::size_t i = 0; i < opts_.nodes && all; ++i) {
+      if (pids_[i] <= 0) continue;
+      auto s = status(i);
+      all = s && s->height() >= height;
+    }
+    if (all) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return false;
+}
+
+std::optional<nodepb::SubmitResponse> process_cluster::submit(std::size_t i, const nodepb::SubmitRequest& req,
+                                                              std::chrono::milliseconds timeout) {
+  net::client c;
+  if (!c.connect(client_address(i), 1s).empty()) return std::nullopt;
+  nodepb::ClientRequest r;
+  *r.mutable_submit() = req;
+  std::string err;
+  for (int hop = 0; hop < 2; ++hop) {
+    auto resp = c.call(r, timeout, &err);
+    if (!resp) return std::nullopt;
+    const auto& s = resp->submit();
+    const bool redirect = s.results_size() > 0 && s.results(0).code() == nodepb::TxResult::NOT_LEADER;
+    if (!redirect || s.leader_client().empty()) return s;
+    if (!c.connect(s.leader_client(), 1s).empty()) return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+}  // namespace ringchain::testing
