@@ -10,8 +10,8 @@
 #include <cstring>
 
 #include "node/core/limits.h"
-#include "node/net/frame.h"
 #include "node/net/address.h"
+#include "node/net/frame.h"
 
 namespace ringchain::net {
 namespace {
@@ -25,7 +25,9 @@ int remaining_ms(clock_type::time_point end) {
 
 }  // namespace
 
-client::~client() { close(); }
+client::~client() {
+  close();
+}
 
 void client::close() {
   if (fd_ >= 0) ::close(fd_);
@@ -51,7 +53,8 @@ std::string client::connect(const std::string& address, std::chrono::millisecond
   if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1 ||
       ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0 || so_error != 0) {
     close();
-    return "cannot connect to " + address + ": " + (so_error ? std::strerror(so_error) : "timed out");
+    return "cannot connect to " + address + ": " +
+           (so_error ? std::strerror(so_error) : "timed out");
   }
   return {};
 }
@@ -71,7 +74,8 @@ bool client::send_raw(std::string_view bytes) {
 }
 
 std::optional<nodepb::ClientResponse> client::call(nodepb::ClientRequest req,
-                                                   std::chrono::milliseconds timeout, std::string* error) {
+                                                   std::chrono::milliseconds timeout,
+                                                   std::string* error) {
   if (fd_ < 0) {
     *error = "not connected";
     return std::nullopt;
@@ -96,7 +100,8 @@ std::optional<nodepb::ClientResponse> client::call(nodepb::ClientRequest req,
       }
       if (buffer_.size() >= frame_header_bytes + len) {
         nodepb::ClientResponse resp;
-        const bool ok = resp.ParseFromArray(buffer_.data() + frame_header_bytes, static_cast<int>(len));
+        const bool ok =
+            resp.ParseFromArray(buffer_.data() + frame_header_bytes, static_cast<int>(len));
         buffer_.erase(0, frame_header_bytes + len);
         if (!ok) {
           *error = "response does not parse";

@@ -2,11 +2,11 @@
 // then that many bytes of one protobuf message.
 #pragma once
 
+#include <google/protobuf/message_lite.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <google/protobuf/message_lite.h>
 
 namespace ringchain::net {
 

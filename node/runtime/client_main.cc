@@ -28,8 +28,9 @@ int status(net::client& c) {
   std::cout << "node " << s.id() << ": " << s.role() << ", term " << s.term() << ", leader "
             << s.leader() << "\nheight " << s.height() << ", commit index " << s.commit_index()
             << ", last index " << s.last_index() << ", mempool " << s.mempool_txs()
-            << "\nstate hash " << chain::to_hex(s.state_hash()) << "\ntip " << chain::to_hex(s.tip_hash())
-            << "\nio " << s.io() << ", persistence " << s.persistence() << "\n";
+            << "\nstate hash " << chain::to_hex(s.state_hash()) << "\ntip "
+            << chain::to_hex(s.tip_hash()) << "\nio " << s.io() << ", persistence "
+            << s.persistence() << "\n";
   for (const auto& [k, v] : s.counters()) {
     if (v != 0) std::cout << "  " << k << " " << v << "\n";
   }
@@ -51,8 +52,9 @@ int block(net::client& c, std::uint64_t height) {
   }
   const auto& h = resp->block().block().header();
   std::cout << "block " << h.height() << " (term " << h.term() << ", round " << h.round()
-            << ", proposer " << h.proposer() << ")\nhash " << chain::to_hex(chain::as_bytes(chain::header_hash(h)))
-            << "\nprev " << chain::to_hex(h.prev_hash()) << "\nmerkle root " << chain::to_hex(h.merkle_root())
+            << ", proposer " << h.proposer() << ")\nhash "
+            << chain::to_hex(chain::as_bytes(chain::header_hash(h))) << "\nprev "
+            << chain::to_hex(h.prev_hash()) << "\nmerkle root " << chain::to_hex(h.merkle_root())
             << "\ntransactions " << h.tx_count() << "\n";
   return 0;
 }
@@ -63,19 +65,23 @@ int submit(net::client& c, const std::string& node, int count, int size, const s
   const chain::key_pair k = chain::key_pair_from_seed(seed32);
   // Nonces follow the wall clock so that repeated runs with one seed do
   // not replay each other.
-  const auto base = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  const auto base =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
   nodepb::ClientRequest req;
   for (int i = 0; i < count; ++i) {
-    *req.mutable_submit()->add_txs() = chain::make_transaction(
-        k, base + static_cast<std::uint64_t>(i), seed + "-" + std::to_string(base + i), std::string(size, 'v'));
+    *req.mutable_submit()->add_txs() =
+        chain::make_transaction(k, base + static_cast<std::uint64_t>(i),
+                                seed + "-" + std::to_string(base + i), std::string(size, 'v'));
   }
   std::string err;
   for (int hop = 0; hop < 3; ++hop) {
     auto resp = c.call(req, 30s, &err);
     if (!resp) break;
     const auto& r = resp->submit();
-    if (r.results_size() > 0 && r.results(0).code() == nodepb::TxResult::NOT_LEADER && !r.leader_client().empty()) {
+    if (r.results_size() > 0 && r.results(0).code() == nodepb::TxResult::NOT_LEADER &&
+        !r.leader_client().empty()) {
       std::cerr << "redirected from " << node << " to the leader at " << r.leader_client() << "\n";
       if (std::string e = c.connect(r.leader_client(), 2s); !e.empty()) {
         err = e;
@@ -101,7 +107,8 @@ int submit(net::client& c, const std::string& node, int count, int size, const s
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"ringchain-client: submit transactions to a ringchain node, show its status or a block"};
+  CLI::App app{
+      "ringchain-client: submit transactions to a ringchain node, show its status or a block"};
   std::string node = "127.0.0.1:8001";
   app.add_option("--node", node, "the node's client address, host:port");
   app.require_subcommand(1);
@@ -111,7 +118,8 @@ int main(int argc, char** argv) {
   bl->add_option("height", height, "block height")->required();
   int count = 1, size = 32;
   std::string seed = "ringchain-client";
-  auto* sub = app.add_subcommand("submit", "generate, sign and submit transactions; wait for commit");
+  auto* sub =
+      app.add_subcommand("submit", "generate, sign and submit transactions; wait for commit");
   sub->add_option("--count", count, "how many transactions")->check(CLI::Range(1, 100000));
   sub->add_option("--size", size, "value bytes per transaction")->check(CLI::Range(1, 60000));
   sub->add_option("--seed", seed, "the sender's key seed (same seed, same sender)");

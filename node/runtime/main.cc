@@ -15,7 +15,8 @@ void on_signal(int) {
 
 int main(int argc, char** argv) {
   ringchain::runtime::node_config cfg;
-  if (int code = ringchain::runtime::load_config(argc, argv, &cfg); code != 0) return code == 2 ? 2 : code;
+  if (int code = ringchain::runtime::load_config(argc, argv, &cfg); code != 0)
+    return code == 2 ? 2 : code;
   if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) return 0;
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
@@ -26,7 +27,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   running = node.get();
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = on_signal;
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);

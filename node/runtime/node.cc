@@ -20,16 +20,16 @@ using net::parse_address;
 std::uint64_t monotonic_us() {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<std::uint64_t>(ts.tv_nsec) / 1000;
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000 +
+         static_cast<std::uint64_t>(ts.tv_nsec) / 1000;
 }
 
 namespace {
 
 std::uint64_t wall_us() {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
 }
 
 // A send queue bound per connection: a slow or dead peer costs at most
@@ -42,7 +42,8 @@ int listen_on(const std::string& address, std::string* error) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   const int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 128) != 0) {
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::listen(fd, 128) != 0) {
     *error = "cannot listen on " + address + ": " + std::strerror(errno);
     if (fd >= 0) ::close(fd);
     return -1;
@@ -72,6 +73,8 @@ struct node::peer_link {
 
 struct node::pending_submit {
   inbound* conn = nullptr;
+  // Its batch is on the verifier's thread; only on_verified may finish it.
+  bool verifying = false;
   std::uint64_t request_id = 0;
   nodepb::SubmitResponse response;
   int remaining = 0;
@@ -146,10 +149,12 @@ std::string node::start() {
 
   if ((peer_listen_fd_ = listen_on(cfg_.listen_peer, &err)) < 0) return err;
   if ((client_listen_fd_ = listen_on(cfg_.listen_client, &err)) < 0) return err;
-  peer_listener_ = std::make_unique<io::listener>([this](int fd) { accept_peer(fd); },
-                                                  [](int e) { spdlog::error("peer accept: {}", std::strerror(-e)); });
-  client_listener_ = std::make_unique<io::listener>([this](int fd) { accept_client(fd); },
-                                                    [](int e) { spdlog::error("client accept: {}", std::strerror(-e)); });
+  peer_listener_ = std::make_unique<io::listener>(
+      [this](int fd) { accept_peer(fd); },
+      [](int e) { spdlog::error("peer accept: {}", std::strerror(-e)); });
+  client_listener_ = std::make_unique<io::listener>(
+      [this](int fd) { accept_client(fd); },
+      [](int e) { spdlog::error("client accept: {}", std::strerror(-e)); });
   reactor_->listen(*peer_listener_, peer_listen_fd_);
   reactor_->listen(*client_listener_, client_listen_fd_);
   for (const auto& p : cfg_.peers) {
@@ -163,6 +168,9 @@ std::string node::start() {
     peers_[p.id] = std::move(link);
     connect_peer(*raw);
   }
+  // Up to 64 batches wait for verification; more is back-pressure.
+  verifier_ = std::make_unique<verifier>(
+      *reactor_, [this](verify_job&& j) { on_verified(std::move(j)); }, 64);
   trace_.open(fs::path(cfg_.data_dir) / "trace.jsonl", std::ios::app);
   if (!trace_) return "cannot open the block trace in " + cfg_.data_dir;
   reactor_->arm(tick_timer_, std::chrono::milliseconds(cfg_.tick_ms));
@@ -218,7 +226,8 @@ void node::persist(core::ready& rd) {
     if (auto it = timings_.find(e.index()); it != timings_.end()) {
       it->second.write_submitted_us = now;
       txs += static_cast<std::uint32_t>(it->second.txs);
-    } else if (cfg_.persistence == storage::persistence::per_tx && e.type() == raftpb::ENTRY_NORMAL) {
+    } else if (cfg_.persistence == storage::persistence::per_tx &&
+               e.type() == raftpb::ENTRY_NORMAL) {
       chain::block b;
       if (b.ParseFromString(e.data())) txs += static_cast<std::uint32_t>(b.txs_size());
     }
@@ -234,7 +243,8 @@ void node::persist(core::ready& rd) {
                  }
                  const std::uint64_t done = monotonic_us();
                  for (std::uint64_t i = first; i != 0 && i <= last; ++i) {
-                   if (auto it = timings_.find(i); it != timings_.end()) it->second.barrier_done_us = done;
+                   if (auto it = timings_.find(i); it != timings_.end())
+                     it->second.barrier_done_us = done;
                  }
                  core::message m;
                  m.set_type(raftpb::MSG_STORAGE_DONE);
@@ -293,15 +303,8 @@ void node::apply(const core::entry& e) {
     nodepb::TxResult* r = submit->response.mutable_results(slot);
     r->set_code(nodepb::TxResult::COMMITTED);
     r->set_height(b.header().height());
-    if (--submit->remaining == 0) {
-      if (submit->conn != nullptr) {
-        nodepb::ClientResponse resp;
-        resp.set_id(submit->request_id);
-        *resp.mutable_submit() = submit->response;
-        reply(*submit->conn, resp);
-      }
-      submits_.erase(submit);
-    }
+    --submit->remaining;
+    finish_submit_if_done(submit);
   }
   if (auto it = timings_.find(e.index()); it != timings_.end()) {
     it->second.committed_us = committed_us;
@@ -342,10 +345,14 @@ void node::write_block_timing(std::uint64_t index, const block_timing& t) {
   j["committed_us"] = t.committed_us;
   j["applied_us"] = t.applied_us;
   j["deadline_us"] = t.round_start_us + std::uint64_t{cfg_.round_deadline_ms} * 1000;
-  j["deadline_met"] = t.committed_us <= t.round_start_us + std::uint64_t{cfg_.round_deadline_ms} * 1000;
+  j["deadline_met"] =
+      t.committed_us <= t.round_start_us + std::uint64_t{cfg_.round_deadline_ms} * 1000;
   nlohmann::json fs = nlohmann::json::array();
   for (const auto& [id, f] : t.followers) {
-    fs.push_back({{"id", id}, {"sent_us", f.sent_us}, {"acked_us", f.acked_us}, {"persist_us", f.persist_us}});
+    fs.push_back({{"id", id},
+                  {"sent_us", f.sent_us},
+                  {"acked_us", f.acked_us},
+                  {"persist_us", f.persist_us}});
   }
   j["followers"] = fs;
   trace_ << j.dump() << '\n';
@@ -395,7 +402,8 @@ std::pair<std::uint64_t, chain::hash> node::last_block_in_log() const {
 bool node::propose_block() {
   if (mempool_.size() == 0 && !cfg_.empty_blocks) return false;
   const std::uint64_t cut = monotonic_us();
-  std::vector<chain::transaction> txs = mempool_.take(cfg_.block_txs_max, cfg_.block_bytes_max, ledger_);
+  std::vector<chain::transaction> txs =
+      mempool_.take(cfg_.block_txs_max, cfg_.block_bytes_max, ledger_);
   if (txs.empty() && !cfg_.empty_blocks) return false;
   const auto [height, prev] = last_block_in_log();
   chain::block_params p;
@@ -415,7 +423,8 @@ bool node::propose_block() {
     for (const auto& tx : b.txs()) {
       auto it = waiting_txs_.find(std::string(chain::as_bytes(chain::tx_hash(tx))));
       if (it == waiting_txs_.end()) continue;
-      it->second.first->response.mutable_results(it->second.second)->set_reason("consensus busy, retry");
+      it->second.first->response.mutable_results(it->second.second)
+          ->set_reason("consensus busy, retry");
     }
     ++counters_["blocks_refused_busy"];
     return false;
@@ -437,20 +446,27 @@ void node::on_leader_change() {
   const std::uint64_t leader = s.role == core::role::leader ? cfg_.id : 0;
   if (leader == leader_seen_) return;
   if (leader_seen_ == cfg_.id) {
-    // Lost leadership: waiting submissions may or may not commit.
-    for (auto& [ptr, submit] : submits_) {
-      if (submit->conn == nullptr) continue;
+    // Lost leadership: waiting submissions may or may not commit. Those
+    // still being verified are answered by on_verified.
+    for (auto it = submits_.begin(); it != submits_.end();) {
+      pending_submit* submit = it->second.get();
+      if (submit->verifying) {
+        ++it;
+        continue;
+      }
       for (auto& r : *submit->response.mutable_results()) {
         if (r.code() == nodepb::TxResult::REFUSED && r.reason().empty()) {
           r.set_reason("leadership lost before commit; check the chain before resending");
         }
       }
-      nodepb::ClientResponse resp;
-      resp.set_id(submit->request_id);
-      *resp.mutable_submit() = submit->response;
-      reply(*submit->conn, resp);
+      if (submit->conn != nullptr) {
+        nodepb::ClientResponse resp;
+        resp.set_id(submit->request_id);
+        *resp.mutable_submit() = submit->response;
+        reply(*submit->conn, resp);
+      }
+      it = submits_.erase(it);
     }
-    submits_.clear();
     waiting_txs_.clear();
     flush_block_timings(true);
     timings_.clear();
@@ -463,23 +479,22 @@ void node::on_leader_change() {
 
 void node::connect_peer(peer_link& p) {
   p.stream = std::make_unique<io::stream>(
-      io::stream_handler{
-          [this, &p] {
-            p.connected = true;
-            p.backoff_ms = 50;
-            nodepb::PeerFrame hello;
-            hello.set_hello_from(cfg_.id);
-            std::string bytes;
-            net::append_frame(hello, limits::frame_size_max, &bytes);
-            p.stream->send(bytes);
-          },
-          [](std::span<const char>) {},
-          [this, &p](int) {
-            p.connected = false;
-            // Bounded exponential backoff: 50 ms doubling up to 1 s.
-            reactor_->arm(*p.retry, std::chrono::milliseconds(p.backoff_ms));
-            p.backoff_ms = std::min<std::uint32_t>(p.backoff_ms * 2, 1000);
-          }},
+      io::stream_handler{[this, &p] {
+                           p.connected = true;
+                           p.backoff_ms = 50;
+                           nodepb::PeerFrame hello;
+                           hello.set_hello_from(cfg_.id);
+                           std::string bytes;
+                           net::append_frame(hello, limits::frame_size_max, &bytes);
+                           p.stream->send(bytes);
+                         },
+                         [](std::span<const char>) {},
+                         [this, &p](int) {
+                           p.connected = false;
+                           // Bounded exponential backoff: 50 ms doubling up to 1 s.
+                           reactor_->arm(*p.retry, std::chrono::milliseconds(p.backoff_ms));
+                           p.backoff_ms = std::min<std::uint32_t>(p.backoff_ms * 2, 1000);
+                         }},
       send_queue_bytes_max);
   reactor_->connect(*p.stream, p.addr);
 }
@@ -494,11 +509,13 @@ void node::accept_peer(int fd) {
                            raw->reader.feed({bytes.data(), bytes.size()});
                            std::string_view body;
                            net::frame_reader::status st;
-                           while (!raw->closing && (st = raw->reader.next(&body)) == net::frame_reader::status::frame) {
+                           while (!raw->closing && (st = raw->reader.next(&body)) ==
+                                                       net::frame_reader::status::frame) {
                              on_peer_frame(*raw, body);
                            }
                            if (!raw->closing && st == net::frame_reader::status::too_large) {
-                             close_inbound(*raw, "frame of " + std::to_string(raw->reader.announced_bytes()) +
+                             close_inbound(*raw, "frame of " +
+                                                     std::to_string(raw->reader.announced_bytes()) +
                                                      " bytes is above frame_size_max");
                            }
                          },
@@ -523,7 +540,8 @@ void node::on_peer_frame(inbound& c, std::string_view body) {
     return;
   }
   if (!f.has_raft() || f.raft().from() != c.peer_id) {
-    close_inbound(c, "peer frame is not a consensus message from node " + std::to_string(c.peer_id));
+    close_inbound(c,
+                  "peer frame is not a consensus message from node " + std::to_string(c.peer_id));
     return;
   }
   const core::message& m = f.raft();
@@ -552,11 +570,13 @@ void node::accept_client(int fd) {
                            raw->reader.feed({bytes.data(), bytes.size()});
                            std::string_view body;
                            net::frame_reader::status st;
-                           while (!raw->closing && (st = raw->reader.next(&body)) == net::frame_reader::status::frame) {
+                           while (!raw->closing && (st = raw->reader.next(&body)) ==
+                                                       net::frame_reader::status::frame) {
                              on_client_frame(*raw, body);
                            }
                            if (!raw->closing && st == net::frame_reader::status::too_large) {
-                             close_inbound(*raw, "frame of " + std::to_string(raw->reader.announced_bytes()) +
+                             close_inbound(*raw, "frame of " +
+                                                     std::to_string(raw->reader.announced_bytes()) +
                                                      " bytes is above frame_size_max");
                            }
                          },
@@ -602,56 +622,88 @@ void node::on_client_frame(inbound& c, std::string_view body) {
       }
       break;
     }
-    default:
-      close_inbound(c, "client request of no known kind");
-      return;
+    default: close_inbound(c, "client request of no known kind"); return;
   }
   reply(c, resp);
 }
 
-void node::handle_submit(inbound& c, const nodepb::ClientRequest& req) {
+void node::handle_submit(inbound& c, nodepb::ClientRequest& req) {
   auto submit = std::make_unique<pending_submit>();
   submit->conn = &c;
   submit->request_id = req.id();
-  const bool leader = raft_->get_status().role == core::role::leader;
   const std::uint64_t leader_id = raft_->get_status().leader;
   for (const auto& p : cfg_.peers) {
     if (p.id == leader_id) submit->response.set_leader_client(p.client);
   }
-  for (int i = 0; i < req.submit().txs_size(); ++i) {
-    const chain::transaction& tx = req.submit().txs(i);
-    nodepb::TxResult* r = submit->response.add_results();
-    r->set_code(nodepb::TxResult::REFUSED);
+  const int n = req.submit().txs_size();
+  for (int i = 0; i < n; ++i) submit->response.add_results()->set_code(nodepb::TxResult::REFUSED);
+  pending_submit* raw = submit.get();
+  submits_[raw] = std::move(submit);
+  if (raft_->get_status().role != core::role::leader) {
+    for (auto& r : *raw->response.mutable_results()) r.set_code(nodepb::TxResult::NOT_LEADER);
+    finish_submit_if_done(raw);
+    return;
+  }
+  // Signatures are checked once, here where the transactions enter the
+  // cluster, on the verifier's thread.
+  verify_job job;
+  job.owner = raw;
+  job.txs.assign(std::make_move_iterator(req.mutable_submit()->mutable_txs()->begin()),
+                 std::make_move_iterator(req.mutable_submit()->mutable_txs()->end()));
+  raw->remaining = n;
+  raw->verifying = true;
+  if (!verifier_->submit(std::move(job))) {
+    raw->verifying = false;
+    for (auto& r : *raw->response.mutable_results())
+      r.set_reason(chain::to_string(chain::tx_error::mempool_full));
+    raw->remaining = 0;
+    finish_submit_if_done(raw);
+  }
+}
+
+void node::on_verified(verify_job&& job) {
+  auto* submit = static_cast<pending_submit*>(job.owner);
+  submit->verifying = false;
+  const bool leader = raft_->get_status().role == core::role::leader;
+  for (std::size_t i = 0; i < job.txs.size(); ++i) {
+    nodepb::TxResult* r = submit->response.mutable_results(static_cast<int>(i));
+    chain::tx_error err = job.results[i];
     if (!leader) {
       r->set_code(nodepb::TxResult::NOT_LEADER);
+      --submit->remaining;
       continue;
     }
-    // Verified once, here, where the transaction enters the cluster.
-    chain::tx_error err = chain::verify(tx);
-    if (err == chain::tx_error::none) err = mempool_.add(tx, ledger_);
+    std::string hash(chain::as_bytes(chain::tx_hash(job.txs[i])));
+    if (err == chain::tx_error::none) err = mempool_.add(std::move(job.txs[i]), ledger_);
     if (err != chain::tx_error::none) {
       r->set_reason(chain::to_string(err));
       ++counters_["txs_refused"];
+      --submit->remaining;
       continue;
     }
-    waiting_txs_[std::string(chain::as_bytes(chain::tx_hash(tx)))] = {submit.get(), i};
-    ++submit->remaining;
+    waiting_txs_[std::move(hash)] = {submit, static_cast<int>(i)};
   }
-  if (submit->remaining == 0) {
-    nodepb::ClientResponse resp;
-    resp.set_id(req.id());
-    *resp.mutable_submit() = submit->response;
-    reply(c, resp);
-    return;
-  }
-  pending_submit* raw = submit.get();
-  submits_[raw] = std::move(submit);
-  // A full block is cut at once, within the current round.
+  finish_submit_if_done(submit);
+  // A full block is cut at once, within the current round, and handed to
+  // storage and the network before anything else.
   while (mempool_.size() >= cfg_.block_txs_max) {
     round_start_us_ = monotonic_us();
     ++round_;
     if (!propose_block()) break;
   }
+  handle_ready();
+}
+
+// Replies when no transaction of the submission waits any more.
+void node::finish_submit_if_done(pending_submit* submit) {
+  if (submit->remaining > 0) return;
+  if (submit->conn != nullptr) {
+    nodepb::ClientResponse resp;
+    resp.set_id(submit->request_id);
+    *resp.mutable_submit() = submit->response;
+    reply(*submit->conn, resp);
+  }
+  submits_.erase(submit);
 }
 
 void node::fill_status(nodepb::NodeStatus* s) const {

@@ -25,6 +25,7 @@
 #include "node/io/reactor.h"
 #include "node/net/frame.h"
 #include "node/runtime/config.h"
+#include "node/runtime/verifier.h"
 #include "node/storage/block_log.h"
 #include "proto/node.pb.h"
 
@@ -69,7 +70,9 @@ class node {
   void accept_client(int fd);
   void on_peer_frame(inbound& c, std::string_view body);
   void on_client_frame(inbound& c, std::string_view body);
-  void handle_submit(inbound& c, const nodepb::ClientRequest& req);
+  void handle_submit(inbound& c, nodepb::ClientRequest& req);
+  void on_verified(verify_job&& job);
+  void finish_submit_if_done(pending_submit* submit);
   void reply(inbound& c, const nodepb::ClientResponse& r);
   void close_inbound(inbound& c, const std::string& why);
   void fill_status(nodepb::NodeStatus* s) const;
@@ -86,6 +89,7 @@ class node {
   std::uint64_t random_state_;
   chain::ledger ledger_;
   chain::mempool mempool_;
+  std::unique_ptr<verifier> verifier_;
 
   io::timer tick_timer_;
   io::timer round_timer_;

@@ -23,7 +23,8 @@ nodepb::SubmitRequest make_txs(const std::string& tag, std::uint64_t first_nonce
   nodepb::SubmitRequest req;
   for (int i = 0; i < count; ++i) {
     const std::uint64_t nonce = first_nonce + static_cast<std::uint64_t>(i);
-    *req.add_txs() = chain::make_transaction(k, nonce, tag + "-" + std::to_string(nonce), std::string(200, 'v'));
+    *req.add_txs() =
+        chain::make_transaction(k, nonce, tag + "-" + std::to_string(nonce), std::string(200, 'v'));
   }
   return req;
 }
@@ -158,7 +159,8 @@ TEST_P(cluster, full_cluster_restart_keeps_everything_acknowledged) {
   auto before = c.status(*leader);
   for (std::size_t i = 0; i < 3; ++i) {
     const int status = c.stop(i);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "node " << i + 1 << " did not stop cleanly";
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "node " << i + 1 << " did not stop cleanly";
   }
   c.start_all();
   ASSERT_TRUE(c.wait_for_leader(10s).has_value());

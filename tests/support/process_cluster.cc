@@ -60,7 +60,9 @@ std::string process_cluster::peer_address(std::size_t i) const {
   return "127.0.0.1:" + std::to_string(peer_ports_[i]);
 }
 
-fs::path process_cluster::data_dir(std::size_t i) const { return dir_ / ("node" + std::to_string(i + 1)); }
+fs::path process_cluster::data_dir(std::size_t i) const {
+  return dir_ / ("node" + std::to_string(i + 1));
+}
 
 std::string process_cluster::log_of(std::size_t i) const {
   std::ifstream in(dir_ / ("node" + std::to_string(i + 1) + ".log"));
@@ -72,18 +74,27 @@ std::string process_cluster::log_of(std::size_t i) const {
 void process_cluster::start(std::size_t i) {
   std::string peers;
   for (std::size_t j = 0; j < opts_.nodes; ++j) {
-    peers += (j ? "," : "") + std::to_string(j + 1) + "@127.0.0.1:" + std::to_string(peer_ports_[j]) +
+    peers += (j ? "," : "") + std::to_string(j + 1) +
+             "@127.0.0.1:" + std::to_string(peer_ports_[j]) +
              "/127.0.0.1:" + std::to_string(client_ports_[j]);
   }
   std::vector<std::string> args = {RINGCHAIN_NODE_BINARY,
-                                   "--id", std::to_string(i + 1),
-                                   "--listen_peer", "127.0.0.1:" + std::to_string(peer_ports_[i]),
-                                   "--listen_client", "127.0.0.1:" + std::to_string(client_ports_[i]),
-                                   "--peers", peers,
-                                   "--data_dir", data_dir(i).string(),
-                                   "--io", opts_.io,
-                                   "--persistence", opts_.persistence,
-                                   "--round_interval_ms", std::to_string(opts_.round_interval_ms)};
+                                   "--id",
+                                   std::to_string(i + 1),
+                                   "--listen_peer",
+                                   "127.0.0.1:" + std::to_string(peer_ports_[i]),
+                                   "--listen_client",
+                                   "127.0.0.1:" + std::to_string(client_ports_[i]),
+                                   "--peers",
+                                   peers,
+                                   "--data_dir",
+                                   data_dir(i).string(),
+                                   "--io",
+                                   opts_.io,
+                                   "--persistence",
+                                   opts_.persistence,
+                                   "--round_interval_ms",
+                                   std::to_string(opts_.round_interval_ms)};
   args.insert(args.end(), opts_.extra_args.begin(), opts_.extra_args.end());
   const fs::path log = dir_ / ("node" + std::to_string(i + 1) + ".log");
   const pid_t parent = ::getpid();
@@ -171,7 +182,8 @@ bool process_cluster::wait_for_height(std::uint64_t height, std::chrono::millise
   return false;
 }
 
-std::optional<nodepb::SubmitResponse> process_cluster::submit(std::size_t i, const nodepb::SubmitRequest& req,
+std::optional<nodepb::SubmitResponse> process_cluster::submit(std::size_t i,
+                                                              const nodepb::SubmitRequest& req,
                                                               std::chrono::milliseconds timeout) {
   net::client c;
   if (!c.connect(client_address(i), 1s).empty()) return std::nullopt;
@@ -182,7 +194,8 @@ std::optional<nodepb::SubmitResponse> process_cluster::submit(std::size_t i, con
     auto resp = c.call(r, timeout, &err);
     if (!resp) return std::nullopt;
     const auto& s = resp->submit();
-    const bool redirect = s.results_size() > 0 && s.results(0).code() == nodepb::TxResult::NOT_LEADER;
+    const bool redirect =
+        s.results_size() > 0 && s.results(0).code() == nodepb::TxResult::NOT_LEADER;
     if (!redirect || s.leader_client().empty()) return s;
     if (!c.connect(s.leader_client(), 1s).empty()) return std::nullopt;
   }
