@@ -7,7 +7,8 @@
 
 namespace ringchain::runtime {
 
-verifier::verifier(io::reactor& reactor, std::function<void(verify_job&&)> done, std::size_t jobs_max)
+verifier::verifier(io::reactor& reactor, std::function<void(verify_job&&)> done,
+                   std::size_t jobs_max)
     : done_(std::move(done)), jobs_max_(jobs_max), reactor_(reactor) {
   RC_ASSERT(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds_) == 0);
   wake_ = std::make_unique<io::stream>(

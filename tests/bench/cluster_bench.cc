@@ -32,7 +32,8 @@ constexpr std::size_t tx_bytes = 256;
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(p / 100.0 * static_cast<double>(v.size() - 1) + 0.5))];
+  return v[std::min(v.size() - 1,
+                    static_cast<std::size_t>(p / 100.0 * static_cast<double>(v.size() - 1) + 0.5))];
 }
 
 // One request per block's worth of transactions, signed up front. The
@@ -40,7 +41,8 @@ double percentile(std::vector<double> v, double p) {
 std::vector<nodepb::SubmitRequest> presign(int blocks, int clients) {
   std::vector<nodepb::SubmitRequest> out(static_cast<std::size_t>(blocks));
   std::vector<chain::key_pair> keys;
-  for (int c = 0; c < clients; ++c) keys.push_back(chain::key_pair_from_seed(std::string(32, static_cast<char>('A' + c))));
+  for (int c = 0; c < clients; ++c)
+    keys.push_back(chain::key_pair_from_seed(std::string(32, static_cast<char>('A' + c))));
   for (int b = 0; b < blocks; ++b) {
     const auto& k = keys[static_cast<std::size_t>(b % clients)];
     for (int t = 0; t < txs_per_block; ++t) {
@@ -101,14 +103,16 @@ cell run(const std::string& io, const std::string& policy, int blocks, int clien
     const auto j = nlohmann::json::parse(line);
     if (j["txs"].get<int>() == 0) continue;
     lat.push_back((j["committed_us"].get<double>() - j["cut_us"].get<double>()) / 1000.0);
-    round_lat.push_back((j["committed_us"].get<double>() - j["round_start_us"].get<double>()) / 1000.0);
+    round_lat.push_back((j["committed_us"].get<double>() - j["round_start_us"].get<double>()) /
+                        1000.0);
   }
   out.blocks = lat.size();
   out.p50_ms = percentile(lat, 50);
   out.p99_ms = percentile(lat, 99);
   out.round_p99_ms = percentile(round_lat, 99);
   if (committed != blocks * txs_per_block) {
-    out.error = std::to_string(committed.load()) + " of " + std::to_string(blocks * txs_per_block) + " committed";
+    out.error = std::to_string(committed.load()) + " of " + std::to_string(blocks * txs_per_block) +
+                " committed";
   }
   return out;
 }
@@ -121,21 +125,23 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--blocks") == 0) blocks = std::max(4, std::atoi(argv[i + 1]));
     if (std::strcmp(argv[i], "--clients") == 0) clients = std::max(1, std::atoi(argv[i + 1]));
   }
-  std::printf("cluster benchmark: 3 nodes on 127.0.0.1, %d-byte transactions, %d per block, %d client "
-              "threads\n\n",
-              static_cast<int>(tx_bytes), txs_per_block, clients);
-  std::printf("%-6s %-9s %7s %10s %13s %13s %15s\n", "io", "policy", "blocks", "tx/s", "commit_p50_ms",
-              "commit_p99_ms", "from_round_p99");
+  std::printf(
+      "cluster benchmark: 3 nodes on 127.0.0.1, %d-byte transactions, %d per block, %d client "
+      "threads\n\n",
+      static_cast<int>(tx_bytes), txs_per_block, clients);
+  std::printf("%-6s %-9s %7s %10s %13s %13s %15s\n", "io", "policy", "blocks", "tx/s",
+              "commit_p50_ms", "commit_p99_ms", "from_round_p99");
   for (const char* io : {"uring", "epoll"}) {
     for (const char* policy : {"per_block", "per_tx"}) {
       // per_tx makes 256 barriers per block on every node: fewer blocks.
       const int n = std::strcmp(policy, "per_tx") == 0 ? std::max(clients, blocks / 10) : blocks;
       const cell r = run(io, policy, n, clients);
-      std::printf("%-6s %-9s %7zu %10.0f %13.2f %13.2f %15.2f %s\n", io, policy, r.blocks, r.tx_per_s, r.p50_ms,
-                  r.p99_ms, r.round_p99_ms, r.error.c_str());
+      std::printf("%-6s %-9s %7zu %10.0f %13.2f %13.2f %15.2f %s\n", io, policy, r.blocks,
+                  r.tx_per_s, r.p50_ms, r.p99_ms, r.round_p99_ms, r.error.c_str());
     }
   }
-  std::printf("\ncommit: from the block's cut on the leader to durable on a quorum (leader's trace).\n"
-              "from_round: from the start of the block's round (what the round deadline counts).\n");
+  std::printf(
+      "\ncommit: from the block's cut on the leader to durable on a quorum (leader's trace).\n"
+      "from_round: from the start of the block's round (what the round deadline counts).\n");
   return 0;
 }

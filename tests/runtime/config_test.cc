@@ -1,0 +1,93 @@
+// ringchain-node's configuration: TOML, flags over it, errors that name the
+// key.
+#include "node/runtime/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace ringchain::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+
+class config_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ =
+        fs::temp_directory_path() / ("ringchain-config-" + std::to_string(::getpid()) + ".toml");
+  }
+  void TearDown() override { fs::remove(path_); }
+
+  // Loads with a TOML file and extra flags; captures what it prints.
+  int load(const std::string& toml, std::vector<std::string> flags, node_config* c) {
+    std::ofstream(path_) << toml;
+    std::vector<std::string> args = {"ringchain-node", "--config", path_.string()};
+    args.insert(args.end(), flags.begin(), flags.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    std::stringstream err;
+    auto* old = std::cerr.rdbuf(err.rdbuf());
+    const int code = load_config(static_cast<int>(argv.size()), argv.data(), c);
+    std::cerr.rdbuf(old);
+    printed_ = err.str();
+    return code;
+  }
+
+  const std::string good_ =
+      "id = 1\n"
+      "peers = \"1@127.0.0.1:7001/127.0.0.1:8001,2@127.0.0.1:7002/127.0.0.1:8002\"\n"
+      "data_dir = \"/tmp/n1\"\n"
+      "io = \"epoll\"\n"
+      "round_interval_ms = 50\n";
+  fs::path path_;
+  std::string printed_;
+};
+
+TEST_F(config_test, reads_toml_and_flags_win) {
+  node_config c;
+  ASSERT_EQ(load(good_, {"--round_interval_ms", "20", "--persistence", "per_tx"}, &c), 0)
+      << printed_;
+  EXPECT_EQ(c.id, 1u);
+  EXPECT_EQ(c.io, io::backend::epoll);
+  EXPECT_EQ(c.round_interval_ms, 20u);
+  EXPECT_EQ(c.persistence, storage::persistence::per_tx);
+  ASSERT_EQ(c.peers.size(), 2u);
+  EXPECT_EQ(c.peers[1].client, "127.0.0.1:8002");
+}
+
+TEST_F(config_test, unknown_key_is_named) {
+  node_config c;
+  EXPECT_EQ(load(good_ + "round_intervall_ms = 5\n", {}, &c), 2);
+  EXPECT_NE(printed_.find("round_intervall_ms: unknown key"), std::string::npos) << printed_;
+}
+
+TEST_F(config_test, wrong_type_is_named) {
+  node_config c;
+  EXPECT_EQ(load(good_ + "block_txs_max = \"many\"\n", {}, &c), 2);
+  EXPECT_NE(printed_.find("block_txs_max: wrong type"), std::string::npos) << printed_;
+}
+
+TEST_F(config_test, bad_values_are_named) {
+  node_config c;
+  EXPECT_EQ(load(good_, {"--io", "kqueue"}, &c), 2);
+  EXPECT_NE(printed_.find("io: must be uring or epoll"), std::string::npos) << printed_;
+  EXPECT_EQ(load(good_, {"--id", "3"}, &c), 2);
+  EXPECT_NE(printed_.find("peers: must list this node"), std::string::npos) << printed_;
+  EXPECT_EQ(load(good_, {"--block_txs_max", "100000"}, &c), 2);
+  EXPECT_NE(printed_.find("block_txs_max: must be in"), std::string::npos) << printed_;
+  EXPECT_EQ(load(good_, {"--listen_peer", "nowhere"}, &c), 2);
+  EXPECT_NE(printed_.find("listen_peer: not host:port"), std::string::npos) << printed_;
+}
+
+TEST_F(config_test, malformed_toml_names_the_line) {
+  node_config c;
+  EXPECT_EQ(load("id = 1\nthis is not toml\n", {}, &c), 2);
+  EXPECT_NE(printed_.find("at line 2"), std::string::npos) << printed_;
+}
+
+}  // namespace
+}  // namespace ringchain::runtime
