@@ -3,7 +3,9 @@
 # Run scripts/check-format.sh --fix to reformat in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(git ls-files 'node/*.cc' 'node/*.h' 'sim/*.cc' 'sim/*.h' 'tests/*.cc' 'tests/*.h' 2>/dev/null ||
+# Tracked files and new ones not yet added (but not ignored ones).
+mapfile -t files < <(git ls-files --cached --others --exclude-standard \
+                       'node/*.cc' 'node/*.h' 'sim/*.cc' 'sim/*.h' 'tests/*.cc' 'tests/*.h' 2>/dev/null ||
                      find node sim tests -name '*.cc' -o -name '*.h')
 if [ "${1:-}" = "--fix" ]; then
   clang-format -i "${files[@]}"
