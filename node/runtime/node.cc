@@ -684,9 +684,10 @@ void node::on_verified(verify_job&& job) {
     waiting_txs_[std::move(hash)] = {submit, static_cast<int>(i)};
   }
   finish_submit_if_done(submit);
-  // A full block is cut at once, within the current round, and handed to
-  // storage and the network before anything else.
-  while (mempool_.size() >= cfg_.block_txs_max) {
+  // A full block (by count or by bytes) is cut at once, within the
+  // current round, and handed to storage and the network before anything
+  // else.
+  while (mempool_.size() >= cfg_.block_txs_max || mempool_.bytes() >= cfg_.block_bytes_max) {
     round_start_us_ = monotonic_us();
     ++round_;
     if (!propose_block()) break;
