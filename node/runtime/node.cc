@@ -150,10 +150,10 @@ std::string node::start() {
   if ((peer_listen_fd_ = listen_on(cfg_.listen_peer, &err)) < 0) return err;
   if ((client_listen_fd_ = listen_on(cfg_.listen_client, &err)) < 0) return err;
   peer_listener_ = std::make_unique<io::listener>(
-      [this](int fd) { accept_peer(fd); },
+      [this](int fd) { accept(fd, true); },
       [](int e) { spdlog::error("peer accept: {}", std::strerror(-e)); });
   client_listener_ = std::make_unique<io::listener>(
-      [this](int fd) { accept_client(fd); },
+      [this](int fd) { accept(fd, false); },
       [](int e) { spdlog::error("client accept: {}", std::strerror(-e)); });
   reactor_->listen(*peer_listener_, peer_listen_fd_);
   reactor_->listen(*client_listener_, client_listen_fd_);
@@ -499,30 +499,40 @@ void node::connect_peer(peer_link& p) {
   reactor_->connect(*p.stream, p.addr);
 }
 
-void node::accept_peer(int fd) {
+// A connection accepted on the peer or the client port.
+void node::accept(int fd, bool is_peer) {
   auto c = std::make_unique<inbound>();
-  c->is_peer = true;
+  c->is_peer = is_peer;
   inbound* raw = c.get();
   c->stream = std::make_unique<io::stream>(
       io::stream_handler{nullptr,
-                         [this, raw](std::span<const char> bytes) {
-                           raw->reader.feed({bytes.data(), bytes.size()});
-                           std::string_view body;
-                           net::frame_reader::status st;
-                           while (!raw->closing && (st = raw->reader.next(&body)) ==
-                                                       net::frame_reader::status::frame) {
-                             on_peer_frame(*raw, body);
+                         [this, raw](std::span<const char> bytes) { read_frames(*raw, bytes); },
+                         [this, raw](int) {
+                           for (auto& [ptr, submit] : submits_) {
+                             if (submit->conn == raw) submit->conn = nullptr;
                            }
-                           if (!raw->closing && st == net::frame_reader::status::too_large) {
-                             close_inbound(*raw, "frame of " +
-                                                     std::to_string(raw->reader.announced_bytes()) +
-                                                     " bytes is above frame_size_max");
-                           }
-                         },
-                         [this, raw](int) { inbound_.erase(raw); }},
+                           inbound_.erase(raw);
+                         }},
       send_queue_bytes_max);
   inbound_[raw] = std::move(c);
   reactor_->open(*raw->stream, fd);
+}
+
+void node::read_frames(inbound& c, std::span<const char> bytes) {
+  c.reader.feed({bytes.data(), bytes.size()});
+  std::string_view body;
+  net::frame_reader::status st = net::frame_reader::status::need_more;
+  while (!c.closing && (st = c.reader.next(&body)) == net::frame_reader::status::frame) {
+    if (c.is_peer) {
+      on_peer_frame(c, body);
+    } else {
+      on_client_frame(c, body);
+    }
+  }
+  if (!c.closing && st == net::frame_reader::status::too_large) {
+    close_inbound(c, "frame of " + std::to_string(c.reader.announced_bytes()) +
+                         " bytes is above frame_size_max");
+  }
 }
 
 void node::on_peer_frame(inbound& c, std::string_view body) {
@@ -560,36 +570,6 @@ void node::close_inbound(inbound& c, const std::string& why) {
 }
 
 // -------------------------------------------------------------- clients --
-
-void node::accept_client(int fd) {
-  auto c = std::make_unique<inbound>();
-  inbound* raw = c.get();
-  c->stream = std::make_unique<io::stream>(
-      io::stream_handler{nullptr,
-                         [this, raw](std::span<const char> bytes) {
-                           raw->reader.feed({bytes.data(), bytes.size()});
-                           std::string_view body;
-                           net::frame_reader::status st;
-                           while (!raw->closing && (st = raw->reader.next(&body)) ==
-                                                       net::frame_reader::status::frame) {
-                             on_client_frame(*raw, body);
-                           }
-                           if (!raw->closing && st == net::frame_reader::status::too_large) {
-                             close_inbound(*raw, "frame of " +
-                                                     std::to_string(raw->reader.announced_bytes()) +
-                                                     " bytes is above frame_size_max");
-                           }
-                         },
-                         [this, raw](int) {
-                           for (auto& [ptr, submit] : submits_) {
-                             if (submit->conn == raw) submit->conn = nullptr;
-                           }
-                           inbound_.erase(raw);
-                         }},
-      send_queue_bytes_max);
-  inbound_[raw] = std::move(c);
-  reactor_->open(*raw->stream, fd);
-}
 
 void node::reply(inbound& c, const nodepb::ClientResponse& r) {
   std::string bytes;

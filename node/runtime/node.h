@@ -66,8 +66,8 @@ class node {
   std::pair<std::uint64_t, chain::hash> last_block_in_log() const;
   void on_leader_change();
 
-  void accept_peer(int fd);
-  void accept_client(int fd);
+  void accept(int fd, bool is_peer);
+  void read_frames(inbound& c, std::span<const char> bytes);
   void on_peer_frame(inbound& c, std::string_view body);
   void on_client_frame(inbound& c, std::string_view body);
   void handle_submit(inbound& c, nodepb::ClientRequest& req);
