@@ -73,23 +73,22 @@ bool client::send_raw(std::string_view bytes) {
   return true;
 }
 
-std::optional<nodepb::ClientResponse> client::call(nodepb::ClientRequest req,
-                                                   std::chrono::milliseconds timeout,
-                                                   std::string* error) {
-  if (fd_ < 0) {
-    *error = "not connected";
-    return std::nullopt;
-  }
+std::optional<std::uint64_t> client::send(nodepb::ClientRequest req) {
+  if (fd_ < 0) return std::nullopt;
   req.set_id(next_id_++);
   std::string bytes;
   append_frame(req, limits::frame_size_max, &bytes);
   if (!send_raw(bytes)) {
-    *error = "connection lost while sending";
     close();
     return std::nullopt;
   }
+  return req.id();
+}
+
+std::optional<nodepb::ClientResponse> client::receive(std::chrono::milliseconds timeout,
+                                                      std::string* error) {
   const auto end = clock_type::now() + timeout;
-  for (;;) {
+  while (fd_ >= 0) {
     if (buffer_.size() >= frame_header_bytes) {
       const auto* p = reinterpret_cast<const unsigned char*>(buffer_.data());
       const std::size_t len = p[0] | p[1] << 8 | p[2] << 16 | std::size_t{p[3]} << 24;
@@ -108,8 +107,7 @@ std::optional<nodepb::ClientResponse> client::call(nodepb::ClientRequest req,
           close();
           return std::nullopt;
         }
-        if (resp.id() == req.id()) return resp;
-        continue;  // a late answer to an earlier, timed-out request
+        return resp;
       }
     }
     pollfd pf{fd_, POLLIN, 0};
@@ -125,6 +123,25 @@ std::optional<nodepb::ClientResponse> client::call(nodepb::ClientRequest req,
       return std::nullopt;
     }
     buffer_.append(chunk, static_cast<std::size_t>(n));
+  }
+  *error = "not connected";
+  return std::nullopt;
+}
+
+std::optional<nodepb::ClientResponse> client::call(nodepb::ClientRequest req,
+                                                   std::chrono::milliseconds timeout,
+                                                   std::string* error) {
+  const auto id = send(std::move(req));
+  if (!id) {
+    *error = "connection lost while sending";
+    return std::nullopt;
+  }
+  const auto end = clock_type::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - clock_type::now());
+    auto resp = receive(std::max(left, std::chrono::milliseconds(0)), error);
+    if (!resp) return std::nullopt;
+    if (resp->id() == *id) return resp;  // skip late answers to earlier requests
   }
 }
 

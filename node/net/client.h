@@ -25,6 +25,13 @@ class client {
   std::optional<nodepb::ClientResponse> call(nodepb::ClientRequest req,
                                              std::chrono::milliseconds timeout, std::string* error);
 
+  // Pipelining, for load generators: send() queues a request without
+  // waiting and returns its id; receive() returns the next response that
+  // arrives within `timeout`, in the order the node answers.
+  std::optional<std::uint64_t> send(nodepb::ClientRequest req);
+  std::optional<nodepb::ClientResponse> receive(std::chrono::milliseconds timeout,
+                                                std::string* error);
+
   // Sends raw bytes, for tests that feed a node garbage.
   bool send_raw(std::string_view bytes);
   // Whether the node closed the connection within `timeout`.

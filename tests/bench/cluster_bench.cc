@@ -18,7 +18,7 @@
 #include <thread>
 
 #include "node/chain/transaction.h"
-#include "tests/support/process_cluster.h"
+#include "sim/harness/cluster.h"
 
 namespace {
 
@@ -64,12 +64,12 @@ struct cell {
 
 cell run(const std::string& io, const std::string& policy, int blocks, int clients) {
   cell out;
-  testing::process_cluster_options o;
+  harness::process_cluster_options o;
   o.io = io;
   o.persistence = policy;
   o.round_interval_ms = 100;
   o.extra_args = {"--block_txs_max", std::to_string(txs_per_block), "--log_level", "warn"};
-  testing::process_cluster c(o);
+  harness::process_cluster c(o);
   c.start_all();
   auto leader = c.wait_for_leader(10s);
   if (!leader) {

@@ -1,4 +1,6 @@
 // Real ringchain-node processes on loopback, for both I/O backends.
+#include "sim/harness/cluster.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -8,10 +10,12 @@
 #include "node/chain/block.h"
 #include "node/core/limits.h"
 #include "node/net/frame.h"
-#include "tests/support/process_cluster.h"
 
 namespace ringchain::testing {
 namespace {
+
+using harness::process_cluster;
+using harness::process_cluster_options;
 
 using namespace std::chrono_literals;
 

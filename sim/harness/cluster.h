@@ -1,9 +1,10 @@
-// A cluster of real ringchain-node processes on 127.0.0.1 for tests.
+// A cluster of real ringchain-node processes on 127.0.0.1, for the harness
+// and the cluster tests.
 //
 // Ports are found free by the kernel (bind to port 0), data lives in a
 // fresh temporary directory, every child gets SIGKILL if the test process
 // dies (PR_SET_PDEATHSIG), and the destructor stops and reaps them all, so
-// no process outlives its test.
+// no process outlives the program that started it.
 #pragma once
 
 #include <sys/types.h>
@@ -16,9 +17,11 @@
 
 #include "node/net/client.h"
 
-namespace ringchain::testing {
+namespace ringchain::harness {
 
 struct process_cluster_options {
+  // The ringchain-node binary; the default is the one built with this tree.
+  std::string node_binary = RINGCHAIN_DEFAULT_NODE_BINARY;
   std::size_t nodes = 3;
   std::string io = "uring";
   std::string persistence = "per_block";
@@ -38,6 +41,7 @@ class process_cluster {
   // SIGTERM, SIGKILL after `grace`, then reap; returns the exit status.
   int stop(std::size_t i, std::chrono::milliseconds grace = std::chrono::seconds(5));
   bool running(std::size_t i) const { return pids_[i] > 0; }
+  pid_t pid(std::size_t i) const { return pids_[i]; }
 
   std::size_t size() const { return opts_.nodes; }
   std::string client_address(std::size_t i) const;
@@ -67,4 +71,4 @@ class process_cluster {
 // A free TCP port on 127.0.0.1, as the kernel picks it.
 int free_port();
 
-}  // namespace ringchain::testing
+}  // namespace ringchain::harness

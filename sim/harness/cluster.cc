@@ -1,4 +1,4 @@
-#include "tests/support/process_cluster.h"
+#include "sim/harness/cluster.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <sstream>
 #include <thread>
 
-namespace ringchain::testing {
+namespace ringchain::harness {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -78,7 +78,7 @@ void process_cluster::start(std::size_t i) {
              "@127.0.0.1:" + std::to_string(peer_ports_[j]) +
              "/127.0.0.1:" + std::to_string(client_ports_[j]);
   }
-  std::vector<std::string> args = {RINGCHAIN_NODE_BINARY,
+  std::vector<std::string> args = {opts_.node_binary,
                                    "--id",
                                    std::to_string(i + 1),
                                    "--listen_peer",
@@ -202,4 +202,4 @@ std::optional<nodepb::SubmitResponse> process_cluster::submit(std::size_t i,
   return std::nullopt;
 }
 
-}  // namespace ringchain::testing
+}  // namespace ringchain::harness
