@@ -31,8 +31,10 @@ int free_port() {
 }
 
 process_cluster::process_cluster(process_cluster_options opts) : opts_(std::move(opts)) {
-  dir_ = fs::temp_directory_path() /
-         ("ringchain-cluster-" + std::to_string(::getpid()) + "-" + std::to_string(free_port()));
+  dir_ = !opts_.data_root.empty()
+             ? opts_.data_root
+             : fs::temp_directory_path() / ("ringchain-cluster-" + std::to_string(::getpid()) +
+                                            "-" + std::to_string(free_port()));
   fs::create_directories(dir_);
   for (std::size_t i = 0; i < opts_.nodes; ++i) {
     peer_ports_.push_back(free_port());
@@ -46,7 +48,7 @@ process_cluster::~process_cluster() {
     if (pids_[i] > 0) stop(i, 2s);
   }
   // RINGCHAIN_KEEP_TEST_DIRS=1 keeps the data and node logs for a look.
-  if (std::getenv("RINGCHAIN_KEEP_TEST_DIRS") == nullptr) {
+  if (opts_.data_root.empty() && std::getenv("RINGCHAIN_KEEP_TEST_DIRS") == nullptr) {
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }

@@ -27,6 +27,9 @@ struct process_cluster_options {
   std::string persistence = "per_block";
   std::uint32_t round_interval_ms = 50;
   std::vector<std::string> extra_args;
+  // Where node data and logs go; kept afterwards. Empty: a temporary
+  // directory, removed afterwards.
+  std::filesystem::path data_root;
 };
 
 class process_cluster {

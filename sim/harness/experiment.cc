@@ -1,0 +1,355 @@
+#include "sim/harness/experiment.h"
+
+#include <time.h>
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "node/chain/transaction.h"
+#include "sim/harness/cluster.h"
+
+namespace ringchain::harness {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::uint64_t monotonic_us() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000 +
+         static_cast<std::uint64_t>(ts.tv_nsec) / 1000;
+}
+
+// One matrix key: its name and how to set it on a cell.
+struct axis {
+  std::string key;
+  std::vector<std::string> values;
+};
+
+std::string set_key(cell* c, const std::string& key, const toml::node& v) {
+  auto num = [&](auto* field) -> std::string {
+    auto x = v.value<std::int64_t>();
+    if (!x || *x < 0) return key + ": expected a non-negative integer";
+    *field = static_cast<std::remove_pointer_t<decltype(field)>>(*x);
+    return {};
+  };
+  if (key == "nodes") {
+    std::string e = num(&c->nodes);
+    if (e.empty() && (c->nodes == 0 || c->nodes > 9)) e = "nodes: must be 1 to 9 on one machine";
+    return e;
+  }
+  if (key == "io" || key == "persistence") {
+    auto s = v.value<std::string>();
+    if (!s) return key + ": expected a string";
+    if (key == "io" && *s != "uring" && *s != "epoll") return "io: must be uring or epoll";
+    if (key == "persistence" && *s != "per_block" && *s != "per_tx")
+      return "persistence: must be per_block or per_tx";
+    (key == "io" ? c->io : c->persistence) = *s;
+    return {};
+  }
+  if (key == "rate_tps") return num(&c->rate_tps);
+  if (key == "tx_bytes") return num(&c->tx_bytes);
+  if (key == "block_txs_max") return num(&c->block_txs_max);
+  if (key == "round_interval_ms") return num(&c->round_interval_ms);
+  if (key == "round_deadline_ms") return num(&c->round_deadline_ms);
+  if (key == "barrier_delay_us") return num(&c->barrier_delay_us);
+  return key + ": unknown key";
+}
+
+std::string to_text(const toml::node& v) {
+  if (auto s = v.value<std::string>()) return *s;
+  if (auto i = v.value<std::int64_t>()) return std::to_string(*i);
+  return "?";
+}
+
+}  // namespace
+
+std::string load_experiment(const fs::path& file, experiment* out) {
+  toml::table t;
+  try {
+    t = toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    return file.string() + ": " + std::string(e.description()) + " at line " +
+           std::to_string(e.source().begin.line);
+  }
+  experiment e;
+  e.name = file.stem().string();
+  cell base;
+  std::uint32_t repetitions = 1;
+  const toml::table* matrix = nullptr;
+  for (const auto& [k, v] : t) {
+    const std::string key(k.str());
+    if (key == "matrix") {
+      matrix = v.as_table();
+      if (matrix == nullptr) return "matrix: expected a table";
+    } else if (key == "name" || key == "description") {
+      auto s = v.value<std::string>();
+      if (!s) return key + ": expected a string";
+      (key == "name" ? e.name : e.description) = *s;
+    } else if (key == "warmup_s" || key == "duration_s") {
+      auto d = v.value<double>();
+      if (!d || *d <= 0 || *d > 3600) return key + ": expected seconds in (0, 3600]";
+      (key == "warmup_s" ? e.warmup_s : e.duration_s) = *d;
+    } else if (key == "clients" || key == "repetitions") {
+      auto n = v.value<std::int64_t>();
+      if (!n || *n < 1 || *n > 64) return key + ": expected 1 to 64";
+      (key == "clients" ? e.clients : repetitions) = static_cast<std::uint32_t>(*n);
+    } else if (std::string err = set_key(&base, key, v); !err.empty()) {
+      return err;
+    }
+  }
+  std::vector<axis> axes;
+  if (matrix != nullptr) {
+    for (const auto& [k, v] : *matrix) {
+      const auto* arr = v.as_array();
+      if (arr == nullptr || arr->empty())
+        return "matrix." + std::string(k.str()) + ": expected a non-empty array";
+      axis a{std::string(k.str()), {}};
+      for (const auto& x : *arr) {
+        cell probe = base;
+        if (std::string err = set_key(&probe, a.key, x); !err.empty()) return "matrix." + err;
+        a.values.push_back(to_text(x));
+      }
+      axes.push_back(std::move(a));
+    }
+  }
+  // The cartesian product, the first axis varying slowest.
+  std::vector<cell> cells{base};
+  for (const axis& a : axes) {
+    std::vector<cell> next;
+    for (const cell& c : cells) {
+      for (const std::string& val : a.values) {
+        cell n = c;
+        toml::table tmp;
+        if (a.key == "io" || a.key == "persistence") {
+          tmp.insert("v", val);
+        } else {
+          tmp.insert("v", std::stoll(val));
+        }
+        set_key(&n, a.key, *tmp.get("v"));
+        n.label += (n.label.empty() ? "" : " ") + a.key + "=" + val;
+        next.push_back(n);
+      }
+    }
+    cells = std::move(next);
+  }
+  for (std::uint32_t r = 0; r < repetitions; ++r) {
+    for (cell c : cells) {
+      c.repetition = r;
+      if (c.label.empty()) c.label = "default";
+      if (repetitions > 1) c.label += " rep=" + std::to_string(r + 1);
+      e.cells.push_back(c);
+    }
+  }
+  *out = std::move(e);
+  return {};
+}
+
+namespace {
+
+// CPU seconds and context switches of a process, from /proc.
+node_resources read_proc(pid_t pid) {
+  node_resources r;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string s((std::istreambuf_iterator<char>(stat)), {});
+  const auto close = s.rfind(')');
+  if (close != std::string::npos) {
+    std::istringstream in(s.substr(close + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int i = 3; in >> field; ++i) {
+      if (i == 14) utime = std::stod(field);
+      if (i == 15) {
+        stime = std::stod(field);
+        break;
+      }
+    }
+    const double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    r.cpu_user_s = utime / hz;
+    r.cpu_system_s = stime / hz;
+  }
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("voluntary_ctxt_switches:", 0) == 0)
+      r.voluntary_switches = std::stoull(line.substr(24));
+    if (line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
+      r.involuntary_switches = std::stoull(line.substr(27));
+  }
+  return r;
+}
+
+std::vector<node_resources> sample(process_cluster& cl) {
+  std::vector<node_resources> out;
+  for (std::size_t i = 0; i < cl.size(); ++i) {
+    node_resources r = cl.running(i) ? read_proc(cl.pid(i)) : node_resources{};
+    r.id = i + 1;
+    if (auto s = cl.status(i)) {
+      const auto& m = s->counters();
+      auto get = [&](const char* k) { return m.count(k) ? m.at(k) : 0; };
+      r.fdatasyncs = get("fdatasyncs");
+      r.io_enter_calls = get("io_enter_calls");
+      r.bytes_written = get("bytes_written");
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
+// Pre-signed batches: signing happens before the clock starts, so it does
+// not take CPU from the nodes in the measured window.
+std::vector<std::vector<nodepb::SubmitRequest>> presign(const cell& c, std::uint32_t clients,
+                                                        double seconds, std::size_t index) {
+  const double per_tick = static_cast<double>(c.rate_tps) / 100.0 / clients;  // a batch every 10 ms
+  const auto ticks = static_cast<std::size_t>(seconds * 100.0);
+  std::vector<std::vector<nodepb::SubmitRequest>> out(clients);
+  for (std::uint32_t k = 0; k < clients; ++k) {
+    std::string seed = "harness-" + std::to_string(index) + "-" + std::to_string(k);
+    seed.resize(32, '.');
+    const chain::key_pair key = chain::key_pair_from_seed(seed);
+    std::uint64_t nonce = 0;
+    double carry = 0;
+    const std::string value(c.tx_bytes > 120 ? c.tx_bytes - 120 : 1, 'v');
+    for (std::size_t t = 0; t < ticks; ++t) {
+      carry += per_tick;
+      nodepb::SubmitRequest req;
+      for (; carry >= 1; carry -= 1) {
+        ++nonce;
+        *req.add_txs() =
+            chain::make_transaction(key, nonce, seed.substr(0, 12) + std::to_string(nonce), value);
+      }
+      out[k].push_back(std::move(req));
+    }
+  }
+  return out;
+}
+
+struct load_totals {
+  std::atomic<std::uint64_t> sent{0}, committed{0}, refused{0};
+};
+
+// One client: a batch every 10 ms, pipelined, answers read in between.
+void drive(process_cluster& cl, std::size_t leader,
+           const std::vector<nodepb::SubmitRequest>& batches, std::uint64_t start_us,
+           load_totals& totals) {
+  net::client c;
+  if (!c.connect(cl.client_address(leader), 2s).empty()) return;
+  std::size_t outstanding = 0;
+  std::string err;
+  auto count = [&](const nodepb::ClientResponse& r) {
+    --outstanding;
+    for (const auto& t : r.submit().results()) {
+      (t.code() == nodepb::TxResult::COMMITTED ? totals.committed : totals.refused) += 1;
+    }
+  };
+  for (std::size_t t = 0; t < batches.size(); ++t) {
+    const std::uint64_t due = start_us + t * 10'000;
+    for (std::uint64_t now = monotonic_us(); now < due; now = monotonic_us()) {
+      auto r = c.receive(std::chrono::milliseconds((due - now) / 1000 + 1), &err);
+      if (r) count(*r);
+    }
+    if (batches[t].txs_size() == 0) continue;
+    nodepb::ClientRequest req;
+    *req.mutable_submit() = batches[t];
+    if (c.send(req)) {
+      ++outstanding;
+      totals.sent += static_cast<std::uint64_t>(batches[t].txs_size());
+    }
+  }
+  const std::uint64_t drain_until = monotonic_us() + 5'000'000;
+  while (outstanding > 0 && monotonic_us() < drain_until) {
+    auto r = c.receive(200ms, &err);
+    if (r) count(*r);
+  }
+}
+
+std::vector<report::block_record> read_trace(const fs::path& file, std::uint64_t from_us,
+                                             std::uint64_t to_us) {
+  std::vector<report::block_record> out;
+  std::ifstream in(file);
+  std::string err;
+  for (std::string line; std::getline(in, line);) {
+    report::block_record b;
+    if (!report::parse_block_record(line, &b, &err)) continue;
+    if (b.txs > 0 && b.round_start_us >= from_us && b.round_start_us <= to_us &&
+        b.committed_us != 0) {
+      out.push_back(std::move(b));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+cell_report run_cell(const experiment& e, const cell& c, const run_options& opts,
+                     std::size_t index) {
+  cell_report res;
+  res.label = c.label;
+  res.nodes = c.nodes;
+  res.io = c.io;
+  res.persistence = c.persistence;
+  res.round_deadline_ms = c.round_deadline_ms;
+  res.txs_per_block = c.block_txs_max;
+  res.barrier_delay_us = c.barrier_delay_us;
+  process_cluster_options o;
+  if (!opts.node_binary.empty()) o.node_binary = opts.node_binary;
+  o.nodes = c.nodes;
+  o.io = c.io;
+  o.persistence = c.persistence;
+  o.round_interval_ms = c.round_interval_ms;
+  o.data_root = opts.out_dir / ("cell-" + std::to_string(index + 1));
+  o.extra_args = {"--block_txs_max",     std::to_string(c.block_txs_max),
+                  "--round_deadline_ms", std::to_string(c.round_deadline_ms),
+                  "--barrier_delay_us",  std::to_string(c.barrier_delay_us),
+                  "--log_level",         "warn"};
+  const auto batches = presign(c, e.clients, e.warmup_s + e.duration_s, index);
+  process_cluster cl(o);
+  cl.start_all();
+  const auto leader = cl.wait_for_leader(15s);
+  if (!leader) {
+    res.error = "no leader within 15 s";
+    return res;
+  }
+  res.leader = *leader + 1;
+  load_totals totals;
+  const std::uint64_t start_us = monotonic_us() + 20'000;
+  const std::uint64_t window_from = start_us + static_cast<std::uint64_t>(e.warmup_s * 1e6);
+  const std::uint64_t window_to = window_from + static_cast<std::uint64_t>(e.duration_s * 1e6);
+  std::vector<std::thread> threads;
+  for (std::uint32_t k = 0; k < e.clients; ++k) {
+    threads.emplace_back([&, k] { drive(cl, *leader, batches[k], start_us, totals); });
+  }
+  // Resources at the window's edges.
+  while (monotonic_us() < window_from) std::this_thread::sleep_for(5ms);
+  const auto before = sample(cl);
+  while (monotonic_us() < window_to) std::this_thread::sleep_for(5ms);
+  const auto after = sample(cl);
+  for (auto& t : threads) t.join();
+  for (std::size_t i = 0; i < cl.size(); ++i) cl.stop(i);
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    node_resources d = after[i];
+    d.cpu_user_s -= before[i].cpu_user_s;
+    d.cpu_system_s -= before[i].cpu_system_s;
+    d.voluntary_switches -= before[i].voluntary_switches;
+    d.involuntary_switches -= before[i].involuntary_switches;
+    d.fdatasyncs -= before[i].fdatasyncs;
+    d.io_enter_calls -= before[i].io_enter_calls;
+    d.bytes_written -= before[i].bytes_written;
+    res.resources.push_back(d);
+  }
+  const double total_s = e.warmup_s + e.duration_s;
+  res.offered_tps = static_cast<double>(totals.sent) / total_s;
+  res.accepted_tps = static_cast<double>(totals.committed) / total_s;
+  res.refused = totals.refused;
+  res.blocks = read_trace(cl.data_dir(*leader) / "trace.jsonl", window_from, window_to);
+  res.summary = report::summarize(res.blocks, c.nodes / 2 + 1);
+  if (res.blocks.empty()) res.error = "no block committed in the measured window";
+  return res;
+}
+
+}  // namespace ringchain::harness

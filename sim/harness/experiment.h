@@ -1,0 +1,66 @@
+// Experiments: a TOML file of settings and a matrix of values to sweep,
+// run cell by cell on local clusters of real ringchain-node processes.
+//
+//   name = "quickstart"
+//   nodes = 3              # settings shared by every cell
+//   duration_s = 4
+//   [matrix]               # every combination is one cell
+//   io = ["uring", "epoll"]
+//   persistence = ["per_block", "per_tx"]
+//
+// Keys (scalars, or arrays under [matrix]): nodes, io, persistence,
+// rate_tps, tx_bytes, block_txs_max, round_interval_ms, round_deadline_ms,
+// barrier_delay_us; scalars only: name, description, warmup_s, duration_s,
+// clients, repetitions.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sim/report/writer.h"
+
+namespace ringchain::harness {
+
+struct cell {
+  std::size_t nodes = 3;
+  std::string io = "uring";
+  std::string persistence = "per_block";
+  std::uint32_t rate_tps = 5000;
+  std::uint32_t tx_bytes = 256;
+  std::uint32_t block_txs_max = 256;
+  std::uint32_t round_interval_ms = 100;
+  std::uint32_t round_deadline_ms = 200;
+  std::uint32_t barrier_delay_us = 0;
+  std::uint32_t repetition = 0;
+  // "io=uring persistence=per_tx": the matrix values that name this cell.
+  std::string label;
+};
+
+struct experiment {
+  std::string name;
+  std::string description;
+  double warmup_s = 1;
+  double duration_s = 4;
+  std::uint32_t clients = 4;
+  std::vector<cell> cells;
+};
+
+// Reads an experiment; returns an error sentence naming the key, or "".
+std::string load_experiment(const std::filesystem::path& file, experiment* out);
+
+using report::cell_report;
+using report::node_resources;
+
+struct run_options {
+  std::filesystem::path out_dir;
+  std::string node_binary;  // empty: the one built with this tree
+};
+
+// Runs one cell: cluster up, warm-up, measured window, cluster down.
+cell_report run_cell(const experiment& e, const cell& c, const run_options& opts,
+                     std::size_t index);
+
+}  // namespace ringchain::harness
