@@ -589,6 +589,11 @@ void node::on_client_frame(inbound& c, std::string_view body) {
   switch (req.kind_case()) {
     case nodepb::ClientRequest::kSubmit: handle_submit(c, req); return;
     case nodepb::ClientRequest::kStatus: fill_status(resp.mutable_status()); break;
+    case nodepb::ClientRequest::kAdmin:
+      log_->set_barrier_delay(std::chrono::microseconds(req.admin().barrier_delay_us()));
+      spdlog::info("node {}: barrier delay set to {} us", cfg_.id, req.admin().barrier_delay_us());
+      fill_status(resp.mutable_status());
+      break;
     case nodepb::ClientRequest::kBlock: {
       const core::raft_log& log = raft_->log();
       nodepb::BlockResponse* out = resp.mutable_block();

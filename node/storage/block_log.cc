@@ -236,6 +236,7 @@ void block_log::maybe_write() {
   }
   write_.fd = fd_;
   write_.offset = offset_;
+  write_.barrier_delay = opts_.barrier_delay;
   write_.data = buffer_;
   // per_block: one barrier for the whole write, however many appends it
   // carries (group commit). per_tx: one part and barrier per transaction.

@@ -92,6 +92,12 @@ class block_log {
   // A sentence describing the failure, for the fatal log line.
   std::string failure_message() const;
   const block_log_counters& get_counters() const { return counters_; }
+  // Changes the delay added after every barrier, from the next write on.
+  void set_barrier_delay(std::chrono::nanoseconds d) {
+    opts_.barrier_delay = d;
+    if (!write_.busy_) write_.barrier_delay = d;
+  }
+
   // Test-only fault hook: later writes go to `fd` (owned by the log from
   // now on). /dev/null there makes every barrier fail with EINVAL.
   void replace_fd_for_testing(int fd);

@@ -1,11 +1,15 @@
 #include "sim/harness/experiment.h"
 
+#include <signal.h>
 #include <time.h>
 #include <toml++/toml.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <limits>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -88,6 +92,42 @@ std::string load_experiment(const fs::path& file, experiment* out) {
     if (key == "matrix") {
       matrix = v.as_table();
       if (matrix == nullptr) return "matrix: expected a table";
+    } else if (key == "faults") {
+      const auto* arr = v.as_array();
+      if (arr == nullptr) return "faults: expected an array of tables ([[faults]])";
+      for (const auto& item : *arr) {
+        const auto* ft = item.as_table();
+        if (ft == nullptr) return "faults: expected an array of tables ([[faults]])";
+        fault f;
+        for (const auto& [fk, fv] : *ft) {
+          const std::string name(fk.str());
+          if (name == "at_s" || name == "duration_s") {
+            auto d = fv.value<double>();
+            if (!d || *d < 0) return "faults." + name + ": expected non-negative seconds";
+            (name == "at_s" ? f.at_s : f.duration_s) = *d;
+          } else if (name == "kind") {
+            f.kind = fv.value<std::string>().value_or("");
+            if (f.kind != "kill" && f.kind != "pause" && f.kind != "slow_disk") {
+              return "faults.kind: must be kill, pause or slow_disk";
+            }
+          } else if (name == "node") {
+            if (auto n = fv.value<std::int64_t>()) {
+              f.node = std::to_string(*n);
+            } else {
+              f.node = fv.value<std::string>().value_or("");
+              if (f.node != "leader" && f.node != "follower")
+                return "faults.node: leader, follower or a number";
+            }
+          } else if (name == "barrier_delay_us") {
+            f.barrier_delay_us =
+                static_cast<std::uint32_t>(fv.value<std::int64_t>().value_or(5000));
+          } else {
+            return "faults." + name + ": unknown key";
+          }
+        }
+        if (f.kind.empty()) return "faults: every fault needs a kind";
+        e.faults.push_back(f);
+      }
     } else if (key == "name" || key == "description") {
       auto s = v.value<std::string>();
       if (!s) return key + ": expected a string";
@@ -233,44 +273,68 @@ struct load_totals {
   std::atomic<std::uint64_t> sent{0}, committed{0}, refused{0};
 };
 
-// One client: a batch every 10 ms, pipelined, answers read in between.
-void drive(process_cluster& cl, std::size_t leader,
+// One client: a batch every 10 ms, pipelined, answers read in between. It
+// follows redirects to the leader and moves to another node when its
+// connection breaks (a killed leader).
+void drive(process_cluster& cl, std::size_t first,
            const std::vector<nodepb::SubmitRequest>& batches, std::uint64_t start_us,
            load_totals& totals) {
   net::client c;
-  if (!c.connect(cl.client_address(leader), 2s).empty()) return;
-  std::size_t outstanding = 0;
-  std::string err;
-  auto count = [&](const nodepb::ClientResponse& r) {
-    --outstanding;
-    for (const auto& t : r.submit().results()) {
-      (t.code() == nodepb::TxResult::COMMITTED ? totals.committed : totals.refused) += 1;
+  std::size_t target = first;
+  std::string redirect;
+  std::uint64_t retry_at = 0;
+  auto reconnect = [&] {
+    if (monotonic_us() < retry_at) return;
+    const std::string address = !redirect.empty() ? redirect : cl.client_address(target);
+    redirect.clear();
+    if (!c.connect(address, 300ms).empty()) {
+      target = (target + 1) % cl.size();
+      retry_at = monotonic_us() + 50'000;
     }
   };
+  std::string err;
+  auto count = [&](const nodepb::ClientResponse& r) {
+    for (const auto& t : r.submit().results()) {
+      if (t.code() == nodepb::TxResult::COMMITTED) {
+        totals.committed += 1;
+      } else {
+        totals.refused += 1;
+      }
+    }
+    if (r.submit().results_size() > 0 &&
+        r.submit().results(0).code() == nodepb::TxResult::NOT_LEADER &&
+        !r.submit().leader_client().empty()) {
+      redirect = r.submit().leader_client();
+      c.close();
+    }
+  };
+  reconnect();
   for (std::size_t t = 0; t < batches.size(); ++t) {
     const std::uint64_t due = start_us + t * 10'000;
     for (std::uint64_t now = monotonic_us(); now < due; now = monotonic_us()) {
-      auto r = c.receive(std::chrono::milliseconds((due - now) / 1000 + 1), &err);
-      if (r) count(*r);
+      if (!c.connected()) {
+        reconnect();
+        std::this_thread::sleep_for(1ms);
+        continue;
+      }
+      if (auto r = c.receive(std::chrono::milliseconds((due - now) / 1000 + 1), &err)) count(*r);
     }
     if (batches[t].txs_size() == 0) continue;
+    if (!c.connected()) reconnect();
     nodepb::ClientRequest req;
     *req.mutable_submit() = batches[t];
-    if (c.send(req)) {
-      ++outstanding;
+    if (c.connected() && c.send(req))
       totals.sent += static_cast<std::uint64_t>(batches[t].txs_size());
-    }
   }
-  const std::uint64_t drain_until = monotonic_us() + 5'000'000;
-  while (outstanding > 0 && monotonic_us() < drain_until) {
-    auto r = c.receive(200ms, &err);
-    if (r) count(*r);
+  // Answers for what is still waiting, for a bounded time.
+  const std::uint64_t drain_until = monotonic_us() + 3'000'000;
+  while (c.connected() && monotonic_us() < drain_until) {
+    if (auto r = c.receive(200ms, &err)) count(*r);
   }
 }
 
-std::vector<report::block_record> read_trace(const fs::path& file, std::uint64_t from_us,
-                                             std::uint64_t to_us) {
-  std::vector<report::block_record> out;
+void read_trace(const fs::path& file, std::uint64_t from_us, std::uint64_t to_us,
+                std::vector<report::block_record>& out) {
   std::ifstream in(file);
   std::string err;
   for (std::string line; std::getline(in, line);) {
@@ -281,8 +345,75 @@ std::vector<report::block_record> read_trace(const fs::path& file, std::uint64_t
       out.push_back(std::move(b));
     }
   }
-  return out;
 }
+
+// Every leader's blocks in the window, one per height, in order.
+std::vector<report::block_record> read_traces(process_cluster& cl, std::uint64_t from_us,
+                                              std::uint64_t to_us) {
+  std::vector<report::block_record> all;
+  for (std::size_t i = 0; i < cl.size(); ++i)
+    read_trace(cl.data_dir(i) / "trace.jsonl", from_us, to_us, all);
+  std::sort(all.begin(), all.end(),
+            [](const auto& a, const auto& b) { return a.height < b.height; });
+  all.erase(std::unique(all.begin(), all.end(),
+                        [](const auto& a, const auto& b) { return a.height == b.height; }),
+            all.end());
+  return all;
+}
+
+// Runs the faults whose start or end is due; returns true while any is
+// still to start or in progress.
+struct fault_runner {
+  process_cluster& cl;
+  const std::vector<fault>& faults;
+  std::uint64_t window_from;
+  std::vector<fault_window>& windows;
+  std::vector<int> state;  // 0 pending, 1 active, 2 done
+  std::vector<std::size_t> target;
+
+  std::size_t resolve(const fault& f) {
+    if (f.node != "leader" && f.node != "follower") return std::stoul(f.node) - 1;
+    const auto leader = cl.wait_for_leader(2s).value_or(0);
+    if (f.node == "leader") return leader;
+    return (leader + 1) % cl.size();
+  }
+
+  void admin_delay(std::size_t i, std::uint32_t us) {
+    net::client c;
+    if (!c.connect(cl.client_address(i), 500ms).empty()) return;
+    nodepb::ClientRequest req;
+    req.mutable_admin()->set_barrier_delay_us(us);
+    std::string err;
+    c.call(req, 1s, &err);
+  }
+
+  void step(std::uint64_t now) {
+    state.resize(faults.size(), 0);
+    target.resize(faults.size(), 0);
+    for (std::size_t k = 0; k < faults.size(); ++k) {
+      const fault& f = faults[k];
+      const auto start = window_from + static_cast<std::uint64_t>(f.at_s * 1e6);
+      const auto end = start + static_cast<std::uint64_t>(f.duration_s * 1e6);
+      if (state[k] == 0 && now >= start) {
+        const std::size_t i = target[k] = resolve(f);
+        if (f.kind == "kill") cl.kill(i);
+        if (f.kind == "pause") ::kill(cl.pid(i), SIGSTOP);
+        if (f.kind == "slow_disk") admin_delay(i, f.barrier_delay_us);
+        windows.push_back({f.kind, i + 1, monotonic_us(), 0});
+        state[k] = 1;
+      } else if (state[k] == 1 && now >= end) {
+        const std::size_t i = target[k];
+        if (f.kind == "kill") cl.start(i);
+        if (f.kind == "pause") ::kill(cl.pid(i), SIGCONT);
+        if (f.kind == "slow_disk") admin_delay(i, 0);
+        for (auto& w : windows) {
+          if (w.node == i + 1 && w.kind == f.kind && w.end_us == 0) w.end_us = monotonic_us();
+        }
+        state[k] = 2;
+      }
+    }
+  }
+};
 
 }  // namespace
 
@@ -324,10 +455,16 @@ cell_report run_cell(const experiment& e, const cell& c, const run_options& opts
   for (std::uint32_t k = 0; k < e.clients; ++k) {
     threads.emplace_back([&, k] { drive(cl, *leader, batches[k], start_us, totals); });
   }
-  // Resources at the window's edges.
+  // Resources at the window's edges; faults in between, on this thread.
   while (monotonic_us() < window_from) std::this_thread::sleep_for(5ms);
   const auto before = sample(cl);
-  while (monotonic_us() < window_to) std::this_thread::sleep_for(5ms);
+  fault_runner faults{cl, e.faults, window_from, res.faults, {}, {}};
+  while (monotonic_us() < window_to) {
+    faults.step(monotonic_us());
+    std::this_thread::sleep_for(5ms);
+  }
+  // Faults that outlast the window end with it.
+  faults.step(std::numeric_limits<std::uint64_t>::max());
   const auto after = sample(cl);
   for (auto& t : threads) t.join();
   for (std::size_t i = 0; i < cl.size(); ++i) cl.stop(i);
@@ -346,8 +483,11 @@ cell_report run_cell(const experiment& e, const cell& c, const run_options& opts
   res.offered_tps = static_cast<double>(totals.sent) / total_s;
   res.accepted_tps = static_cast<double>(totals.committed) / total_s;
   res.refused = totals.refused;
-  res.blocks = read_trace(cl.data_dir(*leader) / "trace.jsonl", window_from, window_to);
+  res.blocks = read_traces(cl, window_from, window_to);
   res.summary = report::summarize(res.blocks, c.nodes / 2 + 1);
+  std::set<std::uint64_t> terms;
+  for (const auto& b : res.blocks) terms.insert(b.term);
+  res.leader_changes = terms.empty() ? 0 : terms.size() - 1;
   if (res.blocks.empty()) res.error = "no block committed in the measured window";
   return res;
 }

@@ -39,6 +39,23 @@ struct cell {
   std::string label;
 };
 
+// A fault scheduled in every cell:
+//
+//   [[faults]]
+//   at_s = 1.0            # seconds into the measured window
+//   kind = "kill"         # kill (-9, then restart) | pause (SIGSTOP, then
+//                         # SIGCONT) | slow_disk (barrier delay, then none)
+//   node = "leader"       # "leader", "follower" or a node number
+//   duration_s = 1.5      # until the restart, resume or restore
+//   barrier_delay_us = 5000   # slow_disk only
+struct fault {
+  double at_s = 0;
+  std::string kind;
+  std::string node = "leader";
+  double duration_s = 1;
+  std::uint32_t barrier_delay_us = 5000;
+};
+
 struct experiment {
   std::string name;
   std::string description;
@@ -46,12 +63,14 @@ struct experiment {
   double duration_s = 4;
   std::uint32_t clients = 4;
   std::vector<cell> cells;
+  std::vector<fault> faults;
 };
 
 // Reads an experiment; returns an error sentence naming the key, or "".
 std::string load_experiment(const std::filesystem::path& file, experiment* out);
 
 using report::cell_report;
+using report::fault_window;
 using report::node_resources;
 
 struct run_options {

@@ -30,7 +30,7 @@ struct table {
 std::vector<table> tables(const run_report& r) {
   table t1{"Commit latency (round start to durable on a quorum)",
            {"cell", "blocks", "tx/s", "offered tx/s", "refused", "deadline met", "p50 ms", "p90 ms",
-            "p99 ms", "p99.9 ms", "max ms", "slack p50 ms", "slack worst 1% ms"},
+            "p99 ms", "p99.9 ms", "max ms", "slack p50 ms", "slack worst 1% ms", "leader changes"},
            {}};
   table t2{"Where the time went (mean per block, ms)",
            {"cell", "build", "leader persist", "network", "follower persist", "quorum wait",
@@ -43,7 +43,7 @@ std::vector<table> tables(const run_report& r) {
   for (const cell_report& c : r.cells) {
     if (!c.error.empty()) {
       t1.rows.push_back(
-          {c.label, "failed: " + c.error, "", "", "", "", "", "", "", "", "", "", ""});
+          {c.label, "failed: " + c.error, "", "", "", "", "", "", "", "", "", "", "", ""});
       continue;
     }
     const summary& s = c.summary;
@@ -51,7 +51,7 @@ std::vector<table> tables(const run_report& r) {
                        fmt(c.offered_tps, 0), std::to_string(c.refused),
                        fmt(100 * s.deadline_met_ratio, 1) + "%", fmt(s.p50_ms), fmt(s.p90_ms),
                        fmt(s.p99_ms), fmt(s.p999_ms), fmt(s.max_ms), fmt(s.slack_p50_ms),
-                       fmt(s.slack_p1_ms)});
+                       fmt(s.slack_p1_ms), std::to_string(c.leader_changes)});
     const phases& m = s.mean;
     t2.rows.push_back({c.label, fmt(m.build_us / 1000, 3), fmt(m.leader_persist_us / 1000, 3),
                        fmt(m.network_us / 1000, 3), fmt(m.follower_persist_us / 1000, 3),
@@ -68,7 +68,53 @@ std::vector<table> tables(const run_report& r) {
                          fmt(static_cast<double>(n.bytes_written) / 1024 / blocks, 1)});
     }
   }
-  return {t1, t2, t3};
+  std::vector<table> out{t1, t2, t3};
+  table t4{"Faults (seconds from the cell's first measured round)",
+           {"cell", "fault", "node", "from s", "to s"},
+           {}};
+  for (const cell_report& c : r.cells) {
+    if (c.blocks.empty()) continue;
+    const double t0 = static_cast<double>(c.blocks.front().round_start_us);
+    for (const fault_window& f : c.faults) {
+      t4.rows.push_back({c.label, f.kind, std::to_string(f.node),
+                         fmt((static_cast<double>(f.start_us) - t0) / 1e6),
+                         fmt((static_cast<double>(f.end_us) - t0) / 1e6)});
+    }
+  }
+  if (!t4.rows.empty()) out.push_back(t4);
+  return out;
+}
+
+// Plain sentences: whether each cell meets its deadline, and how much
+// faster batched writes are than one barrier per transaction.
+std::vector<std::string> verdicts(const run_report& r) {
+  std::vector<std::string> out;
+  for (const cell_report& c : r.cells) {
+    if (!c.error.empty() || c.blocks.empty()) continue;
+    const summary& s = c.summary;
+    out.push_back(c.label + ": " + fmt(100 * s.deadline_met_ratio, 1) +
+                  "% of rounds committed within the " + std::to_string(c.round_deadline_ms) +
+                  " ms deadline (p99 " + fmt(s.p99_ms) + " ms, worst-1% slack " +
+                  fmt(s.slack_p1_ms) + " ms)" +
+                  (s.deadline_met_ratio >= 0.99 ? ": meets it." : ": misses it."));
+  }
+  for (const cell_report& batched : r.cells) {
+    if (batched.persistence != "per_block" || batched.blocks.empty()) continue;
+    std::string twin = batched.label;
+    const auto at = twin.find("persistence=per_block");
+    if (at == std::string::npos) continue;
+    twin.replace(at, 21, "persistence=per_tx");
+    for (const cell_report& naive : r.cells) {
+      if (naive.label != twin || naive.blocks.empty() || batched.summary.p50_ms <= 0) continue;
+      out.push_back(
+          twin.replace(at, 18, "") + ": batched writes with one barrier per block commit " +
+          fmt(naive.summary.p50_ms / batched.summary.p50_ms, 1) +
+          " times faster than a write + fdatasync per transaction (p50 " +
+          fmt(batched.summary.p50_ms) + " ms against " + fmt(naive.summary.p50_ms) + " ms; p99 " +
+          fmt(batched.summary.p99_ms) + " against " + fmt(naive.summary.p99_ms) + ")");
+    }
+  }
+  return out;
 }
 
 std::string html_escape(const std::string& s) {
@@ -106,6 +152,12 @@ json to_json(const run_report& r) {
     jc["offered_tps"] = c.offered_tps;
     jc["accepted_tps"] = c.accepted_tps;
     jc["refused"] = c.refused;
+    jc["leader_changes"] = c.leader_changes;
+    jc["faults"] = json::array();
+    for (const auto& f : c.faults) {
+      jc["faults"].push_back(
+          {{"kind", f.kind}, {"node", f.node}, {"start_us", f.start_us}, {"end_us", f.end_us}});
+    }
     const summary& s = c.summary;
     jc["summary"] = {{"blocks", s.blocks},
                      {"txs", s.txs},
@@ -237,6 +289,19 @@ std::vector<std::pair<std::string, std::string>> plots(const run_report& r, cons
     }
     return clauses;
   };
+  // Fault windows, shaded on the latency-over-time plot.
+  std::string shading;
+  int object = 10;
+  for (const cell_report& c : r.cells) {
+    if (!c.error.empty() || c.blocks.empty()) continue;
+    const double t0 = static_cast<double>(c.blocks.front().round_start_us);
+    for (const fault_window& f : c.faults) {
+      shading += "set object " + std::to_string(object++) + " rect from " +
+                 fmt((static_cast<double>(f.start_us) - t0) / 1e6, 3) + ", graph 0 to " +
+                 fmt((static_cast<double>(f.end_us) - t0) / 1e6, 3) +
+                 ", graph 1 fc rgb '#ffbbbb' fillstyle solid 0.35 noborder behind\n";
+    }
+  }
   std::ofstream gp(pd / "plots.gp");
   gp << "set terminal svg size 900,420 dynamic noenhanced font 'sans,11' background '#ffffff'\n"
         "set key outside right top\nset grid\n"
@@ -264,15 +329,18 @@ std::vector<std::pair<std::string, std::string>> plots(const run_report& r, cons
         "title 'network', "
         "'' using 5 title 'follower persist', '' using 6 title 'quorum wait'\n"
         "set xtics norotate\nset style data points\n"
+     << shading
+     << "\n"
         "set output '"
      << (pd / "time.svg").string()
-     << "'\nset title 'Commit latency over the measured window'\nset xlabel 's'\nset ylabel 'ms'\n"
+     << "'\nset title 'Commit latency over the measured window (shaded: faults)'\nset xlabel "
+        "'s'\nset ylabel 'ms'\n"
         "plot "
      << per_cell(pd / "time.dat", "with linespoints pt 7 ps 0.4")
      << "\n"
         "set output '"
      << (pd / "throughput.svg").string()
-     << "'\nset title 'Throughput against p99 commit latency, one point per cell'\n"
+     << "'\nunset object\nset title 'Throughput against p99 commit latency, one point per cell'\n"
         "set xlabel 'committed tx/s'\nset ylabel 'p99 ms'\n"
         "plot '"
      << (pd / "throughput.dat").string()
@@ -325,6 +393,12 @@ std::string markdown(const run_report& r) {
   std::ostringstream out;
   out << "# " << r.experiment << ": latency budget\n\n";
   if (!r.description.empty()) out << r.description << "\n\n";
+  const auto v = verdicts(r);
+  if (!v.empty()) {
+    out << "## Verdicts\n\n";
+    for (const auto& line : v) out << "- " << line << '\n';
+    out << '\n';
+  }
   for (const table& t : tables(r)) {
     out << "## " << t.title << "\n\n|";
     for (const auto& h : t.header) out << ' ' << h << " |";
@@ -333,7 +407,7 @@ std::string markdown(const run_report& r) {
     out << '\n';
     for (const auto& row : t.rows) {
       out << '|';
-      for (const auto& v : row) out << ' ' << v << " |";
+      for (const auto& value : row) out << ' ' << value << " |";
       out << '\n';
     }
     out << '\n';
@@ -375,6 +449,10 @@ std::string read_report(const fs::path& dir, run_report* out) {
       c.offered_tps = jc.at("offered_tps");
       c.accepted_tps = jc.at("accepted_tps");
       c.refused = jc.at("refused");
+      c.leader_changes = jc.value("leader_changes", 0);
+      for (const auto& jf : jc.value("faults", json::array())) {
+        c.faults.push_back({jf.at("kind"), jf.at("node"), jf.at("start_us"), jf.at("end_us")});
+      }
       for (const auto& jr : jc.at("resources")) {
         c.resources.push_back({jr.at("node"), jr.at("cpu_user_s"), jr.at("cpu_system_s"),
                                jr.at("voluntary_switches"), jr.at("involuntary_switches"),

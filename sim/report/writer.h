@@ -18,6 +18,13 @@ struct node_resources {
   std::uint64_t fdatasyncs = 0, io_enter_calls = 0, bytes_written = 0;
 };
 
+// A fault injected during a cell, on the monotonic clock of the traces.
+struct fault_window {
+  std::string kind;
+  std::uint64_t node = 0;
+  std::uint64_t start_us = 0, end_us = 0;
+};
+
 // One cell of an experiment, as measured.
 struct cell_report {
   std::string label;
@@ -32,6 +39,9 @@ struct cell_report {
   std::vector<block_record> blocks;  // the leader's blocks in the window
   report::summary summary;
   std::vector<node_resources> resources;
+  std::vector<fault_window> faults;
+  // Distinct leaders' terms among the measured blocks, less one.
+  std::size_t leader_changes = 0;
 };
 
 struct run_report {
