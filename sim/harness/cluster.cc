@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -18,16 +19,31 @@ namespace ringchain::harness {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+// A port below the kernel's ephemeral range (ip_local_port_range): ports
+// the kernel hands out itself can be taken by any outgoing connection
+// between this check and the node's bind, ports below it cannot.
 int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+  int low = 32768, high = 60999;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> low >> high;
+  const int first = 10000, last = std::max(first + 1000, low - 1);
+  static std::uint64_t state =
+      static_cast<std::uint64_t>(::getpid()) * 0x9e3779b97f4a7c15ULL ^
+      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    const int port = first + static_cast<int>(state % static_cast<std::uint64_t>(last - first));
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    if (ok) return port;
+  }
+  return 0;
 }
 
 process_cluster::process_cluster(process_cluster_options opts) : opts_(std::move(opts)) {

@@ -71,7 +71,7 @@ class process_cluster {
   std::vector<pid_t> pids_;
 };
 
-// A free TCP port on 127.0.0.1, as the kernel picks it.
+// A free TCP port on 127.0.0.1, below the kernel's ephemeral range.
 int free_port();
 
 }  // namespace ringchain::harness

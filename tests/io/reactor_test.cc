@@ -118,16 +118,21 @@ TEST_P(reactor_test, block_write_is_durable_after_one_barrier) {
   w.data = data;
   w.on_done = [&](int res) { result = res; };
   r_->submit(w);
-  ASSERT_TRUE(run_until([&] { return result != 1; }));
+  // Waits long enough that no wait times out, so kernel entries count only
+  // submissions and completions.
+  for (int i = 0; i < 10 && result == 1; ++i) r_->run_once(2s);
+  ASSERT_NE(result, 1);
   EXPECT_EQ(result, 0);
   const counters& c = r_->get_counters();
   EXPECT_EQ(c.fdatasyncs, 1u);
   EXPECT_EQ(c.bytes_written, data.size());
   if (GetParam() == backend::uring) {
-    // The write's success posts no completion: one CQE, the barrier's.
-    EXPECT_EQ(c.completed[static_cast<std::size_t>(op_kind::write)], 0u);
+    // A successful write posts no completion, so a block costs one CQE, the
+    // barrier's, and one entry; a short write (it happens on ext4) adds its
+    // own completion and a resubmission.
+    const auto short_writes = c.completed[static_cast<std::size_t>(op_kind::write)];
     EXPECT_EQ(c.completed[static_cast<std::size_t>(op_kind::fsync)], 1u);
-    EXPECT_LE(c.enter_calls, 2u);
+    EXPECT_LE(c.enter_calls, 1u + 2 * short_writes);
   }
   ::close(fd);
   std::ifstream in(path, std::ios::binary);
