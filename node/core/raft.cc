@@ -511,7 +511,11 @@ void raft::handle_heartbeat(const message& m) {
   // The leader sends commit = min(its commit, our match), which lies in
   // the prefix known to match.
   log_.commit_to(std::min(m.commit(), log_.last_index()));
-  respond(make(raftpb::MSG_HEARTBEAT_RESPONSE, m.from()));
+  // A heartbeat response claims nothing about durable state (no vote, no
+  // entries), so it leaves at once, as in etcd-io/raft. Holding it behind
+  // a slow write would make the leader's check-quorum see silence and step
+  // down while the follower is only busy with its disk.
+  send(make(raftpb::MSG_HEARTBEAT_RESPONSE, m.from()));
 }
 
 // --------------------------------------------------------------- leader --

@@ -85,6 +85,17 @@ std::vector<table> tables(const run_report& r) {
   return out;
 }
 
+// A label without its persistence setting: what a per_block / per_tx pair
+// shares.
+std::string pair_name(const std::string& label) {
+  std::istringstream words(label);
+  std::string name;
+  for (std::string w; words >> w;) {
+    if (w.rfind("persistence=", 0) != 0) name += (name.empty() ? "" : " ") + w;
+  }
+  return name.empty() ? "all cells" : name;
+}
+
 // Plain sentences: whether each cell meets its deadline, and how much
 // faster batched writes are than one barrier per transaction.
 std::vector<std::string> verdicts(const run_report& r) {
@@ -107,7 +118,7 @@ std::vector<std::string> verdicts(const run_report& r) {
     for (const cell_report& naive : r.cells) {
       if (naive.label != twin || naive.blocks.empty() || batched.summary.p50_ms <= 0) continue;
       out.push_back(
-          twin.replace(at, 18, "") + ": batched writes with one barrier per block commit " +
+          pair_name(batched.label) + ": batched writes with one barrier per block commit " +
           fmt(naive.summary.p50_ms / batched.summary.p50_ms, 1) +
           " times faster than a write + fdatasync per transaction (p50 " +
           fmt(batched.summary.p50_ms) + " ms against " + fmt(naive.summary.p50_ms) + " ms; p99 " +

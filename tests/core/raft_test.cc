@@ -129,6 +129,22 @@ TEST(raft_single_node, commits_once_its_own_write_is_durable) {
   EXPECT_EQ(rd.committed_entries[1].data(), "a");
 }
 
+TEST(raft_liveness, heartbeat_response_is_not_held_behind_a_slow_write) {
+  // A follower busy with a long write (per-transaction barriers on a slow
+  // disk) must still look alive to the leader's check-quorum.
+  lone_core n(2, {1, 2, 3});
+  core::message app = make_message(raftpb::MSG_APPEND, 1, 2, 1);
+  *app.add_entries() = make_entry(1, 1);
+  n.raft->step(app);
+  n.cycle();  // the write is handed out and not yet durable
+  core::message hb = make_message(raftpb::MSG_HEARTBEAT, 1, 2, 1);
+  n.raft->step(hb);
+  const core::ready rd = n.cycle();
+  EXPECT_EQ(of_type(rd, raftpb::MSG_HEARTBEAT_RESPONSE).size(), 1u);
+  EXPECT_TRUE(of_type(rd, raftpb::MSG_APPEND_RESPONSE).empty())
+      << "the acknowledgement still waits";
+}
+
 using raft_contract_death = ::testing::Test;
 
 TEST(raft_contract_death, take_ready_twice_without_advance_aborts) {
