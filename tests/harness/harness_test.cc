@@ -68,5 +68,53 @@ TEST(harness, short_run_writes_plausible_reports_and_leaves_no_process) {
   fs::remove_all(dir);
 }
 
+TEST(harness, leader_kill_run_shows_a_leadership_change_and_a_shaded_window) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("ringchain-harness-kill-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "e.toml") << "name = \"kill\"\nnodes = 3\nwarmup_s = 0.5\nduration_s = 3\n"
+                                   "rate_tps = 1000\nclients = 2\nround_interval_ms = 50\n"
+                                   "[[faults]]\nat_s = 0.8\nkind = \"kill\"\nnode = \"leader\"\n"
+                                   "duration_s = 1\n";
+  experiment e;
+  ASSERT_EQ(load_experiment(dir / "e.toml", &e), "");
+  ASSERT_EQ(e.faults.size(), 1u);
+  report::run_report r;
+  r.experiment = e.name;
+  r.cells.push_back(run_cell(e, e.cells[0], {dir, ""}, 0));
+  ASSERT_EQ(report::write_reports(r, dir), "");
+  const auto& c = r.cells[0];
+  EXPECT_EQ(c.error, "");
+  EXPECT_GE(c.leader_changes, 1u) << "a new leader took over after the kill";
+  ASSERT_EQ(c.faults.size(), 1u);
+  EXPECT_EQ(c.faults[0].kind, "kill");
+  EXPECT_GT(c.faults[0].end_us, c.faults[0].start_us);
+  EXPECT_GT(c.summary.blocks, 0u);
+  if (fs::exists(dir / "plots" / "plots.gp")) {
+    std::ifstream gp(dir / "plots" / "plots.gp");
+    const std::string script((std::istreambuf_iterator<char>(gp)), {});
+    EXPECT_NE(script.find("rect from"), std::string::npos) << "the fault window is shaded";
+  }
+  std::ifstream md(dir / "report.md");
+  const std::string text((std::istreambuf_iterator<char>(md)), {});
+  EXPECT_NE(text.find("| kill |"), std::string::npos) << "the fault is listed";
+  EXPECT_EQ(nodes_running_under(dir), 0) << "a node process outlived the run";
+  fs::remove_all(dir);
+}
+
+TEST(harness, bad_experiment_keys_are_named) {
+  const fs::path file =
+      fs::temp_directory_path() / ("ringchain-bad-" + std::to_string(::getpid()) + ".toml");
+  experiment e;
+  std::ofstream(file) << "nodes = 3\n[matrix]\nio = [\"kqueue\"]\n";
+  EXPECT_NE(load_experiment(file, &e).find("matrix.io: must be uring or epoll"), std::string::npos);
+  std::ofstream(file) << "rate = 5\n";
+  EXPECT_NE(load_experiment(file, &e).find("rate: unknown key"), std::string::npos);
+  std::ofstream(file) << "[[faults]]\nkind = \"explode\"\n";
+  EXPECT_NE(load_experiment(file, &e).find("faults.kind"), std::string::npos);
+  fs::remove(file);
+}
+
 }  // namespace
 }  // namespace ringchain::harness
