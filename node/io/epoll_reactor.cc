@@ -120,26 +120,13 @@ class epoll_reactor final : public reactor_base {
 
   void open(stream& s, int fd) override {
     attach(s, fd);
-    auto& st = state_of<stream_state>(s, io_, recv_buffer_bytes_);
-    boost::system::error_code ec;
-    st.socket.assign(tcp::v4(), fd, ec);
-    RC_ASSERT(!ec);
+    assign_socket(s);
     arm_recv(s);
   }
 
   void connect(stream& s, const sockaddr_in& addr) override {
-    const int fd = new_socket();
-    if (fd < 0) {
-      defer_close(s, fd);
-      return;
-    }
-    attach(s, fd);
-    auto& st = state_of<stream_state>(s, io_, recv_buffer_bytes_);
-    boost::system::error_code ec;
-    st.socket.assign(tcp::v4(), fd, ec);
-    RC_ASSERT(!ec);
-    s.peer_ = addr;
-    s.connecting_ = true;
+    if (!begin_connect(s, addr)) return;
+    auto& st = assign_socket(s);
     count_submit(op_kind::connect);
     const tcp::endpoint ep(asio::ip::address_v4(ntohl(addr.sin_addr.s_addr)), ntohs(addr.sin_port));
     st.socket.async_connect(ep, [this, &s](const boost::system::error_code& err) {
@@ -167,6 +154,15 @@ class epoll_reactor final : public reactor_base {
   }
 
  private:
+  // Hands the stream's fd to its Asio socket (created once per stream).
+  stream_state& assign_socket(stream& s) {
+    auto& st = state_of<stream_state>(s, io_, recv_buffer_bytes_);
+    boost::system::error_code ec;
+    st.socket.assign(tcp::v4(), s.fd_, ec);
+    RC_ASSERT(!ec);
+    return st;
+  }
+
   void count_submit(op_kind k) { ++counters_.submitted[static_cast<std::size_t>(k)]; }
   void count_complete(op_kind k) { ++counters_.completed[static_cast<std::size_t>(k)]; }
 

@@ -139,6 +139,18 @@ void reactor_base::attach(stream& s, int fd) {
   s.sent_ = 0;
 }
 
+bool reactor_base::begin_connect(stream& s, const sockaddr_in& addr) {
+  const int fd = new_socket();
+  if (fd < 0) {
+    defer_close(s, fd);
+    return false;
+  }
+  attach(s, fd);
+  s.peer_ = addr;
+  s.connecting_ = true;
+  return true;
+}
+
 void reactor_base::defer_close(stream& s, int err) {
   s.reactor_ = this;
   s.closing_ = true;

@@ -44,6 +44,9 @@ class reactor_base : public reactor {
   void defer_close(stream& s, int err);
 
   void attach(stream& s, int fd);
+  // Creates the socket of a connecting stream and attaches it; false (and
+  // on_closed to follow) when no socket could be made.
+  bool begin_connect(stream& s, const sockaddr_in& addr);
   static int new_socket();
   static void set_nodelay(int fd);
 

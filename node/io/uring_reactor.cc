@@ -156,16 +156,9 @@ class uring_reactor final : public reactor_base {
   }
 
   void connect(stream& s, const sockaddr_in& addr) override {
-    const int fd = new_socket();
-    if (fd < 0) {
-      defer_close(s, fd);
-      return;
-    }
-    attach(s, fd);
-    s.peer_ = addr;
-    s.connecting_ = true;
+    if (!begin_connect(s, addr)) return;
     io_uring_sqe* sqe = get_sqe(op_kind::connect);
-    io_uring_prep_connect(sqe, fd, reinterpret_cast<const sockaddr*>(&s.peer_), sizeof s.peer_);
+    io_uring_prep_connect(sqe, s.fd_, reinterpret_cast<const sockaddr*>(&s.peer_), sizeof s.peer_);
     io_uring_sqe_set_data(sqe, &s.connect_op_);
   }
 
