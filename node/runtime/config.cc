@@ -66,6 +66,11 @@ std::string node_config::validate() const {
     return "heartbeat_ticks: must be at least 1 and below election_ticks";
   }
   if (election_ticks > limits::election_ticks_max) return "election_ticks: above its limit";
+  if (segment_mib < limits::write_bytes_max / limits::mib ||
+      segment_mib > limits::segment_bytes_max / limits::mib) {
+    return "segment_mib: must be in [" + std::to_string(limits::write_bytes_max / limits::mib) +
+           ", " + std::to_string(limits::segment_bytes_max / limits::mib) + "]";
+  }
   return {};
 }
 
@@ -164,6 +169,7 @@ int load_config(int argc, char** argv, node_config* out) {
   app.add_option("--mempool_txs_max", c.mempool_txs_max, "transactions waiting at most");
   app.add_option("--barrier_delay_us", c.barrier_delay_us,
                  "delay added after every fdatasync (slow-disk experiments)");
+  app.add_option("--segment_mib", c.segment_mib, "block-log segment size in MiB (16 to 256)");
   app.add_option("--log_level", c.log_level, "trace, debug, info, warn or error");
   // The file first, then the flags over it: parse twice.
   try {

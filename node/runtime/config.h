@@ -44,6 +44,8 @@ struct node_config {
   std::uint32_t heartbeat_ticks = 3;
   std::uint64_t mempool_txs_max = 100000;
   std::uint32_t barrier_delay_us = 0;
+  // Size of each block-log segment, zero-filled before use.
+  std::uint32_t segment_mib = 64;
   std::string log_level = "info";
 
   // An empty string when usable, else "key: problem".

@@ -122,6 +122,7 @@ std::string node::start() {
   storage::block_log_options lo;
   lo.dir = fs::path(cfg_.data_dir) / "log";
   lo.policy = cfg_.persistence;
+  lo.segment_bytes = std::uint64_t{cfg_.segment_mib} * limits::mib;
   lo.barrier_delay = std::chrono::microseconds(cfg_.barrier_delay_us);
   log_ = storage::block_log::open(*reactor_, lo, &err);
   if (!log_) return err;
@@ -380,9 +381,15 @@ void node::on_tick() {
 // A round starts when its timer fires: the leader cuts the block of what
 // arrived since the last cut, and the round's deadline counts from here.
 void node::on_round() {
-  reactor_->arm(round_timer_, std::chrono::milliseconds(cfg_.round_interval_ms));
+  // Rounds keep their schedule: the next starts one interval after this
+  // one was due, not after the timer fired, so late wake-ups do not drift.
+  const std::uint64_t now = monotonic_us();
+  const std::uint64_t interval = std::uint64_t{cfg_.round_interval_ms} * 1000;
+  next_round_us_ = next_round_us_ == 0 ? now + interval : next_round_us_ + interval;
+  if (next_round_us_ <= now) next_round_us_ = now + interval;  // fell behind a whole round
+  reactor_->arm(round_timer_, std::chrono::microseconds(next_round_us_ - now));
   ++round_;
-  round_start_us_ = monotonic_us();
+  round_start_us_ = now;
   if (raft_->get_status().role == core::role::leader) propose_block();
 }
 

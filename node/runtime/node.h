@@ -108,6 +108,7 @@ class node {
   std::uint64_t leader_seen_ = 0;
   std::uint64_t round_ = 0;
   std::uint64_t round_start_us_ = 0;
+  std::uint64_t next_round_us_ = 0;
   std::map<std::uint64_t, block_timing> timings_;
   std::ofstream trace_;
   std::map<std::string, std::uint64_t> counters_;

@@ -153,6 +153,7 @@ std::string block_log::open_segment(std::uint64_t n, bool create) {
     std::string err;
     if (next_.valid()) {
       err = next_.get();  // waits only if writes outran the helper
+      next_ = {};
     } else if (!fs::exists(segment_path(opts_.dir, n))) {
       err = prepare_segment(opts_.dir, n, opts_.segment_bytes);
     }
@@ -166,7 +167,6 @@ std::string block_log::open_segment(std::uint64_t n, bool create) {
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
   segment_ = n;
-  prepare_next();
   return {};
 }
 
@@ -254,6 +254,10 @@ void block_log::on_written(int result) {
     return;
   }
   offset_ = align_up(offset_ + buffer_.size());
+  // The next segment is filled once this one is half full: early enough to
+  // be ready at the rollover, late enough that a starting node does not
+  // write a whole segment of zeros while it elects a leader.
+  if (!next_.valid() && offset_ >= opts_.segment_bytes / 2) prepare_next();
   // Report in order; a callback may append, which queues behind the rest.
   std::deque<done_fn> done;
   done.swap(in_flight_);

@@ -113,6 +113,10 @@ void process_cluster::start(std::size_t i) {
                                    opts_.persistence,
                                    "--round_interval_ms",
                                    std::to_string(opts_.round_interval_ms)};
+  if (opts_.segment_mib != 0) {
+    args.push_back("--segment_mib");
+    args.push_back(std::to_string(opts_.segment_mib));
+  }
   args.insert(args.end(), opts_.extra_args.begin(), opts_.extra_args.end());
   const fs::path log = dir_ / ("node" + std::to_string(i + 1) + ".log");
   const pid_t parent = ::getpid();

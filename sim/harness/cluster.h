@@ -26,6 +26,8 @@ struct process_cluster_options {
   std::string io = "uring";
   std::string persistence = "per_block";
   std::uint32_t round_interval_ms = 50;
+  // Block-log segment size; 0 keeps the node's default.
+  std::uint32_t segment_mib = 0;
   std::vector<std::string> extra_args;
   // Where node data and logs go; kept afterwards. Empty: a temporary
   // directory, removed afterwards.

@@ -63,6 +63,12 @@ std::string set_key(cell* c, const std::string& key, const toml::node& v) {
   if (key == "round_interval_ms") return num(&c->round_interval_ms);
   if (key == "round_deadline_ms") return num(&c->round_deadline_ms);
   if (key == "barrier_delay_us") return num(&c->barrier_delay_us);
+  if (key == "segment_mib") {
+    std::string e = num(&c->segment_mib);
+    if (e.empty() && (c->segment_mib < 16 || c->segment_mib > 256))
+      e = "segment_mib: must be 16 to 256";
+    return e;
+  }
   return key + ": unknown key";
 }
 
@@ -433,6 +439,7 @@ cell_report run_cell(const experiment& e, const cell& c, const run_options& opts
   o.io = c.io;
   o.persistence = c.persistence;
   o.round_interval_ms = c.round_interval_ms;
+  o.segment_mib = c.segment_mib;
   o.data_root = opts.out_dir / ("cell-" + std::to_string(index + 1));
   o.extra_args = {"--block_txs_max",     std::to_string(c.block_txs_max),
                   "--round_deadline_ms", std::to_string(c.round_deadline_ms),
@@ -485,6 +492,16 @@ cell_report run_cell(const experiment& e, const cell& c, const run_options& opts
   res.refused = totals.refused;
   res.blocks = read_traces(cl, window_from, window_to);
   res.summary = report::summarize(res.blocks, c.nodes / 2 + 1);
+  // Rounds of the window in which no block started: under steady load
+  // every round cuts at least one, so these are rounds lost to a fault.
+  const std::uint64_t round_us = std::uint64_t{c.round_interval_ms} * 1000;
+  res.rounds = static_cast<std::size_t>((window_to - window_from) / round_us);
+  std::vector<bool> seen(res.rounds, false);
+  for (const auto& b : res.blocks) {
+    const std::uint64_t slot = (b.round_start_us - window_from) / round_us;
+    if (slot < seen.size()) seen[slot] = true;
+  }
+  res.rounds_without_block = static_cast<std::size_t>(std::count(seen.begin(), seen.end(), false));
   std::set<std::uint64_t> terms;
   for (const auto& b : res.blocks) terms.insert(b.term);
   res.leader_changes = terms.empty() ? 0 : terms.size() - 1;

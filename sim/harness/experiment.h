@@ -10,7 +10,7 @@
 //
 // Keys (scalars, or arrays under [matrix]): nodes, io, persistence,
 // rate_tps, tx_bytes, block_txs_max, round_interval_ms, round_deadline_ms,
-// barrier_delay_us; scalars only: name, description, warmup_s, duration_s,
+// barrier_delay_us, segment_mib; scalars only: name, description, warmup_s, duration_s,
 // clients, repetitions.
 #pragma once
 
@@ -34,6 +34,8 @@ struct cell {
   std::uint32_t round_interval_ms = 100;
   std::uint32_t round_deadline_ms = 200;
   std::uint32_t barrier_delay_us = 0;
+  // Block-log segment size of the nodes (16 to 256).
+  std::uint32_t segment_mib = 64;
   std::uint32_t repetition = 0;
   // "io=uring persistence=per_tx": the matrix values that name this cell.
   std::string label;

@@ -30,7 +30,8 @@ struct table {
 std::vector<table> tables(const run_report& r) {
   table t1{"Commit latency (round start to durable on a quorum)",
            {"cell", "blocks", "tx/s", "offered tx/s", "refused", "deadline met", "p50 ms", "p90 ms",
-            "p99 ms", "p99.9 ms", "max ms", "slack p50 ms", "slack worst 1% ms", "leader changes"},
+            "p99 ms", "p99.9 ms", "max ms", "slack p50 ms", "slack worst 1% ms", "leader changes",
+            "rounds without a block"},
            {}};
   table t2{"Where the time went (mean per block, ms)",
            {"cell", "build", "leader persist", "network", "follower persist", "quorum wait",
@@ -43,7 +44,7 @@ std::vector<table> tables(const run_report& r) {
   for (const cell_report& c : r.cells) {
     if (!c.error.empty()) {
       t1.rows.push_back(
-          {c.label, "failed: " + c.error, "", "", "", "", "", "", "", "", "", "", "", ""});
+          {c.label, "failed: " + c.error, "", "", "", "", "", "", "", "", "", "", "", "", ""});
       continue;
     }
     const summary& s = c.summary;
@@ -51,7 +52,8 @@ std::vector<table> tables(const run_report& r) {
                        fmt(c.offered_tps, 0), std::to_string(c.refused),
                        fmt(100 * s.deadline_met_ratio, 1) + "%", fmt(s.p50_ms), fmt(s.p90_ms),
                        fmt(s.p99_ms), fmt(s.p999_ms), fmt(s.max_ms), fmt(s.slack_p50_ms),
-                       fmt(s.slack_p1_ms), std::to_string(c.leader_changes)});
+                       fmt(s.slack_p1_ms), std::to_string(c.leader_changes),
+                       std::to_string(c.rounds_without_block) + " of " + std::to_string(c.rounds)});
     const phases& m = s.mean;
     t2.rows.push_back({c.label, fmt(m.build_us / 1000, 3), fmt(m.leader_persist_us / 1000, 3),
                        fmt(m.network_us / 1000, 3), fmt(m.follower_persist_us / 1000, 3),
@@ -164,6 +166,8 @@ json to_json(const run_report& r) {
     jc["accepted_tps"] = c.accepted_tps;
     jc["refused"] = c.refused;
     jc["leader_changes"] = c.leader_changes;
+    jc["rounds"] = c.rounds;
+    jc["rounds_without_block"] = c.rounds_without_block;
     jc["faults"] = json::array();
     for (const auto& f : c.faults) {
       jc["faults"].push_back(
@@ -461,6 +465,8 @@ std::string read_report(const fs::path& dir, run_report* out) {
       c.accepted_tps = jc.at("accepted_tps");
       c.refused = jc.at("refused");
       c.leader_changes = jc.value("leader_changes", 0);
+      c.rounds = jc.value("rounds", 0);
+      c.rounds_without_block = jc.value("rounds_without_block", 0);
       for (const auto& jf : jc.value("faults", json::array())) {
         c.faults.push_back({jf.at("kind"), jf.at("node"), jf.at("start_us"), jf.at("end_us")});
       }

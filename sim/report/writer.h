@@ -42,6 +42,10 @@ struct cell_report {
   std::vector<fault_window> faults;
   // Distinct leaders' terms among the measured blocks, less one.
   std::size_t leader_changes = 0;
+  // Round-length slots of the window in which no block's round started
+  // (an election, a stalled leader), and all slots.
+  std::size_t rounds_without_block = 0;
+  std::size_t rounds = 0;
 };
 
 struct run_report {

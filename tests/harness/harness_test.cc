@@ -35,7 +35,7 @@ TEST(harness, short_run_writes_plausible_reports_and_leaves_no_process) {
   fs::create_directories(dir);
   std::ofstream(dir / "e.toml")
       << "name = \"e2e\"\nnodes = 3\nwarmup_s = 0.5\nduration_s = 1.5\n"
-         "rate_tps = 2000\nclients = 2\nround_interval_ms = 50\n"
+         "rate_tps = 2000\nclients = 2\nround_interval_ms = 50\nsegment_mib = 16\n"
          "round_deadline_ms = 1000\n[matrix]\nio = [\"uring\", \"epoll\"]\n";
   experiment e;
   ASSERT_EQ(load_experiment(dir / "e.toml", &e), "");
@@ -73,10 +73,11 @@ TEST(harness, leader_kill_run_shows_a_leadership_change_and_a_shaded_window) {
       fs::temp_directory_path() / ("ringchain-harness-kill-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
-  std::ofstream(dir / "e.toml") << "name = \"kill\"\nnodes = 3\nwarmup_s = 0.5\nduration_s = 3\n"
-                                   "rate_tps = 1000\nclients = 2\nround_interval_ms = 50\n"
-                                   "[[faults]]\nat_s = 0.8\nkind = \"kill\"\nnode = \"leader\"\n"
-                                   "duration_s = 1\n";
+  std::ofstream(dir / "e.toml")
+      << "name = \"kill\"\nnodes = 3\nwarmup_s = 0.5\nduration_s = 3\n"
+         "rate_tps = 1000\nclients = 2\nround_interval_ms = 50\nsegment_mib = 16\n"
+         "[[faults]]\nat_s = 0.8\nkind = \"kill\"\nnode = \"leader\"\n"
+         "duration_s = 1\n";
   experiment e;
   ASSERT_EQ(load_experiment(dir / "e.toml", &e), "");
   ASSERT_EQ(e.faults.size(), 1u);
@@ -87,6 +88,8 @@ TEST(harness, leader_kill_run_shows_a_leadership_change_and_a_shaded_window) {
   const auto& c = r.cells[0];
   EXPECT_EQ(c.error, "");
   EXPECT_GE(c.leader_changes, 1u) << "a new leader took over after the kill";
+  EXPECT_GT(c.rounds_without_block, 0u) << "rounds were lost to the election";
+  EXPECT_LT(c.rounds_without_block, c.rounds);
   ASSERT_EQ(c.faults.size(), 1u);
   EXPECT_EQ(c.faults[0].kind, "kill");
   EXPECT_GT(c.faults[0].end_us, c.faults[0].start_us);
