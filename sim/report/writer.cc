@@ -105,11 +105,18 @@ std::vector<std::string> verdicts(const run_report& r) {
   for (const cell_report& c : r.cells) {
     if (!c.error.empty() || c.blocks.empty()) continue;
     const summary& s = c.summary;
+    // Rounds that produced no block count against the verdict too.
+    const bool rounds_ok =
+        static_cast<double>(c.rounds_without_block) <= 0.01 * static_cast<double>(c.rounds);
+    const std::string lost = c.rounds_without_block == 0
+                                 ? ""
+                                 : "; " + std::to_string(c.rounds_without_block) + " of " +
+                                       std::to_string(c.rounds) + " rounds produced no block";
     out.push_back(c.label + ": " + fmt(100 * s.deadline_met_ratio, 1) +
-                  "% of rounds committed within the " + std::to_string(c.round_deadline_ms) +
+                  "% of blocks committed within the " + std::to_string(c.round_deadline_ms) +
                   " ms deadline (p99 " + fmt(s.p99_ms) + " ms, worst-1% slack " +
-                  fmt(s.slack_p1_ms) + " ms)" +
-                  (s.deadline_met_ratio >= 0.99 ? ": meets it." : ": misses it."));
+                  fmt(s.slack_p1_ms) + " ms" + lost + ")" +
+                  (s.deadline_met_ratio >= 0.99 && rounds_ok ? ": meets it." : ": misses it."));
   }
   for (const cell_report& batched : r.cells) {
     if (batched.persistence != "per_block" || batched.blocks.empty()) continue;

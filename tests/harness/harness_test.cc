@@ -102,6 +102,8 @@ TEST(harness, leader_kill_run_shows_a_leadership_change_and_a_shaded_window) {
   std::ifstream md(dir / "report.md");
   const std::string text((std::istreambuf_iterator<char>(md)), {});
   EXPECT_NE(text.find("| kill |"), std::string::npos) << "the fault is listed";
+  EXPECT_NE(text.find("rounds produced no block): misses it."), std::string::npos)
+      << "rounds lost to the election count against the verdict";
   EXPECT_EQ(nodes_running_under(dir), 0) << "a node process outlived the run";
   fs::remove_all(dir);
 }
