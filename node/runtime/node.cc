@@ -394,14 +394,21 @@ void node::on_round() {
 }
 
 // The height and header hash of the last block in the log (committed or
-// not): a new block chains after it.
-std::pair<std::uint64_t, chain::hash> node::last_block_in_log() const {
+// not): a new block chains after it. The last block found is remembered
+// with its index and term, so the leader does not parse a whole block from
+// its log for every proposal; a remembered entry still counts only while
+// the log holds it with the same term.
+std::pair<std::uint64_t, chain::hash> node::last_block_in_log() {
   const core::raft_log& log = raft_->log();
   for (std::uint64_t i = log.last_index(); i >= 1; --i) {
     const core::entry& e = log.at(i);
     if (e.type() != raftpb::ENTRY_NORMAL) continue;
+    if (i == last_block_.index && e.term() == last_block_.term)
+      return {last_block_.height, last_block_.hash};
     chain::block b;
-    if (b.ParseFromString(e.data())) return {b.header().height(), chain::header_hash(b.header())};
+    if (!b.ParseFromString(e.data())) continue;
+    last_block_ = {i, e.term(), b.header().height(), chain::header_hash(b.header())};
+    return {last_block_.height, last_block_.hash};
   }
   return {0, chain::hash{}};
 }
@@ -436,6 +443,7 @@ bool node::propose_block() {
     ++counters_["blocks_refused_busy"];
     return false;
   }
+  last_block_ = {r.index, r.term, p.height, chain::header_hash(b.header())};
   block_timing& t = timings_[r.index];
   t.height = p.height;
   t.term = p.term;

@@ -63,7 +63,7 @@ class node {
   void on_tick();
   void on_round();
   bool propose_block();
-  std::pair<std::uint64_t, chain::hash> last_block_in_log() const;
+  std::pair<std::uint64_t, chain::hash> last_block_in_log();
   void on_leader_change();
 
   void accept(int fd, bool is_peer);
@@ -109,6 +109,12 @@ class node {
   std::uint64_t round_ = 0;
   std::uint64_t round_start_us_ = 0;
   std::uint64_t next_round_us_ = 0;
+  // The last block found in (or proposed to) the log: its entry's index and
+  // term, its height and header hash.
+  struct last_block {
+    std::uint64_t index = 0, term = 0, height = 0;
+    chain::hash hash{};
+  } last_block_;
   std::map<std::uint64_t, block_timing> timings_;
   std::ofstream trace_;
   std::map<std::string, std::uint64_t> counters_;
