@@ -52,6 +52,16 @@ class reactor_test : public ::testing::TestWithParam<backend> {
     return true;
   }
 
+  // Submits `w` and runs the loop until its on_done; returns its result
+  // (1 when it never came).
+  int write_and_wait(file_write& w) {
+    int result = 1;
+    w.on_done = [&result](int res) { result = res; };
+    r_->submit(w);
+    run_until([&] { return result != 1; });
+    return result;
+  }
+
   fs::path temp_file(const std::string& name) {
     if (dir_.empty()) {
       dir_ = fs::temp_directory_path() / ("ringchain-io-" + std::to_string(::getpid()) + "-" +
@@ -146,14 +156,12 @@ TEST_P(reactor_test, per_transaction_writes_take_one_barrier_each) {
   const int fd = ::open(temp_file("tx").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
   std::string data;
   for (int i = 0; i < 16; ++i) data += std::string(100, static_cast<char>('a' + i));
-  int result = 1;
   file_write w;
   w.fd = fd;
   w.data = data;
   w.chunks = 16;
-  w.on_done = [&](int res) { result = res; };
-  r_->submit(w);
-  ASSERT_TRUE(run_until([&] { return result != 1; }));
+  const int result = write_and_wait(w);
+  ASSERT_NE(result, 1) << "no completion";
   EXPECT_EQ(result, 0);
   EXPECT_EQ(r_->get_counters().fdatasyncs, 16u);
   std::string got(data.size(), '\0');
@@ -166,15 +174,13 @@ TEST_P(reactor_test, injected_barrier_delay_holds_back_durability) {
   REQUIRE_REACTOR();
   const int fd = ::open(temp_file("slow").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
   const std::string data(1000, 'x');
-  int result = 1;
   file_write w;
   w.fd = fd;
   w.data = data;
   w.barrier_delay = 30ms;
-  w.on_done = [&](int res) { result = res; };
   const auto start = std::chrono::steady_clock::now();
-  r_->submit(w);
-  ASSERT_TRUE(run_until([&] { return result != 1; }));
+  const int result = write_and_wait(w);
+  ASSERT_NE(result, 1) << "no completion";
   EXPECT_EQ(result, 0);
   EXPECT_GE(std::chrono::steady_clock::now() - start, 30ms);
   ::close(fd);
@@ -239,13 +245,11 @@ TEST_P(reactor_test, failed_barrier_is_reported_and_never_durable) {
   int p[2];
   ASSERT_EQ(::pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
   const std::string data(100, 'p');
-  int result = 1;
   file_write w;
   w.fd = p[1];
   w.data = data;
-  w.on_done = [&](int res) { result = res; };
-  r_->submit(w);
-  ASSERT_TRUE(run_until([&] { return result != 1; }));
+  const int result = write_and_wait(w);
+  ASSERT_NE(result, 1) << "no completion";
   EXPECT_LT(result, 0);
   ::close(p[0]);
   ::close(p[1]);
@@ -256,13 +260,11 @@ TEST_P(reactor_test, full_disk_is_reported_as_enospc) {
   const int fd = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
   if (fd < 0) GTEST_SKIP() << "/dev/full is not available";
   const std::string data(4096, 'f');
-  int result = 1;
   file_write w;
   w.fd = fd;
   w.data = data;
-  w.on_done = [&](int res) { result = res; };
-  r_->submit(w);
-  ASSERT_TRUE(run_until([&] { return result != 1; }));
+  const int result = write_and_wait(w);
+  ASSERT_NE(result, 1) << "no completion";
   EXPECT_EQ(result, -ENOSPC);
   ::close(fd);
 }
