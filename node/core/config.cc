@@ -59,4 +59,33 @@ std::string config::validate() const {
   return {};
 }
 
+namespace {
+constexpr std::pair<planted_bug, const char*> bug_names[] = {
+    {planted_bug::none, "none"},
+    {planted_bug::commit_stale_term, "commit_stale_term"},
+    {planted_bug::ack_before_durable, "ack_before_durable"},
+    {planted_bug::vote_twice, "vote_twice"},
+    {planted_bug::no_campaign_after_restart, "no_campaign_after_restart"},
+    {planted_bug::ack_before_commit, "ack_before_commit"},
+    {planted_bug::diverge_state, "diverge_state"},
+};
+}  // namespace
+
+const char* to_string(planted_bug b) {
+  for (const auto& [bug, name] : bug_names) {
+    if (bug == b) return name;
+  }
+  return "?";
+}
+
+bool parse_planted_bug(std::string_view text, planted_bug* out) {
+  for (const auto& [bug, name] : bug_names) {
+    if (text == name) {
+      *out = bug;
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace ringchain::core

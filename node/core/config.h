@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "node/core/limits.h"
@@ -14,6 +15,28 @@ namespace ringchain::core {
 // generator: the caller injects one, seeded, so that every run can be
 // replayed (tests and the deterministic simulator rely on it).
 using random_source = std::function<std::uint64_t(std::uint64_t bound)>;
+
+// Test-only: a known bug planted on purpose, so that tests can show the
+// deterministic simulator's checkers catch it. Never set outside tests;
+// `none` is the only value a real node runs with.
+enum class planted_bug : std::uint8_t {
+  none,
+  // Core: commit an earlier term's entry by counting replicas (the Raft
+  // paper's Figure 8).
+  commit_stale_term,
+  // Core: send append acknowledgements before the entries are durable.
+  ack_before_durable,
+  // Core: grant a second vote in a term.
+  vote_twice,
+  // Core: a node that restarted never campaigns again.
+  no_campaign_after_restart,
+  // Node: tell the client a transaction committed when it is proposed.
+  ack_before_commit,
+  // Node: node 2 applies every block's writes with a changed value.
+  diverge_state,
+};
+const char* to_string(planted_bug b);
+bool parse_planted_bug(std::string_view text, planted_bug* out);
 
 // Settings of one node. Every bound may only be lowered from its limit in
 // node/core/limits.h; validate() refuses anything else.
@@ -47,6 +70,9 @@ struct config {
   std::uint64_t uncommitted_bytes = limits::uncommitted_bytes_max;
 
   random_source random;
+
+  // Test-only (see planted_bug).
+  planted_bug bug = planted_bug::none;
 
   // Returns an empty string when the config is usable, else a sentence that
   // names the setting and the problem.

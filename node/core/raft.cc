@@ -51,6 +51,7 @@ void raft::restore(const hard_state& hs, std::vector<entry> entries, std::uint64
   vote_ = vote_handed_ = hs.vote();
   log_.restore(std::move(entries), hs.commit(), applied);
   RC_ASSERT(log_.last_term() <= term_);
+  restored_ = hs.term() > 0;
 }
 
 // ---------------------------------------------------------------- ticks --
@@ -67,6 +68,7 @@ void raft::tick() {
   }
   if (++election_elapsed_ >= randomized_election_ticks_) {
     election_elapsed_ = 0;
+    if (cfg_.bug == planted_bug::no_campaign_after_restart && restored_) return;
     campaign();
   }
 }
@@ -227,7 +229,9 @@ std::uint64_t raft::seq_for_current_state() const {
 
 void raft::respond(message m) {
   const std::uint64_t seq = seq_for_current_state();
-  if (seq <= seq_durable_) {
+  const bool early = cfg_.bug == planted_bug::ack_before_durable && m.to() != id_ &&
+                     m.type() == raftpb::MSG_APPEND_RESPONSE;
+  if (seq <= seq_durable_ || early) {
     if (m.to() == id_) {
       step_checked(m);
     } else {
@@ -395,8 +399,8 @@ void raft::handle_vote_request(const message& m) {
   const bool is_pre = m.type() == raftpb::MSG_PRE_VOTE;
   // Raft §5.2: at most one vote per term, first come first served. A
   // pre-vote for a later term commits to nothing.
-  const bool can_vote =
-      vote_ == m.from() || (vote_ == 0 && leader_ == 0) || (is_pre && m.term() > term_);
+  const bool can_vote = vote_ == m.from() || (vote_ == 0 && leader_ == 0) ||
+                        (is_pre && m.term() > term_) || cfg_.bug == planted_bug::vote_twice;
   // Raft §5.4.1: only for a candidate whose log is at least as up-to-date.
   const bool grant = can_vote && log_.is_up_to_date(m.index(), m.log_term());
   message r = make(is_pre ? raftpb::MSG_PRE_VOTE_RESPONSE : raftpb::MSG_VOTE_RESPONSE, m.from());
@@ -601,7 +605,8 @@ bool raft::maybe_commit() {
   const std::uint64_t q = matches[quorum() - 1];
   // Raft §5.4.2 (Figure 8): only an entry of the current term is committed
   // by counting replicas; earlier entries commit with it.
-  if (q <= log_.committed() || log_.term(q) != term_) return false;
+  if (q <= log_.committed()) return false;
+  if (log_.term(q) != term_ && cfg_.bug != planted_bug::commit_stale_term) return false;
   log_.commit_to(q);
   return true;
 }

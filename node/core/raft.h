@@ -251,6 +251,8 @@ class raft {
   // Term and vote as last handed to storage.
   std::uint64_t term_handed_ = 0;
   std::uint64_t vote_handed_ = 0;
+  // Started from a recovered hard state (planted_bug::no_campaign_after_restart).
+  bool restored_ = false;
 
   bool ready_outstanding_ = false;
   std::uint64_t ready_seq_ = 0;

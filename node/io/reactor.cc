@@ -1,5 +1,6 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,7 +12,12 @@
 namespace ringchain::io {
 
 const char* to_string(backend b) {
-  return b == backend::uring ? "uring" : "epoll";
+  switch (b) {
+    case backend::uring: return "uring";
+    case backend::epoll: return "epoll";
+    case backend::sim: return "sim";
+  }
+  return "?";
 }
 
 bool parse_backend(std::string_view text, backend* out) {
@@ -44,7 +50,26 @@ const char* to_string(op_kind k) {
 
 std::unique_ptr<reactor> reactor::create(backend b, const reactor_options& opts,
                                          std::string* error) {
-  return b == backend::uring ? make_uring_reactor(opts, error) : make_epoll_reactor(opts, error);
+  switch (b) {
+    case backend::uring: return make_uring_reactor(opts, error);
+    case backend::epoll: return make_epoll_reactor(opts, error);
+    case backend::sim: break;
+  }
+  *error = "the sim backend runs only inside the deterministic simulator (ringchain-sim dst)";
+  return nullptr;
+}
+
+std::uint64_t reactor::now_us() const {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000 +
+         static_cast<std::uint64_t>(ts.tv_nsec) / 1000;
+}
+
+std::uint64_t reactor::wall_us() const {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
 }
 
 bool stream::send(std::string_view bytes) {

@@ -37,7 +37,8 @@ namespace ringchain::io {
 
 class reactor;
 
-enum class backend { uring, epoll };
+// sim: the deterministic simulator's (sim/dst); never created here.
+enum class backend { uring, epoll, sim };
 const char* to_string(backend b);
 // Parses "uring" or "epoll".
 bool parse_backend(std::string_view text, backend* out);
@@ -226,6 +227,12 @@ class reactor {
   // to the kernel and wait up to max_wait for at least one completion;
   // run the callbacks of every completion available.
   virtual void run_once(std::chrono::microseconds max_wait) = 0;
+
+  // The clocks the node reads, in microseconds: CLOCK_MONOTONIC and the
+  // system clock for the real backends, simulated time for the
+  // simulator's. The node takes every time from here, never elsewhere.
+  virtual std::uint64_t now_us() const;
+  virtual std::uint64_t wall_us() const;
 
   virtual void arm(timer& t, std::chrono::nanoseconds after) = 0;
   // Cancels an armed timer; its callback does not run.

@@ -17,62 +17,27 @@ namespace ringchain::runtime {
 namespace fs = std::filesystem;
 using net::parse_address;
 
-std::uint64_t monotonic_us() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000 +
-         static_cast<std::uint64_t>(ts.tv_nsec) / 1000;
-}
-
 namespace {
 
-std::uint64_t wall_us() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
-
-// A send queue bound per connection: a slow or dead peer costs at most
-// this much memory, and then its messages are dropped (Raft resends).
+// A send queue bound per client connection: a client that does not read
+// costs at most this much memory, and then it is disconnected.
 constexpr std::size_t send_queue_bytes_max = 64 * limits::mib;
-
-int listen_on(const std::string& address, std::string* error) {
-  sockaddr_in a{};
-  parse_address(address, &a);
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  const int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::listen(fd, 128) != 0) {
-    *error = "cannot listen on " + address + ": " + std::strerror(errno);
-    if (fd >= 0) ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 }  // namespace
 
+// A client connection.
 struct node::inbound {
-  bool is_peer = false;
   std::unique_ptr<io::stream> stream;
   net::frame_reader reader{limits::frame_size_max};
-  std::uint64_t peer_id = 0;
   bool closing = false;
 };
 
-struct node::peer_link {
-  std::uint64_t id = 0;
-  sockaddr_in addr{};
-  std::string client;
-  std::unique_ptr<io::stream> stream;
-  bool connected = false;
-  std::uint32_t backoff_ms = 50;
-  std::unique_ptr<io::timer> retry;
-};
-
 struct node::pending_submit {
+  std::uint64_t seq = 0;
+  // Where the response goes: a client connection (null once it closed),
+  // or a function for clients in the same process.
   inbound* conn = nullptr;
+  std::function<void(const nodepb::ClientResponse&)> reply;
   // Its batch is on the verifier's thread; only on_verified may finish it.
   bool verifying = false;
   std::uint64_t request_id = 0;
@@ -93,20 +58,24 @@ struct node::block_timing {
   std::map<std::uint64_t, follower> followers;
 };
 
-node::node(const node_config& cfg)
+node::node(const node_config& cfg, const node_env& env)
     : cfg_(cfg),
-      random_state_(cfg.id * 0x9e3779b97f4a7c15ULL ^ monotonic_us()),
+      env_(env),
+      random_state_(0),
       mempool_(cfg.mempool_txs_max, limits::mempool_bytes_max),
       tick_timer_([this] { on_tick(); }),
       round_timer_([this] { on_round(); }) {}
 
 node::~node() {
-  if (peer_listen_fd_ >= 0) ::close(peer_listen_fd_);
   if (client_listen_fd_ >= 0) ::close(client_listen_fd_);
 }
 
 std::unique_ptr<node> node::open(const node_config& cfg, std::string* error) {
-  std::unique_ptr<node> n(new node(cfg));
+  return open(cfg, node_env{}, error);
+}
+
+std::unique_ptr<node> node::open(const node_config& cfg, const node_env& env, std::string* error) {
+  std::unique_ptr<node> n(new node(cfg, env));
   if (std::string err = n->start(); !err.empty()) {
     *error = err;
     return nullptr;
@@ -116,8 +85,16 @@ std::unique_ptr<node> node::open(const node_config& cfg, std::string* error) {
 
 std::string node::start() {
   std::string err;
-  reactor_ = io::reactor::create(cfg_.io, {}, &err);
-  if (!reactor_) return err;
+  reactor_ = env_.reactor;
+  if (reactor_ == nullptr) {
+    own_reactor_ = io::reactor::create(cfg_.io, {}, &err);
+    if (!own_reactor_) return err;
+    reactor_ = own_reactor_.get();
+  }
+  // xorshift64 state: never 0.
+  random_state_ = env_.random_seed != 0 ? env_.random_seed
+                                        : cfg_.id * 0x9e3779b97f4a7c15ULL ^ reactor_->now_us();
+  if (random_state_ == 0) random_state_ = 1;
   spdlog::info("node {}: reactor {}", cfg_.id, reactor_->describe());
   storage::block_log_options lo;
   lo.dir = fs::path(cfg_.data_dir) / "log";
@@ -136,6 +113,7 @@ std::string node::start() {
   for (const auto& p : cfg_.peers) cc.voters.push_back(p.id);
   cc.election_ticks = cfg_.election_ticks;
   cc.heartbeat_ticks = cfg_.heartbeat_ticks;
+  cc.bug = env_.bug;
   cc.random = [this](std::uint64_t bound) {
     random_state_ ^= random_state_ << 13;
     random_state_ ^= random_state_ >> 7;
@@ -148,35 +126,27 @@ std::string node::start() {
   spdlog::info("node {}: recovered term {} and {} entries ({} committed)", cfg_.id,
                rec.hard_state.term(), rec.entries.size(), rec.hard_state.commit());
 
-  if ((peer_listen_fd_ = listen_on(cfg_.listen_peer, &err)) < 0) return err;
-  if ((client_listen_fd_ = listen_on(cfg_.listen_client, &err)) < 0) return err;
-  peer_listener_ = std::make_unique<io::listener>(
-      [this](int fd) { accept(fd, true); },
-      [](int e) { spdlog::error("peer accept: {}", std::strerror(-e)); });
-  client_listener_ = std::make_unique<io::listener>(
-      [this](int fd) { accept(fd, false); },
-      [](int e) { spdlog::error("client accept: {}", std::strerror(-e)); });
-  reactor_->listen(*peer_listener_, peer_listen_fd_);
-  reactor_->listen(*client_listener_, client_listen_fd_);
-  for (const auto& p : cfg_.peers) {
-    if (p.id == cfg_.id) continue;
-    auto link = std::make_unique<peer_link>();
-    link->id = p.id;
-    parse_address(p.peer, &link->addr);
-    link->client = p.client;
-    peer_link* raw = link.get();
-    link->retry = std::make_unique<io::timer>([this, raw] { connect_peer(*raw); });
-    peers_[p.id] = std::move(link);
-    connect_peer(*raw);
+  transport_ = env_.transport;
+  if (transport_ == nullptr) {
+    tcp_ = std::make_unique<tcp_peers>(
+        *reactor_, cfg_, [this](const core::message& m) { return receive(m); }, counters_);
+    if (err = tcp_->start(); !err.empty()) return err;
+    transport_ = tcp_.get();
+    if ((client_listen_fd_ = listen_on(cfg_.listen_client, &err)) < 0) return err;
+    client_listener_ = std::make_unique<io::listener>(
+        [this](int fd) { accept(fd); },
+        [](int e) { spdlog::error("client accept: {}", std::strerror(-e)); });
+    reactor_->listen(*client_listener_, client_listen_fd_);
   }
   // Up to 64 batches wait for verification; more is back-pressure.
   verifier_ = std::make_unique<verifier>(
-      *reactor_, [this](verify_job&& j) { on_verified(std::move(j)); }, 64);
+      *reactor_, [this](verify_job&& j) { on_verified(std::move(j)); }, 64,
+      env_.verify_inline ? verifier::mode::inline_ : verifier::mode::thread);
   trace_.open(fs::path(cfg_.data_dir) / "trace.jsonl", std::ios::app);
   if (!trace_) return "cannot open the block trace in " + cfg_.data_dir;
   reactor_->arm(tick_timer_, std::chrono::milliseconds(cfg_.tick_ms));
   reactor_->arm(round_timer_, std::chrono::milliseconds(cfg_.round_interval_ms));
-  round_start_us_ = monotonic_us();
+  round_start_us_ = reactor_->now_us();
   return {};
 }
 
@@ -197,6 +167,10 @@ int node::run() {
 
 void node::iterate() {
   reactor_->run_once(std::chrono::milliseconds(cfg_.tick_ms));
+  process();
+}
+
+void node::process() {
   handle_ready();
   on_leader_change();
   flush_block_timings(false);
@@ -221,7 +195,7 @@ void node::handle_ready() {
 }
 
 void node::persist(core::ready& rd) {
-  const std::uint64_t now = monotonic_us();
+  const std::uint64_t now = reactor_->now_us();
   std::uint32_t txs = 0;
   for (const core::entry& e : rd.entries) {
     if (auto it = timings_.find(e.index()); it != timings_.end()) {
@@ -242,7 +216,7 @@ void node::persist(core::ready& rd) {
                    fatal(log_->failure_message());
                    return;
                  }
-                 const std::uint64_t done = monotonic_us();
+                 const std::uint64_t done = reactor_->now_us();
                  for (std::uint64_t i = first; i != 0 && i <= last; ++i) {
                    if (auto it = timings_.find(i); it != timings_.end())
                      it->second.barrier_done_us = done;
@@ -258,11 +232,8 @@ void node::persist(core::ready& rd) {
 }
 
 void node::send(const core::message& m) {
-  auto it = peers_.find(m.to());
-  if (it == peers_.end()) return;
-  peer_link& p = *it->second;
   if (m.type() == raftpb::MSG_APPEND) {
-    const std::uint64_t now = monotonic_us();
+    const std::uint64_t now = reactor_->now_us();
     for (const core::entry& e : m.entries()) {
       if (auto t = timings_.find(e.index()); t != timings_.end()) {
         auto& f = t->second.followers[m.to()];
@@ -270,25 +241,27 @@ void node::send(const core::message& m) {
       }
     }
   }
-  if (!p.connected) {
-    ++counters_["messages_dropped_peer_down"];
-    return;
-  }
-  nodepb::PeerFrame frame;
-  *frame.mutable_raft() = m;
-  std::string bytes;
-  if (!net::append_frame(frame, limits::frame_size_max, &bytes) || !p.stream->send(bytes)) {
-    ++counters_["messages_dropped_peer_slow"];
-  }
+  transport_->send(m);
+}
+
+core::input_error node::receive(const core::message& m) {
+  if (m.type() == raftpb::MSG_APPEND_RESPONSE) record_ack(m);
+  return raft_->step(m);
 }
 
 void node::apply(const core::entry& e) {
-  const std::uint64_t committed_us = monotonic_us();
+  const std::uint64_t committed_us = reactor_->now_us();
   if (e.type() != raftpb::ENTRY_NORMAL) return;
   chain::block b;
   if (!b.ParseFromString(e.data())) {
     fatal("committed entry " + std::to_string(e.index()) + " does not hold a block");
     return;
+  }
+  if (env_.bug == core::planted_bug::diverge_state && cfg_.id == 2 && b.txs_size() > 0) {
+    chainpb::KvWrite w;
+    w.ParseFromString(b.txs(0).payload());
+    w.set_value(w.value() + "!");
+    b.mutable_txs(0)->set_payload(w.SerializeAsString());
   }
   if (std::string err = ledger_.apply(b); !err.empty()) {
     fatal("committed " + err);
@@ -296,28 +269,31 @@ void node::apply(const core::entry& e) {
   }
   ++counters_["blocks_applied"];
   counters_["txs_applied"] += static_cast<std::uint64_t>(b.txs_size());
-  for (const auto& tx : b.txs()) {
-    auto it = waiting_txs_.find(std::string(chain::as_bytes(chain::tx_hash(tx))));
-    if (it == waiting_txs_.end()) continue;
-    auto [submit, slot] = it->second;
-    waiting_txs_.erase(it);
-    nodepb::TxResult* r = submit->response.mutable_results(slot);
-    r->set_code(nodepb::TxResult::COMMITTED);
-    r->set_height(b.header().height());
-    --submit->remaining;
-    finish_submit_if_done(submit);
-  }
+  for (const auto& tx : b.txs()) settle(tx, b.header().height());
   if (auto it = timings_.find(e.index()); it != timings_.end()) {
     it->second.committed_us = committed_us;
-    it->second.applied_us = monotonic_us();
+    it->second.applied_us = reactor_->now_us();
   }
+}
+
+// Tells the client that a transaction committed at `height`, if it waits.
+void node::settle(const chain::transaction& tx, std::uint64_t height) {
+  auto it = waiting_txs_.find(std::string(chain::as_bytes(chain::tx_hash(tx))));
+  if (it == waiting_txs_.end()) return;
+  auto [submit, slot] = it->second;
+  waiting_txs_.erase(it);
+  nodepb::TxResult* r = submit->response.mutable_results(slot);
+  r->set_code(nodepb::TxResult::COMMITTED);
+  r->set_height(height);
+  --submit->remaining;
+  finish_submit_if_done(submit);
 }
 
 // Writes the trace lines of committed blocks once every follower has
 // acknowledged them, or a second after commit for a follower that is slow
 // or down (its acknowledgement then reads 0).
 void node::flush_block_timings(bool all) {
-  const std::uint64_t now = monotonic_us();
+  const std::uint64_t now = reactor_->now_us();
   for (auto it = timings_.begin(); it != timings_.end() && it->second.committed_us != 0;) {
     const block_timing& t = it->second;
     bool acked = t.followers.size() + 1 >= cfg_.peers.size();
@@ -362,7 +338,7 @@ void node::write_block_timing(std::uint64_t index, const block_timing& t) {
 
 void node::record_ack(const core::message& m) {
   if (m.reject()) return;
-  const std::uint64_t now = monotonic_us();
+  const std::uint64_t now = reactor_->now_us();
   for (auto it = timings_.begin(); it != timings_.end() && it->first <= m.index(); ++it) {
     auto f = it->second.followers.find(m.from());
     if (f == it->second.followers.end() || f->second.acked_us != 0) continue;
@@ -383,7 +359,7 @@ void node::on_tick() {
 void node::on_round() {
   // Rounds keep their schedule: the next starts one interval after this
   // one was due, not after the timer fired, so late wake-ups do not drift.
-  const std::uint64_t now = monotonic_us();
+  const std::uint64_t now = reactor_->now_us();
   const std::uint64_t interval = std::uint64_t{cfg_.round_interval_ms} * 1000;
   next_round_us_ = next_round_us_ == 0 ? now + interval : next_round_us_ + interval;
   if (next_round_us_ <= now) next_round_us_ = now + interval;  // fell behind a whole round
@@ -415,7 +391,7 @@ std::pair<std::uint64_t, chain::hash> node::last_block_in_log() {
 
 bool node::propose_block() {
   if (mempool_.size() == 0 && !cfg_.empty_blocks) return false;
-  const std::uint64_t cut = monotonic_us();
+  const std::uint64_t cut = reactor_->now_us();
   std::vector<chain::transaction> txs =
       mempool_.take(cfg_.block_txs_max, cfg_.block_bytes_max, ledger_);
   if (txs.empty() && !cfg_.empty_blocks) return false;
@@ -426,7 +402,7 @@ bool node::propose_block() {
   p.prev_hash = prev;
   p.proposer = cfg_.id;
   p.round = round_;
-  p.timestamp_us = wall_us();
+  p.timestamp_us = reactor_->wall_us();
   const std::size_t n = txs.size();
   chain::block b = chain::make_block(p, std::move(txs));
   std::string data = b.SerializeAsString();
@@ -444,6 +420,9 @@ bool node::propose_block() {
     return false;
   }
   last_block_ = {r.index, r.term, p.height, chain::header_hash(b.header())};
+  if (env_.bug == core::planted_bug::ack_before_commit) {
+    for (const auto& tx : b.txs()) settle(tx, p.height);
+  }
   block_timing& t = timings_[r.index];
   t.height = p.height;
   t.term = p.term;
@@ -474,12 +453,7 @@ void node::on_leader_change() {
           r.set_reason("leadership lost before commit; check the chain before resending");
         }
       }
-      if (submit->conn != nullptr) {
-        nodepb::ClientResponse resp;
-        resp.set_id(submit->request_id);
-        *resp.mutable_submit() = submit->response;
-        reply(*submit->conn, resp);
-      }
+      respond(*submit);
       it = submits_.erase(it);
     }
     waiting_txs_.clear();
@@ -490,40 +464,17 @@ void node::on_leader_change() {
   leader_seen_ = leader;
 }
 
-// ---------------------------------------------------------------- peers --
+// -------------------------------------------------------------- clients --
 
-void node::connect_peer(peer_link& p) {
-  p.stream = std::make_unique<io::stream>(
-      io::stream_handler{[this, &p] {
-                           p.connected = true;
-                           p.backoff_ms = 50;
-                           nodepb::PeerFrame hello;
-                           hello.set_hello_from(cfg_.id);
-                           std::string bytes;
-                           net::append_frame(hello, limits::frame_size_max, &bytes);
-                           p.stream->send(bytes);
-                         },
-                         [](std::span<const char>) {},
-                         [this, &p](int) {
-                           p.connected = false;
-                           // Bounded exponential backoff: 50 ms doubling up to 1 s.
-                           reactor_->arm(*p.retry, std::chrono::milliseconds(p.backoff_ms));
-                           p.backoff_ms = std::min<std::uint32_t>(p.backoff_ms * 2, 1000);
-                         }},
-      send_queue_bytes_max);
-  reactor_->connect(*p.stream, p.addr);
-}
-
-// A connection accepted on the peer or the client port.
-void node::accept(int fd, bool is_peer) {
+// A connection accepted on the client port.
+void node::accept(int fd) {
   auto c = std::make_unique<inbound>();
-  c->is_peer = is_peer;
   inbound* raw = c.get();
   c->stream = std::make_unique<io::stream>(
       io::stream_handler{nullptr,
                          [this, raw](std::span<const char> bytes) { read_frames(*raw, bytes); },
                          [this, raw](int) {
-                           for (auto& [ptr, submit] : submits_) {
+                           for (auto& [seq, submit] : submits_) {
                              if (submit->conn == raw) submit->conn = nullptr;
                            }
                            inbound_.erase(raw);
@@ -538,11 +489,7 @@ void node::read_frames(inbound& c, std::span<const char> bytes) {
   std::string_view body;
   net::frame_reader::status st = net::frame_reader::status::need_more;
   while (!c.closing && (st = c.reader.next(&body)) == net::frame_reader::status::frame) {
-    if (c.is_peer) {
-      on_peer_frame(c, body);
-    } else {
-      on_client_frame(c, body);
-    }
+    on_client_frame(c, body);
   }
   if (!c.closing && st == net::frame_reader::status::too_large) {
     close_inbound(c, "frame of " + std::to_string(c.reader.announced_bytes()) +
@@ -550,41 +497,13 @@ void node::read_frames(inbound& c, std::span<const char> bytes) {
   }
 }
 
-void node::on_peer_frame(inbound& c, std::string_view body) {
-  nodepb::PeerFrame f;
-  if (!f.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-    close_inbound(c, "peer frame does not parse");
-    return;
-  }
-  if (c.peer_id == 0) {
-    if (!f.has_hello_from() || f.hello_from() == cfg_.id || !peers_.count(f.hello_from())) {
-      close_inbound(c, "first peer frame is not a hello from a known peer");
-      return;
-    }
-    c.peer_id = f.hello_from();
-    return;
-  }
-  if (!f.has_raft() || f.raft().from() != c.peer_id) {
-    close_inbound(c,
-                  "peer frame is not a consensus message from node " + std::to_string(c.peer_id));
-    return;
-  }
-  const core::message& m = f.raft();
-  if (m.type() == raftpb::MSG_APPEND_RESPONSE) record_ack(m);
-  if (const core::input_error err = raft_->step(m); err != core::input_error::none) {
-    close_inbound(c, std::string("consensus message refused: ") + core::to_string(err));
-  }
-}
-
 void node::close_inbound(inbound& c, const std::string& why) {
   if (c.closing) return;
   c.closing = true;
   ++counters_["connections_closed_bad_input"];
-  spdlog::warn("node {}: closing {} connection: {}", cfg_.id, c.is_peer ? "peer" : "client", why);
+  spdlog::warn("node {}: closing client connection: {}", cfg_.id, why);
   reactor_->close(*c.stream);
 }
-
-// -------------------------------------------------------------- clients --
 
 void node::reply(inbound& c, const nodepb::ClientResponse& r) {
   std::string bytes;
@@ -602,7 +521,12 @@ void node::on_client_frame(inbound& c, std::string_view body) {
   nodepb::ClientResponse resp;
   resp.set_id(req.id());
   switch (req.kind_case()) {
-    case nodepb::ClientRequest::kSubmit: handle_submit(c, req); return;
+    case nodepb::ClientRequest::kSubmit: {
+      auto submit = std::make_unique<pending_submit>();
+      submit->conn = &c;
+      handle_submit(std::move(submit), req);
+      return;
+    }
     case nodepb::ClientRequest::kStatus: fill_status(resp.mutable_status()); break;
     case nodepb::ClientRequest::kAdmin:
       log_->set_barrier_delay(std::chrono::microseconds(req.admin().barrier_delay_us()));
@@ -627,9 +551,15 @@ void node::on_client_frame(inbound& c, std::string_view body) {
   reply(c, resp);
 }
 
-void node::handle_submit(inbound& c, nodepb::ClientRequest& req) {
+void node::submit(nodepb::ClientRequest req,
+                  std::function<void(const nodepb::ClientResponse&)> reply) {
   auto submit = std::make_unique<pending_submit>();
-  submit->conn = &c;
+  submit->reply = std::move(reply);
+  handle_submit(std::move(submit), req);
+}
+
+void node::handle_submit(std::unique_ptr<pending_submit> submit, nodepb::ClientRequest& req) {
+  submit->seq = ++submits_seen_;
   submit->request_id = req.id();
   const std::uint64_t leader_id = raft_->get_status().leader;
   for (const auto& p : cfg_.peers) {
@@ -638,7 +568,7 @@ void node::handle_submit(inbound& c, nodepb::ClientRequest& req) {
   const int n = req.submit().txs_size();
   for (int i = 0; i < n; ++i) submit->response.add_results()->set_code(nodepb::TxResult::REFUSED);
   pending_submit* raw = submit.get();
-  submits_[raw] = std::move(submit);
+  submits_[raw->seq] = std::move(submit);
   if (raft_->get_status().role != core::role::leader) {
     for (auto& r : *raw->response.mutable_results()) r.set_code(nodepb::TxResult::NOT_LEADER);
     finish_submit_if_done(raw);
@@ -688,7 +618,7 @@ void node::on_verified(verify_job&& job) {
   // current round, and handed to storage and the network before anything
   // else.
   while (mempool_.size() >= cfg_.block_txs_max || mempool_.bytes() >= cfg_.block_bytes_max) {
-    round_start_us_ = monotonic_us();
+    round_start_us_ = reactor_->now_us();
     ++round_;
     if (!propose_block()) break;
   }
@@ -698,13 +628,19 @@ void node::on_verified(verify_job&& job) {
 // Replies when no transaction of the submission waits any more.
 void node::finish_submit_if_done(pending_submit* submit) {
   if (submit->remaining > 0) return;
-  if (submit->conn != nullptr) {
-    nodepb::ClientResponse resp;
-    resp.set_id(submit->request_id);
-    *resp.mutable_submit() = submit->response;
-    reply(*submit->conn, resp);
+  respond(*submit);
+  submits_.erase(submit->seq);
+}
+
+void node::respond(pending_submit& submit) {
+  nodepb::ClientResponse resp;
+  resp.set_id(submit.request_id);
+  *resp.mutable_submit() = submit.response;
+  if (submit.conn != nullptr) {
+    reply(*submit.conn, resp);
+  } else if (submit.reply) {
+    submit.reply(resp);
   }
-  submits_.erase(submit);
 }
 
 void node::fill_status(nodepb::NodeStatus* s) const {

@@ -25,21 +25,22 @@
 #include "node/io/reactor.h"
 #include "node/net/frame.h"
 #include "node/runtime/config.h"
+#include "node/runtime/env.h"
+#include "node/runtime/tcp_peers.h"
 #include "node/runtime/verifier.h"
 #include "node/storage/block_log.h"
 #include "proto/node.pb.h"
 
 namespace ringchain::runtime {
 
-// Microseconds of CLOCK_MONOTONIC: comparable between processes of one
-// machine, which the harness relies on.
-std::uint64_t monotonic_us();
-
 class node {
  public:
   // Opens the block log and recovers; on failure returns nullptr and sets
   // *error to a sentence for the operator.
   static std::unique_ptr<node> open(const node_config& cfg, std::string* error);
+  // The same over the given seams (env.h); the simulator's entry point.
+  static std::unique_ptr<node> open(const node_config& cfg, const node_env& env,
+                                    std::string* error);
   ~node();
 
   // Runs until stop() or a fatal error; returns the process exit code.
@@ -47,43 +48,59 @@ class node {
   // Asks run() to return after the current iteration (signal-safe).
   void stop() { stopping_ = 1; }
 
+  // For a loop driven from outside (the simulator), which runs the
+  // reactor's callbacks itself: what run() does after each reactor
+  // iteration (hand out every Ready, notice leadership changes, write the
+  // block trace).
+  void process();
+  // A consensus message from a peer; an error when it is refused.
+  core::input_error receive(const core::message& m);
+  // A client's submit request; `reply` gets its response, once.
+  void submit(nodepb::ClientRequest req, std::function<void(const nodepb::ClientResponse&)> reply);
+  // True once stop() was called or a fatal error stopped the node.
+  bool stopped() const { return stopping_ != 0; }
+  int exit_code() const { return exit_code_; }
+  const core::raft& consensus() const { return *raft_; }
+  const chain::ledger& ledger() const { return ledger_; }
+
  private:
   struct inbound;
-  struct peer_link;
   struct pending_submit;
   struct block_timing;
 
-  explicit node(const node_config& cfg);
+  node(const node_config& cfg, const node_env& env);
   std::string start();
   void iterate();
   void handle_ready();
   void persist(core::ready& rd);
   void send(const core::message& m);
   void apply(const core::entry& e);
+  void settle(const chain::transaction& tx, std::uint64_t height);
   void on_tick();
   void on_round();
   bool propose_block();
   std::pair<std::uint64_t, chain::hash> last_block_in_log();
   void on_leader_change();
 
-  void accept(int fd, bool is_peer);
+  void accept(int fd);
   void read_frames(inbound& c, std::span<const char> bytes);
-  void on_peer_frame(inbound& c, std::string_view body);
   void on_client_frame(inbound& c, std::string_view body);
-  void handle_submit(inbound& c, nodepb::ClientRequest& req);
+  void handle_submit(std::unique_ptr<pending_submit> submit, nodepb::ClientRequest& req);
+  void respond(pending_submit& submit);
   void on_verified(verify_job&& job);
   void finish_submit_if_done(pending_submit* submit);
   void reply(inbound& c, const nodepb::ClientResponse& r);
   void close_inbound(inbound& c, const std::string& why);
   void fill_status(nodepb::NodeStatus* s) const;
-  void connect_peer(peer_link& p);
   void record_ack(const core::message& m);
   void flush_block_timings(bool all);
   void write_block_timing(std::uint64_t index, const block_timing& t);
   void fatal(const std::string& message);
 
   node_config cfg_;
-  std::unique_ptr<io::reactor> reactor_;
+  node_env env_;
+  std::unique_ptr<io::reactor> own_reactor_;
+  io::reactor* reactor_ = nullptr;
   std::unique_ptr<storage::block_log> log_;
   std::unique_ptr<core::raft> raft_;
   std::uint64_t random_state_;
@@ -93,16 +110,18 @@ class node {
 
   io::timer tick_timer_;
   io::timer round_timer_;
-  int peer_listen_fd_ = -1;
+  std::unique_ptr<tcp_peers> tcp_;
+  peer_transport* transport_ = nullptr;
   int client_listen_fd_ = -1;
-  std::unique_ptr<io::listener> peer_listener_;
   std::unique_ptr<io::listener> client_listener_;
   std::map<inbound*, std::unique_ptr<inbound>> inbound_;
-  std::map<std::uint64_t, std::unique_ptr<peer_link>> peers_;
 
   // Submissions waiting for their transactions to commit, by tx hash.
   std::unordered_map<std::string, std::pair<pending_submit*, int>> waiting_txs_;
-  std::map<pending_submit*, std::unique_ptr<pending_submit>> submits_;
+  // Submissions by arrival number (an order that does not depend on
+  // addresses, so the simulator replays them alike).
+  std::map<std::uint64_t, std::unique_ptr<pending_submit>> submits_;
+  std::uint64_t submits_seen_ = 0;
 
   // Persist bookkeeping: when each write was handed to the log.
   std::uint64_t leader_seen_ = 0;

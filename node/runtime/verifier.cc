@@ -8,8 +8,9 @@
 namespace ringchain::runtime {
 
 verifier::verifier(io::reactor& reactor, std::function<void(verify_job&&)> done,
-                   std::size_t jobs_max)
-    : done_(std::move(done)), jobs_max_(jobs_max), reactor_(reactor) {
+                   std::size_t jobs_max, mode m)
+    : done_(std::move(done)), jobs_max_(jobs_max), reactor_(reactor), mode_(m) {
+  if (mode_ == mode::inline_) return;
   RC_ASSERT(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds_) == 0);
   wake_ = std::make_unique<io::stream>(
       io::stream_handler{nullptr, [this](std::span<const char>) { drain(); }, [](int) {}}, 1);
@@ -18,6 +19,10 @@ verifier::verifier(io::reactor& reactor, std::function<void(verify_job&&)> done,
 }
 
 verifier::~verifier() {
+  if (mode_ == mode::inline_) {
+    if (inline_wake_.armed()) reactor_.disarm(inline_wake_);
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
@@ -32,6 +37,12 @@ bool verifier::submit(verify_job job) {
     std::lock_guard<std::mutex> lock(mu_);
     if (queued_ >= jobs_max_) return false;
     ++queued_;
+    if (mode_ == mode::inline_) {
+      check(job);
+      out_.push_back(std::move(job));
+      if (!inline_wake_.armed()) reactor_.arm(inline_wake_, std::chrono::nanoseconds(0));
+      return true;
+    }
     in_.push_back(std::move(job));
   }
   cv_.notify_one();
@@ -48,8 +59,7 @@ void verifier::work() {
       job = std::move(in_.front());
       in_.pop_front();
     }
-    job.results.reserve(job.txs.size());
-    for (const auto& tx : job.txs) job.results.push_back(chain::verify(tx));
+    check(job);
     {
       std::lock_guard<std::mutex> lock(mu_);
       out_.push_back(std::move(job));
@@ -58,6 +68,11 @@ void verifier::work() {
     const char one = 1;
     (void)::send(fds_[1], &one, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
   }
+}
+
+void verifier::check(verify_job& job) {
+  job.results.reserve(job.txs.size());
+  for (const auto& tx : job.txs) job.results.push_back(chain::verify(tx));
 }
 
 void verifier::drain() {

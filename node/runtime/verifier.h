@@ -5,6 +5,10 @@
 // consensus loop, and every block's commit with it. A worker thread checks
 // batches and hands the results back to the reactor thread through a
 // socketpair, whose read end is an ordinary reactor stream.
+//
+// In the inline mode (the deterministic simulator's) there is no thread:
+// a batch is checked when submitted, and its results are handed back from
+// a zero-delay reactor timer, so `done` still never runs inside submit().
 #pragma once
 
 #include <condition_variable>
@@ -30,8 +34,11 @@ struct verify_job {
 
 class verifier {
  public:
+  enum class mode { thread, inline_ };
+
   // `done` runs on the reactor thread for each finished job, in order.
-  verifier(io::reactor& reactor, std::function<void(verify_job&&)> done, std::size_t jobs_max);
+  verifier(io::reactor& reactor, std::function<void(verify_job&&)> done, std::size_t jobs_max,
+           mode m = mode::thread);
   ~verifier();
 
   // Queues a job; false (and nothing queued) when jobs_max are waiting.
@@ -40,6 +47,7 @@ class verifier {
  private:
   void work();
   void drain();
+  static void check(verify_job& job);
 
   std::function<void(verify_job&&)> done_;
   std::size_t jobs_max_;
@@ -51,7 +59,9 @@ class verifier {
   bool stop_ = false;
   int fds_[2] = {-1, -1};
   std::unique_ptr<io::stream> wake_;
+  io::timer inline_wake_{[this] { drain(); }};
   io::reactor& reactor_;
+  mode mode_;
   std::thread worker_;
 };
 

@@ -1,0 +1,41 @@
+// The seams a node runs on: its reactor (clock, timers, disk writes), its
+// peer transport and its signature checks. The defaults are the real ones;
+// the deterministic simulator (sim/dst) runs the same node over simulated
+// time, disks and network by filling them in.
+#pragma once
+
+#include <cstdint>
+
+#include "node/core/config.h"
+#include "node/core/raft.h"
+#include "node/io/reactor.h"
+
+namespace ringchain::runtime {
+
+// Where a node's consensus messages go. Received messages come back in
+// through node::receive().
+class peer_transport {
+ public:
+  virtual ~peer_transport() = default;
+  // Sends m to node m.to(). May drop it (a peer that is down or too slow):
+  // Raft resends what matters.
+  virtual void send(const core::message& m) = 0;
+};
+
+struct node_env {
+  // Borrowed, and outlives the node: run on this reactor instead of
+  // creating one of the configured backend.
+  io::reactor* reactor = nullptr;
+  // Borrowed: send consensus messages through this transport. The node
+  // then opens no sockets at all; clients call node::submit(). Null: TCP
+  // on the configured peer and client addresses.
+  peer_transport* transport = nullptr;
+  // Check signatures on the reactor thread instead of a worker thread.
+  bool verify_inline = false;
+  // Seed of the election-timeout randomness; 0 draws one from the clock.
+  std::uint64_t random_seed = 0;
+  // Test-only (core::planted_bug).
+  core::planted_bug bug = core::planted_bug::none;
+};
+
+}  // namespace ringchain::runtime
