@@ -178,6 +178,7 @@ void node::process() {
 
 void node::fatal(const std::string& message) {
   spdlog::critical("node {}: {}", cfg_.id, message);
+  if (failure_.empty()) failure_ = message;
   exit_code_ = 1;
   stopping_ = 1;
 }

@@ -60,6 +60,8 @@ class node {
   // True once stop() was called or a fatal error stopped the node.
   bool stopped() const { return stopping_ != 0; }
   int exit_code() const { return exit_code_; }
+  // Why a fatal error stopped the node; empty otherwise.
+  const std::string& failure() const { return failure_; }
   const core::raft& consensus() const { return *raft_; }
   const chain::ledger& ledger() const { return ledger_; }
 
@@ -139,6 +141,7 @@ class node {
   std::map<std::string, std::uint64_t> counters_;
   volatile int stopping_ = 0;
   int exit_code_ = 0;
+  std::string failure_;
 };
 
 }  // namespace ringchain::runtime
