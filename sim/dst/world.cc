@@ -186,13 +186,14 @@ class world {
   void submit_write(std::uint32_t slot, io::file_write& w);
   void send_message(std::uint32_t from, const core::message& m);
   void schedule(std::uint32_t slot, time_ns at, std::function<void()> fn);
+  // What the node's loop does after each reactor callback; then checks.
+  void after_event(std::uint32_t i);
 
  private:
   // Nodes.
   void start_node(std::uint32_t i, bool first);
   void crash(std::uint32_t i, const char* why);
   void crash_and_restart(std::uint32_t i, const char* why);
-  void after_event(std::uint32_t i);
   void on_stopped(std::uint32_t i);
   void complete_write(std::uint32_t i, io::file_write& w);
   void corrupt(std::uint32_t i);
@@ -212,6 +213,7 @@ class world {
   void probe();
   void check_liveness();
   void check_acked();
+  std::string cluster_state() const;
   [[noreturn]] void fail(const std::string& what) { throw violation_found{what}; }
   void note(const std::string& what);
 
@@ -270,6 +272,7 @@ void sim_reactor::arm(io::timer& t, std::chrono::nanoseconds after) {
                     t.armed_ = false;
                     ++counters_.completed[static_cast<std::size_t>(io::op_kind::timeout)];
                     t.on_fire_();
+                    world_.after_event(slot_);
                   });
 }
 
@@ -837,8 +840,10 @@ void world::check_liveness() {
       end_by_ = now_ + (o_.blocks * o_.round_interval_ms * ms_ns) * 3 + 10 * s_ns;
       note("liveness: every healthy node applied a new block");
     } else if (now_ >= live_by_) {
-      fail("liveness: " + std::to_string(healthy) + " healthy nodes did not all apply a new block within " +
-           std::to_string(o_.liveness_bound_s) + " s of the heal");
+      fail("liveness: " + std::to_string(healthy) +
+           " healthy nodes did not all apply a new block within " +
+           std::to_string(static_cast<int>(o_.liveness_bound_s)) + " s of the heal (" +
+           cluster_state() + ")");
     }
   }
   if (live_at_ != 0 && all_tall) {
@@ -846,8 +851,33 @@ void world::check_liveness() {
     return;
   }
   if (live_at_ != 0 && now_ >= end_by_) {
-    fail("the chain stalled below " + std::to_string(o_.blocks) + " blocks after the heal");
+    fail("the chain stalled below " + std::to_string(o_.blocks) + " blocks after the heal (" +
+         cluster_state() + ")");
   }
+}
+
+// "node 1 leader term 6 commit 42/43 height 20; node 2 down; ...": for
+// liveness failures.
+std::string world::cluster_state() const {
+  std::string out;
+  for (const auto& s : slots_) {
+    if (!out.empty()) out += "; ";
+    out += "node " + std::to_string(s.id);
+    if (s.lost) {
+      out += " lost";
+      continue;
+    }
+    if (!s.node) {
+      out += " down";
+      continue;
+    }
+    const core::status st = s.node->consensus().get_status();
+    out += std::string(" ") + core::to_string(st.role) + " term " + std::to_string(st.term) +
+           " leader " + std::to_string(st.leader) + " commit " + std::to_string(st.committed) +
+           "/" + std::to_string(st.last_index) + " durable " + std::to_string(st.durable) +
+           " height " + std::to_string(s.node->ledger().height());
+  }
+  return out;
 }
 
 // Every transaction acknowledged to the client is in the final chain, at
