@@ -509,6 +509,14 @@ void world::send_message(std::uint32_t from, const core::message& m) {
   const std::uint64_t to_id = m.to();
   if (to_id == 0 || to_id > n_) return;
   const std::uint32_t to = static_cast<std::uint32_t>(to_id - 1);
+  // Durability: a node acknowledges only entries its disk holds.
+  if (m.type() == raftpb::MSG_APPEND_RESPONSE && !m.reject()) {
+    const std::uint64_t durable = slots_[from].node->consensus().log().durable();
+    if (m.index() > durable) {
+      fail("node " + std::to_string(from + 1) + " acknowledged entries up to " +
+           std::to_string(m.index()) + " with only " + std::to_string(durable) + " durable");
+    }
+  }
   if (!slots_[to].node || cuts_[from * n_ + to] > 0) return;
   if (rng_.chance(mix_.loss)) return;
   const int copies = rng_.chance(mix_.duplicate) ? 2 : 1;
