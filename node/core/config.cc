@@ -64,6 +64,8 @@ constexpr std::pair<planted_bug, const char*> bug_names[] = {
     {planted_bug::none, "none"},
     {planted_bug::commit_stale_term, "commit_stale_term"},
     {planted_bug::ack_before_durable, "ack_before_durable"},
+    {planted_bug::skip_prev_check, "skip_prev_check"},
+    {planted_bug::vote_without_log_check, "vote_without_log_check"},
     {planted_bug::vote_twice, "vote_twice"},
     {planted_bug::no_campaign_after_restart, "no_campaign_after_restart"},
     {planted_bug::ack_before_commit, "ack_before_commit"},

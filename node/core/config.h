@@ -22,10 +22,16 @@ using random_source = std::function<std::uint64_t(std::uint64_t bound)>;
 enum class planted_bug : std::uint8_t {
   none,
   // Core: commit an earlier term's entry by counting replicas (the Raft
-  // paper's Figure 8).
+  // paper's Figure 8); a new leader also skips its empty entry, which would
+  // otherwise commit first and mask the bug.
   commit_stale_term,
   // Core: send append acknowledgements before the entries are durable.
   ack_before_durable,
+  // Core: a follower appends without checking the previous entry's term.
+  skip_prev_check,
+  // Core: grant votes without the election restriction (Raft §5.4.1): a
+  // candidate missing committed entries can win.
+  vote_without_log_check,
   // Core: grant a second vote in a term.
   vote_twice,
   // Core: a node that restarted never campaigns again.

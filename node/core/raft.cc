@@ -159,6 +159,11 @@ void raft::become_leader() {
   progress_for(id_).match = log_.durable();
   // An entry of the new term lets the leader commit entries of earlier
   // terms by counting replicas of a current-term entry (Raft §5.4.2, §8).
+  // (The planted Figure-8 bug goes without it: the entry would mask it.)
+  if (cfg_.bug == planted_bug::commit_stale_term) {
+    broadcast_append();
+    return;
+  }
   entry e;
   e.set_term(term_);
   e.set_index(log_.last_index() + 1);
@@ -402,7 +407,8 @@ void raft::handle_vote_request(const message& m) {
   const bool can_vote = vote_ == m.from() || (vote_ == 0 && leader_ == 0) ||
                         (is_pre && m.term() > term_) || cfg_.bug == planted_bug::vote_twice;
   // Raft §5.4.1: only for a candidate whose log is at least as up-to-date.
-  const bool grant = can_vote && log_.is_up_to_date(m.index(), m.log_term());
+  const bool grant = can_vote && (log_.is_up_to_date(m.index(), m.log_term()) ||
+                                  cfg_.bug == planted_bug::vote_without_log_check);
   message r = make(is_pre ? raftpb::MSG_PRE_VOTE_RESPONSE : raftpb::MSG_VOTE_RESPONSE, m.from());
   if (grant) {
     r.set_term(m.term());
@@ -487,7 +493,12 @@ void raft::handle_append(const message& m) {
     respond(std::move(r));
     return;
   }
-  const auto outcome = log_.maybe_append(m.index(), m.log_term(), m.entries());
+  // (The planted bug takes any previous entry as matching.)
+  const std::uint64_t prev_term =
+      cfg_.bug == planted_bug::skip_prev_check && m.index() <= log_.last_index()
+          ? log_.term(m.index()).value_or(0)
+          : m.log_term();
+  const auto outcome = log_.maybe_append(m.index(), prev_term, m.entries());
   if (outcome == raft_log::append_outcome::appended) {
     const std::uint64_t last_new = m.index() + m.entries_size();
     // Raft §5.3: commit up to the leader's commit, but only within what is

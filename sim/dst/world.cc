@@ -509,10 +509,14 @@ void world::send_message(std::uint32_t from, const core::message& m) {
   const std::uint64_t to_id = m.to();
   if (to_id == 0 || to_id > n_) return;
   const std::uint32_t to = static_cast<std::uint32_t>(to_id - 1);
-  // Durability: a node acknowledges only entries its disk holds.
+  // Durability: a node acknowledges only entries its disk holds. (An
+  // acknowledgement made in an earlier term may leave after a new leader
+  // replaced the entries it speaks of; it was true when made, and the old
+  // leader it goes to has lost its term.)
   if (m.type() == raftpb::MSG_APPEND_RESPONSE && !m.reject()) {
-    const std::uint64_t durable = slots_[from].node->consensus().log().durable();
-    if (m.index() > durable) {
+    const core::raft& r = slots_[from].node->consensus();
+    const std::uint64_t durable = r.log().durable();
+    if (m.term() == r.get_status().term && m.index() > durable) {
       fail("node " + std::to_string(from + 1) + " acknowledged entries up to " +
            std::to_string(m.index()) + " with only " + std::to_string(durable) + " durable");
     }
