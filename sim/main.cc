@@ -5,22 +5,21 @@
 //   ringchain-sim report runs/<timestamp>
 //   ringchain-sim compare runs/<a> runs/<b>
 //   ringchain-sim dst --seeds 1..200 --nodes 5    (deterministic simulation)
-#include <CLI/CLI.hpp>
-#include <chrono>
-#include <cstdio>
-#include <ctime>
-#include <iostream>
-
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
+#include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
 #include <mutex>
 #include <thread>
 
-#include "sim/dst/dst.h"
 #include "node/core/limits.h"
+#include "sim/dst/dst.h"
 #include "sim/harness/experiment.h"
 #include "sim/report/writer.h"
 
@@ -123,11 +122,11 @@ void on_abort(int) {
     const std::uint64_t seed = s.load();
     if (seed == 0) continue;
     char buf[128];
-    const int n = std::snprintf(buf, sizeof buf,
-                                "ringchain-sim dst: aborted while running seed %llu (replay it "
-                                "with --seed %llu)\n",
-                                static_cast<unsigned long long>(seed),
-                                static_cast<unsigned long long>(seed));
+    const int n =
+        std::snprintf(buf, sizeof buf,
+                      "ringchain-sim dst: aborted while running seed %llu (replay it "
+                      "with --seed %llu)\n",
+                      static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
     if (n > 0) (void)!::write(2, buf, static_cast<std::size_t>(n));
   }
 }
@@ -218,23 +217,23 @@ int run_dst(dst_args a, dst::options o) {
       if (r.ok) {
         ++passed;
         if (!a.quiet) {
-          std::printf("seed %llu  ok  height %llu  sim %.1f s  wall %.2f s  events %llu  trace %016llx"
-                      "  disk %s  faults: %s\n",
-                      static_cast<unsigned long long>(seed),
-                      static_cast<unsigned long long>(r.height), r.simulated_s, r.wall_s,
-                      static_cast<unsigned long long>(r.events),
-                      static_cast<unsigned long long>(r.trace_hash), r.disk.c_str(),
-                      r.faults.describe().c_str());
+          std::printf(
+              "seed %llu  ok  height %llu  sim %.1f s  wall %.2f s  events %llu  trace %016llx"
+              "  disk %s  faults: %s\n",
+              static_cast<unsigned long long>(seed), static_cast<unsigned long long>(r.height),
+              r.simulated_s, r.wall_s, static_cast<unsigned long long>(r.events),
+              static_cast<unsigned long long>(r.trace_hash), r.disk.c_str(),
+              r.faults.describe().c_str());
         }
       } else {
         ++failed;
         failed_seeds.push_back(seed);
-        std::printf("seed %llu  FAILED at %.3f s: %s\n  faults: %s  disk %s  trace %016llx\n"
-                    "  replay: %s\n",
-                    static_cast<unsigned long long>(seed), r.violation_at_s, r.violation.c_str(),
-                    r.faults.describe().c_str(), r.disk.c_str(),
-                    static_cast<unsigned long long>(r.trace_hash),
-                    dst::replay_command(mine).c_str());
+        std::printf(
+            "seed %llu  FAILED at %.3f s: %s\n  faults: %s  disk %s  trace %016llx\n"
+            "  replay: %s\n",
+            static_cast<unsigned long long>(seed), r.violation_at_s, r.violation.c_str(),
+            r.faults.describe().c_str(), r.disk.c_str(),
+            static_cast<unsigned long long>(r.trace_hash), dst::replay_command(mine).c_str());
       }
       std::fflush(stdout);
     }
@@ -249,12 +248,13 @@ int run_dst(dst_args a, dst::options o) {
   std::string kinds;
   for (const auto& [k, v] : injected) kinds += " " + k + " " + std::to_string(v) + ",";
   if (!kinds.empty()) kinds.pop_back();
-  std::printf("%zu seeds (%llu..%llu, %zu nodes, %llu blocks): %zu passed, %zu failed; %.0f seeds/min, "
-              "%.0f simulated s per wall s (%zu jobs); faults injected:%s\n",
-              total, static_cast<unsigned long long>(first), static_cast<unsigned long long>(last),
-              o.nodes, static_cast<unsigned long long>(o.blocks), passed, failed,
-              wall > 0 ? static_cast<double>(total) / wall * 60 : 0, wall > 0 ? simulated / wall : 0,
-              jobs, kinds.empty() ? " none" : kinds.c_str());
+  std::printf(
+      "%zu seeds (%llu..%llu, %zu nodes, %llu blocks): %zu passed, %zu failed; %.0f seeds/min, "
+      "%.0f simulated s per wall s (%zu jobs); faults injected:%s\n",
+      total, static_cast<unsigned long long>(first), static_cast<unsigned long long>(last), o.nodes,
+      static_cast<unsigned long long>(o.blocks), passed, failed,
+      wall > 0 ? static_cast<double>(total) / wall * 60 : 0, wall > 0 ? simulated / wall : 0, jobs,
+      kinds.empty() ? " none" : kinds.c_str());
   if (failed > 0) {
     std::sort(failed_seeds.begin(), failed_seeds.end());
     std::printf("failed seeds:");
@@ -295,13 +295,16 @@ int main(int argc, char** argv) {
   d->add_option("--faults", da.faults,
                 "fault kinds to inject, comma separated (default: each seed draws its own mix); "
                 "'none' for a fault-free run");
-  d->add_option("--network", da.network, "network profile (same_rack, one_region, three_regions, lossy_lan)");
+  d->add_option("--network", da.network,
+                "network profile (same_rack, one_region, three_regions, lossy_lan)");
   d->add_option("--disk", da.disk,
                 "disk profile (this_machine, nvme_plp, consumer_ssd, cloud_block, spinning)");
   d->add_option("--persistence", dopt.persistence, "per_block or per_tx");
-  d->add_option("--txs-per-round", dopt.txs_per_round, "transactions the client submits each round");
+  d->add_option("--txs-per-round", dopt.txs_per_round,
+                "transactions the client submits each round");
   d->add_option("--plant-bug", da.bug, "test only: plant a known bug (see core::planted_bug)");
-  d->add_option("--work-dir", work_dir, "where simulated disks keep their files (default /dev/shm)");
+  d->add_option("--work-dir", work_dir,
+                "where simulated disks keep their files (default /dev/shm)");
   d->add_flag("--keep", dopt.keep_files, "keep each run's files");
   d->add_flag("--verbose", dopt.verbose, "print faults as they happen, and node logs");
   d->add_flag("--quiet", da.quiet, "print failures and the total only");

@@ -40,6 +40,7 @@ std::string ledger::apply(const block& b) {
   for (const auto& tx : b.txs()) {
     chainpb::KvWrite w;
     w.ParseFromString(tx.payload());
+    if (!value_suffix_.empty()) w.mutable_value()->append(value_suffix_);
     auto [it, inserted] = kv_.try_emplace(w.key(), w.value());
     if (!inserted) {
       account("kv", it->first, it->second, false);

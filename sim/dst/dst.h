@@ -27,9 +27,9 @@ namespace ringchain::dst {
 // over the whole cluster.
 struct fault_mix {
   // Network.
-  double loss = 0;       // probability a message is dropped
-  double duplicate = 0;  // probability a message is delivered twice
-  bool reorder = false;  // messages of one link may overtake each other
+  double loss = 0;                  // probability a message is dropped
+  double duplicate = 0;             // probability a message is delivered twice
+  bool reorder = false;             // messages of one link may overtake each other
   double partition_per_s = 0;       // a random split into two sides
   double asymmetric_per_s = 0;      // some directed links cut
   double isolate_leader_per_s = 0;  // the leader cut from everyone
@@ -38,11 +38,11 @@ struct fault_mix {
   double crash_per_s = 0;  // kill and later restart; unsynced writes lost
   double pause_per_s = 0;  // stop for 50 ms to 2 s
   // Disks.
-  double torn_write = 0;            // at a crash, the in-flight write lands in part
-  double barrier_error_per_s = 0;   // a node's next fdatasync fails (EIO)
-  double disk_full_per_s = 0;       // a node's next write fails (ENOSPC)
-  double corrupt = 0;               // at a restart, a byte of an earlier write flips
-  bool slow_disks = false;          // disks draw from slower profiles
+  double torn_write = 0;           // at a crash, the in-flight write lands in part
+  double barrier_error_per_s = 0;  // a node's next fdatasync fails (EIO)
+  double disk_full_per_s = 0;      // a node's next write fails (ENOSPC)
+  double corrupt = 0;              // at a restart, a byte of an earlier write flips
+  bool slow_disks = false;         // disks draw from slower profiles
 
   // "crash pause loss=0.02 ..." for summaries; "none" when empty.
   std::string describe() const;

@@ -57,8 +57,12 @@ const network_profile networks[] = {
      three_region_rtt,
      1.1,
      5},
-    {"lossy_lan", "a LAN with 1 ms one way and a long tail (p99 20 ms), 1 Gbit/s", {1000, 20000},
-     {}, 1.1, 1},
+    {"lossy_lan",
+     "a LAN with 1 ms one way and a long tail (p99 20 ms), 1 Gbit/s",
+     {1000, 20000},
+     {},
+     1.1,
+     1},
 };
 
 // Write + fdatasync latencies. this_machine is measured here
@@ -72,10 +76,13 @@ const disk_profile disks[] = {
      "p99 100 us, 2 GB/s",
      {30, 100},
      2000},
-    {"consumer_ssd", "consumer NVMe without power-loss protection: p50 2 ms, p99 8 ms, 1 GB/s",
+    {"consumer_ssd",
+     "consumer NVMe without power-loss protection: p50 2 ms, p99 8 ms, 1 GB/s",
      {2000, 8000},
      1000},
-    {"cloud_block", "network block storage (EBS-like): p50 1 ms, p99 5 ms, 250 MB/s", {1000, 5000},
+    {"cloud_block",
+     "network block storage (EBS-like): p50 1 ms, p99 5 ms, 250 MB/s",
+     {1000, 5000},
      250},
     {"spinning", "7200 rpm disk: p50 8 ms, p99 25 ms, 150 MB/s", {8000, 25000}, 150},
 };

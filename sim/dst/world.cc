@@ -45,7 +45,7 @@ constexpr std::uint32_t world_slot = ~0U;
 // shared by every run (a run is a fresh cluster, so reusing them is not a
 // replay). Their content depends only on their number and size.
 std::shared_ptr<const std::vector<chain::transaction>> tx_pool(std::size_t n,
-                                                                std::uint32_t tx_bytes) {
+                                                               std::uint32_t tx_bytes) {
   static std::mutex mu;
   static std::map<std::uint32_t, std::shared_ptr<const std::vector<chain::transaction>>> pools;
   constexpr std::size_t senders = 64;
@@ -63,8 +63,8 @@ std::shared_ptr<const std::vector<chain::transaction>> tx_pool(std::size_t n,
   const std::string value(tx_bytes > 120 ? tx_bytes - 120 : 1, 'v');
   for (std::size_t i = next->size(); i < n; ++i) {
     const std::uint64_t nonce = i / senders + 1;
-    next->push_back(chain::make_transaction(keys[i % senders], nonce,
-                                            "k" + std::to_string(i % 1000), value));
+    next->push_back(
+        chain::make_transaction(keys[i % senders], nonce, "k" + std::to_string(i % 1000), value));
   }
   pool = next;
   return pool;
@@ -230,8 +230,8 @@ class world {
   trace_hash hash_;
   bool faults_on_ = true;
   std::uint64_t fault_epoch_ = 0;
-  std::vector<int> cuts_;           // n x n: > 0 when the directed link is cut
-  std::vector<time_ns> clogs_;      // n x n: extra delay
+  std::vector<int> cuts_;              // n x n: > 0 when the directed link is cut
+  std::vector<time_ns> clogs_;         // n x n: extra delay
   std::vector<time_ns> last_arrival_;  // n x n: for links that keep order
   std::map<std::string, std::uint64_t> injected_;
   // Load.
@@ -247,8 +247,8 @@ class world {
     std::uint64_t data, prev_term;
   };
   std::map<std::pair<std::uint64_t, std::uint64_t>, fingerprint> entries_;  // (index, term)
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> committed_;  // term, fingerprint
-  std::map<std::uint64_t, std::pair<chain::hash, chain::hash>> chain_;  // height -> tip, state
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> committed_;          // term, fingerprint
+  std::map<std::uint64_t, std::pair<chain::hash, chain::hash>> chain_;      // height -> tip, state
   time_ns heal_at_ = 0;
   time_ns live_by_ = 0;
   time_ns live_at_ = 0;
@@ -258,7 +258,9 @@ class world {
 
 // ------------------------------------------------------------ reactor --
 
-std::uint64_t sim_reactor::now_us() const { return world_.now() / 1000; }
+std::uint64_t sim_reactor::now_us() const {
+  return world_.now() / 1000;
+}
 
 void sim_reactor::arm(io::timer& t, std::chrono::nanoseconds after) {
   if (!t.state_) t.state_ = std::make_unique<timer_state>();
@@ -266,7 +268,8 @@ void sim_reactor::arm(io::timer& t, std::chrono::nanoseconds after) {
   const std::uint64_t gen = ++st.generation;
   t.armed_ = true;
   ++counters_.submitted[static_cast<std::size_t>(io::op_kind::timeout)];
-  world_.schedule(slot_, world_.now() + static_cast<time_ns>(std::max<std::int64_t>(after.count(), 0)),
+  world_.schedule(slot_,
+                  world_.now() + static_cast<time_ns>(std::max<std::int64_t>(after.count(), 0)),
                   [this, &t, &st, gen] {
                     if (!t.armed_ || st.generation != gen) return;
                     t.armed_ = false;
@@ -283,7 +286,9 @@ void sim_reactor::submit(io::file_write& w) {
   world_.submit_write(slot_, w);
 }
 
-void sim_transport::send(const core::message& m) { world_.send_message(slot_, m); }
+void sim_transport::send(const core::message& m) {
+  world_.send_message(slot_, m);
+}
 
 // -------------------------------------------------------------- world --
 
@@ -452,7 +457,8 @@ void world::submit_write(std::uint32_t i, io::file_write& w) {
     s.crash_in_next_write = false;
     const std::uint32_t inc = s.incarnation;
     schedule(world_slot, now_ + rng_.below(d), [this, i, inc] {
-      if (slots_[i].incarnation == inc && faults_on_) crash_and_restart(i, "crashes during a write");
+      if (slots_[i].incarnation == inc && faults_on_)
+        crash_and_restart(i, "crashes during a write");
     });
   }
 }
@@ -763,8 +769,8 @@ void world::check_node(std::uint32_t i) {
     if (k <= committed_.size()) {
       if (committed_[k - 1] != s.mirror[k - 1]) {
         fail("committed entry " + std::to_string(k) + " differs on node " + std::to_string(s.id) +
-             " (term " + std::to_string(s.mirror[k - 1].first) + ", committed elsewhere with term " +
-             std::to_string(committed_[k - 1].first) + ")");
+             " (term " + std::to_string(s.mirror[k - 1].first) +
+             ", committed elsewhere with term " + std::to_string(committed_[k - 1].first) + ")");
       }
     } else {
       committed_.push_back(s.mirror[k - 1]);
@@ -1010,8 +1016,7 @@ result world::run() {
   res.trace_hash = hash_.h;
   res.acked_txs = acked_.size();
   res.injected = injected_;
-  res.wall_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  res.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return res;
 }
 
@@ -1020,9 +1025,9 @@ result world::run() {
 // ------------------------------------------------------------- faults --
 
 std::vector<std::string> fault_mix::kinds() {
-  return {"loss",  "duplicate", "reorder",    "partition", "asymmetric",   "isolate_leader",
-          "clog",  "crash",     "pause",      "torn_write", "barrier_error", "disk_full",
-          "corrupt", "slow_disks"};
+  return {"loss",           "duplicate", "reorder", "partition", "asymmetric",
+          "isolate_leader", "clog",      "crash",   "pause",     "torn_write",
+          "barrier_error",  "disk_full", "corrupt", "slow_disks"};
 }
 
 std::string fault_mix::describe() const {
@@ -1079,20 +1084,34 @@ std::string parse_faults(const std::string& text, fault_mix* out) {
   std::stringstream in(text);
   for (std::string k; std::getline(in, k, ',');) {
     if (k.empty() || k == "none") continue;
-    if (k == "loss") m.loss = 0.02;
-    else if (k == "duplicate") m.duplicate = 0.02;
-    else if (k == "reorder") m.reorder = true;
-    else if (k == "partition") m.partition_per_s = 0.2;
-    else if (k == "asymmetric") m.asymmetric_per_s = 0.2;
-    else if (k == "isolate_leader") m.isolate_leader_per_s = 0.1;
-    else if (k == "clog") m.clog_per_s = 0.3;
-    else if (k == "crash") m.crash_per_s = 0.2;
-    else if (k == "pause") m.pause_per_s = 0.2;
-    else if (k == "torn_write") m.torn_write = 0.5;
-    else if (k == "barrier_error") m.barrier_error_per_s = 0.05;
-    else if (k == "disk_full") m.disk_full_per_s = 0.05;
-    else if (k == "corrupt") m.corrupt = 0.2;
-    else if (k == "slow_disks") m.slow_disks = true;
+    if (k == "loss")
+      m.loss = 0.02;
+    else if (k == "duplicate")
+      m.duplicate = 0.02;
+    else if (k == "reorder")
+      m.reorder = true;
+    else if (k == "partition")
+      m.partition_per_s = 0.2;
+    else if (k == "asymmetric")
+      m.asymmetric_per_s = 0.2;
+    else if (k == "isolate_leader")
+      m.isolate_leader_per_s = 0.1;
+    else if (k == "clog")
+      m.clog_per_s = 0.3;
+    else if (k == "crash")
+      m.crash_per_s = 0.2;
+    else if (k == "pause")
+      m.pause_per_s = 0.2;
+    else if (k == "torn_write")
+      m.torn_write = 0.5;
+    else if (k == "barrier_error")
+      m.barrier_error_per_s = 0.05;
+    else if (k == "disk_full")
+      m.disk_full_per_s = 0.05;
+    else if (k == "corrupt")
+      m.corrupt = 0.2;
+    else if (k == "slow_disks")
+      m.slow_disks = true;
     else {
       std::string known;
       for (const auto& n : fault_mix::kinds()) known += " " + n;
@@ -1107,9 +1126,11 @@ std::string replay_command(const options& o) {
   std::string cmd = "ringchain-sim dst --seed " + std::to_string(o.seed) + " --nodes " +
                     std::to_string(o.nodes) + " --blocks " + std::to_string(o.blocks);
   if (!o.swarm) cmd += " --faults " + (o.faults_spec.empty() ? std::string("none") : o.faults_spec);
-  if (!o.network.name.empty() && o.network.name != "same_rack") cmd += " --network " + o.network.name;
+  if (!o.network.name.empty() && o.network.name != "same_rack")
+    cmd += " --network " + o.network.name;
   if (!o.disk.name.empty()) cmd += " --disk " + o.disk.name;
-  if (o.bug != core::planted_bug::none) cmd += std::string(" --plant-bug ") + core::to_string(o.bug);
+  if (o.bug != core::planted_bug::none)
+    cmd += std::string(" --plant-bug ") + core::to_string(o.bug);
   if (o.persistence != "per_block") cmd += " --persistence " + o.persistence;
   return cmd;
 }
