@@ -149,7 +149,9 @@ class scanner {
     decoded_record d;
     for (;;) {
       d = decode_record(std::string_view(data_).substr(off));
-      if (d.status == record_status::end) {
+      // Not only at `end`: a gap shorter than a record header makes the
+      // decoder read into the next write's header and see a bad checksum.
+      if (d.status != record_status::ok) {
         const std::size_t next = skip_alignment_gap(off);
         if (next != off) {
           off = next;

@@ -133,13 +133,21 @@ struct regression {
   std::uint64_t seed;
   std::size_t nodes;
   const char* what;
+  const char* faults = "";  // empty: the seed's swarm mix
+  core::planted_bug bug = core::planted_bug::none;
 };
 
 class RegressionSeed : public ::testing::TestWithParam<regression> {};
 
 TEST_P(RegressionSeed, Passes) {
-  options o = base(GetParam().seed, 200);
-  o.nodes = GetParam().nodes;
+  const regression& g = GetParam();
+  options o = base(g.seed, 200);
+  o.nodes = g.nodes;
+  o.bug = g.bug;
+  if (*g.faults != '\0') {
+    o.swarm = false;
+    ASSERT_EQ(parse_faults(g.faults, &o.faults), "");
+  }
   const result r = run(o);
   EXPECT_TRUE(r.ok) << GetParam().what << ": " << r.violation;
 }
@@ -154,7 +162,14 @@ INSTANTIATE_TEST_SUITE_P(Found, RegressionSeed,
                              // An acknowledgement made in an earlier term left after a new
                              // leader replaced its entries; the durability check now judges
                              // acknowledgements of the current term only.
-                             regression{35, 5, "stale-term acknowledgement"}),
+                             regression{35, 5, "stale-term acknowledgement"},
+                             // A write ending 2 bytes before a page boundary: recovery read the
+                             // short gap as a damaged record and refused to restart the node
+                             // (found while searching for the stale-term bug; the run passes
+                             // now unless that bug shows).
+                             regression{444, 5, "short alignment gap in recovery",
+                                        "crash,torn_write,isolate_leader,partition",
+                                        core::planted_bug::commit_stale_term}),
                          [](const auto& p) {
                            return "seed" + std::to_string(p.param.seed) + "_" +
                                   std::to_string(p.param.nodes) + "nodes";
