@@ -20,6 +20,7 @@
 
 #include "node/core/limits.h"
 #include "sim/dst/dst.h"
+#include "sim/dst/experiment.h"
 #include "sim/harness/experiment.h"
 #include "sim/report/writer.h"
 
@@ -48,6 +49,7 @@ int run(const fs::path& file, fs::path out, const std::string& node_binary) {
   r.description = e.description;
   r.duration_s = e.duration_s;
   const double per_cell_s = e.warmup_s + e.duration_s + 3;  // start-up and shutdown
+  bool spdlog_quieted = false;
   const auto start = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < e.cells.size(); ++i) {
     const double elapsed =
@@ -55,7 +57,32 @@ int run(const fs::path& file, fs::path out, const std::string& node_binary) {
     const double per = i == 0 ? per_cell_s : elapsed / static_cast<double>(i);
     std::fprintf(stderr, "[%zu/%zu] %s  (about %.0f s left)\n", i + 1, e.cells.size(),
                  e.cells[i].label.c_str(), per * static_cast<double>(e.cells.size() - i));
-    r.cells.push_back(harness::run_cell(e, e.cells[i], {out, node_binary}, i));
+    if (e.engine == "sim") {
+      const harness::cell& c = e.cells[i];
+      dst::cell_setup d;
+      d.label = c.label;
+      d.nodes = c.nodes;
+      d.persistence = c.persistence;
+      d.rate_tps = c.rate_tps;
+      d.tx_bytes = c.tx_bytes;
+      d.block_txs_max = c.block_txs_max;
+      d.round_interval_ms = c.round_interval_ms;
+      d.round_deadline_ms = c.round_deadline_ms;
+      d.network = c.network;
+      d.disk = c.disk;
+      d.warmup_s = e.warmup_s;
+      d.duration_s = e.duration_s;
+      d.seed = e.seed + c.repetition;
+      if (!spdlog_quieted) spdlog::set_level(spdlog::level::warn);
+      spdlog_quieted = true;
+      const auto cell_start = std::chrono::steady_clock::now();
+      r.cells.push_back(dst::run_cell(d, out / ("cell-" + std::to_string(i + 1))));
+      std::fprintf(
+          stderr, "  simulated %.0f s in %.1f s\n", e.warmup_s + e.duration_s + 1,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - cell_start).count());
+    } else {
+      r.cells.push_back(harness::run_cell(e, e.cells[i], {out, node_binary}, i));
+    }
     if (!r.cells.back().error.empty())
       std::fprintf(stderr, "  cell failed: %s\n", r.cells.back().error.c_str());
   }
@@ -300,7 +327,7 @@ int main(int argc, char** argv) {
   d->add_option("--disk", da.disk,
                 "disk profile (this_machine, nvme_plp, consumer_ssd, cloud_block, spinning)");
   d->add_option("--persistence", dopt.persistence, "per_block or per_tx");
-  d->add_option("--txs-per-round", dopt.txs_per_round,
+  d->add_option("--txs-per-round", dopt.txs_per_submit,
                 "transactions the client submits each round");
   d->add_option("--plant-bug", da.bug, "test only: plant a known bug (see core::planted_bug)");
   d->add_option("--work-dir", work_dir,

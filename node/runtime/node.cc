@@ -267,7 +267,10 @@ void node::apply(const core::entry& e) {
   }
   ++counters_["blocks_applied"];
   counters_["txs_applied"] += static_cast<std::uint64_t>(b.txs_size());
-  for (const auto& tx : b.txs()) settle(tx, b.header().height());
+  // Followers have no clients waiting: skip hashing every transaction.
+  if (!waiting_txs_.empty()) {
+    for (const auto& tx : b.txs()) settle(tx, b.header().height());
+  }
   if (auto it = timings_.find(e.index()); it != timings_.end()) {
     it->second.committed_us = committed_us;
     it->second.applied_us = reactor_->now_us();

@@ -1,6 +1,7 @@
 #include "node/storage/recovery.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,22 +33,50 @@ std::vector<std::uint64_t> list_segments(const fs::path& dir) {
   return out;
 }
 
+// Reads a whole segment with one buffer of its size (segments are tens of
+// MiB: growing a stream buffer would copy them several times).
 bool read_file(const fs::path& p, std::string* out, std::string* error) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0) {
     *error = "cannot read " + p.string() + ": " + std::strerror(errno);
+    if (fd >= 0) ::close(fd);
     return false;
   }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  *out = std::move(buf).str();
+  out->resize(static_cast<std::size_t>(st.st_size));
+  std::size_t done = 0;
+  while (done < out->size()) {
+    const ssize_t n = ::pread(fd, out->data() + done, out->size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      *error = "cannot read " + p.string() + ": " + (n < 0 ? std::strerror(errno) : "short read");
+      ::close(fd);
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
   return true;
 }
 
-// Offset of the first non-zero byte at or after `from`, or npos.
+// Offset of the first non-zero byte at or after `from`, or npos. A word at
+// a time: segments are mostly zeros.
 std::size_t first_nonzero(const std::string& data, std::size_t from) {
-  if (from >= data.size()) return std::string::npos;
-  return data.find_first_not_of('\0', from);
+  const char* p = data.data();
+  const std::size_t n = data.size();
+  std::size_t i = from;
+  for (; i < n && i % 8 != 0; ++i) {
+    if (p[i] != 0) return i;
+  }
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    if (w != 0) break;
+  }
+  for (; i < n; ++i) {
+    if (p[i] != 0) return i;
+  }
+  return std::string::npos;
 }
 
 // Overwrites [from, to) of `p` with zeros and makes it durable, so that a

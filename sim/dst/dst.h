@@ -66,8 +66,10 @@ struct options {
   std::uint32_t round_interval_ms = 100;
   std::uint32_t round_deadline_ms = 200;
   std::uint32_t block_txs_max = 256;
-  // Load: transactions submitted per round, and their size.
-  std::uint32_t txs_per_round = 4;
+  // Load: the client submits txs_per_submit transactions of tx_bytes every
+  // submit_interval_ms (0: once a round).
+  std::uint32_t txs_per_submit = 4;
+  std::uint32_t submit_interval_ms = 0;
   std::uint32_t tx_bytes = 128;
   network_profile network;  // empty name: same_rack, or the swarm's choice
   disk_profile disk;        // empty name: this_machine, or the swarm's choice
@@ -78,6 +80,9 @@ struct options {
   // Test-only: a bug to plant (core::planted_bug).
   core::planted_bug bug = core::planted_bug::none;
   double liveness_bound_s = 20;
+  // Experiment mode: run this many simulated seconds and stop, with no
+  // liveness phase (0: the two phases above).
+  double run_for_s = 0;
   // Run the log checkers after every event (else every 100 ms).
   bool check_every_event = true;
   // Where nodes keep their files; a fresh directory under it per run.
@@ -103,6 +108,11 @@ struct result {
   std::map<std::string, std::uint64_t> injected;  // faults by kind
   // Where the nodes' files are (kept only with keep_files).
   std::filesystem::path dir;
+  // Each node's disk work.
+  struct node_io {
+    std::uint64_t writes = 0, fdatasyncs = 0, bytes_written = 0;
+  };
+  std::vector<node_io> io;
 };
 
 // Runs one seed.

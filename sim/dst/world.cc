@@ -306,10 +306,13 @@ world::world(const options& o)
   cuts_.assign(n_ * n_, 0);
   clogs_.assign(n_ * n_, 0);
   last_arrival_.assign(n_ * n_, 0);
-  const std::uint64_t rounds = o.blocks * 3 + 10 +
-                               static_cast<std::uint64_t>(o.liveness_bound_s * 1000) /
-                                   std::max<std::uint32_t>(o.round_interval_ms, 1);
-  pool_ = tx_pool(rounds * o.txs_per_round, o.tx_bytes);
+  if (o_.submit_interval_ms == 0) o_.submit_interval_ms = o_.round_interval_ms;
+  const double run_ms = o.run_for_s > 0
+                            ? o.run_for_s * 1000
+                            : static_cast<double>((o.blocks * 3 + 10) * o.round_interval_ms) +
+                                  o.liveness_bound_s * 1000;
+  const auto submits = static_cast<std::uint64_t>(run_ms / o_.submit_interval_ms) + 1;
+  pool_ = tx_pool(submits * o.txs_per_submit, o.tx_bytes);
 }
 
 world::~world() {
@@ -693,8 +696,8 @@ void world::heal() {
 // takes for the leader; a refusal naming the leader redirects it, silence
 // for a second makes it try another node.
 void world::client_round() {
-  schedule(world_slot, now_ + o_.round_interval_ms * ms_ns, [this] { client_round(); });
-  if (next_tx_ + o_.txs_per_round > pool_->size()) return;
+  schedule(world_slot, now_ + o_.submit_interval_ms * ms_ns, [this] { client_round(); });
+  if (next_tx_ + o_.txs_per_submit > pool_->size()) return;
   if (client_last_reply_ + s_ns < now_) {
     client_target_ = 1 + rng_.below(n_);
     client_last_reply_ = now_;
@@ -702,7 +705,7 @@ void world::client_round() {
   nodepb::ClientRequest req;
   req.set_id(++client_gen_);
   std::vector<std::string> hashes;
-  for (std::uint32_t k = 0; k < o_.txs_per_round; ++k) {
+  for (std::uint32_t k = 0; k < o_.txs_per_submit; ++k) {
     const chain::transaction& tx = (*pool_)[next_tx_++];
     hashes.emplace_back(chain::as_bytes(chain::tx_hash(tx)));
     *req.mutable_submit()->add_txs() = tx;
@@ -978,10 +981,14 @@ result world::run() {
     schedule_fault("clog", mix_.clog_per_s);
     schedule_fault("barrier_error", mix_.barrier_error_per_s);
     schedule_fault("disk_full", mix_.disk_full_per_s);
-    schedule(world_slot, safety_end, [this] {
-      heal();
-      if (o_.check_every_event) probe();
-    });
+    if (o_.run_for_s > 0) {
+      schedule(world_slot, static_cast<time_ns>(o_.run_for_s * 1e9), [this] { done_ = true; });
+    } else {
+      schedule(world_slot, safety_end, [this] {
+        heal();
+        if (o_.check_every_event) probe();
+      });
+    }
     if (!o_.check_every_event) schedule(world_slot, 100 * ms_ns, [this] { probe(); });
     while (!done_ && !queue_.empty()) {
       event e = std::move(const_cast<event&>(queue_.top()));
@@ -1010,6 +1017,9 @@ result world::run() {
   }
   for (const auto& s : slots_) {
     if (s.node) res.height = std::max(res.height, s.node->ledger().height());
+    const io::counters& c = s.reactor->get_counters();
+    res.io.push_back(
+        {c.completed[static_cast<std::size_t>(io::op_kind::write)], c.fdatasyncs, c.bytes_written});
   }
   res.events = events_;
   res.simulated_s = static_cast<double>(now_) / 1e9;

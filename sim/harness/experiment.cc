@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "node/chain/transaction.h"
+#include "node/core/limits.h"
+#include "sim/dst/model.h"
 #include "sim/harness/cluster.h"
 
 namespace ringchain::harness {
@@ -45,8 +47,27 @@ std::string set_key(cell* c, const std::string& key, const toml::node& v) {
   };
   if (key == "nodes") {
     std::string e = num(&c->nodes);
-    if (e.empty() && (c->nodes == 0 || c->nodes > 9)) e = "nodes: must be 1 to 9 on one machine";
+    if (e.empty() && (c->nodes == 0 || c->nodes > limits::peers_max))
+      e = "nodes: must be 1 to " + std::to_string(limits::peers_max);
     return e;
+  }
+  if (key == "network" || key == "disk") {
+    auto s = v.value<std::string>();
+    if (!s) return key + ": expected a string";
+    dst::network_profile n;
+    dst::disk_profile d;
+    if (key == "network" && !dst::find_network_profile(*s, &n)) {
+      std::string names;
+      for (const auto& x : dst::network_profile_names()) names += " " + x;
+      return "network: unknown profile \"" + *s + "\"; known:" + names;
+    }
+    if (key == "disk" && !dst::find_disk_profile(*s, &d)) {
+      std::string names;
+      for (const auto& x : dst::disk_profile_names()) names += " " + x;
+      return "disk: unknown profile \"" + *s + "\"; known:" + names;
+    }
+    (key == "network" ? c->network : c->disk) = *s;
+    return {};
   }
   if (key == "io" || key == "persistence") {
     auto s = v.value<std::string>();
@@ -134,6 +155,13 @@ std::string load_experiment(const fs::path& file, experiment* out) {
         if (f.kind.empty()) return "faults: every fault needs a kind";
         e.faults.push_back(f);
       }
+    } else if (key == "engine") {
+      e.engine = v.value<std::string>().value_or("");
+      if (e.engine != "processes" && e.engine != "sim") return "engine: must be processes or sim";
+    } else if (key == "seed") {
+      auto n = v.value<std::int64_t>();
+      if (!n || *n < 1) return "seed: expected a positive integer";
+      e.seed = static_cast<std::uint64_t>(*n);
     } else if (key == "name" || key == "description") {
       auto s = v.value<std::string>();
       if (!s) return key + ": expected a string";
@@ -173,7 +201,7 @@ std::string load_experiment(const fs::path& file, experiment* out) {
       for (const std::string& val : a.values) {
         cell n = c;
         toml::table tmp;
-        if (a.key == "io" || a.key == "persistence") {
+        if (a.key == "io" || a.key == "persistence" || a.key == "network" || a.key == "disk") {
           tmp.insert("v", val);
         } else {
           tmp.insert("v", std::stoll(val));
@@ -192,6 +220,18 @@ std::string load_experiment(const fs::path& file, experiment* out) {
       if (repetitions > 1) c.label += " rep=" + std::to_string(r + 1);
       e.cells.push_back(c);
     }
+  }
+  for (const cell& c : e.cells) {
+    if (e.engine == "processes" && c.nodes > 9) {
+      return "nodes: " + std::to_string(c.nodes) +
+             " processes are too many for one machine (at most 9); engine = \"sim\" simulates "
+             "up to " +
+             std::to_string(limits::peers_max);
+    }
+  }
+  if (e.engine == "sim" && !e.faults.empty()) {
+    return "faults: [[faults]] apply to engine = \"processes\"; simulated faults are tested "
+           "with ringchain-sim dst";
   }
   *out = std::move(e);
   return {};
@@ -339,34 +379,6 @@ void drive(process_cluster& cl, std::size_t first,
   }
 }
 
-void read_trace(const fs::path& file, std::uint64_t from_us, std::uint64_t to_us,
-                std::vector<report::block_record>& out) {
-  std::ifstream in(file);
-  std::string err;
-  for (std::string line; std::getline(in, line);) {
-    report::block_record b;
-    if (!report::parse_block_record(line, &b, &err)) continue;
-    if (b.txs > 0 && b.round_start_us >= from_us && b.round_start_us <= to_us &&
-        b.committed_us != 0) {
-      out.push_back(std::move(b));
-    }
-  }
-}
-
-// Every leader's blocks in the window, one per height, in order.
-std::vector<report::block_record> read_traces(process_cluster& cl, std::uint64_t from_us,
-                                              std::uint64_t to_us) {
-  std::vector<report::block_record> all;
-  for (std::size_t i = 0; i < cl.size(); ++i)
-    read_trace(cl.data_dir(i) / "trace.jsonl", from_us, to_us, all);
-  std::sort(all.begin(), all.end(),
-            [](const auto& a, const auto& b) { return a.height < b.height; });
-  all.erase(std::unique(all.begin(), all.end(),
-                        [](const auto& a, const auto& b) { return a.height == b.height; }),
-            all.end());
-  return all;
-}
-
 // Runs the faults whose start or end is due; returns true while any is
 // still to start or in progress.
 struct fault_runner {
@@ -490,22 +502,10 @@ cell_report run_cell(const experiment& e, const cell& c, const run_options& opts
   res.offered_tps = static_cast<double>(totals.sent) / total_s;
   res.accepted_tps = static_cast<double>(totals.committed) / total_s;
   res.refused = totals.refused;
-  res.blocks = read_traces(cl, window_from, window_to);
-  res.summary = report::summarize(res.blocks, c.nodes / 2 + 1);
-  // Rounds of the window in which no block started: under steady load
-  // every round cuts at least one, so these are rounds lost to a fault.
-  const std::uint64_t round_us = std::uint64_t{c.round_interval_ms} * 1000;
-  res.rounds = static_cast<std::size_t>((window_to - window_from) / round_us);
-  std::vector<bool> seen(res.rounds, false);
-  for (const auto& b : res.blocks) {
-    const std::uint64_t slot = (b.round_start_us - window_from) / round_us;
-    if (slot < seen.size()) seen[slot] = true;
-  }
-  res.rounds_without_block = static_cast<std::size_t>(std::count(seen.begin(), seen.end(), false));
-  std::set<std::uint64_t> terms;
-  for (const auto& b : res.blocks) terms.insert(b.term);
-  res.leader_changes = terms.empty() ? 0 : terms.size() - 1;
-  if (res.blocks.empty()) res.error = "no block committed in the measured window";
+  std::vector<fs::path> traces;
+  for (std::size_t i = 0; i < cl.size(); ++i) traces.push_back(cl.data_dir(i) / "trace.jsonl");
+  res.blocks = report::read_traces(traces, window_from, window_to);
+  report::measure_window(&res, window_from, window_to, std::uint64_t{c.round_interval_ms} * 1000);
   return res;
 }
 

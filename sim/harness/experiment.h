@@ -10,8 +10,13 @@
 //
 // Keys (scalars, or arrays under [matrix]): nodes, io, persistence,
 // rate_tps, tx_bytes, block_txs_max, round_interval_ms, round_deadline_ms,
-// barrier_delay_us, segment_mib; scalars only: name, description, warmup_s, duration_s,
-// clients, repetitions.
+// barrier_delay_us, segment_mib, network, disk; scalars only: name,
+// description, engine, warmup_s, duration_s, clients, repetitions, seed.
+//
+// engine = "processes" (the default) runs real ringchain-node processes on
+// this machine (up to 9 nodes). engine = "sim" runs each cell in the
+// deterministic simulator (sim/dst) in simulated time: up to 128 nodes, a
+// network and a disk profile per cell (network, disk), no io backend.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +41,9 @@ struct cell {
   std::uint32_t barrier_delay_us = 0;
   // Block-log segment size of the nodes (16 to 256).
   std::uint32_t segment_mib = 64;
+  // engine = "sim" only: profiles from sim/dst/model.h.
+  std::string network = "same_rack";
+  std::string disk = "this_machine";
   std::uint32_t repetition = 0;
   // "io=uring persistence=per_tx": the matrix values that name this cell.
   std::string label;
@@ -61,6 +69,9 @@ struct fault {
 struct experiment {
   std::string name;
   std::string description;
+  std::string engine = "processes";
+  // The simulator's seed (engine = "sim").
+  std::uint64_t seed = 1;
   double warmup_s = 1;
   double duration_s = 4;
   std::uint32_t clients = 4;

@@ -5,9 +5,51 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 namespace ringchain::report {
+
+std::vector<block_record> read_traces(const std::vector<std::filesystem::path>& files,
+                                      std::uint64_t from_us, std::uint64_t to_us) {
+  std::vector<block_record> all;
+  std::string err;
+  for (const auto& file : files) {
+    std::ifstream in(file);
+    for (std::string line; std::getline(in, line);) {
+      block_record b;
+      if (!parse_block_record(line, &b, &err)) continue;
+      if (b.txs > 0 && b.round_start_us >= from_us && b.round_start_us <= to_us &&
+          b.committed_us != 0) {
+        all.push_back(std::move(b));
+      }
+    }
+  }
+  std::sort(all.begin(), all.end(),
+            [](const auto& a, const auto& b) { return a.height < b.height; });
+  all.erase(std::unique(all.begin(), all.end(),
+                        [](const auto& a, const auto& b) { return a.height == b.height; }),
+            all.end());
+  return all;
+}
+
+void measure_window(cell_report* r, std::uint64_t from_us, std::uint64_t to_us,
+                    std::uint64_t round_us) {
+  r->summary = summarize(r->blocks, r->nodes / 2 + 1);
+  // Rounds of the window in which no block started: under steady load
+  // every round cuts at least one, so these are rounds lost to a fault.
+  r->rounds = static_cast<std::size_t>((to_us - from_us) / round_us);
+  std::vector<bool> seen(r->rounds, false);
+  for (const auto& b : r->blocks) {
+    const std::uint64_t slot = (b.round_start_us - from_us) / round_us;
+    if (slot < seen.size()) seen[slot] = true;
+  }
+  r->rounds_without_block = static_cast<std::size_t>(std::count(seen.begin(), seen.end(), false));
+  std::set<std::uint64_t> terms;
+  for (const auto& b : r->blocks) terms.insert(b.term);
+  r->leader_changes = terms.empty() ? 0 : terms.size() - 1;
+  if (r->blocks.empty()) r->error = "no block committed in the measured window";
+}
 
 namespace fs = std::filesystem;
 using nlohmann::json;

@@ -55,6 +55,18 @@ struct run_report {
   std::vector<cell_report> cells;
 };
 
+// Every leader's blocks with transactions whose round started in
+// [from_us, to_us] and that committed, one per height, in height order,
+// from the nodes' trace files.
+std::vector<block_record> read_traces(const std::vector<std::filesystem::path>& files,
+                                      std::uint64_t from_us, std::uint64_t to_us);
+
+// Fills r's summary, rounds, rounds without a block and leader changes
+// from r->blocks (the window's blocks) and the window's bounds; sets
+// r->error when no block committed.
+void measure_window(cell_report* r, std::uint64_t from_us, std::uint64_t to_us,
+                    std::uint64_t round_us);
+
 // The summary tables as Markdown: what the terminal shows and report.md
 // holds.
 std::string markdown(const run_report& r);
