@@ -22,22 +22,31 @@ void ledger::account(std::string_view tag, std::string_view a, std::string_view 
   }
 }
 
-std::string ledger::apply(const block& b) {
+std::string ledger::apply(const block& b, std::vector<int>* skipped) {
   if (block_error e = check_link(b, height_ + 1, tip_); e != block_error::none) {
     return "block " + std::to_string(b.header().height()) + ": " + to_string(e);
   }
-  // Nonces must rise per sender within the block too.
+  // Nonces must rise per sender, within the block too; a transaction whose
+  // nonce does not is skipped.
   std::unordered_map<std::string, std::uint64_t> seen;
-  for (const auto& tx : b.txs()) {
+  std::vector<int> skip;
+  for (int i = 0; i < b.txs_size(); ++i) {
+    const auto& tx = b.txs(i);
     auto it = seen.find(tx.sender());
     const std::uint64_t last = it != seen.end() ? it->second : last_nonce(tx.sender());
     if (tx.nonce() <= last) {
-      return "block " + std::to_string(b.header().height()) + ": nonce " +
-             std::to_string(tx.nonce()) + " does not rise for its sender";
+      skip.push_back(i);
+      continue;
     }
     seen[tx.sender()] = tx.nonce();
   }
-  for (const auto& tx : b.txs()) {
+  std::size_t next_skip = 0;
+  for (int i = 0; i < b.txs_size(); ++i) {
+    if (next_skip < skip.size() && skip[next_skip] == i) {
+      ++next_skip;
+      continue;
+    }
+    const auto& tx = b.txs(i);
     chainpb::KvWrite w;
     w.ParseFromString(tx.payload());
     if (!value_suffix_.empty()) w.mutable_value()->append(value_suffix_);
@@ -58,6 +67,7 @@ std::string ledger::apply(const block& b) {
   }
   height_ = b.header().height();
   tip_ = header_hash(b.header());
+  if (skipped != nullptr) *skipped = std::move(skip);
   return {};
 }
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "node/chain/block.h"
 
@@ -19,8 +20,14 @@ class ledger {
   const hash& tip() const { return tip_; }
 
   // Checks that `b` links to the tip and applies it. Returns the problem
-  // and changes nothing when it does not link or a nonce does not rise.
-  std::string apply(const block& b);
+  // and changes nothing when it does not link. A transaction whose nonce
+  // does not rise for its sender (one with that nonce or a later one came
+  // first, in an earlier block or earlier in this one) is skipped: a block
+  // is ordered before it is executed, and leaders cut blocks from their
+  // mempools without seeing other leaders' blocks that are not yet
+  // committed, so such a block can commit; every node skips the same
+  // transactions. Their indices go to *skipped when given.
+  std::string apply(const block& b, std::vector<int>* skipped = nullptr);
 
   // The last nonce applied for a sender; 0 when none.
   std::uint64_t last_nonce(const std::string& sender) const;

@@ -261,15 +261,22 @@ void node::apply(const core::entry& e) {
   if (env_.bug == core::planted_bug::diverge_state && cfg_.id == 2) {
     ledger_.set_value_suffix_for_testing("!");
   }
-  if (std::string err = ledger_.apply(b); !err.empty()) {
+  std::vector<int> skipped;
+  if (std::string err = ledger_.apply(b, &skipped); !err.empty()) {
     fatal("committed " + err);
     return;
   }
   ++counters_["blocks_applied"];
   counters_["txs_applied"] += static_cast<std::uint64_t>(b.txs_size());
+  counters_["txs_skipped_stale_nonce"] += skipped.size();
   // Followers have no clients waiting: skip hashing every transaction.
   if (!waiting_txs_.empty()) {
-    for (const auto& tx : b.txs()) settle(tx, b.header().height());
+    std::size_t next_skip = 0;
+    for (int i = 0; i < b.txs_size(); ++i) {
+      const bool skip = next_skip < skipped.size() && skipped[next_skip] == i;
+      if (skip) ++next_skip;
+      settle(b.txs(i), b.header().height(), !skip);
+    }
   }
   if (auto it = timings_.find(e.index()); it != timings_.end()) {
     it->second.committed_us = committed_us;
@@ -277,15 +284,21 @@ void node::apply(const core::entry& e) {
   }
 }
 
-// Tells the client that a transaction committed at `height`, if it waits.
-void node::settle(const chain::transaction& tx, std::uint64_t height) {
+// Tells the client that a transaction committed at `height`, or that its
+// block committed without it (its nonce was stale by then), if it waits.
+void node::settle(const chain::transaction& tx, std::uint64_t height, bool applied) {
   auto it = waiting_txs_.find(std::string(chain::as_bytes(chain::tx_hash(tx))));
   if (it == waiting_txs_.end()) return;
   auto [submit, slot] = it->second;
   waiting_txs_.erase(it);
   nodepb::TxResult* r = submit->response.mutable_results(slot);
-  r->set_code(nodepb::TxResult::COMMITTED);
-  r->set_height(height);
+  if (applied) {
+    r->set_code(nodepb::TxResult::COMMITTED);
+    r->set_height(height);
+  } else {
+    r->set_reason(std::string(chain::to_string(chain::tx_error::replay)) +
+                  ": a transaction of this sender with this nonce or a later one committed first");
+  }
   --submit->remaining;
   finish_submit_if_done(submit);
 }
@@ -422,7 +435,7 @@ bool node::propose_block() {
   }
   last_block_ = {r.index, r.term, p.height, chain::header_hash(b.header())};
   if (env_.bug == core::planted_bug::ack_before_commit) {
-    for (const auto& tx : b.txs()) settle(tx, p.height);
+    for (const auto& tx : b.txs()) settle(tx, p.height, true);
   }
   block_timing& t = timings_[r.index];
   t.height = p.height;

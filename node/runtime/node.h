@@ -77,7 +77,7 @@ class node {
   void persist(core::ready& rd);
   void send(const core::message& m);
   void apply(const core::entry& e);
-  void settle(const chain::transaction& tx, std::uint64_t height);
+  void settle(const chain::transaction& tx, std::uint64_t height, bool applied);
   void on_tick();
   void on_round();
   bool propose_block();

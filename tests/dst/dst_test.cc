@@ -163,6 +163,16 @@ INSTANTIATE_TEST_SUITE_P(Found, RegressionSeed,
                              // leader replaced its entries; the durability check now judges
                              // acknowledgements of the current term only.
                              regression{35, 5, "stale-term acknowledgement"},
+                             // Two leaders cut blocks with one sender's nonces in opposite
+                             // orders; the later block committed and every node stopped on
+                             // "nonce does not rise". Stale transactions are now skipped.
+                             regression{1078, 3, "committed block with a stale nonce"},
+                             regression{1206, 3, "committed block with a stale nonce"},
+                             // A node won an old term from a node that never heard of a later
+                             // one; the completeness check now applies to entries committed in
+                             // earlier terms only.
+                             regression{1539, 3, "leader of an older term than a commit"},
+                             regression{2401, 3, "leader of an older term than a commit"},
                              // A write ending 2 bytes before a page boundary: recovery read the
                              // short gap as a damaged record and refused to restart the node
                              // (found while searching for the stale-term bug; the run passes
