@@ -6,6 +6,7 @@
 //   ringchain-sim compare runs/<a> runs/<b>
 //   ringchain-sim dst --seeds 1..200 --nodes 5    (deterministic simulation)
 #include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -168,8 +169,13 @@ struct dst_args {
 
 fs::path default_work_dir() {
   // Files of simulated disks are written without barriers and deleted after
-  // each run: memory-backed storage suits them best.
-  if (::access("/dev/shm", W_OK) == 0) return "/dev/shm/ringchain-dst";
+  // each run: memory-backed storage suits them best, when it has room (a
+  // container's /dev/shm may have 64 MiB).
+  struct statvfs st {};
+  if (::access("/dev/shm", W_OK) == 0 && ::statvfs("/dev/shm", &st) == 0 &&
+      static_cast<double>(st.f_bavail) * static_cast<double>(st.f_frsize) > 1e9) {
+    return "/dev/shm/ringchain-dst";
+  }
   return fs::temp_directory_path() / "ringchain-dst";
 }
 

@@ -34,11 +34,11 @@ std::uint64_t disk_profile::write_ns(rng& r, std::uint64_t bytes) const {
 
 namespace {
 
-// Round trips between three regions, as between US East, US West and
-// Europe: 30 to 150 ms.
+// Round trips between three regions, as between two nearby US regions and
+// Europe: 30, 80 and 150 ms.
 const std::vector<std::vector<double>> three_region_rtt = {
-    {0, 65, 80},
-    {65, 0, 150},
+    {0, 30, 80},
+    {30, 0, 150},
     {80, 150, 0},
 };
 
@@ -51,7 +51,7 @@ const network_profile networks[] = {
      1.1,
      10},
     {"three_regions",
-     "three regions with 65, 80 and 150 ms round trips, 10% jitter at p99; 500 us inside a "
+     "three regions with 30, 80 and 150 ms round trips, 10% jitter at p99; 500 us inside a "
      "region; 5 Gbit/s",
      {500, 2000},
      three_region_rtt,
