@@ -202,7 +202,6 @@ int run_dst(dst_args a, dst::options o) {
   }
   if (!a.faults.empty()) {
     o.swarm = false;
-    o.faults_spec = a.faults;
     if (std::string err = dst::parse_faults(a.faults, &o.faults); !err.empty()) {
       std::cerr << "ringchain-sim dst: --faults: " << err << "\n";
       return 2;
@@ -256,7 +255,7 @@ int run_dst(dst_args a, dst::options o) {
               static_cast<unsigned long long>(seed), static_cast<unsigned long long>(r.height),
               r.simulated_s, r.wall_s, static_cast<unsigned long long>(r.events),
               static_cast<unsigned long long>(r.trace_hash), r.disk.c_str(),
-              r.faults.describe().c_str());
+              r.faults.spec().c_str());
         }
       } else {
         ++failed;
@@ -265,8 +264,8 @@ int run_dst(dst_args a, dst::options o) {
             "seed %llu  FAILED at %.3f s: %s\n  faults: %s  disk %s  trace %016llx\n"
             "  replay: %s\n",
             static_cast<unsigned long long>(seed), r.violation_at_s, r.violation.c_str(),
-            r.faults.describe().c_str(), r.disk.c_str(),
-            static_cast<unsigned long long>(r.trace_hash), dst::replay_command(mine).c_str());
+            r.faults.spec().c_str(), r.disk.c_str(), static_cast<unsigned long long>(r.trace_hash),
+            dst::replay_command(mine).c_str());
       }
       std::fflush(stdout);
     }
@@ -326,15 +325,21 @@ int main(int argc, char** argv) {
   d->add_option("--blocks", dopt.blocks, "blocks of the run (default 200)");
   d->add_option("--jobs", da.jobs, "seeds run at once, one thread each (default 1)");
   d->add_option("--faults", da.faults,
-                "fault kinds to inject, comma separated (default: each seed draws its own mix); "
-                "'none' for a fault-free run");
+                "fault kinds to inject, comma separated, each at a middling intensity or at "
+                "kind=value (a probability, or a rate per second): crash=1,loss=0.05 "
+                "(default: each seed draws its own mix); 'none' for a fault-free run");
   d->add_option("--network", da.network,
                 "network profile (same_rack, one_region, three_regions, lossy_lan)");
   d->add_option("--disk", da.disk,
                 "disk profile (this_machine, nvme_plp, consumer_ssd, cloud_block, spinning)");
   d->add_option("--persistence", dopt.persistence, "per_block or per_tx");
-  d->add_option("--txs-per-round", dopt.txs_per_submit,
-                "transactions the client submits each round");
+  d->add_option("--txs-per-submit", dopt.txs_per_submit,
+                "transactions the client submits at a time (default 4)");
+  d->add_option("--submit-every-ms", dopt.submit_interval_ms,
+                "how often the client submits (default: once a round)");
+  d->add_flag(
+      "--no-empty-blocks", [&dopt](std::int64_t) { dopt.empty_blocks = false; },
+      "leaders cut blocks only for transactions (default: every round)");
   d->add_option("--plant-bug", da.bug, "test only: plant a known bug (see core::planted_bug)");
   d->add_option("--work-dir", work_dir,
                 "where simulated disks keep their files (default /dev/shm)");

@@ -44,8 +44,9 @@ struct fault_mix {
   double corrupt = 0;              // at a restart, a byte of an earlier write flips
   bool slow_disks = false;         // disks draw from slower profiles
 
-  // "crash pause loss=0.02 ..." for summaries; "none" when empty.
-  std::string describe() const;
+  // "crash=0.2,loss=0.02,reorder" (what parse_faults reads), "none" when
+  // empty: rounded for summaries, or exact for replay commands.
+  std::string spec(bool exact = false) const;
   // The names swarm_faults and parse_faults use.
   static std::vector<std::string> kinds();
 };
@@ -71,12 +72,16 @@ struct options {
   std::uint32_t txs_per_submit = 4;
   std::uint32_t submit_interval_ms = 0;
   std::uint32_t tx_bytes = 128;
+  // Whether leaders cut a block every round even with no transactions.
+  // Without them a new leader appends nothing of its own term until load
+  // arrives, which leaves room for schedules that empty blocks would hide
+  // (the Raft paper's Figure 8).
+  bool empty_blocks = true;
   network_profile network;  // empty name: same_rack, or the swarm's choice
   disk_profile disk;        // empty name: this_machine, or the swarm's choice
   // Faults: the seed's swarm mix unless `faults_given`.
   bool swarm = true;
   fault_mix faults;
-  std::string faults_spec;  // the kinds as given, for the replay command
   // Test-only: a bug to plant (core::planted_bug).
   core::planted_bug bug = core::planted_bug::none;
   double liveness_bound_s = 20;

@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -254,6 +256,7 @@ class world {
   time_ns live_by_ = 0;
   time_ns live_at_ = 0;
   time_ns end_by_ = 0;
+  std::uint64_t block_ms_ = 0;  // the least time between blocks
   bool done_ = false;
 };
 
@@ -308,10 +311,14 @@ world::world(const options& o)
   clogs_.assign(n_ * n_, 0);
   last_arrival_.assign(n_ * n_, 0);
   if (o_.submit_interval_ms == 0) o_.submit_interval_ms = o_.round_interval_ms;
-  const double run_ms = o.run_for_s > 0
-                            ? o.run_for_s * 1000
-                            : static_cast<double>((o.blocks * 3 + 10) * o.round_interval_ms) +
-                                  o.liveness_bound_s * 1000;
+  // A block needs a round, and without empty blocks a submit too.
+  block_ms_ = o_.empty_blocks ? o_.round_interval_ms
+                              : std::max(o_.round_interval_ms, o_.submit_interval_ms);
+  // Load for the longest run: the safety phase, the liveness bound, and
+  // the time allowed after it for the chain to reach `blocks`.
+  const double run_ms = o.run_for_s > 0 ? o.run_for_s * 1000
+                                        : static_cast<double>(o.blocks * 4 * block_ms_ + 10'000) +
+                                              o.liveness_bound_s * 1000;
   const auto submits = static_cast<std::uint64_t>(run_ms / o_.submit_interval_ms) + 1;
   pool_ = tx_pool(submits * o.txs_per_submit, o.tx_bytes);
 }
@@ -866,7 +873,7 @@ void world::check_liveness() {
   if (live_at_ == 0) {
     if (all_new) {
       live_at_ = now_;
-      end_by_ = now_ + (o_.blocks * o_.round_interval_ms * ms_ns) * 3 + 10 * s_ns;
+      end_by_ = now_ + (o_.blocks * block_ms_ * ms_ns) * 3 + 10 * s_ns;
       note("liveness: every healthy node applied a new block");
     } else if (now_ >= live_by_) {
       fail("liveness: " + std::to_string(healthy) +
@@ -984,7 +991,7 @@ result world::run() {
     c.round_interval_ms = o_.round_interval_ms;
     c.round_deadline_ms = o_.round_deadline_ms;
     c.block_txs_max = o_.block_txs_max;
-    c.empty_blocks = true;
+    c.empty_blocks = o_.empty_blocks;
     c.segment_mib = 16;
     // The first segment, sparse: reads as the zeros the node would write.
     const fs::path log_dir = fs::path(c.data_dir) / "log";
@@ -995,7 +1002,7 @@ result world::run() {
     RC_ASSERT(::ftruncate(fd, static_cast<off_t>(c.segment_mib) * limits::mib) == 0);
     ::close(fd);
   }
-  const time_ns safety_end = o_.blocks * o_.round_interval_ms * ms_ns;
+  const time_ns safety_end = o_.blocks * block_ms_ * ms_ns;
   try {
     for (std::uint32_t i = 0; i < n_; ++i) start_node(i, true);
     schedule(world_slot, o_.round_interval_ms * ms_ns / 2, [this] { client_round(); });
@@ -1060,40 +1067,6 @@ result world::run() {
 
 // ------------------------------------------------------------- faults --
 
-std::vector<std::string> fault_mix::kinds() {
-  return {"loss",           "duplicate", "reorder", "partition", "asymmetric",
-          "isolate_leader", "clog",      "crash",   "pause",     "torn_write",
-          "barrier_error",  "disk_full", "corrupt", "slow_disks"};
-}
-
-std::string fault_mix::describe() const {
-  std::ostringstream out;
-  char buf[64];
-  auto rate = [&](const char* name, double v) {
-    if (v <= 0) return;
-    std::snprintf(buf, sizeof buf, "%s=%.2g ", name, v);
-    out << buf;
-  };
-  rate("loss", loss);
-  rate("dup", duplicate);
-  if (reorder) out << "reorder ";
-  rate("partition/s", partition_per_s);
-  rate("asym/s", asymmetric_per_s);
-  rate("isolate/s", isolate_leader_per_s);
-  rate("clog/s", clog_per_s);
-  rate("crash/s", crash_per_s);
-  rate("pause/s", pause_per_s);
-  rate("torn", torn_write);
-  rate("eio/s", barrier_error_per_s);
-  rate("full/s", disk_full_per_s);
-  rate("corrupt", corrupt);
-  if (slow_disks) out << "slow_disks ";
-  std::string s = out.str();
-  if (s.empty()) return "none";
-  s.pop_back();
-  return s;
-}
-
 fault_mix swarm_faults(std::uint64_t seed) {
   rng r(seed ^ 0x5eed5eed5eed5eedULL);
   fault_mix m;
@@ -1115,44 +1088,101 @@ fault_mix swarm_faults(std::uint64_t seed) {
   return m;
 }
 
+namespace {
+
+// One fault kind as parse_faults knows it: where its setting lives and the
+// middling intensity a bare name sets. Switches (reorder, slow_disks) take
+// no value.
+struct fault_kind {
+  const char* name;
+  double fault_mix::*rate;  // null for a switch
+  bool fault_mix::*flag;    // null for a rate
+  double middling;
+  double max;  // probabilities stop at 1; rates per second at 100
+};
+
+const fault_kind fault_kinds[] = {
+    {"loss", &fault_mix::loss, nullptr, 0.02, 1},
+    {"duplicate", &fault_mix::duplicate, nullptr, 0.02, 1},
+    {"reorder", nullptr, &fault_mix::reorder, 0, 0},
+    {"partition", &fault_mix::partition_per_s, nullptr, 0.2, 100},
+    {"asymmetric", &fault_mix::asymmetric_per_s, nullptr, 0.2, 100},
+    {"isolate_leader", &fault_mix::isolate_leader_per_s, nullptr, 0.1, 100},
+    {"clog", &fault_mix::clog_per_s, nullptr, 0.3, 100},
+    {"crash", &fault_mix::crash_per_s, nullptr, 0.2, 100},
+    {"pause", &fault_mix::pause_per_s, nullptr, 0.2, 100},
+    {"torn_write", &fault_mix::torn_write, nullptr, 0.5, 1},
+    {"barrier_error", &fault_mix::barrier_error_per_s, nullptr, 0.05, 100},
+    {"disk_full", &fault_mix::disk_full_per_s, nullptr, 0.05, 100},
+    {"corrupt", &fault_mix::corrupt, nullptr, 0.2, 1},
+    {"slow_disks", nullptr, &fault_mix::slow_disks, 0, 0},
+};
+
+}  // namespace
+
+std::vector<std::string> fault_mix::kinds() {
+  std::vector<std::string> out;
+  for (const fault_kind& k : fault_kinds) out.emplace_back(k.name);
+  return out;
+}
+
+// "crash=0.2,loss=0.02,reorder": every kind that is on, in the table's
+// order; values rounded to two digits, or exact (shortest round trip) for
+// a replay command.
+std::string fault_mix::spec(bool exact) const {
+  std::string out;
+  for (const fault_kind& k : fault_kinds) {
+    if (k.flag != nullptr ? !(this->*(k.flag)) : this->*(k.rate) <= 0) continue;
+    if (!out.empty()) out += ',';
+    out += k.name;
+    if (k.rate == nullptr) continue;
+    char buf[32];
+    const double v = this->*(k.rate);
+    if (exact) {
+      const auto r = std::to_chars(buf, buf + sizeof buf, v);
+      out += '=' + std::string(buf, r.ptr);
+    } else {
+      std::snprintf(buf, sizeof buf, "=%.2g", v);
+      out += buf;
+    }
+  }
+  return out.empty() ? "none" : out;
+}
+
 std::string parse_faults(const std::string& text, fault_mix* out) {
   fault_mix m;
   std::stringstream in(text);
-  for (std::string k; std::getline(in, k, ',');) {
-    if (k.empty() || k == "none") continue;
-    if (k == "loss")
-      m.loss = 0.02;
-    else if (k == "duplicate")
-      m.duplicate = 0.02;
-    else if (k == "reorder")
-      m.reorder = true;
-    else if (k == "partition")
-      m.partition_per_s = 0.2;
-    else if (k == "asymmetric")
-      m.asymmetric_per_s = 0.2;
-    else if (k == "isolate_leader")
-      m.isolate_leader_per_s = 0.1;
-    else if (k == "clog")
-      m.clog_per_s = 0.3;
-    else if (k == "crash")
-      m.crash_per_s = 0.2;
-    else if (k == "pause")
-      m.pause_per_s = 0.2;
-    else if (k == "torn_write")
-      m.torn_write = 0.5;
-    else if (k == "barrier_error")
-      m.barrier_error_per_s = 0.05;
-    else if (k == "disk_full")
-      m.disk_full_per_s = 0.05;
-    else if (k == "corrupt")
-      m.corrupt = 0.2;
-    else if (k == "slow_disks")
-      m.slow_disks = true;
-    else {
+  for (std::string item; std::getline(in, item, ',');) {
+    if (item.empty() || item == "none") continue;
+    const auto eq = item.find('=');
+    const std::string name = item.substr(0, eq);
+    const fault_kind* kind = nullptr;
+    for (const fault_kind& k : fault_kinds) {
+      if (name == k.name) kind = &k;
+    }
+    if (kind == nullptr) {
       std::string known;
       for (const auto& n : fault_mix::kinds()) known += " " + n;
-      return "unknown fault kind \"" + k + "\"; known:" + known;
+      return "unknown fault kind \"" + name + "\"; known:" + known;
     }
+    if (kind->flag != nullptr) {
+      if (eq != std::string::npos) return "\"" + name + "\" is a switch and takes no value";
+      m.*(kind->flag) = true;
+      continue;
+    }
+    double v = kind->middling;
+    if (eq != std::string::npos) {
+      const std::string value = item.substr(eq + 1);
+      char* end = nullptr;
+      v = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !(v > 0) || v > kind->max) {
+        std::ostringstream msg;
+        msg << "\"" << item << "\": " << name << " takes a number above 0 and at most " << kind->max
+            << (kind->max == 1 ? " (a probability)" : " (per second)");
+        return msg.str();
+      }
+    }
+    m.*(kind->rate) = v;
   }
   *out = m;
   return {};
@@ -1161,13 +1191,19 @@ std::string parse_faults(const std::string& text, fault_mix* out) {
 std::string replay_command(const options& o) {
   std::string cmd = "ringchain-sim dst --seed " + std::to_string(o.seed) + " --nodes " +
                     std::to_string(o.nodes) + " --blocks " + std::to_string(o.blocks);
-  if (!o.swarm) cmd += " --faults " + (o.faults_spec.empty() ? std::string("none") : o.faults_spec);
+  if (!o.swarm) cmd += " --faults " + o.faults.spec(true);
   if (!o.network.name.empty() && o.network.name != "same_rack")
     cmd += " --network " + o.network.name;
   if (!o.disk.name.empty()) cmd += " --disk " + o.disk.name;
   if (o.bug != core::planted_bug::none)
     cmd += std::string(" --plant-bug ") + core::to_string(o.bug);
   if (o.persistence != "per_block") cmd += " --persistence " + o.persistence;
+  const options defaults;
+  if (o.txs_per_submit != defaults.txs_per_submit)
+    cmd += " --txs-per-submit " + std::to_string(o.txs_per_submit);
+  if (o.submit_interval_ms != defaults.submit_interval_ms)
+    cmd += " --submit-every-ms " + std::to_string(o.submit_interval_ms);
+  if (!o.empty_blocks) cmd += " --no-empty-blocks";
   return cmd;
 }
 

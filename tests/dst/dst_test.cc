@@ -46,9 +46,9 @@ TEST(Dst, FaultFreeRunCommitsEveryRoundAndAcknowledgesLoad) {
 
 TEST(Dst, SwarmPicksDifferentMixesPerSeed) {
   std::set<std::string> mixes;
-  for (std::uint64_t s = 1; s <= 20; ++s) mixes.insert(swarm_faults(s).describe());
+  for (std::uint64_t s = 1; s <= 20; ++s) mixes.insert(swarm_faults(s).spec());
   EXPECT_GE(mixes.size(), 18u);
-  EXPECT_EQ(swarm_faults(5).describe(), swarm_faults(5).describe());
+  EXPECT_EQ(swarm_faults(5).spec(), swarm_faults(5).spec());
 }
 
 TEST(Dst, ParseFaultsNamesUnknownKinds) {
@@ -58,6 +58,58 @@ TEST(Dst, ParseFaultsNamesUnknownKinds) {
   EXPECT_GT(m.loss, 0);
   EXPECT_EQ(m.partition_per_s, 0);
   EXPECT_NE(parse_faults("crash,meteor", &m).find("meteor"), std::string::npos);
+}
+
+TEST(Dst, ParseFaultsTakesIntensities) {
+  fault_mix m;
+  ASSERT_EQ(parse_faults("crash=1.5,loss=0.25,reorder", &m), "");
+  EXPECT_EQ(m.crash_per_s, 1.5);
+  EXPECT_EQ(m.loss, 0.25);
+  EXPECT_TRUE(m.reorder);
+  // Probabilities stop at 1, rates must be positive, switches take no value.
+  EXPECT_NE(parse_faults("loss=2", &m).find("probability"), std::string::npos);
+  EXPECT_NE(parse_faults("crash=0", &m).find("above 0"), std::string::npos);
+  EXPECT_NE(parse_faults("crash=fast", &m).find("crash=fast"), std::string::npos);
+  EXPECT_NE(parse_faults("reorder=1", &m).find("switch"), std::string::npos);
+  // A failed parse leaves the mix as it was.
+  EXPECT_EQ(m.crash_per_s, 1.5);
+}
+
+// The exact spec reads back as the same mix: a replay command injects the
+// faults it was given, whichever way they were set.
+TEST(Dst, FaultSpecReadsBackExactly) {
+  for (std::uint64_t seed = 1; seed <= 50; ++seed) {
+    const fault_mix m = swarm_faults(seed);
+    fault_mix back;
+    ASSERT_EQ(parse_faults(m.spec(true), &back), "") << m.spec(true);
+    EXPECT_EQ(back.spec(true), m.spec(true));
+    EXPECT_EQ(back.crash_per_s, m.crash_per_s);
+    EXPECT_EQ(back.loss, m.loss);
+  }
+  options o;
+  o.swarm = false;
+  o.faults.crash_per_s = 0.5;
+  o.faults.isolate_leader_per_s = 1;
+  EXPECT_NE(replay_command(o).find("--faults isolate_leader=1,crash=0.5"), std::string::npos)
+      << replay_command(o);
+}
+
+// Sparse load without empty blocks: blocks come only with transactions,
+// and the run still reaches its height after the heal.
+TEST(Dst, SparseLoadWithoutEmptyBlocksCommitsEverySubmit) {
+  options o = base(5, 30);
+  o.swarm = false;
+  o.empty_blocks = false;
+  o.submit_interval_ms = 1000;
+  const result r = run(o);
+  ASSERT_TRUE(r.ok) << r.violation;
+  EXPECT_GE(r.height, 30u);
+  // One block a second, not one a round.
+  EXPECT_GT(r.simulated_s, 30.0);
+  EXPECT_GE(r.acked_txs, 4u * 29);
+  const std::string replay = replay_command(o);
+  EXPECT_NE(replay.find("--no-empty-blocks"), std::string::npos) << replay;
+  EXPECT_NE(replay.find("--submit-every-ms 1000"), std::string::npos) << replay;
 }
 
 // A corrupted record in a crashed node's log: recovery refuses it, the node
@@ -93,9 +145,19 @@ TEST(Dst, DiskErrorsStopTheNodeAndItRecovers) {
 struct planted {
   core::planted_bug bug;
   std::size_t nodes;
-  std::uint64_t seeds;    // caught within this many seeds
-  const char* violation;  // what the checker says
+  std::uint64_t seeds;      // caught within this many seeds
+  const char* violation;    // what the checker says
+  const char* faults = "";  // empty: each seed's swarm mix
+  // Sparse load (a submit a second) and no empty blocks: a new leader then
+  // appends nothing of its own term for a while.
+  bool sparse = false;
+  std::uint64_t blocks = 200;
 };
+
+// Names the case in test output instead of its bytes.
+void PrintTo(const planted& p, std::ostream* os) {
+  *os << core::to_string(p.bug);
+}
 
 class PlantedBug : public ::testing::TestWithParam<planted> {};
 
@@ -104,9 +166,17 @@ TEST_P(PlantedBug, IsCaught) {
   std::string found;
   std::uint64_t seed = 1;
   for (; seed <= p.seeds && found.empty(); ++seed) {
-    options o = base(seed, 200);
+    options o = base(seed, p.blocks);
     o.nodes = p.nodes;
     o.bug = p.bug;
+    if (*p.faults != '\0') {
+      o.swarm = false;
+      ASSERT_EQ(parse_faults(p.faults, &o.faults), "");
+    }
+    if (p.sparse) {
+      o.empty_blocks = false;
+      o.submit_interval_ms = 1000;
+    }
     const result r = run(o);
     if (!r.ok) found = r.violation;
   }
@@ -125,7 +195,14 @@ INSTANTIATE_TEST_SUITE_P(
                       planted{core::planted_bug::diverge_state, 3, 5, "state hashes differ"},
                       planted{core::planted_bug::ack_before_commit, 3, 20, "acknowledged"},
                       planted{core::planted_bug::ack_before_durable, 3, 5, "durable"},
-                      planted{core::planted_bug::no_campaign_after_restart, 3, 20, "liveness"}),
+                      planted{core::planted_bug::no_campaign_after_restart, 3, 20, "liveness"},
+                      // Raft Figure 8: a leader commits an earlier term's entry by
+                      // counting replicas, crashes before appending one of its own, and
+                      // a node holding a later term's entry there wins and replaces it.
+                      // It needs two leaders to lose unreplicated entries in a row:
+                      // frequent isolation and crashes, and idle leaders.
+                      planted{core::planted_bug::commit_stale_term, 3, 20, "committed entry",
+                              "isolate_leader=1,crash=0.5", true, 100}),
     [](const auto& p) { return std::string(core::to_string(p.param.bug)); });
 
 // Seeds that found bugs, pinned: each replays the run that showed one.
@@ -136,6 +213,10 @@ struct regression {
   const char* faults = "";  // empty: the seed's swarm mix
   core::planted_bug bug = core::planted_bug::none;
 };
+
+void PrintTo(const regression& g, std::ostream* os) {
+  *os << g.what;
+}
 
 class RegressionSeed : public ::testing::TestWithParam<regression> {};
 
