@@ -4,6 +4,8 @@
 #include <openssl/rand.h>
 
 #include <memory>
+#include <string>
+#include <unordered_map>
 
 #include "node/core/assert.h"
 
@@ -34,6 +36,26 @@ key_pair raw_keys(EVP_PKEY* pkey) {
   RC_ASSERT(EVP_PKEY_get_raw_private_key(
                 pkey, reinterpret_cast<unsigned char*>(kp.private_key.data()), &priv_len) == 1);
   return kp;
+}
+
+// An imported Ed25519 key, looked up by its raw bytes in a per-thread cache.
+// Importing is costly (a private key's import derives the public key, half
+// the cost of a signature), and signers and verifiers meet the same few
+// keys over and over. Failed imports (malformed keys) are not cached.
+EVP_PKEY* imported_key(std::string_view raw, bool is_private) {
+  // Bounded: past this many keys a thread's cache starts over.
+  constexpr std::size_t imported_keys_max = 4096;
+  thread_local std::unordered_map<std::string, pkey_ptr> cache[2];
+  auto& keys = cache[is_private ? 1 : 0];
+  const std::string k(raw);
+  if (auto it = keys.find(k); it != keys.end()) return it->second.get();
+  pkey_ptr pkey(
+      is_private
+          ? EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, bytes_of(raw), raw.size())
+          : EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, bytes_of(raw), raw.size()));
+  if (!pkey) return nullptr;
+  if (keys.size() >= imported_keys_max) keys.clear();
+  return keys.emplace(k, std::move(pkey)).first->second.get();
 }
 
 }  // namespace
@@ -85,13 +107,12 @@ key_pair key_pair_from_seed(std::string_view seed32) {
 
 std::string sign(std::string_view private_key, std::string_view message) {
   RC_ASSERT(private_key.size() == private_key_bytes);
-  pkey_ptr pkey(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, bytes_of(private_key),
-                                             private_key.size()));
+  EVP_PKEY* pkey = imported_key(private_key, true);
   md_ctx_ptr ctx(EVP_MD_CTX_new());
   RC_ASSERT(pkey && ctx);
   std::string sig(signature_bytes, '\0');
   std::size_t len = sig.size();
-  RC_ASSERT(EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) == 1);
+  RC_ASSERT(EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey) == 1);
   RC_ASSERT(EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
                            bytes_of(message), message.size()) == 1);
   RC_ASSERT(len == signature_bytes);
@@ -100,12 +121,10 @@ std::string sign(std::string_view private_key, std::string_view message) {
 
 bool verify(std::string_view public_key, std::string_view message, std::string_view signature) {
   if (public_key.size() != public_key_bytes || signature.size() != signature_bytes) return false;
-  pkey_ptr pkey(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, bytes_of(public_key),
-                                            public_key.size()));
+  EVP_PKEY* pkey = imported_key(public_key, false);
   if (!pkey) return false;
   md_ctx_ptr ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1)
-    return false;
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey) != 1) return false;
   return EVP_DigestVerify(ctx.get(), bytes_of(signature), signature.size(), bytes_of(message),
                           message.size()) == 1;
 }

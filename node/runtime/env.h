@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
+#include "node/chain/transaction.h"
 #include "node/core/config.h"
 #include "node/core/raft.h"
 #include "node/io/reactor.h"
@@ -32,6 +34,10 @@ struct node_env {
   peer_transport* transport = nullptr;
   // Check signatures on the reactor thread instead of a worker thread.
   bool verify_inline = false;
+  // Checks one transaction's signature; null: chain::verify. The simulator
+  // answers from the transactions it signed and verified once per process,
+  // instead of verifying the same ones again in every run.
+  std::function<chain::tx_error(const chain::transaction&)> verify_tx;
   // Seed of the election-timeout randomness; 0 draws one from the clock.
   std::uint64_t random_seed = 0;
   // Test-only (core::planted_bug).

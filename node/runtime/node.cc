@@ -141,7 +141,7 @@ std::string node::start() {
   // Up to 64 batches wait for verification; more is back-pressure.
   verifier_ = std::make_unique<verifier>(
       *reactor_, [this](verify_job&& j) { on_verified(std::move(j)); }, 64,
-      env_.verify_inline ? verifier::mode::inline_ : verifier::mode::thread);
+      env_.verify_inline ? verifier::mode::inline_ : verifier::mode::thread, env_.verify_tx);
   trace_.open(fs::path(cfg_.data_dir) / "trace.jsonl", std::ios::app);
   if (!trace_) return "cannot open the block trace in " + cfg_.data_dir;
   reactor_->arm(tick_timer_, std::chrono::milliseconds(cfg_.tick_ms));

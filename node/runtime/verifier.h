@@ -36,9 +36,13 @@ class verifier {
  public:
   enum class mode { thread, inline_ };
 
+  // Checks one transaction (chain::verify unless a node_env says otherwise).
+  using check_fn = std::function<chain::tx_error(const chain::transaction&)>;
+
   // `done` runs on the reactor thread for each finished job, in order.
+  // `check` null: chain::verify.
   verifier(io::reactor& reactor, std::function<void(verify_job&&)> done, std::size_t jobs_max,
-           mode m = mode::thread);
+           mode m = mode::thread, check_fn check = nullptr);
   ~verifier();
 
   // Queues a job; false (and nothing queued) when jobs_max are waiting.
@@ -47,9 +51,10 @@ class verifier {
  private:
   void work();
   void drain();
-  static void check(verify_job& job);
+  void check(verify_job& job) const;
 
   std::function<void(verify_job&&)> done_;
+  check_fn check_;
   std::size_t jobs_max_;
   std::mutex mu_;
   std::condition_variable cv_;

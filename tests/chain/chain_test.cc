@@ -33,6 +33,50 @@ TEST(ed25519, signature_verifies_and_any_change_breaks_it) {
   EXPECT_FALSE(verify(k.public_key, "message", "short"));
 }
 
+// RFC 8032 §7.1, TEST 1: the empty message.
+TEST(ed25519, matches_the_rfc8032_test_vector) {
+  auto bytes = [](std::string_view hex) {
+    std::string out;
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+      out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+    }
+    return out;
+  };
+  const key_pair k =
+      key_pair_from_seed(bytes("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"));
+  EXPECT_EQ(to_hex(k.public_key),
+            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+  const std::string expected =
+      "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf"
+      "9b46bd25bf5f0595bbe24655141438e7a100b";
+  EXPECT_EQ(to_hex(sign(k.private_key, "")), expected);
+  EXPECT_TRUE(verify(k.public_key, "", bytes(expected)));
+}
+
+// Imported keys are cached per thread: a cached key signs and verifies as a
+// fresh import does, for many keys interleaved and past the cache's bound,
+// and results are never cached.
+TEST(ed25519, cached_keys_sign_and_verify_like_fresh_ones) {
+  std::vector<key_pair> keys;
+  std::vector<std::string> first;
+  for (int i = 0; i < 4200; ++i) {
+    std::string seed = "cache-" + std::to_string(i);
+    seed.resize(32, '.');
+    keys.push_back(key_pair_from_seed(seed));
+    first.push_back(sign(keys.back().private_key, "m"));
+  }
+  for (std::size_t i = 0; i < keys.size(); i += 97) {
+    EXPECT_EQ(sign(keys[i].private_key, "m"), first[i]);
+    EXPECT_TRUE(verify(keys[i].public_key, "m", first[i]));
+    EXPECT_FALSE(verify(keys[i].public_key, "n", first[i]));
+    EXPECT_FALSE(verify(keys[(i + 1) % keys.size()].public_key, "m", first[i]));
+  }
+  // A malformed key fails every time.
+  const std::string zeros(public_key_bytes, '\0');
+  EXPECT_FALSE(verify(zeros, "m", first[0]));
+  EXPECT_FALSE(verify(zeros, "m", first[0]));
+}
+
 TEST(ed25519, seeded_keys_are_reproducible_and_fresh_ones_differ) {
   EXPECT_EQ(seeded('a').public_key, seeded('a').public_key);
   EXPECT_NE(seeded('a').public_key, seeded('b').public_key);
