@@ -69,6 +69,54 @@ struct table {
   std::vector<std::vector<std::string>> rows;
 };
 
+// Per committed block: a node's resource row. The simulator measures disk
+// work only, so its CPU, context switch and kernel entry columns read "-".
+std::vector<std::string> resource_row(const cell_report& c, const std::string& who,
+                                      const node_resources& n, double per) {
+  const bool simulated = c.io == "sim";
+  auto measured = [&](std::string v) { return simulated ? std::string("-") : v; };
+  return {c.label,
+          who,
+          measured(fmt(1000 * (n.cpu_user_s + n.cpu_system_s) / per)),
+          measured(fmt(static_cast<double>(n.voluntary_switches) / per, 1) + " / " +
+                   fmt(static_cast<double>(n.involuntary_switches) / per, 1)),
+          fmt(static_cast<double>(n.fdatasyncs) / per, 2),
+          measured(fmt(static_cast<double>(n.io_enter_calls) / per, 1)),
+          fmt(static_cast<double>(n.bytes_written) / 1024 / per, 1)};
+}
+
+// A row per node; past resource_rows_max nodes, the leader's row and one
+// row of the others' mean, so that a 101-node cell stays readable.
+void add_resource_rows(const cell_report& c, table* t) {
+  constexpr std::size_t resource_rows_max = 9;
+  const double blocks = std::max<double>(1, static_cast<double>(c.summary.blocks));
+  if (c.resources.size() <= resource_rows_max) {
+    for (const node_resources& n : c.resources) {
+      const std::string who = std::to_string(n.id) + (n.id == c.leader ? " (leader)" : "");
+      t->rows.push_back(resource_row(c, who, n, blocks));
+    }
+    return;
+  }
+  node_resources sum;
+  std::size_t others = 0;
+  for (const node_resources& n : c.resources) {
+    if (n.id == c.leader) {
+      t->rows.push_back(resource_row(c, std::to_string(n.id) + " (leader)", n, blocks));
+      continue;
+    }
+    ++others;
+    sum.cpu_user_s += n.cpu_user_s;
+    sum.cpu_system_s += n.cpu_system_s;
+    sum.voluntary_switches += n.voluntary_switches;
+    sum.involuntary_switches += n.involuntary_switches;
+    sum.fdatasyncs += n.fdatasyncs;
+    sum.io_enter_calls += n.io_enter_calls;
+    sum.bytes_written += n.bytes_written;
+  }
+  const std::string who = "the other " + std::to_string(others) + ", mean";
+  t->rows.push_back(resource_row(c, who, sum, blocks * static_cast<double>(others)));
+}
+
 std::vector<table> tables(const run_report& r) {
   table t1{"Commit latency (round start to durable on a quorum)",
            {"cell", "blocks", "tx/s", "offered tx/s", "refused", "deadline met", "p50 ms", "p90 ms",
@@ -101,16 +149,7 @@ std::vector<table> tables(const run_report& r) {
                        fmt(m.network_us / 1000, 3), fmt(m.follower_persist_us / 1000, 3),
                        fmt(m.quorum_wait_us / 1000, 3), fmt(m.commit_us / 1000, 3),
                        fmt(m.apply_us / 1000, 3)});
-    const double blocks = std::max<double>(1, static_cast<double>(s.blocks));
-    for (const node_resources& n : c.resources) {
-      t3.rows.push_back({c.label, std::to_string(n.id) + (n.id == c.leader ? " (leader)" : ""),
-                         fmt(1000 * (n.cpu_user_s + n.cpu_system_s) / blocks),
-                         fmt(static_cast<double>(n.voluntary_switches) / blocks, 1) + " / " +
-                             fmt(static_cast<double>(n.involuntary_switches) / blocks, 1),
-                         fmt(static_cast<double>(n.fdatasyncs) / blocks, 2),
-                         fmt(static_cast<double>(n.io_enter_calls) / blocks, 1),
-                         fmt(static_cast<double>(n.bytes_written) / 1024 / blocks, 1)});
-    }
+    add_resource_rows(c, &t3);
   }
   std::vector<table> out{t1, t2, t3};
   table t4{"Faults (seconds from the cell's first measured round)",

@@ -1,0 +1,57 @@
+// The Markdown report's resource table: a row per node in small cells; the
+// leader and the others' mean in large ones; no process figures for
+// simulated cells.
+#include "sim/report/writer.h"
+
+#include <gtest/gtest.h>
+
+namespace ringchain::report {
+namespace {
+
+cell_report cell(std::size_t nodes, const std::string& io) {
+  cell_report c;
+  c.label = "c";
+  c.nodes = nodes;
+  c.io = io;
+  c.leader = 2;
+  c.summary.blocks = 10;
+  for (std::size_t i = 1; i <= nodes; ++i) {
+    node_resources n;
+    n.id = i;
+    n.fdatasyncs = 10 * i;  // 1 per block on node 1, 2 on node 2, ...
+    n.io_enter_calls = 30;
+    n.bytes_written = 10 * 1024;
+    n.cpu_user_s = 0.05;
+    c.resources.push_back(n);
+  }
+  return c;
+}
+
+std::string resources_section(const run_report& r) {
+  const std::string md = markdown(r);
+  const auto at = md.find("## Resources");
+  EXPECT_NE(at, std::string::npos);
+  return md.substr(at, md.find("\n## ", at + 1) - at);
+}
+
+TEST(markdown, small_cells_list_every_node) {
+  run_report r;
+  r.cells.push_back(cell(3, "uring"));
+  const std::string t = resources_section(r);
+  EXPECT_NE(t.find("| c | 1 | 5.00 | 0.0 / 0.0 | 1.00 | 3.0 | 1.0 |"), std::string::npos) << t;
+  EXPECT_NE(t.find("| c | 2 (leader) |"), std::string::npos) << t;
+  EXPECT_NE(t.find("| c | 3 |"), std::string::npos) << t;
+}
+
+TEST(markdown, large_cells_show_the_leader_and_the_others_mean) {
+  run_report r;
+  r.cells.push_back(cell(11, "sim"));
+  const std::string t = resources_section(r);
+  EXPECT_NE(t.find("| c | 2 (leader) | - | - | 2.00 | - | 1.0 |"), std::string::npos) << t;
+  // Nodes 1 and 3..11: (66 - 2) / 10 = 6.4 fdatasyncs a block.
+  EXPECT_NE(t.find("| c | the other 10, mean | - | - | 6.40 | - | 1.0 |"), std::string::npos) << t;
+  EXPECT_EQ(t.find("| c | 3 |"), std::string::npos) << t;
+}
+
+}  // namespace
+}  // namespace ringchain::report
