@@ -200,6 +200,10 @@ int run_dst(dst_args a, dst::options o) {
     std::cerr << "ringchain-sim dst: --nodes must be in [1, " << limits::peers_max << "]\n";
     return 2;
   }
+  if (!o.empty_blocks && o.txs_per_submit == 0) {
+    std::cerr << "ringchain-sim dst: --no-empty-blocks with --txs-per-submit 0 cuts no block\n";
+    return 2;
+  }
   if (!a.faults.empty()) {
     o.swarm = false;
     if (std::string err = dst::parse_faults(a.faults, &o.faults); !err.empty()) {
