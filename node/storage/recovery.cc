@@ -33,9 +33,27 @@ std::vector<std::uint64_t> list_segments(const fs::path& dir) {
   return out;
 }
 
-// Reads a whole segment with one buffer of its size (segments are tens of
-// MiB: growing a stream buffer would copy them several times).
-bool read_file(const fs::path& p, std::string* out, std::string* error) {
+// Reads bytes [from, to) of `fd` into `out` + from; an error sentence, or "".
+std::string read_range(int fd, const fs::path& p, std::string* out, std::size_t from,
+                       std::size_t to) {
+  while (from < to) {
+    const ssize_t n = ::pread(fd, out->data() + from, to - from, static_cast<off_t>(from));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      return "cannot read " + p.string() + ": " + (n < 0 ? std::strerror(errno) : "short read");
+    from += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+// Reads a whole segment into one buffer of its size (segments are tens of
+// MiB: growing a stream buffer would copy them several times). Only the
+// file's data extents are read (lseek SEEK_DATA / SEEK_HOLE): a hole, such
+// as the unwritten rest of a segment created sparse, is left as the zeros
+// the buffer starts with, which is what reading it would give. Sets
+// `data_end` to the end of the last data extent: every byte past it is zero.
+// A file system without hole reporting shows the whole file as data.
+bool read_file(const fs::path& p, std::string* out, std::size_t* data_end, std::string* error) {
   const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat st {};
   if (fd < 0 || ::fstat(fd, &st) != 0) {
@@ -43,27 +61,35 @@ bool read_file(const fs::path& p, std::string* out, std::string* error) {
     if (fd >= 0) ::close(fd);
     return false;
   }
-  out->resize(static_cast<std::size_t>(st.st_size));
-  std::size_t done = 0;
-  while (done < out->size()) {
-    const ssize_t n = ::pread(fd, out->data() + done, out->size() - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      *error = "cannot read " + p.string() + ": " + (n < 0 ? std::strerror(errno) : "short read");
-      ::close(fd);
-      return false;
+  const auto size = static_cast<std::size_t>(st.st_size);
+  out->assign(size, '\0');
+  *data_end = 0;
+  std::string err;
+  std::size_t off = 0;
+  while (off < size && err.empty()) {
+    off_t data = ::lseek(fd, static_cast<off_t>(off), SEEK_DATA);
+    off_t hole = data < 0 ? -1 : ::lseek(fd, data, SEEK_HOLE);
+    if (data < 0 && errno == ENXIO) break;  // nothing but a hole after `off`
+    if (data < 0 || hole < 0) {
+      // No hole reporting here: read the rest as data.
+      data = static_cast<off_t>(off);
+      hole = static_cast<off_t>(size);
     }
-    done += static_cast<std::size_t>(n);
+    const std::size_t end = std::min(size, static_cast<std::size_t>(hole));
+    err = read_range(fd, p, out, static_cast<std::size_t>(data), end);
+    *data_end = end;
+    off = end;
   }
   ::close(fd);
-  return true;
+  if (!err.empty()) *error = err;
+  return err.empty();
 }
 
-// Offset of the first non-zero byte at or after `from`, or npos. A word at
-// a time: segments are mostly zeros.
-std::size_t first_nonzero(const std::string& data, std::size_t from) {
+// Offset of the first non-zero byte in [from, end), or npos. A word at a
+// time: segments are mostly zeros.
+std::size_t first_nonzero(const std::string& data, std::size_t from, std::size_t end) {
   const char* p = data.data();
-  const std::size_t n = data.size();
+  const std::size_t n = std::min(end, data.size());
   std::size_t i = from;
   for (; i < n && i % 8 != 0; ++i) {
     if (p[i] != 0) return i;
@@ -152,7 +178,7 @@ class scanner {
     for (k_ = 0; k_ < segments_.size(); ++k_) {
       path_ = segment_path(dir_, segments_[k_]);
       writes_end_ = 0;
-      if (!read_file(path_, &data_, &r_.error)) return r_;
+      if (!read_file(path_, &data_, &data_end_, &r_.error)) return r_;
       r_.log.segment = segments_[k_];
       if (!scan_segment()) return r_;
     }
@@ -169,7 +195,7 @@ class scanner {
     const std::size_t a = limits::write_alignment_bytes;
     const std::size_t next = (off + a - 1) / a * a;
     if (in_write_ || next == off || next >= data_.size()) return off;
-    const std::size_t nonzero = first_nonzero(data_, off);
+    const std::size_t nonzero = first_nonzero(data_, off, data_end_);
     return nonzero >= next ? next : off;
   }
 
@@ -207,7 +233,7 @@ class scanner {
     }
     r_.log.write_offset_bytes = writes_end_;
     const bool clean = d.status == record_status::end && !in_write_ &&
-                       first_nonzero(data_, off) == std::string::npos;
+                       first_nonzero(data_, off, data_end_) == std::string::npos;
     if (clean) return true;
     damaged(off, d.status == record_status::end ? "the write ends early" : to_string(d.status));
     return false;
@@ -257,8 +283,9 @@ class scanner {
     bool later = later_write_exists(data_, off + 1, in_write_ ? write_seq_ : r_.log.last_write_seq);
     for (std::size_t j = k_ + 1; j < segments_.size() && !later; ++j) {
       std::string rest;
-      if (!read_file(segment_path(dir_, segments_[j]), &rest, &r_.error)) return;
-      later = first_nonzero(rest, 0) != std::string::npos;
+      std::size_t rest_end = 0;
+      if (!read_file(segment_path(dir_, segments_[j]), &rest, &rest_end, &r_.error)) return;
+      later = first_nonzero(rest, 0, rest_end) != std::string::npos;
     }
     if (later) {
       r_.error = "block log corrupt: " + where(path_, off) + ": " + problem +
@@ -282,6 +309,7 @@ class scanner {
   std::size_t k_ = 0;
   fs::path path_;
   std::string data_;
+  std::size_t data_end_ = 0;  // past it, data_ is all zeros
   recovery_result r_;
   bool in_write_ = false;
   std::size_t write_start_ = 0;

@@ -3,7 +3,9 @@
 // durable before the damage is lost.
 #include "node/storage/recovery.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -74,6 +76,20 @@ class recovery : public ::testing::Test {
   void write_segment(std::uint64_t n, const std::string& bytes, std::size_t size = 64 * 1024) {
     std::ofstream out(segment_path(dir_, n), std::ios::binary | std::ios::trunc);
     out << bytes << std::string(size > bytes.size() ? size - bytes.size() : 0, '\0');
+  }
+
+  // Writes segment n sparse: `size` bytes long, holding only `parts` (offset,
+  // bytes); the rest are holes, as in a segment created with ftruncate.
+  void write_sparse_segment(std::uint64_t n, std::size_t size,
+                            const std::vector<std::pair<std::size_t, std::string>>& parts) {
+    const int fd = ::open(segment_path(dir_, n).c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(size)), 0);
+    for (const auto& [off, bytes] : parts) {
+      ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(off)),
+                static_cast<ssize_t>(bytes.size()));
+    }
+    ::close(fd);
   }
 
   std::string read_segment(std::uint64_t n) {
@@ -164,6 +180,39 @@ TEST_F(recovery, corruption_in_earlier_writes_is_refused_with_file_and_offset) {
     // Refusing changes nothing on disk.
     EXPECT_EQ(read_segment(1).substr(0, bad.size()), bad);
   }
+}
+
+// Recovery reads only a segment's data extents and takes holes for the
+// zeros they read as: a sparse segment recovers as a zero-filled one, and
+// data after a hole still counts.
+TEST_F(recovery, sparse_segments_recover_like_zero_filled_ones) {
+  std::vector<std::size_t> starts;
+  const std::string log = make_log(10, &starts);
+  write_sparse_segment(1, 4 << 20, {{0, log}});
+  recovery_result r = recover_log(dir_);
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.log.entries.size(), 10u);
+  EXPECT_EQ(r.log.write_offset_bytes, log.size());
+
+  // A torn last write, then a hole, then a later write 1 MiB on: not torn.
+  std::string torn = log;
+  torn[starts[9] + 9] ^= 0x55;
+  const std::string later = make_log(1, nullptr, 11);
+  write_sparse_segment(1, 4 << 20, {{0, torn}, {1 << 20, later}});
+  r = recover_log(dir_);
+  EXPECT_NE(r.error.find("not a torn final write"), std::string::npos) << r.error;
+
+  // The same damage with the later write in a sparse next segment.
+  write_sparse_segment(1, 4 << 20, {{0, torn}});
+  write_sparse_segment(2, 4 << 20, {{2 << 20, later}});
+  r = recover_log(dir_);
+  EXPECT_NE(r.error.find("not a torn final write"), std::string::npos) << r.error;
+
+  // Without it the torn write is dropped and the rest recovered.
+  fs::remove(segment_path(dir_, 2));
+  r = recover_log(dir_);
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.log.entries.size(), 9u);
 }
 
 TEST_F(recovery, data_in_a_later_segment_makes_earlier_damage_corruption) {
