@@ -6,16 +6,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_dir=build
-cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+# The project's own test builds: warnings are errors, planted bugs compiled
+# in for the simulator's checker tests.
+cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGCHAIN_WERROR=ON -DRINGCHAIN_PLANTED_BUGS=ON)
 if [ "${1:-}" = "--sanitize" ]; then
   build_dir=build-asan
-  cmake_args=(-DCMAKE_BUILD_TYPE=Debug -DRINGCHAIN_SANITIZE=ON)
+  cmake_args=(-DCMAKE_BUILD_TYPE=Debug -DRINGCHAIN_SANITIZE=ON -DRINGCHAIN_WERROR=ON
+    -DRINGCHAIN_PLANTED_BUGS=ON)
 fi
 
 scripts/install-deps.sh
-if [ ! -f "$build_dir/build.ninja" ]; then
-  cmake -S . -B "$build_dir" -G Ninja "${cmake_args[@]}"
-fi
+# Configured every time: cmake is quick when nothing changed, and an old
+# build directory then picks up new options.
+cmake -S . -B "$build_dir" -G Ninja "${cmake_args[@]}" >/dev/null
 cmake --build "$build_dir"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

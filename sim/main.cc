@@ -19,7 +19,7 @@
 #include <mutex>
 #include <thread>
 
-#include "node/core/limits.h"
+#include "node/base/limits.h"
 #include "sim/dst/dst.h"
 #include "sim/dst/experiment.h"
 #include "sim/harness/experiment.h"
@@ -217,6 +217,11 @@ int run_dst(dst_args a, dst::options o) {
   }
   if (!a.disk.empty() && !dst::find_disk_profile(a.disk, &o.disk)) {
     std::cerr << "ringchain-sim dst: unknown disk profile \"" << a.disk << "\"\n";
+    return 2;
+  }
+  if (!a.bug.empty() && !core::planted_bugs_built) {
+    std::cerr << "ringchain-sim dst: this build holds no planted bugs (configure with "
+                 "-DRINGCHAIN_PLANTED_BUGS=ON)\n";
     return 2;
   }
   if (!a.bug.empty() && !core::parse_planted_bug(a.bug, &o.bug)) {

@@ -7,7 +7,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "node/core/assert.h"
+#include "node/base/assert.h"
 
 namespace ringchain::chain {
 namespace {

@@ -49,7 +49,9 @@ std::string ledger::apply(const block& b, std::vector<int>* skipped) {
     const auto& tx = b.txs(i);
     chainpb::KvWrite w;
     w.ParseFromString(tx.payload());
+#ifdef RINGCHAIN_PLANTED_BUGS
     if (!value_suffix_.empty()) w.mutable_value()->append(value_suffix_);
+#endif
     auto [it, inserted] = kv_.try_emplace(w.key(), w.value());
     if (!inserted) {
       account("kv", it->first, it->second, false);

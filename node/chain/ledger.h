@@ -41,9 +41,13 @@ class ledger {
   // (key, value) and (sender, nonce) pair, hashed with the height.
   hash state_hash() const;
 
+#ifdef RINGCHAIN_PLANTED_BUGS
   // Test-only: every value written from now on gets this suffix, so the
-  // simulator's tests can plant a state divergence.
-  void set_value_suffix_for_testing(std::string suffix) { value_suffix_ = std::move(suffix); }
+  // simulator's tests can plant a state divergence (planted bugs only).
+  void set_value_suffix_for_testing(std::string suffix) {
+    value_suffix_ = std::move(suffix);
+  }
+#endif
 
  private:
   void account(std::string_view tag, std::string_view a, std::string_view b, bool add);
@@ -52,7 +56,9 @@ class ledger {
   std::unordered_map<std::string, std::uint64_t> nonces_;
   std::array<std::uint64_t, 4> sum_{};
   std::uint64_t height_ = 0;
+#ifdef RINGCHAIN_PLANTED_BUGS
   std::string value_suffix_;
+#endif
   hash tip_{};
 };
 

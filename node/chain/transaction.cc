@@ -1,6 +1,6 @@
 #include "node/chain/transaction.h"
 
-#include "node/core/limits.h"
+#include "node/base/limits.h"
 
 namespace ringchain::chain {
 

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "node/core/limits.h"
+#include "node/base/limits.h"
 
 namespace ringchain::core {
 
@@ -42,10 +42,22 @@ enum class planted_bug : std::uint8_t {
   diverge_state,
 };
 const char* to_string(planted_bug b);
+// Parses a bug's name; false for a name it does not know.
 bool parse_planted_bug(std::string_view text, planted_bug* out);
 
+// Whether this build holds the planted bugs at all. They are compiled only
+// with the CMake option RINGCHAIN_PLANTED_BUGS (on in the test build of
+// scripts/test.sh, off by default): a production binary holds none of them.
+#ifdef RINGCHAIN_PLANTED_BUGS
+inline constexpr bool planted_bugs_built = true;
+#define RC_PLANTED(configured, name) ((configured) == ::ringchain::core::planted_bug::name)
+#else
+inline constexpr bool planted_bugs_built = false;
+#define RC_PLANTED(configured, name) false
+#endif
+
 // Settings of one node. Every bound may only be lowered from its limit in
-// node/core/limits.h; validate() refuses anything else.
+// node/base/limits.h; validate() refuses anything else.
 struct config {
   // This node's id; ids are non-zero.
   std::uint64_t id = 0;

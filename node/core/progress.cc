@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "node/core/assert.h"
+#include "node/base/assert.h"
 
 namespace ringchain::core {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "node/core/assert.h"
+#include "node/base/assert.h"
 
 namespace ringchain::core {
 
@@ -68,7 +68,7 @@ void raft::tick() {
   }
   if (++election_elapsed_ >= randomized_election_ticks_) {
     election_elapsed_ = 0;
-    if (cfg_.bug == planted_bug::no_campaign_after_restart && restored_) return;
+    if (RC_PLANTED(cfg_.bug, no_campaign_after_restart) && restored_) return;
     campaign();
   }
 }
@@ -160,7 +160,7 @@ void raft::become_leader() {
   // An entry of the new term lets the leader commit entries of earlier
   // terms by counting replicas of a current-term entry (Raft §5.4.2, §8).
   // (The planted Figure-8 bug goes without it: the entry would mask it.)
-  if (cfg_.bug == planted_bug::commit_stale_term) {
+  if (RC_PLANTED(cfg_.bug, commit_stale_term)) {
     broadcast_append();
     return;
   }
@@ -234,7 +234,7 @@ std::uint64_t raft::seq_for_current_state() const {
 
 void raft::respond(message m) {
   const std::uint64_t seq = seq_for_current_state();
-  const bool early = cfg_.bug == planted_bug::ack_before_durable && m.to() != id_ &&
+  const bool early = RC_PLANTED(cfg_.bug, ack_before_durable) && m.to() != id_ &&
                      m.type() == raftpb::MSG_APPEND_RESPONSE;
   if (seq <= seq_durable_ || early) {
     if (m.to() == id_) {
@@ -405,10 +405,10 @@ void raft::handle_vote_request(const message& m) {
   // Raft §5.2: at most one vote per term, first come first served. A
   // pre-vote for a later term commits to nothing.
   const bool can_vote = vote_ == m.from() || (vote_ == 0 && leader_ == 0) ||
-                        (is_pre && m.term() > term_) || cfg_.bug == planted_bug::vote_twice;
+                        (is_pre && m.term() > term_) || RC_PLANTED(cfg_.bug, vote_twice);
   // Raft §5.4.1: only for a candidate whose log is at least as up-to-date.
   const bool grant = can_vote && (log_.is_up_to_date(m.index(), m.log_term()) ||
-                                  cfg_.bug == planted_bug::vote_without_log_check);
+                                  RC_PLANTED(cfg_.bug, vote_without_log_check));
   message r = make(is_pre ? raftpb::MSG_PRE_VOTE_RESPONSE : raftpb::MSG_VOTE_RESPONSE, m.from());
   if (grant) {
     r.set_term(m.term());
@@ -495,7 +495,7 @@ void raft::handle_append(const message& m) {
   }
   // (The planted bug takes any previous entry as matching.)
   const std::uint64_t prev_term =
-      cfg_.bug == planted_bug::skip_prev_check && m.index() <= log_.last_index()
+      RC_PLANTED(cfg_.bug, skip_prev_check) && m.index() <= log_.last_index()
           ? log_.term(m.index()).value_or(0)
           : m.log_term();
   const auto outcome = log_.maybe_append(m.index(), prev_term, m.entries());
@@ -617,7 +617,7 @@ bool raft::maybe_commit() {
   // Raft §5.4.2 (Figure 8): only an entry of the current term is committed
   // by counting replicas; earlier entries commit with it.
   if (q <= log_.committed()) return false;
-  if (log_.term(q) != term_ && cfg_.bug != planted_bug::commit_stale_term) return false;
+  if (log_.term(q) != term_ && !RC_PLANTED(cfg_.bug, commit_stale_term)) return false;
   log_.commit_to(q);
   return true;
 }

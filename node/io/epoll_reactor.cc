@@ -14,7 +14,7 @@
 #include <boost/version.hpp>
 #include <cerrno>
 
-#include "node/core/assert.h"
+#include "node/base/assert.h"
 #include "node/io/reactor_impl.h"
 
 namespace ringchain::io {

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "node/core/assert.h"
+#include "node/base/assert.h"
 #include "node/io/reactor_impl.h"
 
 namespace ringchain::io {

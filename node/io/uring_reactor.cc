@@ -9,7 +9,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "node/core/assert.h"
+#include "node/base/assert.h"
 #include "node/io/reactor_impl.h"
 
 namespace ringchain::io {

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "node/core/limits.h"
+#include "node/base/limits.h"
 #include "node/net/address.h"
 #include "node/net/frame.h"
 

@@ -7,7 +7,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "node/core/limits.h"
+#include "node/base/limits.h"
 
 namespace ringchain::runtime {
 

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "node/core/limits.h"
+#include "node/base/limits.h"
 #include "node/net/address.h"
 #include "proto/node.pb.h"
 

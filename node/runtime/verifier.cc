@@ -3,7 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "node/core/assert.h"
+#include "node/base/assert.h"
 
 namespace ringchain::runtime {
 

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <future>
 
-#include "node/core/assert.h"
+#include "node/base/assert.h"
 #include "node/storage/record.h"
 #include "proto/storage.pb.h"
 

@@ -26,7 +26,7 @@
 #include <span>
 #include <string>
 
-#include "node/core/limits.h"
+#include "node/base/limits.h"
 #include "node/io/reactor.h"
 #include "node/storage/recovery.h"
 #include "proto/raft.pb.h"

@@ -6,8 +6,8 @@
 #include <nmmintrin.h>
 #endif
 
-#include "node/core/assert.h"
-#include "node/core/limits.h"
+#include "node/base/assert.h"
+#include "node/base/limits.h"
 
 namespace ringchain::storage {
 namespace {

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "node/core/limits.h"
+#include "node/base/limits.h"
 #include "node/storage/record.h"
 #include "proto/storage.pb.h"
 

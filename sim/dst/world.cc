@@ -22,10 +22,10 @@
 #include <thread>
 #include <unordered_map>
 
+#include "node/base/assert.h"
+#include "node/base/limits.h"
 #include "node/chain/block.h"
 #include "node/chain/transaction.h"
-#include "node/core/assert.h"
-#include "node/core/limits.h"
 #include "node/runtime/node.h"
 #include "node/storage/recovery.h"
 #include "sim/dst/dst.h"
@@ -983,7 +983,7 @@ void world::check_acked() {
       chain_txs[std::string(chain::as_bytes(chain::tx_hash(b.txs(k))))] = b.header().height();
     }
   }
-  if (o_.bug != core::planted_bug::diverge_state &&
+  if (!RC_PLANTED(o_.bug, diverge_state) &&
       replayed.state_hash() != best->node->ledger().state_hash()) {
     fail("replaying the committed chain gives another state than node " + std::to_string(best->id) +
          "'s");

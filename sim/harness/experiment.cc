@@ -13,8 +13,8 @@
 #include <sstream>
 #include <thread>
 
+#include "node/base/limits.h"
 #include "node/chain/transaction.h"
-#include "node/core/limits.h"
 #include "sim/dst/model.h"
 #include "sim/harness/cluster.h"
 

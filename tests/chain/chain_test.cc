@@ -1,10 +1,10 @@
 // Hashing, signatures, transactions, blocks, the mempool and the ledger.
 #include <gtest/gtest.h>
 
+#include "node/base/limits.h"
 #include "node/chain/block.h"
 #include "node/chain/ledger.h"
 #include "node/chain/mempool.h"
-#include "node/core/limits.h"
 
 namespace ringchain::chain {
 namespace {

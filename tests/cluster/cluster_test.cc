@@ -7,8 +7,8 @@
 #include <set>
 #include <thread>
 
+#include "node/base/limits.h"
 #include "node/chain/block.h"
-#include "node/core/limits.h"
 #include "node/net/frame.h"
 
 namespace ringchain::testing {

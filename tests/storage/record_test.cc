@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "node/core/limits.h"
+#include "node/base/limits.h"
 
 namespace ringchain::storage {
 namespace {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
-#include "node/core/assert.h"
+#include "node/base/assert.h"
 
 namespace ringchain::testing {
 

@@ -1,4 +1,4 @@
-#include "node/core/assert.h"
+#include "node/base/assert.h"
 
 #include <cstdio>
 #include <cstdlib>
