@@ -18,6 +18,19 @@ const char* to_string(role r) {
   return "?";
 }
 
+const char* to_string(counter c) {
+  switch (c) {
+    case counter::elections_started: return "elections_started";
+    case counter::pre_votes_started: return "pre_votes_started";
+    case counter::terms_led: return "terms_led";
+    case counter::inputs_refused: return "inputs_refused";
+    case counter::messages_dropped_outbox_full: return "messages_dropped_outbox_full";
+    case counter::responses_dropped_held_full: return "responses_dropped_held_full";
+    case counter::count_: break;
+  }
+  return "?";
+}
+
 const char* to_string(input_error e) {
   switch (e) {
     case input_error::none: return "none";
@@ -131,7 +144,7 @@ void raft::become_pre_candidate() {
   election_elapsed_ = 0;
   reset_election_timeout();
   role_ = role::pre_candidate;
-  ++counters_.pre_votes_started;
+  counters_.add(counter::pre_votes_started);
 }
 
 void raft::become_candidate() {
@@ -139,7 +152,7 @@ void raft::become_candidate() {
   reset(term_ + 1);
   vote_ = id_;
   role_ = role::candidate;
-  ++counters_.elections_started;
+  counters_.add(counter::elections_started);
 }
 
 void raft::become_leader() {
@@ -147,7 +160,7 @@ void raft::become_leader() {
   reset(term_);
   role_ = role::leader;
   leader_ = id_;
-  ++counters_.terms_led;
+  counters_.add(counter::terms_led);
   for (std::size_t i = 0; i < voters_.size(); ++i) {
     progress& pr = progress_[i];
     pr.match = 0;
@@ -217,7 +230,7 @@ message raft::make(MessageType type, std::uint64_t to) const {
 
 void raft::send(message m) {
   if (outbox_.size() >= limits::outbox_messages_max) {
-    ++counters_.messages_dropped_outbox_full;
+    counters_.add(counter::messages_dropped_outbox_full);
     return;
   }
   outbox_.push_back(std::move(m));
@@ -253,7 +266,7 @@ void raft::respond(message m) {
     return;
   }
   if (held_.size() >= limits::held_messages_max) {
-    ++counters_.responses_dropped_held_full;
+    counters_.add(counter::responses_dropped_held_full);
     return;
   }
   held_.push_back({seq, std::move(m)});
@@ -303,7 +316,7 @@ input_error raft::validate(const message& m) const {
 input_error raft::step(const message& m) {
   const input_error err = validate(m);
   if (err != input_error::none) {
-    ++counters_.inputs_refused;
+    counters_.add(counter::inputs_refused);
     return err;
   }
   if (m.type() == raftpb::MSG_STORAGE_DONE) {
@@ -312,7 +325,7 @@ input_error raft::step(const message& m) {
   }
   if (m.type() == raftpb::MSG_APPEND && m.term() == term_ && role_ == role::leader) {
     // Two leaders in one term: only a faulty peer can cause it.
-    ++counters_.inputs_refused;
+    counters_.add(counter::inputs_refused);
     return input_error::malformed;
   }
   if (m.type() == raftpb::MSG_APPEND && m.term() >= term_) {
@@ -321,7 +334,7 @@ input_error raft::step(const message& m) {
     for (const entry& e : m.entries()) {
       if (e.index() > log_.committed()) break;
       if (!log_.match_term(e.index(), e.term())) {
-        ++counters_.inputs_refused;
+        counters_.add(counter::inputs_refused);
         return input_error::conflicts_committed;
       }
     }

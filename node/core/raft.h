@@ -52,6 +52,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "node/base/counters.h"
 #include "node/core/config.h"
 #include "node/core/log.h"
 #include "node/core/progress.h"
@@ -127,14 +128,24 @@ struct status {
 };
 
 // Things worth counting that are not errors of the caller.
-struct counters {
-  std::uint64_t elections_started = 0;
-  std::uint64_t pre_votes_started = 0;
-  std::uint64_t terms_led = 0;
-  std::uint64_t inputs_refused = 0;
-  std::uint64_t messages_dropped_outbox_full = 0;
-  std::uint64_t responses_dropped_held_full = 0;
+// What the core counted, exported by the node's status and metrics.
+enum class counter : std::uint8_t {
+  // Campaigns for a real vote (after a won pre-vote, or without pre-vote).
+  elections_started,
+  // Pre-vote rounds started (Raft thesis §9.6).
+  pre_votes_started,
+  // Terms in which this node became leader.
+  terms_led,
+  // Messages refused by step() as malformed or impossible (input_error).
+  inputs_refused,
+  // Messages dropped because the outbox held outbox_messages_max.
+  messages_dropped_outbox_full,
+  // Responses dropped because held_messages_max were waiting for storage.
+  responses_dropped_held_full,
+  count_,
 };
+const char* to_string(counter c);
+using counters = base::counter_set<counter>;
 
 class raft {
  public:

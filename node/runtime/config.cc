@@ -1,208 +1,237 @@
 #include "node/runtime/config.h"
 
-#include <arpa/inet.h>
 #include <toml++/toml.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <iostream>
-#include <sstream>
+#include <limits>
 
 #include "node/base/limits.h"
 
 namespace ringchain::runtime {
 
-using net::parse_address;
-
-bool parse_peers(const std::string& text, std::vector<peer_address>* out) {
-  out->clear();
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    const auto at = item.find('@');
-    const auto slash = item.find('/');
-    if (at == std::string::npos || slash == std::string::npos || slash < at) return false;
-    peer_address p;
-    try {
-      p.id = std::stoull(item.substr(0, at));
-    } catch (...) {
-      return false;
-    }
-    p.peer = item.substr(at + 1, slash - at - 1);
-    p.client = item.substr(slash + 1);
-    out->push_back(p);
-  }
-  return !out->empty();
-}
-
-std::string node_config::validate() const {
-  sockaddr_in a{};
-  if (id == 0) return "id: must be a non-zero node id";
-  if (!parse_address(listen_peer, &a)) return "listen_peer: not host:port (" + listen_peer + ")";
-  if (!parse_address(listen_client, &a))
-    return "listen_client: not host:port (" + listen_client + ")";
-  bool self = false;
-  for (const auto& p : peers) {
-    if (!parse_address(p.peer, &a) || !parse_address(p.client, &a)) {
-      return "peers: node " + std::to_string(p.id) + " has a malformed address";
-    }
-    self |= p.id == id;
-  }
-  if (!self) return "peers: must list this node (id " + std::to_string(id) + ")";
-  if (peers.size() > limits::peers_max)
-    return "peers: more than " + std::to_string(limits::peers_max);
-  if (data_dir.empty()) return "data_dir: must be set";
-  if (round_interval_ms == 0) return "round_interval_ms: must be at least 1";
-  if (round_deadline_ms == 0) return "round_deadline_ms: must be at least 1";
-  if (block_txs_max == 0 || block_txs_max > limits::block_txs_max) {
-    return "block_txs_max: must be in [1, " + std::to_string(limits::block_txs_max) + "]";
-  }
-  if (block_bytes_max == 0 || block_bytes_max > limits::block_bytes_max) {
-    return "block_bytes_max: must be in [1, " + std::to_string(limits::block_bytes_max) + "]";
-  }
-  if (mempool_txs_max == 0 || mempool_txs_max > limits::mempool_txs_max) {
-    return "mempool_txs_max: must be in [1, " + std::to_string(limits::mempool_txs_max) + "]";
-  }
-  if (tick_ms == 0) return "tick_ms: must be at least 1";
-  if (heartbeat_ticks == 0 || heartbeat_ticks >= election_ticks) {
-    return "heartbeat_ticks: must be at least 1 and below election_ticks";
-  }
-  if (election_ticks > limits::election_ticks_max) return "election_ticks: above its limit";
-  if (segment_mib < limits::write_bytes_max / limits::mib ||
-      segment_mib > limits::segment_bytes_max / limits::mib) {
-    return "segment_mib: must be in [" + std::to_string(limits::write_bytes_max / limits::mib) +
-           ", " + std::to_string(limits::segment_bytes_max / limits::mib) + "]";
-  }
-  return {};
-}
-
 namespace {
 
-// Copies TOML values into the config; every key is checked for its type.
-std::string apply_toml(const toml::table& t, node_config* c, std::string* io,
-                       std::string* persistence, std::string* peers) {
-  for (const auto& [key, node] : t) {
-    const std::string k(key.str());
-    auto num = [&](auto* field) {
-      auto v = node.value<std::int64_t>();
-      if (!v || *v < 0) return false;
-      *field = static_cast<std::remove_pointer_t<decltype(field)>>(*v);
-      return true;
-    };
-    auto str = [&](std::string* field) {
-      auto v = node.value<std::string>();
-      if (!v) return false;
-      *field = *v;
-      return true;
-    };
-    bool ok = true;
-    if (k == "id")
-      ok = num(&c->id);
-    else if (k == "listen_peer")
-      ok = str(&c->listen_peer);
-    else if (k == "listen_client")
-      ok = str(&c->listen_client);
-    else if (k == "data_dir")
-      ok = str(&c->data_dir);
-    else if (k == "io")
-      ok = str(io);
-    else if (k == "persistence")
-      ok = str(persistence);
-    else if (k == "peers")
-      ok = str(peers);
-    else if (k == "round_interval_ms")
-      ok = num(&c->round_interval_ms);
-    else if (k == "round_deadline_ms")
-      ok = num(&c->round_deadline_ms);
-    else if (k == "block_txs_max")
-      ok = num(&c->block_txs_max);
-    else if (k == "block_bytes_max")
-      ok = num(&c->block_bytes_max);
-    else if (k == "empty_blocks") {
-      auto v = node.value<bool>();
-      ok = v.has_value();
-      if (ok) c->empty_blocks = *v;
-    } else if (k == "tick_ms")
-      ok = num(&c->tick_ms);
-    else if (k == "election_ticks")
-      ok = num(&c->election_ticks);
-    else if (k == "heartbeat_ticks")
-      ok = num(&c->heartbeat_ticks);
-    else if (k == "mempool_txs_max")
-      ok = num(&c->mempool_txs_max);
-    else if (k == "barrier_delay_us")
-      ok = num(&c->barrier_delay_us);
-    else if (k == "log_level")
-      ok = str(&c->log_level);
-    else
-      return k + ": unknown key";
-    if (!ok) return k + ": wrong type or negative value";
+// What a key's value is, in TOML.
+enum class kind { number, text, boolean };
+
+// One configuration key: its TOML and flag name, its help, and how a value
+// given as text (a flag, or a TOML value) is stored.
+struct key {
+  const char* name;
+  kind type;
+  const char* help;
+  base::status (*set)(node_config& c, const std::string& text);
+};
+
+template <auto Member>
+base::status set_number(node_config& c, const std::string& text) {
+  using field = std::remove_reference_t<decltype(c.*Member)>;
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    return base::fail("not a whole number: \"" + text + "\"");
+  }
+  if (v > std::numeric_limits<field>::max()) return base::fail("too large: " + text);
+  c.*Member = static_cast<field>(v);
+  return {};
+}
+
+template <auto Member>
+base::status set_text(node_config& c, const std::string& text) {
+  c.*Member = text;
+  return {};
+}
+
+base::status set_empty_blocks(node_config& c, const std::string& text) {
+  if (text != "true" && text != "false") return base::fail("must be true or false");
+  c.empty_blocks = text == "true";
+  return {};
+}
+
+base::status set_io(node_config& c, const std::string& text) {
+  if (!io::parse_backend(text, &c.io)) return base::fail("must be uring or epoll, not " + text);
+  return {};
+}
+
+base::status set_persistence(node_config& c, const std::string& text) {
+  if (!storage::parse_persistence(text, &c.persistence)) {
+    return base::fail("must be per_block or per_tx, not " + text);
   }
   return {};
+}
+
+base::status set_peers(node_config& c, const std::string& text) {
+  base::result<std::vector<peer_address>> p = net::parse_peers(text);
+  if (!p.ok()) return base::fail("expected id@host:port/host:port,...: " + p.message());
+  c.peers = std::move(*p);
+  return {};
+}
+
+// Every key, once.
+constexpr key keys[] = {
+    {"id", kind::number, "this node's id (non-zero)", set_number<&node_config::id>},
+    {"listen_peer", kind::text, "host:port for peer connections",
+     set_text<&node_config::listen_peer>},
+    {"listen_client", kind::text, "host:port for client connections",
+     set_text<&node_config::listen_client>},
+    {"peers", kind::text, "every node: id@peer_host:port/client_host:port, comma separated",
+     set_peers},
+    {"data_dir", kind::text, "directory of the block log and the block trace",
+     set_text<&node_config::data_dir>},
+    {"io", kind::text, "I/O backend: uring or epoll", set_io},
+    {"persistence", kind::text, "per_block (one barrier per block) or per_tx", set_persistence},
+    {"round_interval_ms", kind::number, "the leader cuts a block every round",
+     set_number<&node_config::round_interval_ms>},
+    {"round_deadline_ms", kind::number, "deadline of a round, from its start",
+     set_number<&node_config::round_deadline_ms>},
+    {"block_txs_max", kind::number, "transactions per block at most",
+     set_number<&node_config::block_txs_max>},
+    {"block_bytes_max", kind::number, "encoded transaction bytes per block at most",
+     set_number<&node_config::block_bytes_max>},
+    {"empty_blocks", kind::boolean, "cut blocks even with no transactions (true or false)",
+     set_empty_blocks},
+    {"tick_ms", kind::number, "consensus tick", set_number<&node_config::tick_ms>},
+    {"election_ticks", kind::number, "election timeout in ticks",
+     set_number<&node_config::election_ticks>},
+    {"heartbeat_ticks", kind::number, "heartbeat interval in ticks",
+     set_number<&node_config::heartbeat_ticks>},
+    {"mempool_txs_max", kind::number, "transactions waiting at most",
+     set_number<&node_config::mempool_txs_max>},
+    {"barrier_delay_us", kind::number, "delay added after every fdatasync (slow-disk experiments)",
+     set_number<&node_config::barrier_delay_us>},
+    {"segment_mib", kind::number, "block-log segment size in MiB (16 to 256)",
+     set_number<&node_config::segment_mib>},
+    {"log_level", kind::text, "trace, debug, info, warn or error",
+     set_text<&node_config::log_level>},
+};
+
+const key* find_key(std::string_view name) {
+  for (const key& k : keys) {
+    if (name == k.name) return &k;
+  }
+  return nullptr;
+}
+
+// A TOML value as the text a flag would give, when its type fits the key.
+std::optional<std::string> toml_text(const toml::node& v, kind type) {
+  switch (type) {
+    case kind::number:
+      if (auto n = v.value_exact<std::int64_t>(); n && *n >= 0) return std::to_string(*n);
+      return std::nullopt;
+    case kind::boolean:
+      if (auto b = v.value_exact<bool>()) return *b ? "true" : "false";
+      return std::nullopt;
+    case kind::text:
+      if (auto s = v.value_exact<std::string>()) return *s;
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+base::status apply_toml(const toml::table& t, node_config* c) {
+  for (const auto& [name, value] : t) {
+    const std::string k(name.str());
+    const key* found = find_key(k);
+    if (found == nullptr) return base::fail(k + ": unknown key");
+    std::optional<std::string> text = toml_text(value, found->type);
+    if (!text) return base::fail(k + ": wrong type or negative value");
+    if (base::status s = found->set(*c, *text); !s.ok()) return s.with_context(k);
+  }
+  return {};
+}
+
+base::status read_file(const std::string& file, node_config* c) {
+  try {
+    return apply_toml(toml::parse_file(file), c).with_context("bad config " + file);
+  } catch (const toml::parse_error& e) {
+    return base::fail("bad config " + file + ": " + std::string(e.description()) + " at line " +
+                      std::to_string(e.source().begin.line));
+  }
 }
 
 }  // namespace
 
-int load_config(int argc, char** argv, node_config* out) {
+base::status node_config::validate() const {
+  std::string host;
+  std::uint16_t port = 0;
+  if (id == 0) return base::fail("id: must be a non-zero node id");
+  if (!net::split_address(listen_peer, &host, &port))
+    return base::fail("listen_peer: not host:port (" + listen_peer + ")");
+  if (!net::split_address(listen_client, &host, &port))
+    return base::fail("listen_client: not host:port (" + listen_client + ")");
+  bool self = false;
+  for (const auto& p : peers) {
+    if (!net::split_address(p.peer, &host, &port) || !net::split_address(p.client, &host, &port)) {
+      return base::fail("peers: node " + std::to_string(p.id) + " has a malformed address");
+    }
+    self |= p.id == id;
+  }
+  if (!self) return base::fail("peers: must list this node (id " + std::to_string(id) + ")");
+  if (peers.size() > limits::peers_max)
+    return base::fail("peers: more than " + std::to_string(limits::peers_max));
+  if (data_dir.empty()) return base::fail("data_dir: must be set");
+  if (round_interval_ms == 0) return base::fail("round_interval_ms: must be at least 1");
+  if (round_deadline_ms == 0) return base::fail("round_deadline_ms: must be at least 1");
+  auto within = [](const char* k, std::uint64_t v, std::uint64_t lo,
+                   std::uint64_t hi) -> base::status {
+    if (v >= lo && v <= hi) return {};
+    return base::fail(std::string(k) + ": must be in [" + std::to_string(lo) + ", " +
+                      std::to_string(hi) + "]");
+  };
+  for (base::status s : {within("block_txs_max", block_txs_max, 1, limits::block_txs_max),
+                         within("block_bytes_max", block_bytes_max, 1, limits::block_bytes_max),
+                         within("mempool_txs_max", mempool_txs_max, 1, limits::mempool_txs_max),
+                         within("segment_mib", segment_mib, limits::write_bytes_max / limits::mib,
+                                limits::segment_bytes_max / limits::mib)}) {
+    if (!s.ok()) return s;
+  }
+  if (tick_ms == 0) return base::fail("tick_ms: must be at least 1");
+  if (heartbeat_ticks == 0 || heartbeat_ticks >= election_ticks) {
+    return base::fail("heartbeat_ticks: must be at least 1 and below election_ticks");
+  }
+  if (election_ticks > limits::election_ticks_max)
+    return base::fail("election_ticks: above its limit");
+  if (log_level != "trace" && log_level != "debug" && log_level != "info" && log_level != "warn" &&
+      log_level != "error" && log_level != "critical" && log_level != "off") {
+    return base::fail("log_level: must be trace, debug, info, warn or error, not " + log_level);
+  }
+  return {};
+}
+
+command_line load_config(int argc, char** argv) {
   CLI::App app{
       "ringchain-node: one node of a ringchain cluster. Every key of the TOML file given "
       "with --config can also be set by the flag of the same name; flags win."};
-  node_config& c = *out;
-  std::string config_file, io = "uring", persistence = "per_block", peers;
+  std::string config_file;
   app.add_option("--config", config_file, "TOML file with the keys below")
       ->check(CLI::ExistingFile);
-  app.add_option("--id", c.id, "this node's id (non-zero)");
-  app.add_option("--listen_peer", c.listen_peer, "host:port for peer connections");
-  app.add_option("--listen_client", c.listen_client, "host:port for client connections");
-  app.add_option("--peers", peers,
-                 "every node: id@peer_host:port/client_host:port, comma separated");
-  app.add_option("--data_dir", c.data_dir, "directory of the block log and the block trace");
-  app.add_option("--io", io, "I/O backend: uring or epoll");
-  app.add_option("--persistence", persistence, "per_block (one barrier per block) or per_tx");
-  app.add_option("--round_interval_ms", c.round_interval_ms, "the leader cuts a block every round");
-  app.add_option("--round_deadline_ms", c.round_deadline_ms, "deadline of a round, from its start");
-  app.add_option("--block_txs_max", c.block_txs_max, "transactions per block at most");
-  app.add_option("--block_bytes_max", c.block_bytes_max,
-                 "encoded transaction bytes per block at most");
-  app.add_option("--empty_blocks", c.empty_blocks, "cut blocks even with no transactions");
-  app.add_option("--tick_ms", c.tick_ms, "consensus tick");
-  app.add_option("--election_ticks", c.election_ticks, "election timeout in ticks");
-  app.add_option("--heartbeat_ticks", c.heartbeat_ticks, "heartbeat interval in ticks");
-  app.add_option("--mempool_txs_max", c.mempool_txs_max, "transactions waiting at most");
-  app.add_option("--barrier_delay_us", c.barrier_delay_us,
-                 "delay added after every fdatasync (slow-disk experiments)");
-  app.add_option("--segment_mib", c.segment_mib, "block-log segment size in MiB (16 to 256)");
-  app.add_option("--log_level", c.log_level, "trace, debug, info, warn or error");
-  // The file first, then the flags over it: parse twice.
+  std::vector<std::string> given(std::size(keys));
+  for (std::size_t i = 0; i < std::size(keys); ++i) {
+    app.add_option(std::string("--") + keys[i].name, given[i], keys[i].help);
+  }
   try {
     app.parse(argc, argv);
-    if (!config_file.empty()) {
-      toml::table t = toml::parse_file(config_file);
-      if (std::string err = apply_toml(t, &c, &io, &persistence, &peers); !err.empty()) {
-        std::cerr << "ringchain-node: bad config " << config_file << ": " << err << "\n";
-        return 2;
-      }
-      app.parse(argc, argv);
-    }
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  } catch (const toml::parse_error& e) {
-    std::cerr << "ringchain-node: bad config " << config_file << ": " << e.description()
-              << " at line " << e.source().begin.line << "\n";
-    return 2;
+    return {std::nullopt, app.exit(e)};
   }
-  std::string err;
-  if (!io::parse_backend(io, &c.io))
-    err = "io: must be uring or epoll, not " + io;
-  else if (!storage::parse_persistence(persistence, &c.persistence))
-    err = "persistence: must be per_block or per_tx, not " + persistence;
-  else if (!peers.empty() && !parse_peers(peers, &c.peers))
-    err = "peers: expected id@host:port/host:port,...";
-  else
-    err = c.validate();
-  if (!err.empty()) {
-    std::cerr << "ringchain-node: bad config: " << err << "\n";
-    return 2;
+  node_config c;
+  base::status s;
+  if (!config_file.empty()) s = read_file(config_file, &c);
+  for (std::size_t i = 0; i < std::size(keys) && s.ok(); ++i) {
+    if (app.count(std::string("--") + keys[i].name) > 0) {
+      s = keys[i].set(c, given[i]).with_context(keys[i].name);
+    }
   }
-  return 0;
+  if (s.ok()) s = c.validate();
+  if (!s.ok()) {
+    std::cerr << "ringchain-node: "
+              << (s.message().rfind("bad config", 0) == 0 ? "" : "bad config: ") << s.message()
+              << "\n";
+    return {std::nullopt, 2};
+  }
+  return {std::move(c), 0};
 }
 
 }  // namespace ringchain::runtime

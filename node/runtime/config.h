@@ -1,63 +1,74 @@
 // ringchain-node's configuration: a TOML file, every key overridable by a
-// flag of the same name.
+// flag of the same name. The keys are listed once (config.cc, `keys`): the
+// TOML reader, the flags and --help all come from that one table.
 #pragma once
 
-#include <netinet/in.h>
-
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "node/base/result.h"
 #include "node/io/reactor.h"
 #include "node/net/address.h"
 #include "node/storage/block_log.h"
 
 namespace ringchain::runtime {
 
-struct peer_address {
-  std::uint64_t id = 0;
-  // "host:port" of the peer port and of the client port.
-  std::string peer;
-  std::string client;
-};
+using net::peer_address;
 
 struct node_config {
+  // This node's id (non-zero, and listed in `peers`).
   std::uint64_t id = 0;
+  // "host:port" this node listens on for peers, and for clients.
   std::string listen_peer = "127.0.0.1:7001";
   std::string listen_client = "127.0.0.1:8001";
   // Every node of the cluster, this one included.
   std::vector<peer_address> peers;
+  // Where the block log and the block trace live.
   std::string data_dir = "data";
+  // The I/O backend: one io_uring, or epoll with a syscall per operation.
   io::backend io = io::backend::uring;
+  // One barrier per block, or one per transaction in turn.
   storage::persistence persistence = storage::persistence::per_block;
   // The leader cuts a block every round, or earlier when it is full.
   std::uint32_t round_interval_ms = 100;
   // A block meets its deadline when committed this long after its round
   // started (recorded in the block trace).
   std::uint32_t round_deadline_ms = 200;
+  // A block's transactions and their encoded bytes, at most.
   std::uint32_t block_txs_max = 256;
   std::uint64_t block_bytes_max = 1 << 20;
   // Cut a block even when the mempool is empty.
   bool empty_blocks = false;
+  // The consensus tick, and the election timeout and heartbeat interval in
+  // ticks.
   std::uint32_t tick_ms = 10;
   std::uint32_t election_ticks = 30;
   std::uint32_t heartbeat_ticks = 3;
+  // Transactions waiting in the mempool, at most.
   std::uint64_t mempool_txs_max = 100000;
+  // A delay added after every fdatasync (slow-disk experiments; 0: none).
   std::uint32_t barrier_delay_us = 0;
   // Size of each block-log segment, zero-filled before use.
   std::uint32_t segment_mib = 64;
+  // spdlog's level: trace, debug, info, warn or error.
   std::string log_level = "info";
 
-  // An empty string when usable, else "key: problem".
-  std::string validate() const;
+  // Checks the settings together; the error names the key.
+  base::status validate() const;
 };
 
-// Parses "1@127.0.0.1:7001/127.0.0.1:8001,2@..." (id@peer/client, comma
-// separated).
-bool parse_peers(const std::string& text, std::vector<peer_address>* out);
+// What the command line asks for: a node to run with `config`, or an exit
+// at once with `exit_code` (0 after --help, 2 after a bad setting, with the
+// reason printed).
+struct command_line {
+  std::optional<node_config> config;
+  int exit_code = 0;
+};
 
-// Reads the command line (and the --config file it names). Returns 0 to
-// run, or an exit code (after printing help or an error naming the key).
-int load_config(int argc, char** argv, node_config* out);
+// Reads the command line and the --config file it names; flags win over
+// the file.
+[[nodiscard]] command_line load_config(int argc, char** argv);
 
 }  // namespace ringchain::runtime

@@ -9,20 +9,14 @@
 
 #include "node/chain/transaction.h"
 #include "node/core/config.h"
-#include "node/core/raft.h"
 #include "node/io/reactor.h"
+#include "node/net/peer_transport.h"
 
 namespace ringchain::runtime {
 
-// Where a node's consensus messages go. Received messages come back in
-// through node::receive().
-class peer_transport {
- public:
-  virtual ~peer_transport() = default;
-  // Sends m to node m.to(). May drop it (a peer that is down or too slow):
-  // Raft resends what matters.
-  virtual void send(const core::message& m) = 0;
-};
+// Where a node's consensus messages go (net/peer_transport.h). Received
+// messages come back in through node::receive().
+using peer_transport = net::peer_transport;
 
 struct node_env {
   // Borrowed, and outlives the node: run on this reactor instead of
@@ -40,7 +34,7 @@ struct node_env {
   std::function<chain::tx_error(const chain::transaction&)> verify_tx;
   // Seed of the election-timeout randomness; 0 draws one from the clock.
   std::uint64_t random_seed = 0;
-  // Test-only (core::planted_bug).
+  // Test-only (core::planted_bug; compiled only with planted bugs).
   core::planted_bug bug = core::planted_bug::none;
 };
 

@@ -14,25 +14,23 @@ void on_signal(int) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  ringchain::runtime::node_config cfg;
-  if (int code = ringchain::runtime::load_config(argc, argv, &cfg); code != 0)
-    return code == 2 ? 2 : code;
-  if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) return 0;
+  ringchain::runtime::command_line cl = ringchain::runtime::load_config(argc, argv);
+  if (!cl.config) return cl.exit_code;
+  const ringchain::runtime::node_config& cfg = *cl.config;
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  std::string error;
-  auto node = ringchain::runtime::node::open(cfg, &error);
-  if (!node) {
-    spdlog::critical("node {}: cannot start: {}", cfg.id, error);
+  auto node = ringchain::runtime::node::open(cfg);
+  if (!node.ok()) {
+    spdlog::critical("node {}: cannot start: {}", cfg.id, node.message());
     return 1;
   }
-  running = node.get();
+  running = node->get();
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
-  const int code = node->run();
+  const int code = (*node)->run();
   running = nullptr;
   return code;
 }

@@ -1,5 +1,5 @@
 // The node: drives the consensus core's Ready loop with the block log, the
-// peer and client connections, the chain and the clock, on one reactor.
+// peer transport, the chain and the clock, on one reactor.
 //
 // Per loop iteration: run the reactor once (network, disk and timer
 // completions), then hand every Ready to its owners in the core's order:
@@ -8,40 +8,43 @@
 // apply committed blocks to the ledger, advance. The block log's
 // completion is fed back to the core as MSG_STORAGE_DONE; responses that
 // depend on it leave in a later Ready.
+//
+// The node owns its services: the client service (client_service.h: the
+// client port, verification, answers), the block producer
+// (block_producer.h: rounds and blocks) and the block trace
+// (block_trace.h: the leader's timing of each block).
 #pragma once
 
-#include <chrono>
 #include <cstdint>
-#include <deque>
-#include <fstream>
-#include <map>
 #include <memory>
-#include <unordered_map>
-#include <vector>
+#include <string>
 
+#include "node/base/result.h"
 #include "node/chain/ledger.h"
 #include "node/chain/mempool.h"
 #include "node/core/raft.h"
 #include "node/io/reactor.h"
-#include "node/net/frame.h"
+#include "node/net/counters.h"
 #include "node/runtime/config.h"
+#include "node/runtime/counters.h"
 #include "node/runtime/env.h"
-#include "node/runtime/tcp_peers.h"
-#include "node/runtime/verifier.h"
 #include "node/storage/block_log.h"
 #include "proto/node.pb.h"
 
 namespace ringchain::runtime {
 
+class block_producer;
+class block_trace;
+class client_service;
+
 class node {
  public:
-  // Opens the block log and recovers; on failure returns nullptr and sets
-  // *error to a sentence for the operator.
-  static std::unique_ptr<node> open(const node_config& cfg, std::string* error);
-  // The same over the given seams (env.h); the simulator's entry point.
-  static std::unique_ptr<node> open(const node_config& cfg, const node_env& env,
-                                    std::string* error);
+  // Opens the block log, recovers, and starts listening (or, with a
+  // simulated transport in `env`, only recovers).
+  static base::result<std::unique_ptr<node>> open(const node_config& cfg, const node_env& env = {});
   ~node();
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
 
   // Runs until stop() or a fatal error; returns the process exit code.
   int run();
@@ -59,45 +62,32 @@ class node {
   void submit(nodepb::ClientRequest req, std::function<void(const nodepb::ClientResponse&)> reply);
   // True once stop() was called or a fatal error stopped the node.
   bool stopped() const { return stopping_ != 0; }
+  // 0, or 1 after a fatal error.
   int exit_code() const { return exit_code_; }
   // Why a fatal error stopped the node; empty otherwise.
   const std::string& failure() const { return failure_; }
+  // The consensus core, for checkers.
   const core::raft& consensus() const { return *raft_; }
+  // The state committed blocks built, for checkers.
   const chain::ledger& ledger() const { return ledger_; }
 
  private:
-  struct inbound;
-  struct pending_submit;
-  struct block_timing;
-
   node(const node_config& cfg, const node_env& env);
-  std::string start();
+  base::status start();
+  base::status open_log();
+  base::status start_consensus();
+  base::status start_network();
   void iterate();
   void handle_ready();
   void persist(core::ready& rd);
   void send(const core::message& m);
   void apply(const core::entry& e);
-  void settle(const chain::transaction& tx, std::uint64_t height, bool applied);
   void on_tick();
-  void on_round();
-  bool propose_block();
-  std::pair<std::uint64_t, chain::hash> last_block_in_log();
   void on_leader_change();
-
-  void accept(int fd);
-  void read_frames(inbound& c, std::span<const char> bytes);
-  void on_client_frame(inbound& c, std::string_view body);
-  void handle_submit(std::unique_ptr<pending_submit> submit, nodepb::ClientRequest& req);
-  void respond(pending_submit& submit);
-  void on_verified(verify_job&& job);
-  void finish_submit_if_done(pending_submit* submit);
-  void reply(inbound& c, const nodepb::ClientResponse& r);
-  void close_inbound(inbound& c, const std::string& why);
   void fill_status(nodepb::NodeStatus* s) const;
-  void record_ack(const core::message& m);
-  void flush_block_timings(bool all);
-  void write_block_timing(std::uint64_t index, const block_timing& t);
+  std::optional<chain::block> find_block(std::uint64_t height) const;
   void fatal(const std::string& message);
+  std::uint64_t next_random(std::uint64_t bound);
 
   node_config cfg_;
   node_env env_;
@@ -105,40 +95,20 @@ class node {
   io::reactor* reactor_ = nullptr;
   std::unique_ptr<storage::block_log> log_;
   std::unique_ptr<core::raft> raft_;
-  std::uint64_t random_state_;
+  // xorshift64 state of the election randomness; never 0.
+  std::uint64_t random_state_ = 1;
   chain::ledger ledger_;
   chain::mempool mempool_;
-  std::unique_ptr<verifier> verifier_;
-
-  io::timer tick_timer_;
-  io::timer round_timer_;
-  std::unique_ptr<tcp_peers> tcp_;
+  counters counters_;
+  net::counters net_counters_;
+  std::unique_ptr<block_trace> trace_;
+  std::unique_ptr<client_service> clients_;
+  std::unique_ptr<block_producer> producer_;
+  std::unique_ptr<net::tcp_peers> tcp_;
   peer_transport* transport_ = nullptr;
-  int client_listen_fd_ = -1;
-  std::unique_ptr<io::listener> client_listener_;
-  std::map<inbound*, std::unique_ptr<inbound>> inbound_;
-
-  // Submissions waiting for their transactions to commit, by tx hash.
-  std::unordered_map<std::string, std::pair<pending_submit*, int>> waiting_txs_;
-  // Submissions by arrival number (an order that does not depend on
-  // addresses, so the simulator replays them alike).
-  std::map<std::uint64_t, std::unique_ptr<pending_submit>> submits_;
-  std::uint64_t submits_seen_ = 0;
-
-  // Persist bookkeeping: when each write was handed to the log.
+  io::timer tick_timer_;
+  // Who led when on_leader_change last looked (this node's id, or 0).
   std::uint64_t leader_seen_ = 0;
-  std::uint64_t round_ = 0;
-  std::uint64_t round_start_us_ = 0;
-  std::uint64_t next_round_us_ = 0;
-  // The last block found in (or proposed to) the log: its entry's index and
-  // term, its height and header hash.
-  struct last_block {
-    std::uint64_t index = 0, term = 0, height = 0;
-    chain::hash hash{};
-  } last_block_;
-  std::map<std::uint64_t, block_timing> timings_;
-  std::ofstream trace_;
-  std::map<std::string, std::uint64_t> counters_;
   volatile int stopping_ = 0;
   int exit_code_ = 0;
   std::string failure_;

@@ -402,8 +402,9 @@ void world::start_node(std::uint32_t i, bool first) {
   env.verify_tx = [pool = pool_](const chain::transaction& tx) { return pool->verify(tx); };
   env.random_seed = rng_.next() | 1;
   env.bug = o_.bug;
-  std::string err;
-  s.node = runtime::node::open(s.cfg, env, &err);
+  auto opened = runtime::node::open(s.cfg, env);
+  const std::string err = opened.message();
+  if (opened.ok()) s.node = std::move(*opened);
   if (!s.node) {
     if (corrupted) {
       s.lost = true;

@@ -27,7 +27,7 @@ TEST_F(raft_inputs, refuses_unknown_sender_and_own_id) {
   EXPECT_EQ(n.raft->step(make_message(raftpb::MSG_VOTE, 9, 2, 5)), input_error::unknown_sender);
   EXPECT_EQ(n.raft->step(make_message(raftpb::MSG_VOTE, 2, 2, 5)), input_error::unknown_sender);
   EXPECT_EQ(n.raft->get_status().term, 0u);
-  EXPECT_EQ(n.raft->get_counters().inputs_refused, 2u);
+  EXPECT_EQ(n.raft->get_counters().get(core::counter::inputs_refused), 2u);
 }
 
 TEST_F(raft_inputs, refuses_local_only_and_unknown_types_from_peers) {

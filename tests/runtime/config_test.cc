@@ -31,10 +31,11 @@ class config_test : public ::testing::Test {
     for (auto& a : args) argv.push_back(a.data());
     std::stringstream err;
     auto* old = std::cerr.rdbuf(err.rdbuf());
-    const int code = load_config(static_cast<int>(argv.size()), argv.data(), c);
+    command_line cl = load_config(static_cast<int>(argv.size()), argv.data());
     std::cerr.rdbuf(old);
     printed_ = err.str();
-    return code;
+    if (cl.config) *c = *cl.config;
+    return cl.config ? 0 : cl.exit_code;
   }
 
   const std::string good_ =

@@ -1,0 +1,73 @@
+// How a node's consensus messages reach its peers: the interface the node
+// sends through (TCP in production, simulated in sim/dst), and the TCP
+// transport.
+//
+// Over TCP each node dials one connection to each peer and sends its
+// messages there, starting with a hello frame naming itself; it receives on
+// the connections its peers dial to its peer port. A connection whose first
+// frame is not a hello from a known peer, or that later carries a message
+// from another node, does not parse, or is refused by the node, is closed
+// with a logged reason and a counter; the node carries on.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "node/io/reactor.h"
+#include "node/net/address.h"
+#include "node/net/framed_connection.h"
+#include "proto/raft.pb.h"
+
+namespace ringchain::net {
+
+// Where a node's consensus messages go.
+class peer_transport {
+ public:
+  virtual ~peer_transport() = default;
+  // Sends m to node m.to(). May drop it (a peer that is down or too slow):
+  // Raft resends what matters.
+  virtual void send(const raftpb::Message& m) = 0;
+};
+
+// Settings of the TCP transport.
+struct tcp_peers_config {
+  // This node's id.
+  std::uint64_t self = 0;
+  // "host:port" to listen on for peers.
+  std::string listen;
+  // Every node of the cluster, this one included.
+  std::vector<peer_address> peers;
+};
+
+class tcp_peers final : public peer_transport {
+ public:
+  // Hands a received message to the node; an error refuses it and closes
+  // the connection it came on.
+  using deliver_fn = std::function<base::status(const raftpb::Message&)>;
+
+  // `counts` (the node's) receives the transport's counts; it outlives
+  // the transport.
+  tcp_peers(io::reactor& reactor, tcp_peers_config cfg, deliver_fn deliver, counters& counts);
+  ~tcp_peers() override;
+
+  // Listens on the peer port and dials every peer.
+  base::status start();
+  void send(const raftpb::Message& m) override;
+
+ private:
+  struct link;
+  void dial(link& p);
+  void on_frame(framed_connection& c, std::string_view body);
+
+  io::reactor& reactor_;
+  tcp_peers_config cfg_;
+  deliver_fn deliver_;
+  counters& counts_;
+  frame_server server_;
+  std::map<std::uint64_t, std::unique_ptr<link>> links_;
+};
+
+}  // namespace ringchain::net

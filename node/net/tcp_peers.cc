@@ -1,0 +1,129 @@
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "node/net/peer_transport.h"
+#include "proto/node.pb.h"
+
+namespace ringchain::net {
+
+namespace {
+// A send queue bound per connection: a slow or dead peer costs at most
+// this much memory, and then its messages are dropped (Raft resends).
+constexpr std::size_t peer_send_bytes_max = 64 * limits::mib;
+// Re-dial backoff: 50 ms, doubling up to 1 s.
+constexpr std::uint32_t redial_backoff_first_ms = 50;
+constexpr std::uint32_t redial_backoff_ms_max = 1000;
+}  // namespace
+
+// The connection this node dials to one peer, for its own messages.
+struct tcp_peers::link {
+  std::uint64_t id = 0;
+  std::string address;
+  std::unique_ptr<framed_connection> conn;
+  bool connected = false;
+  std::uint32_t backoff_ms = redial_backoff_first_ms;
+  // Whether the last attempt failed to resolve the address (logged once
+  // per run of failures).
+  bool unresolved = false;
+  std::unique_ptr<io::timer> retry;
+};
+
+tcp_peers::tcp_peers(io::reactor& reactor, tcp_peers_config cfg, deliver_fn deliver,
+                     counters& counts)
+    : reactor_(reactor),
+      cfg_(std::move(cfg)),
+      deliver_(std::move(deliver)),
+      counts_(counts),
+      server_(reactor,
+              connection_handler{
+                  [this](framed_connection& c, std::string_view body) { on_frame(c, body); },
+                  nullptr, nullptr},
+              counts, "peer", peer_send_bytes_max) {}
+
+tcp_peers::~tcp_peers() = default;
+
+base::status tcp_peers::start() {
+  if (base::status s = server_.listen(cfg_.listen); !s.ok()) return s;
+  for (const auto& p : cfg_.peers) {
+    if (p.id == cfg_.self) continue;
+    auto l = std::make_unique<link>();
+    l->id = p.id;
+    l->address = p.peer;
+    link* raw = l.get();
+    l->retry = std::make_unique<io::timer>([this, raw] { dial(*raw); });
+    links_[p.id] = std::move(l);
+    dial(*raw);
+  }
+  return {};
+}
+
+void tcp_peers::send(const raftpb::Message& m) {
+  auto it = links_.find(m.to());
+  if (it == links_.end()) return;
+  link& p = *it->second;
+  if (!p.connected) {
+    counts_.add(counter::messages_dropped_peer_down);
+    return;
+  }
+  nodepb::PeerFrame frame;
+  *frame.mutable_raft() = m;
+  if (!p.conn->send(frame)) counts_.add(counter::messages_dropped_peer_slow);
+}
+
+void tcp_peers::dial(link& p) {
+  auto retry_later = [this, &p] {
+    reactor_.arm(*p.retry, std::chrono::milliseconds(p.backoff_ms));
+    p.backoff_ms = std::min(p.backoff_ms * 2, redial_backoff_ms_max);
+  };
+  base::result<sockaddr_in> addr = resolve_address(p.address);
+  if (!addr.ok()) {
+    if (!p.unresolved) spdlog::warn("peer {}: {}; retrying", p.id, addr.message());
+    p.unresolved = true;
+    retry_later();
+    return;
+  }
+  p.unresolved = false;
+  connection_handler h{// Peers answer on the connections they dial themselves, so nothing
+                       // is expected here.
+                       [](framed_connection&, std::string_view) {},
+                       [this, &p](framed_connection& c) {
+                         p.connected = true;
+                         p.backoff_ms = redial_backoff_first_ms;
+                         nodepb::PeerFrame hello;
+                         hello.set_hello_from(cfg_.self);
+                         c.send(hello);
+                       },
+                       [&p, retry_later](framed_connection&, int) {
+                         p.connected = false;
+                         retry_later();
+                       }};
+  p.conn = std::make_unique<framed_connection>(reactor_, std::move(h), counts_, "peer",
+                                               peer_send_bytes_max);
+  p.conn->connect(*addr);
+}
+
+void tcp_peers::on_frame(framed_connection& c, std::string_view body) {
+  nodepb::PeerFrame f;
+  if (!f.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+    c.refuse("peer frame does not parse");
+    return;
+  }
+  if (c.tag == 0) {
+    if (!f.has_hello_from() || f.hello_from() == cfg_.self || !links_.count(f.hello_from())) {
+      c.refuse("first peer frame is not a hello from a known peer");
+      return;
+    }
+    c.tag = f.hello_from();
+    return;
+  }
+  if (!f.has_raft() || f.raft().from() != c.tag) {
+    c.refuse("peer frame is not a consensus message from node " + std::to_string(c.tag));
+    return;
+  }
+  if (base::status s = deliver_(f.raft()); !s.ok()) {
+    c.refuse("consensus message refused: " + s.message());
+  }
+}
+
+}  // namespace ringchain::net

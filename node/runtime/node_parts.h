@@ -1,0 +1,29 @@
+// The parts of a node that its services share. The node owns them and
+// outlives every service it hands this to.
+#pragma once
+
+#include "node/chain/ledger.h"
+#include "node/chain/mempool.h"
+#include "node/core/raft.h"
+#include "node/io/reactor.h"
+#include "node/runtime/config.h"
+#include "node/runtime/counters.h"
+
+namespace ringchain::runtime {
+
+struct node_parts {
+  // The node's settings.
+  const node_config& cfg;
+  // The loop everything runs on, and the only clock.
+  io::reactor& reactor;
+  // The consensus core.
+  core::raft& raft;
+  // The state committed blocks built.
+  chain::ledger& ledger;
+  // Verified transactions waiting for a block.
+  chain::mempool& mempool;
+  // The runtime's counters.
+  counters& counts;
+};
+
+}  // namespace ringchain::runtime
