@@ -22,9 +22,9 @@ void ledger::account(std::string_view tag, std::string_view a, std::string_view 
   }
 }
 
-std::string ledger::apply(const block& b, std::vector<int>* skipped) {
+base::status ledger::apply(const block& b, std::vector<int>* skipped) {
   if (block_error e = check_link(b, height_ + 1, tip_); e != block_error::none) {
-    return "block " + std::to_string(b.header().height()) + ": " + to_string(e);
+    return base::fail("block " + std::to_string(b.header().height()) + ": " + to_string(e));
   }
   // Nonces must rise per sender, within the block too; a transaction whose
   // nonce does not is skipped.

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "node/base/result.h"
 #include "node/chain/block.h"
 
 namespace ringchain::chain {
@@ -27,7 +28,7 @@ class ledger {
   // mempools without seeing other leaders' blocks that are not yet
   // committed, so such a block can commit; every node skips the same
   // transactions. Their indices go to *skipped when given.
-  std::string apply(const block& b, std::vector<int>* skipped = nullptr);
+  base::status apply(const block& b, std::vector<int>* skipped = nullptr);
 
   // The last nonce applied for a sender; 0 when none.
   std::uint64_t last_nonce(const std::string& sender) const;

@@ -8,53 +8,46 @@ namespace {
 
 // Checks 1 <= value <= max for a bound that config may only lower.
 template <typename T>
-std::string check_bound(const char* name, T value, T max) {
-  if (value == 0) return std::string(name) + " must be at least 1";
+base::status check_bound(const char* name, T value, T max) {
+  if (value == 0) return base::fail(std::string(name) + " must be at least 1");
   if (value > max) {
-    return std::string(name) + " is " + std::to_string(value) + ", above its limit " +
-           std::to_string(max);
+    return base::fail(std::string(name) + " is " + std::to_string(value) + ", above its limit " +
+                      std::to_string(max));
   }
   return {};
 }
 
 }  // namespace
 
-std::string config::validate() const {
-  if (id == 0) return "id must be non-zero";
-  if (voters.empty()) return "voters must list at least this node";
+base::status config::validate() const {
+  if (id == 0) return base::fail("id must be non-zero");
+  if (voters.empty()) return base::fail("voters must list at least this node");
   if (voters.size() > limits::peers_max) {
-    return "voters lists " + std::to_string(voters.size()) + " nodes, above the limit " +
-           std::to_string(limits::peers_max);
+    return base::fail("voters lists " + std::to_string(voters.size()) + " nodes, above the limit " +
+                      std::to_string(limits::peers_max));
   }
   std::set<std::uint64_t> unique(voters.begin(), voters.end());
-  if (unique.size() != voters.size()) return "voters lists a node twice";
-  if (unique.count(0) != 0) return "voters lists node id 0";
-  if (unique.count(id) == 0) return "voters does not list this node's id";
-  if (!random) return "random source is missing";
-
-  std::string err;
-  if (!(err = check_bound("election_ticks", election_ticks, limits::election_ticks_max)).empty() ||
-      !(err = check_bound("inflight_appends", inflight_appends, limits::inflight_appends_max))
-           .empty() ||
-      !(err = check_bound("inflight_bytes", inflight_bytes, limits::inflight_bytes_max)).empty() ||
-      !(err = check_bound("append_bytes", append_bytes, limits::append_bytes_max)).empty() ||
-      !(err = check_bound("append_entries", append_entries, limits::append_entries_max)).empty() ||
-      !(err = check_bound("entry_bytes", entry_bytes, limits::entry_bytes_max)).empty() ||
-      !(err = check_bound("uncommitted_entries", uncommitted_entries,
-                          limits::uncommitted_entries_max))
-           .empty() ||
-      !(err = check_bound("uncommitted_bytes", uncommitted_bytes, limits::uncommitted_bytes_max))
-           .empty()) {
-    return err;
+  if (unique.size() != voters.size()) return base::fail("voters lists a node twice");
+  if (unique.count(0) != 0) return base::fail("voters lists node id 0");
+  if (unique.count(id) == 0) return base::fail("voters does not list this node's id");
+  if (!random) return base::fail("random source is missing");
+  for (const base::status& s :
+       {check_bound("election_ticks", election_ticks, limits::election_ticks_max),
+        check_bound("inflight_appends", inflight_appends, limits::inflight_appends_max),
+        check_bound("inflight_bytes", inflight_bytes, limits::inflight_bytes_max),
+        check_bound("append_bytes", append_bytes, limits::append_bytes_max),
+        check_bound("append_entries", append_entries, limits::append_entries_max),
+        check_bound("entry_bytes", entry_bytes, limits::entry_bytes_max),
+        check_bound("uncommitted_entries", uncommitted_entries, limits::uncommitted_entries_max),
+        check_bound("uncommitted_bytes", uncommitted_bytes, limits::uncommitted_bytes_max)}) {
+    if (!s.ok()) return s;
   }
   if (heartbeat_ticks == 0 || heartbeat_ticks >= election_ticks) {
-    return "heartbeat_ticks must be at least 1 and less than election_ticks";
+    return base::fail("heartbeat_ticks must be at least 1 and less than election_ticks");
   }
-  if (entry_bytes > append_bytes) {
-    return "entry_bytes must not exceed append_bytes";
-  }
+  if (entry_bytes > append_bytes) return base::fail("entry_bytes must not exceed append_bytes");
   if (append_bytes > inflight_bytes) {
-    return "append_bytes must not exceed inflight_bytes";
+    return base::fail("append_bytes must not exceed inflight_bytes");
   }
   return {};
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "node/base/limits.h"
+#include "node/base/result.h"
 
 namespace ringchain::core {
 
@@ -92,9 +93,9 @@ struct config {
   // Test-only (see planted_bug).
   planted_bug bug = planted_bug::none;
 
-  // Returns an empty string when the config is usable, else a sentence that
-  // names the setting and the problem.
-  std::string validate() const;
+  // Whether the config is usable; the error names the setting and the
+  // problem.
+  base::status validate() const;
 };
 
 }  // namespace ringchain::core

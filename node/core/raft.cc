@@ -46,8 +46,8 @@ const char* to_string(input_error e) {
 }
 
 raft::raft(config cfg) : cfg_(std::move(cfg)), id_(cfg_.id), voters_(cfg_.voters) {
-  const std::string err = cfg_.validate();
-  RC_ASSERT_MSG(err.empty(), err.c_str());
+  const base::status valid = cfg_.validate();
+  RC_ASSERT_MSG(valid.ok(), valid.message().c_str());
   std::sort(voters_.begin(), voters_.end());
   for (std::size_t i = 0; i < voters_.size(); ++i) {
     slot_.emplace(voters_[i], i);

@@ -285,8 +285,8 @@ class epoll_reactor final : public reactor_base {
 
 }  // namespace
 
-std::unique_ptr<reactor> make_epoll_reactor(const reactor_options& opts, std::string*) {
-  return std::make_unique<epoll_reactor>(opts);
+base::result<std::unique_ptr<reactor>> make_epoll_reactor(const reactor_options& opts) {
+  return std::unique_ptr<reactor>(std::make_unique<epoll_reactor>(opts));
 }
 
 }  // namespace ringchain::io

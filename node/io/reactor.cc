@@ -48,15 +48,14 @@ const char* to_string(op_kind k) {
   return "?";
 }
 
-std::unique_ptr<reactor> reactor::create(backend b, const reactor_options& opts,
-                                         std::string* error) {
+base::result<std::unique_ptr<reactor>> reactor::create(backend b, const reactor_options& opts) {
   switch (b) {
-    case backend::uring: return make_uring_reactor(opts, error);
-    case backend::epoll: return make_epoll_reactor(opts, error);
+    case backend::uring: return make_uring_reactor(opts);
+    case backend::epoll: return make_epoll_reactor(opts);
     case backend::sim: break;
   }
-  *error = "the sim backend runs only inside the deterministic simulator (ringchain-sim dst)";
-  return nullptr;
+  return base::fail(
+      "the sim backend runs only inside the deterministic simulator (ringchain-sim dst)");
 }
 
 std::uint64_t reactor::now_us() const {

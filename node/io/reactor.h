@@ -33,6 +33,8 @@
 #include <string_view>
 #include <vector>
 
+#include "node/base/result.h"
+
 namespace ringchain::io {
 
 class reactor;
@@ -214,10 +216,10 @@ class reactor {
  public:
   virtual ~reactor() = default;
 
-  // Creates a reactor of the given backend. On failure returns nullptr and
-  // sets *error to a sentence that says what failed, why, and what to do.
-  static std::unique_ptr<reactor> create(backend b, const reactor_options& opts,
-                                         std::string* error);
+  // Creates a reactor of the given backend; the error says what failed,
+  // why, and what to do (io_uring refused: which sysctl, seccomp, memlock,
+  // and --io=epoll as the way to run anyway).
+  static base::result<std::unique_ptr<reactor>> create(backend b, const reactor_options& opts);
 
   virtual backend kind() const = 0;
   // One line for start-up logs: the backend and how it was set up.

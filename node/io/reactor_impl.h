@@ -54,7 +54,7 @@ class reactor_base : public reactor {
   std::vector<stream*> closing_;
 };
 
-std::unique_ptr<reactor> make_uring_reactor(const reactor_options& opts, std::string* error);
-std::unique_ptr<reactor> make_epoll_reactor(const reactor_options& opts, std::string* error);
+base::result<std::unique_ptr<reactor>> make_uring_reactor(const reactor_options& opts);
+base::result<std::unique_ptr<reactor>> make_epoll_reactor(const reactor_options& opts);
 
 }  // namespace ringchain::io

@@ -66,8 +66,8 @@ class uring_reactor final : public reactor_base {
     io_uring_queue_exit(&ring_);
   }
 
-  // Sets up the ring; returns an error sentence or "".
-  std::string init(const reactor_options& opts) {
+  // Sets up the ring.
+  base::status init(const reactor_options& opts) {
     // Try the flags that suit a one-thread reactor first, then fall back:
     //  - SINGLE_ISSUER (6.0): only this thread submits, so the kernel can
     //    skip synchronisation on submission.
@@ -93,7 +93,7 @@ class uring_reactor final : public reactor_base {
       }
       if (ret != -EINVAL) break;
     }
-    if (ret != 0) return explain_setup_error(ret);
+    if (ret != 0) return base::fail(explain_setup_error(ret));
     return init_buffers(opts);
   }
 
@@ -177,7 +177,7 @@ class uring_reactor final : public reactor_base {
   }
 
  private:
-  std::string init_buffers(const reactor_options& opts) {
+  base::status init_buffers(const reactor_options& opts) {
     RC_ASSERT((opts.recv_buffers & (opts.recv_buffers - 1)) == 0);
     buf_count_ = opts.recv_buffers;
     buf_bytes_ = opts.recv_buffer_bytes;
@@ -190,7 +190,7 @@ class uring_reactor final : public reactor_base {
     void* mem = ::mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE,
                        MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
     if (mem == MAP_FAILED)
-      return std::string("cannot map the receive buffer ring: ") + std::strerror(errno);
+      return base::fail(std::string("cannot map the receive buffer ring: ") + std::strerror(errno));
     buf_ring_ = static_cast<io_uring_buf_ring*>(mem);
     io_uring_buf_reg reg{};
     reg.ring_addr = reinterpret_cast<__u64>(mem);
@@ -199,10 +199,11 @@ class uring_reactor final : public reactor_base {
     if (const int ret = io_uring_register_buf_ring(&ring_, &reg, 0); ret != 0) {
       ::munmap(mem, buf_ring_bytes_);
       buf_ring_ = nullptr;
-      return std::string("io_uring is unavailable: registering a provided buffer ring failed (") +
-             std::strerror(-ret) +
-             "); the kernel is older than 5.19. The epoll backend (--io=epoll) runs the same "
-             "node without io_uring.";
+      return base::fail(
+          std::string("io_uring is unavailable: registering a provided buffer ring failed (") +
+          std::strerror(-ret) +
+          "); the kernel is older than 5.19. The epoll backend (--io=epoll) runs the same "
+          "node without io_uring.");
     }
     io_uring_buf_ring_init(buf_ring_);
     for (unsigned i = 0; i < buf_count_; ++i) {
@@ -432,13 +433,10 @@ class uring_reactor final : public reactor_base {
 
 }  // namespace
 
-std::unique_ptr<reactor> make_uring_reactor(const reactor_options& opts, std::string* error) {
+base::result<std::unique_ptr<reactor>> make_uring_reactor(const reactor_options& opts) {
   auto r = std::make_unique<uring_reactor>();
-  if (std::string err = r->init(opts); !err.empty()) {
-    *error = err;
-    return nullptr;
-  }
-  return r;
+  if (base::status s = r->init(opts); !s.ok()) return base::fail(s.message());
+  return std::unique_ptr<reactor>(std::move(r));
 }
 
 }  // namespace ringchain::io

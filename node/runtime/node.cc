@@ -44,9 +44,9 @@ base::result<std::unique_ptr<node>> node::open(const node_config& cfg, const nod
 base::status node::start() {
   reactor_ = env_.reactor;
   if (reactor_ == nullptr) {
-    std::string err;
-    own_reactor_ = io::reactor::create(cfg_.io, {}, &err);
-    if (!own_reactor_) return base::fail(err);
+    base::result<std::unique_ptr<io::reactor>> r = io::reactor::create(cfg_.io, {});
+    if (!r.ok()) return r.to_status();
+    own_reactor_ = std::move(*r);
     reactor_ = own_reactor_.get();
   }
   random_state_ = env_.random_seed != 0 ? env_.random_seed
@@ -71,9 +71,10 @@ base::status node::open_log() {
   lo.policy = cfg_.persistence;
   lo.segment_bytes = std::uint64_t{cfg_.segment_mib} * limits::mib;
   lo.barrier_delay = std::chrono::microseconds(cfg_.barrier_delay_us);
-  std::string err;
-  log_ = storage::block_log::open(*reactor_, lo, &err);
-  if (!log_) return base::fail(err);
+  base::result<std::unique_ptr<storage::block_log>> opened =
+      storage::block_log::open(*reactor_, lo);
+  if (!opened.ok()) return opened.to_status();
+  log_ = std::move(*opened);
   const storage::recovered_log& rec = log_->recovered();
   if (rec.torn_bytes > 0) {
     spdlog::warn("node {}: dropped a torn final write of {} bytes at {} offset {}", cfg_.id,
@@ -90,7 +91,7 @@ base::status node::start_consensus() {
   cc.heartbeat_ticks = cfg_.heartbeat_ticks;
   cc.bug = env_.bug;
   cc.random = [this](std::uint64_t bound) { return next_random(bound); };
-  if (std::string err = cc.validate(); !err.empty()) return base::fail("consensus config: " + err);
+  if (base::status s = cc.validate(); !s.ok()) return s.with_context("consensus config");
   const storage::recovered_log& rec = log_->recovered();
   raft_ = std::make_unique<core::raft>(cc);
   raft_->restore(rec.hard_state, rec.entries, 0);
@@ -244,8 +245,8 @@ void node::apply(const core::entry& e) {
   }
 #endif
   std::vector<int> skipped;
-  if (std::string err = ledger_.apply(b, &skipped); !err.empty()) {
-    fatal("committed " + err);
+  if (base::status s = ledger_.apply(b, &skipped); !s.ok()) {
+    fatal("committed " + s.message());
     return;
   }
   counters_.add(counter::blocks_applied);

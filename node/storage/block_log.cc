@@ -41,14 +41,14 @@ bool parse_persistence(std::string_view text, persistence* out) {
   return false;
 }
 
-std::string block_log_options::validate() const {
-  if (dir.empty()) return "data directory is not set";
+base::status block_log_options::validate() const {
+  if (dir.empty()) return base::fail("data directory is not set");
   if (segment_bytes < limits::write_bytes_max || segment_bytes > limits::segment_bytes_max) {
-    return "segment_bytes is " + std::to_string(segment_bytes) + ", outside [" +
-           std::to_string(limits::write_bytes_max) + ", " +
-           std::to_string(limits::segment_bytes_max) + "]";
+    return base::fail("segment_bytes is " + std::to_string(segment_bytes) + ", outside [" +
+                      std::to_string(limits::write_bytes_max) + ", " +
+                      std::to_string(limits::segment_bytes_max) + "]");
   }
-  if (barrier_delay.count() < 0) return "barrier delay is negative";
+  if (barrier_delay.count() < 0) return base::fail("barrier delay is negative");
   return {};
 }
 
@@ -67,32 +67,20 @@ block_log::~block_log() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-std::unique_ptr<block_log> block_log::open(io::reactor& reactor, const block_log_options& opts,
-                                           std::string* error) {
-  if (std::string err = opts.validate(); !err.empty()) {
-    *error = "block log: " + err;
-    return nullptr;
-  }
+base::result<std::unique_ptr<block_log>> block_log::open(io::reactor& reactor,
+                                                         const block_log_options& opts) {
+  if (base::status s = opts.validate(); !s.ok()) return base::fail("block log: " + s.message());
   std::error_code ec;
   fs::create_directories(opts.dir, ec);
-  if (ec) {
-    *error = "block log: cannot create " + opts.dir.string() + ": " + ec.message();
-    return nullptr;
-  }
-  recovery_result rec = recover_log(opts.dir);
-  if (!rec.error.empty()) {
-    *error = rec.error;
-    return nullptr;
-  }
+  if (ec) return base::fail("block log: cannot create " + opts.dir.string() + ": " + ec.message());
+  base::result<recovered_log> rec = recover_log(opts.dir);
+  if (!rec.ok()) return base::fail(rec.message());
   std::unique_ptr<block_log> log(new block_log(reactor, opts));
-  if (std::string err = log->start(std::move(rec.log)); !err.empty()) {
-    *error = err;
-    return nullptr;
-  }
+  if (base::status s = log->start(std::move(*rec)); !s.ok()) return base::fail(s.message());
   return log;
 }
 
-std::string block_log::start(recovered_log rec) {
+base::status block_log::start(recovered_log rec) {
   recovered_ = std::move(rec);
   write_seq_ = recovered_.last_write_seq;
   write_.on_done = [this](int result) { on_written(result); };
@@ -108,11 +96,11 @@ std::string block_log::start(recovered_log rec) {
 // journal, which halves the barrier's latency on ext4. The file is filled
 // under a temporary name and renamed into place once durable, so recovery
 // never meets a half-filled segment.
-std::string prepare_segment(const fs::path& dir, std::uint64_t n, std::uint64_t bytes) {
+base::status prepare_segment(const fs::path& dir, std::uint64_t n, std::uint64_t bytes) {
   const fs::path path = segment_path(dir, n);
   const fs::path tmp = path.string() + ".tmp";
   const int fd = ::open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
-  if (fd < 0) return "cannot create " + tmp.string() + ": " + std::strerror(errno);
+  if (fd < 0) return base::fail("cannot create " + tmp.string() + ": " + std::strerror(errno));
   const std::string zeros(limits::mib, '\0');
   int err = 0;
   for (std::uint64_t off = 0; off < bytes && err == 0;) {
@@ -130,7 +118,7 @@ std::string prepare_segment(const fs::path& dir, std::uint64_t n, std::uint64_t 
   if (dir_fd >= 0) ::close(dir_fd);
   if (err != 0) {
     ::unlink(tmp.c_str());
-    return "cannot prepare " + path.string() + ": " + describe_write_error(err);
+    return base::fail("cannot prepare " + path.string() + ": " + describe_write_error(err));
   }
   return {};
 }
@@ -141,29 +129,31 @@ void block_log::prepare_next() {
   const std::uint64_t n = segment_ + 1;
   next_ = std::async(std::launch::async, [dir = opts_.dir, n, bytes = opts_.segment_bytes] {
     std::error_code ec;
-    if (fs::exists(segment_path(dir, n), ec)) return std::string();  // left by a torn write
+    if (fs::exists(segment_path(dir, n), ec)) return base::status{};  // left by a torn write
     return prepare_segment(dir, n, bytes);
   });
 }
 
 // Opens segment n for writing; `create` prepares it first unless the helper
 // thread did.
-std::string block_log::open_segment(std::uint64_t n, bool create) {
+base::status block_log::open_segment(std::uint64_t n, bool create) {
   if (create) {
-    std::string err;
+    base::status s;
     if (next_.valid()) {
-      err = next_.get();  // waits only if writes outran the helper
+      s = next_.get();  // waits only if writes outran the helper
       next_ = {};
     } else if (!fs::exists(segment_path(opts_.dir, n))) {
-      err = prepare_segment(opts_.dir, n, opts_.segment_bytes);
+      s = prepare_segment(opts_.dir, n, opts_.segment_bytes);
     }
-    if (!err.empty()) return "block log: " + err;
+    if (!s.ok()) return s.with_context("block log");
     ++counters_.segments_created;
     offset_ = 0;
   }
   const fs::path path = segment_path(opts_.dir, n);
   const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) return "block log: cannot open " + path.string() + ": " + std::strerror(errno);
+  if (fd < 0) {
+    return base::fail("block log: cannot open " + path.string() + ": " + std::strerror(errno));
+  }
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
   segment_ = n;
@@ -228,8 +218,8 @@ void block_log::maybe_write() {
   pending_.erase(0, bytes);
   bytes = buffer_.size();
   if (offset_ + bytes > opts_.segment_bytes) {
-    if (std::string err = open_segment(segment_ + 1, true); !err.empty()) {
-      failure_detail_ = err;
+    if (base::status s = open_segment(segment_ + 1, true); !s.ok()) {
+      failure_detail_ = s.message();
       fail(-EIO);
       return;
     }

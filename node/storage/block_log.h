@@ -27,6 +27,7 @@
 #include <string>
 
 #include "node/base/limits.h"
+#include "node/base/result.h"
 #include "node/io/reactor.h"
 #include "node/storage/recovery.h"
 #include "proto/raft.pb.h"
@@ -52,8 +53,8 @@ struct block_log_options {
   // Delay added after every barrier: a slow-disk knob for experiments.
   std::chrono::nanoseconds barrier_delay{0};
 
-  // An empty string when usable, else a sentence naming the problem.
-  std::string validate() const;
+  // Whether the options are usable; the error names the problem.
+  base::status validate() const;
 };
 
 // What the block log did.
@@ -70,10 +71,10 @@ class block_log {
   using done_fn = std::function<void(int result)>;
 
   // Opens the log in opts.dir (created if missing): recovers what is there
-  // and prepares the next write. Returns nullptr with *error set when
-  // recovery refuses or a file cannot be opened.
-  static std::unique_ptr<block_log> open(io::reactor& reactor, const block_log_options& opts,
-                                         std::string* error);
+  // and prepares the next write. Fails when recovery refuses (the error
+  // names the file and offset) or a file cannot be opened.
+  static base::result<std::unique_ptr<block_log>> open(io::reactor& reactor,
+                                                       const block_log_options& opts);
   ~block_log();
 
   // What recovery found: the hard state and entries to restore the core
@@ -107,8 +108,8 @@ class block_log {
 
  private:
   block_log(io::reactor& reactor, block_log_options opts);
-  std::string start(recovered_log rec);
-  std::string open_segment(std::uint64_t n, bool create);
+  base::status start(recovered_log rec);
+  base::status open_segment(std::uint64_t n, bool create);
   void prepare_next();
   void maybe_write();
   void on_written(int result);
@@ -136,9 +137,8 @@ class block_log {
   std::string buffer_;
   io::file_write write_;
   std::uint64_t write_seq_ = 0;
-  // The next segment, being filled with zeros on a helper thread; its
-  // result is an error sentence or "".
-  std::future<std::string> next_;
+  // The next segment, being filled with zeros on a helper thread.
+  std::future<base::status> next_;
   int failed_ = 0;
   std::string failure_detail_;
   block_log_counters counters_;

@@ -33,14 +33,16 @@ std::vector<std::uint64_t> list_segments(const fs::path& dir) {
   return out;
 }
 
-// Reads bytes [from, to) of `fd` into `out` + from; an error sentence, or "".
-std::string read_range(int fd, const fs::path& p, std::string* out, std::size_t from,
-                       std::size_t to) {
+// Reads bytes [from, to) of `fd` into `out` + from.
+base::status read_range(int fd, const fs::path& p, std::string* out, std::size_t from,
+                        std::size_t to) {
   while (from < to) {
     const ssize_t n = ::pread(fd, out->data() + from, to - from, static_cast<off_t>(from));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0)
-      return "cannot read " + p.string() + ": " + (n < 0 ? std::strerror(errno) : "short read");
+    if (n <= 0) {
+      return base::fail("cannot read " + p.string() + ": " +
+                        (n < 0 ? std::strerror(errno) : "short read"));
+    }
     from += static_cast<std::size_t>(n);
   }
   return {};
@@ -53,20 +55,20 @@ std::string read_range(int fd, const fs::path& p, std::string* out, std::size_t 
 // the buffer starts with, which is what reading it would give. Sets
 // `data_end` to the end of the last data extent: every byte past it is zero.
 // A file system without hole reporting shows the whole file as data.
-bool read_file(const fs::path& p, std::string* out, std::size_t* data_end, std::string* error) {
+base::status read_file(const fs::path& p, std::string* out, std::size_t* data_end) {
   const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat st {};
   if (fd < 0 || ::fstat(fd, &st) != 0) {
-    *error = "cannot read " + p.string() + ": " + std::strerror(errno);
+    const std::string why = std::strerror(errno);
     if (fd >= 0) ::close(fd);
-    return false;
+    return base::fail("cannot read " + p.string() + ": " + why);
   }
   const auto size = static_cast<std::size_t>(st.st_size);
   out->assign(size, '\0');
   *data_end = 0;
-  std::string err;
+  base::status err;
   std::size_t off = 0;
-  while (off < size && err.empty()) {
+  while (off < size && err.ok()) {
     off_t data = ::lseek(fd, static_cast<off_t>(off), SEEK_DATA);
     off_t hole = data < 0 ? -1 : ::lseek(fd, data, SEEK_HOLE);
     if (data < 0 && errno == ENXIO) break;  // nothing but a hole after `off`
@@ -81,8 +83,7 @@ bool read_file(const fs::path& p, std::string* out, std::size_t* data_end, std::
     off = end;
   }
   ::close(fd);
-  if (!err.empty()) *error = err;
-  return err.empty();
+  return err;
 }
 
 // Offset of the first non-zero byte in [from, end), or npos. A word at a
@@ -107,27 +108,27 @@ std::size_t first_nonzero(const std::string& data, std::size_t from, std::size_t
 
 // Overwrites [from, to) of `p` with zeros and makes it durable, so that a
 // later, shorter write cannot leave old bytes behind it.
-std::string zero_range(const fs::path& p, std::uint64_t from, std::uint64_t to) {
+base::status zero_range(const fs::path& p, std::uint64_t from, std::uint64_t to) {
   const int fd = ::open(p.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return "cannot open " + p.string() + ": " + std::strerror(errno);
+  if (fd < 0) return base::fail("cannot open " + p.string() + ": " + std::strerror(errno));
   const std::string zeros(64 * 1024, '\0');
-  std::string err;
-  for (std::uint64_t off = from; off < to && err.empty();) {
+  base::status err;
+  for (std::uint64_t off = from; off < to && err.ok();) {
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), to - off));
     const ssize_t w = ::pwrite(fd, zeros.data(), n, static_cast<off_t>(off));
     if (w < 0 && errno != EINTR)
-      err = "cannot zero torn tail of " + p.string() + ": " + std::strerror(errno);
+      err = base::fail("cannot zero torn tail of " + p.string() + ": " + std::strerror(errno));
     if (w > 0) off += static_cast<std::uint64_t>(w);
   }
-  if (err.empty() && ::fdatasync(fd) != 0) {
-    err = "fdatasync of " + p.string() + " failed: " + std::strerror(errno);
+  if (err.ok() && ::fdatasync(fd) != 0) {
+    err = base::fail("fdatasync of " + p.string() + " failed: " + std::strerror(errno));
   }
   ::close(fd);
   return err;
 }
 
-// Applies one record to the recovered state; returns an error sentence.
-std::string replay(const storagepb::LogRecord& rec, recovered_log* log) {
+// Applies one record to the recovered state.
+base::status replay(const storagepb::LogRecord& rec, recovered_log* log) {
   if (rec.has_hard_state()) {
     log->hard_state = rec.hard_state();
     return {};
@@ -135,7 +136,8 @@ std::string replay(const storagepb::LogRecord& rec, recovered_log* log) {
   const raftpb::Entry& e = rec.entry();
   const std::uint64_t last = log->entries.size();
   if (e.index() == 0 || e.index() > last + 1) {
-    return "entry " + std::to_string(e.index()) + " follows entry " + std::to_string(last);
+    return base::fail("entry " + std::to_string(e.index()) + " follows entry " +
+                      std::to_string(last));
   }
   // A rewritten index replaces the conflicting suffix (Raft §5.3).
   log->entries.resize(e.index() - 1);
@@ -173,16 +175,18 @@ class scanner {
  public:
   explicit scanner(const fs::path& dir) : dir_(dir) {}
 
-  recovery_result run() {
+  base::result<recovered_log> run() {
     segments_ = list_segments(dir_);
-    for (k_ = 0; k_ < segments_.size(); ++k_) {
+    for (k_ = 0; k_ < segments_.size() && error_.ok(); ++k_) {
       path_ = segment_path(dir_, segments_[k_]);
       writes_end_ = 0;
-      if (!read_file(path_, &data_, &data_end_, &r_.error)) return r_;
-      r_.log.segment = segments_[k_];
-      if (!scan_segment()) return r_;
+      error_ = read_file(path_, &data_, &data_end_);
+      if (!error_.ok()) break;
+      log_.segment = segments_[k_];
+      if (!scan_segment()) break;
     }
-    return r_;
+    if (!error_.ok()) return base::fail(error_.message());
+    return std::move(log_);
   }
 
  private:
@@ -216,22 +220,22 @@ class scanner {
       if (d.status != record_status::ok) break;
       // Records that pass their checksum but do not fit together are never
       // a torn write: refuse at once.
-      std::string problem = take_record(off, d);
+      base::status problem = take_record(off, d);
       std::size_t at = off;
       off += d.size_bytes;
-      if (problem.empty() && in_write_ && off == write_end_) {
+      if (problem.ok() && in_write_ && off == write_end_) {
         at = write_start_;
         problem = finish_write();
         writes_end_ = off;
       }
-      if (!problem.empty()) {
-        r_.error = "block log corrupt: " + where(path_, at) + ": " + problem +
-                   "; refusing to start (restore this node's data directory, or remove it to "
-                   "rejoin empty and catch up from the leader)";
+      if (!problem.ok()) {
+        error_ = base::fail("block log corrupt: " + where(path_, at) + ": " + problem.message() +
+                            "; refusing to start (restore this node's data directory, or remove "
+                            "it to rejoin empty and catch up from the leader)");
         return false;
       }
     }
-    r_.log.write_offset_bytes = writes_end_;
+    log_.write_offset_bytes = writes_end_;
     const bool clean = d.status == record_status::end && !in_write_ &&
                        first_nonzero(data_, off, data_end_) == std::string::npos;
     if (clean) return true;
@@ -240,16 +244,16 @@ class scanner {
   }
 
   // Checks one record against the write it belongs to and stages it.
-  std::string take_record(std::size_t off, const decoded_record& d) {
+  base::status take_record(std::size_t off, const decoded_record& d) {
     storagepb::LogRecord rec;
     if (!rec.ParseFromArray(d.payload.data(), static_cast<int>(d.payload.size()))) {
-      return "record passes its checksum but is not a log record";
+      return base::fail("record passes its checksum but is not a log record");
     }
     if (rec.has_write_begin()) {
-      if (in_write_) return "a write begins inside the previous write";
-      if (rec.write_begin().seq() != r_.log.last_write_seq + 1) {
-        return "write " + std::to_string(rec.write_begin().seq()) + " follows write " +
-               std::to_string(r_.log.last_write_seq);
+      if (in_write_) return base::fail("a write begins inside the previous write");
+      if (rec.write_begin().seq() != log_.last_write_seq + 1) {
+        return base::fail("write " + std::to_string(rec.write_begin().seq()) + " follows write " +
+                          std::to_string(log_.last_write_seq));
       }
       in_write_ = true;
       write_start_ = off;
@@ -261,47 +265,48 @@ class scanner {
       }
       return {};
     }
-    if (!in_write_) return "record outside any write";
-    if (off + d.size_bytes > write_end_) return "record crosses the end of its write";
-    if (!rec.has_entry() && !rec.has_hard_state()) return "record of unknown kind";
+    if (!in_write_) return base::fail("record outside any write");
+    if (off + d.size_bytes > write_end_) return base::fail("record crosses the end of its write");
+    if (!rec.has_entry() && !rec.has_hard_state()) return base::fail("record of unknown kind");
     staged_.push_back(std::move(rec));
     return {};
   }
 
-  std::string finish_write() {
+  base::status finish_write() {
     for (const auto& rec : staged_) {
-      if (std::string err = replay(rec, &r_.log); !err.empty()) return err;
+      if (base::status s = replay(rec, &log_); !s.ok()) return s;
     }
     staged_.clear();
     in_write_ = false;
-    r_.log.last_write_seq = write_seq_;
+    log_.last_write_seq = write_seq_;
     return {};
   }
 
   // Damage at `off`: a torn final write when no later write follows it.
   void damaged(std::size_t off, const std::string& problem) {
-    bool later = later_write_exists(data_, off + 1, in_write_ ? write_seq_ : r_.log.last_write_seq);
+    bool later = later_write_exists(data_, off + 1, in_write_ ? write_seq_ : log_.last_write_seq);
     for (std::size_t j = k_ + 1; j < segments_.size() && !later; ++j) {
       std::string rest;
       std::size_t rest_end = 0;
-      if (!read_file(segment_path(dir_, segments_[j]), &rest, &rest_end, &r_.error)) return;
+      error_ = read_file(segment_path(dir_, segments_[j]), &rest, &rest_end);
+      if (!error_.ok()) return;
       later = first_nonzero(rest, 0, rest_end) != std::string::npos;
     }
     if (later) {
-      r_.error = "block log corrupt: " + where(path_, off) + ": " + problem +
-                 ", and a later write follows it, so this is not a torn final write; refusing "
-                 "to start (restore this node's data directory, or remove it to rejoin empty "
-                 "and catch up from the leader)";
+      error_ = base::fail("block log corrupt: " + where(path_, off) + ": " + problem +
+                          ", and a later write follows it, so this is not a torn final write; "
+                          "refusing to start (restore this node's data directory, or remove it "
+                          "to rejoin empty and catch up from the leader)");
       return;
     }
     // Drop the whole torn write, from its header on.
     const std::size_t cut = in_write_ ? write_start_ : off;
     const std::size_t extent = std::max(data_.find_last_not_of('\0') + 1, cut);
-    r_.log.write_offset_bytes = cut;
-    r_.log.torn_file = path_;
-    r_.log.torn_offset_bytes = cut;
-    r_.log.torn_bytes = extent - cut;
-    r_.error = zero_range(path_, cut, extent);
+    log_.write_offset_bytes = cut;
+    log_.torn_file = path_;
+    log_.torn_offset_bytes = cut;
+    log_.torn_bytes = extent - cut;
+    error_ = zero_range(path_, cut, extent);
   }
 
   fs::path dir_;
@@ -310,7 +315,9 @@ class scanner {
   fs::path path_;
   std::string data_;
   std::size_t data_end_ = 0;  // past it, data_ is all zeros
-  recovery_result r_;
+  recovered_log log_;
+  // The first error; recovery stops at it.
+  base::status error_;
   bool in_write_ = false;
   std::size_t write_start_ = 0;
   std::size_t write_end_ = 0;
@@ -328,7 +335,7 @@ fs::path segment_path(const fs::path& dir, std::uint64_t n) {
   return dir / name;
 }
 
-recovery_result recover_log(const fs::path& dir) {
+base::result<recovered_log> recover_log(const fs::path& dir) {
   return scanner(dir).run();
 }
 

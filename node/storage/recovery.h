@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "node/base/result.h"
 #include "proto/raft.pb.h"
 
 namespace ringchain::storage {
@@ -42,17 +43,11 @@ struct recovered_log {
   std::uint64_t torn_bytes = 0;
 };
 
-struct recovery_result {
-  // Empty when recovery succeeded; otherwise a sentence naming the file,
-  // the offset and the problem.
-  std::string error;
-  recovered_log log;
-};
-
 // The path of segment `n` in `dir`.
 std::filesystem::path segment_path(const std::filesystem::path& dir, std::uint64_t n);
 
-// Recovers the log in `dir` (which must exist).
-recovery_result recover_log(const std::filesystem::path& dir);
+// Recovers the log in `dir` (which must exist). The error names the file,
+// the offset and the problem.
+base::result<recovered_log> recover_log(const std::filesystem::path& dir);
 
 }  // namespace ringchain::storage

@@ -972,7 +972,8 @@ void world::check_acked() {
     chain::block b;
     if (!b.ParseFromString(log.at(i).data())) continue;
     std::vector<int> skipped;
-    if (std::string err = replayed.apply(b, &skipped); !err.empty()) {
+    if (base::status applied = replayed.apply(b, &skipped); !applied.ok()) {
+      const std::string& err = applied.message();
       fail("replaying the committed chain: " + err);
     }
     std::size_t next_skip = 0;

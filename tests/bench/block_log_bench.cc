@@ -92,12 +92,12 @@ struct cell_result {
 cell_result run_cell(io::backend b, storage::persistence policy, int blocks, const fs::path& dir,
                      std::set<std::string>* described) {
   cell_result out;
-  std::string error;
-  auto reactor = io::reactor::create(b, {}, &error);
-  if (!reactor) {
-    out.skipped = error;
+  auto created = io::reactor::create(b, {});
+  if (!created.ok()) {
+    out.skipped = created.message();
     return out;
   }
+  std::unique_ptr<io::reactor> reactor = std::move(*created);
   if (described->insert(reactor->describe()).second) {
     std::printf("reactor: %s\n", reactor->describe().c_str());
   }
@@ -105,11 +105,12 @@ cell_result run_cell(io::backend b, storage::persistence policy, int blocks, con
   opts.dir = dir;
   opts.policy = policy;
   opts.segment_bytes = 256 * limits::mib;
-  auto log = storage::block_log::open(*reactor, opts, &error);
-  if (!log) {
-    out.skipped = error;
+  auto opened = storage::block_log::open(*reactor, opts);
+  if (!opened.ok()) {
+    out.skipped = opened.message();
     return out;
   }
+  std::unique_ptr<storage::block_log> log = std::move(*opened);
   raftpb::Entry e;
   e.set_term(1);
   e.set_data(std::string(txs_per_block * tx_bytes, 't'));

@@ -187,24 +187,24 @@ TEST(ledger, same_blocks_give_the_same_state_hash) {
   const block b2 =
       chain_block(2, header_hash(b1.header()), {make_transaction(seeded('s'), 2, "k", "v2")});
   for (ledger* l : {&a, &b}) {
-    ASSERT_EQ(l->apply(b1), "");
-    ASSERT_EQ(l->apply(b2), "");
+    ASSERT_EQ(l->apply(b1).message(), "");
+    ASSERT_EQ(l->apply(b2).message(), "");
   }
   EXPECT_EQ(a.state_hash(), b.state_hash());
   EXPECT_EQ(*a.get("k"), "v2");
   EXPECT_EQ(a.last_nonce(seeded('s').public_key), 2u);
   EXPECT_EQ(a.height(), 2u);
   ledger c;
-  ASSERT_EQ(c.apply(b1), "");
+  ASSERT_EQ(c.apply(b1).message(), "");
   EXPECT_NE(c.state_hash(), a.state_hash());
 }
 
 TEST(ledger, refuses_a_block_that_does_not_link_and_skips_replayed_nonces) {
   ledger l;
   const block b1 = chain_block(1, {}, {make_transaction(seeded('s'), 5, "k", "v")});
-  ASSERT_EQ(l.apply(b1), "");
+  ASSERT_EQ(l.apply(b1).message(), "");
   const hash before = l.state_hash();
-  EXPECT_NE(l.apply(b1).find("height"), std::string::npos);
+  EXPECT_NE(l.apply(b1).message().find("height"), std::string::npos);
   EXPECT_EQ(l.state_hash(), before) << "a block that does not link changes nothing";
   // Nonce 5 again, and 7 before 6 in one block: both skipped, 7 applied.
   const block replay = chain_block(2, header_hash(b1.header()),
@@ -212,15 +212,15 @@ TEST(ledger, refuses_a_block_that_does_not_link_and_skips_replayed_nonces) {
                                     make_transaction(seeded('s'), 7, "k", "seven"),
                                     make_transaction(seeded('s'), 6, "k", "six")});
   std::vector<int> skipped;
-  ASSERT_EQ(l.apply(replay, &skipped), "");
+  ASSERT_EQ(l.apply(replay, &skipped).message(), "");
   EXPECT_EQ(skipped, (std::vector<int>{0, 2}));
   EXPECT_EQ(*l.get("k"), "seven");
   EXPECT_EQ(l.last_nonce(seeded('s').public_key), 7u);
   EXPECT_EQ(l.height(), 2u);
   // Another ledger applying the same blocks reaches the same state.
   ledger m;
-  ASSERT_EQ(m.apply(b1), "");
-  ASSERT_EQ(m.apply(replay), "");
+  ASSERT_EQ(m.apply(b1).message(), "");
+  ASSERT_EQ(m.apply(replay).message(), "");
   EXPECT_EQ(m.state_hash(), l.state_hash());
 }
 
@@ -239,7 +239,7 @@ TEST(mempool, bounds_refuse_with_back_off_and_replays_are_refused) {
   EXPECT_EQ(m.size(), 1u);
   EXPECT_EQ(m.add(make_transaction(s, 4, "a", "4"), l), tx_error::none);
   // Committed nonces are replays from now on.
-  ASSERT_EQ(l.apply(chain_block(1, {}, std::move(txs))), "");
+  ASSERT_EQ(l.apply(chain_block(1, {}, std::move(txs))).message(), "");
   EXPECT_EQ(m.add(make_transaction(s, 2, "a", "x"), l), tx_error::replay);
 }
 
@@ -251,7 +251,7 @@ TEST(mempool, take_respects_the_byte_bound_and_drops_stale_nonces) {
   ASSERT_EQ(m.add(make_transaction(t, 1, "b", std::string(1000, 'y')), l), tx_error::none);
   ASSERT_EQ(m.add(make_transaction(t, 2, "c", "z"), l), tx_error::none);
   // Another leader committed t's nonce 1 meanwhile.
-  ASSERT_EQ(l.apply(chain_block(1, {}, {make_transaction(t, 1, "b", "other")})), "");
+  ASSERT_EQ(l.apply(chain_block(1, {}, {make_transaction(t, 1, "b", "other")})).message(), "");
   auto first = m.take(10, 1200, l);
   ASSERT_EQ(first.size(), 1u) << "1200 bytes hold one 1000-byte transaction";
   auto rest = m.take(10, 1 << 20, l);

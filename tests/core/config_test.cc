@@ -14,38 +14,38 @@ config valid() {
 }
 
 TEST(config, defaults_are_valid) {
-  EXPECT_EQ(valid().validate(), "");
+  EXPECT_EQ(valid().validate().message(), "");
 }
 
 TEST(config, names_the_bad_setting) {
   config c = valid();
   c.id = 4;
-  EXPECT_NE(c.validate().find("voters does not list"), std::string::npos);
+  EXPECT_NE(c.validate().message().find("voters does not list"), std::string::npos);
   c = valid();
   c.voters = {1, 2, 2};
-  EXPECT_NE(c.validate().find("twice"), std::string::npos);
+  EXPECT_NE(c.validate().message().find("twice"), std::string::npos);
   c = valid();
   c.heartbeat_ticks = 10;
-  EXPECT_NE(c.validate().find("heartbeat_ticks"), std::string::npos);
+  EXPECT_NE(c.validate().message().find("heartbeat_ticks"), std::string::npos);
   c = valid();
   c.random = nullptr;
-  EXPECT_NE(c.validate().find("random"), std::string::npos);
+  EXPECT_NE(c.validate().message().find("random"), std::string::npos);
 }
 
 TEST(config, may_lower_limits_but_not_raise_them) {
   config c = valid();
   c.inflight_appends = 4;
   c.uncommitted_entries = 10;
-  EXPECT_EQ(c.validate(), "");
+  EXPECT_EQ(c.validate().message(), "");
   c.inflight_appends = limits::inflight_appends_max + 1;
-  EXPECT_NE(c.validate().find("inflight_appends is"), std::string::npos);
+  EXPECT_NE(c.validate().message().find("inflight_appends is"), std::string::npos);
   c = valid();
   c.entry_bytes = 0;
-  EXPECT_NE(c.validate().find("entry_bytes must be at least 1"), std::string::npos);
+  EXPECT_NE(c.validate().message().find("entry_bytes must be at least 1"), std::string::npos);
   c = valid();
   c.voters.clear();
   for (std::uint64_t i = 1; i <= limits::peers_max + 1; ++i) c.voters.push_back(i);
-  EXPECT_NE(c.validate().find("above the limit"), std::string::npos);
+  EXPECT_NE(c.validate().message().find("above the limit"), std::string::npos);
 }
 
 }  // namespace

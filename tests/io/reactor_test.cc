@@ -28,13 +28,12 @@ class reactor_test : public ::testing::TestWithParam<backend> {
   void SetUp() override { r_ = make(reactor_options{}); }
 
   std::unique_ptr<reactor> make(const reactor_options& opts) {
-    std::string error;
-    auto r = reactor::create(GetParam(), opts, &error);
-    if (!r) {
-      EXPECT_FALSE(error.empty());
+    auto r = reactor::create(GetParam(), opts);
+    if (!r.ok()) {
+      EXPECT_FALSE(r.message().empty());
       return nullptr;
     }
-    return r;
+    return std::move(*r);
   }
 
   void TearDown() override {
@@ -88,13 +87,11 @@ class reactor_test : public ::testing::TestWithParam<backend> {
   fs::path dir_;
 };
 
-#define REQUIRE_REACTOR()                                   \
-  do {                                                      \
-    if (!r_) {                                              \
-      std::string why;                                      \
-      reactor::create(GetParam(), reactor_options{}, &why); \
-      GTEST_SKIP() << why;                                  \
-    }                                                       \
+#define REQUIRE_REACTOR()                                                       \
+  do {                                                                          \
+    if (!r_) {                                                                  \
+      GTEST_SKIP() << reactor::create(GetParam(), reactor_options{}).message(); \
+    }                                                                           \
   } while (0)
 
 TEST_P(reactor_test, timers_fire_in_order_and_disarmed_ones_do_not) {
@@ -436,12 +433,11 @@ TEST(reactor_unavailable, io_uring_refused_by_seccomp_is_explained) {
   EXPECT_EXIT(
       {
         refuse_io_uring_setup();
-        std::string error;
-        auto r = reactor::create(backend::uring, {}, &error);
-        std::fprintf(stderr, "%s\n", error.c_str());
+        auto r = reactor::create(backend::uring, {});
+        std::fprintf(stderr, "%s\n", r.message().c_str());
         // The epoll backend still works there.
-        auto fallback = reactor::create(backend::epoll, {}, &error);
-        std::_Exit(r == nullptr && fallback != nullptr ? 0 : 1);
+        auto fallback = reactor::create(backend::epoll, {});
+        std::_Exit(!r.ok() && fallback.ok() ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "seccomp.*--io=epoll");
 }

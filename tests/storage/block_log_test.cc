@@ -26,9 +26,9 @@ raftpb::Entry entry(std::uint64_t term, std::uint64_t index, std::size_t bytes =
 class block_log_test : public ::testing::TestWithParam<io::backend> {
  protected:
   void SetUp() override {
-    std::string error;
-    reactor_ = io::reactor::create(GetParam(), {}, &error);
-    if (!reactor_) GTEST_SKIP() << error;
+    auto r = io::reactor::create(GetParam(), {});
+    if (!r.ok()) GTEST_SKIP() << r.message();
+    reactor_ = std::move(*r);
     opts_.dir = fs::temp_directory_path() /
                 ("ringchain-blocklog-" + std::to_string(::getpid()) + "-" +
                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
@@ -42,9 +42,9 @@ class block_log_test : public ::testing::TestWithParam<io::backend> {
 
   void open_log() {
     log_.reset();
-    std::string error;
-    log_ = block_log::open(*reactor_, opts_, &error);
-    ASSERT_TRUE(log_) << error;
+    auto opened = block_log::open(*reactor_, opts_);
+    ASSERT_TRUE(opened.ok()) << opened.message();
+    log_ = std::move(*opened);
   }
 
   // Appends and waits until durable; returns the result.
@@ -251,9 +251,10 @@ TEST_P(block_log_test, refuses_to_open_over_mid_log_corruption) {
     std::fputc('!', f);
     std::fclose(f);
   }
-  std::string error;
-  EXPECT_FALSE(block_log::open(*reactor_, opts_, &error));
-  EXPECT_NE(error.find("segment-00000001.log at offset"), std::string::npos) << error;
+  auto opened = block_log::open(*reactor_, opts_);
+  EXPECT_FALSE(opened.ok());
+  EXPECT_NE(opened.message().find("segment-00000001.log at offset"), std::string::npos)
+      << opened.message();
 }
 
 TEST_P(block_log_test, torn_final_write_is_dropped_and_writing_resumes) {
@@ -282,10 +283,10 @@ TEST_P(block_log_test, torn_final_write_is_dropped_and_writing_resumes) {
 
 TEST(block_log_options, validate_names_the_problem) {
   block_log_options o;
-  EXPECT_NE(o.validate().find("data directory"), std::string::npos);
+  EXPECT_NE(o.validate().message().find("data directory"), std::string::npos);
   o.dir = "/tmp/x";
   o.segment_bytes = 1;
-  EXPECT_NE(o.validate().find("segment_bytes"), std::string::npos);
+  EXPECT_NE(o.validate().message().find("segment_bytes"), std::string::npos);
   persistence p;
   EXPECT_TRUE(parse_persistence("per_tx", &p));
   EXPECT_EQ(p, persistence::per_tx);

@@ -100,8 +100,20 @@ class recovery : public ::testing::Test {
   fs::path dir_;
 };
 
+// recover_log's outcome as one value, so that tests can check either part.
+struct recovery_result {
+  std::string error;  // empty when recovery succeeded
+  recovered_log log;
+};
+
+recovery_result recover(const fs::path& dir) {
+  base::result<recovered_log> r = recover_log(dir);
+  if (!r.ok()) return {r.message(), {}};
+  return {"", std::move(*r)};
+}
+
 TEST_F(recovery, empty_directory_is_an_empty_log) {
-  const recovery_result r = recover_log(dir_);
+  const recovery_result r = recover(dir_);
   ASSERT_EQ(r.error, "");
   EXPECT_TRUE(r.log.entries.empty());
   EXPECT_EQ(r.log.write_offset_bytes, 0u);
@@ -112,7 +124,7 @@ TEST_F(recovery, clean_log_recovers_every_write_across_segments) {
   write_segment(1, make_log(20, nullptr));
   const std::string second = make_log(1, nullptr, 21);
   write_segment(2, second);
-  const recovery_result r = recover_log(dir_);
+  const recovery_result r = recover(dir_);
   ASSERT_EQ(r.error, "");
   ASSERT_EQ(r.log.entries.size(), 21u);
   EXPECT_EQ(r.log.hard_state.commit(), 21u);
@@ -127,7 +139,7 @@ TEST_F(recovery, cut_at_every_offset_of_the_last_write_keeps_exactly_the_earlier
   const std::string log = make_log(30, &starts);
   for (std::size_t cut = starts.back(); cut < log.size(); ++cut) {
     write_segment(1, log.substr(0, cut));
-    const recovery_result r = recover_log(dir_);
+    const recovery_result r = recover(dir_);
     ASSERT_EQ(r.error, "") << "cut at " << cut;
     ASSERT_EQ(r.log.entries.size(), 29u) << "cut at " << cut;
     EXPECT_EQ(r.log.hard_state.commit(), 29u) << "cut at " << cut;
@@ -135,7 +147,7 @@ TEST_F(recovery, cut_at_every_offset_of_the_last_write_keeps_exactly_the_earlier
     EXPECT_EQ(r.log.write_offset_bytes, starts.back());
     EXPECT_LE(r.log.torn_bytes, cut - starts.back()) << "only the torn write is zeroed";
     // The torn bytes are zeroed on disk, so the next recovery is clean.
-    const recovery_result again = recover_log(dir_);
+    const recovery_result again = recover(dir_);
     ASSERT_EQ(again.error, "");
     EXPECT_EQ(again.log.entries.size(), 29u);
     EXPECT_EQ(again.log.torn_bytes, 0u);
@@ -149,7 +161,7 @@ TEST_F(recovery, a_torn_write_with_holes_is_dropped_whole) {
   const std::size_t hole = starts[9] + (log.size() - starts[9]) / 2;
   std::fill(log.begin() + static_cast<long>(hole), log.begin() + static_cast<long>(hole) + 4, '\0');
   write_segment(1, log);
-  const recovery_result r = recover_log(dir_);
+  const recovery_result r = recover(dir_);
   ASSERT_EQ(r.error, "");
   EXPECT_EQ(r.log.entries.size(), 9u);
   EXPECT_EQ(r.log.torn_offset_bytes, starts[9]);
@@ -166,7 +178,7 @@ TEST_F(recovery, corruption_in_earlier_writes_is_refused_with_file_and_offset) {
     std::string bad = log;
     bad[victim] = static_cast<char>(bad[victim] ^ (1 + rng() % 255));
     write_segment(1, bad);
-    const recovery_result r = recover_log(dir_);
+    const recovery_result r = recover(dir_);
     ASSERT_NE(r.error, "") << "change at " << victim;
     EXPECT_NE(r.error.find(segment_path(dir_, 1).string()), std::string::npos) << r.error;
     EXPECT_NE(r.error.find("not a torn final write"), std::string::npos) << r.error;
@@ -189,7 +201,7 @@ TEST_F(recovery, sparse_segments_recover_like_zero_filled_ones) {
   std::vector<std::size_t> starts;
   const std::string log = make_log(10, &starts);
   write_sparse_segment(1, 4 << 20, {{0, log}});
-  recovery_result r = recover_log(dir_);
+  recovery_result r = recover(dir_);
   ASSERT_EQ(r.error, "");
   EXPECT_EQ(r.log.entries.size(), 10u);
   EXPECT_EQ(r.log.write_offset_bytes, log.size());
@@ -199,18 +211,18 @@ TEST_F(recovery, sparse_segments_recover_like_zero_filled_ones) {
   torn[starts[9] + 9] ^= 0x55;
   const std::string later = make_log(1, nullptr, 11);
   write_sparse_segment(1, 4 << 20, {{0, torn}, {1 << 20, later}});
-  r = recover_log(dir_);
+  r = recover(dir_);
   EXPECT_NE(r.error.find("not a torn final write"), std::string::npos) << r.error;
 
   // The same damage with the later write in a sparse next segment.
   write_sparse_segment(1, 4 << 20, {{0, torn}});
   write_sparse_segment(2, 4 << 20, {{2 << 20, later}});
-  r = recover_log(dir_);
+  r = recover(dir_);
   EXPECT_NE(r.error.find("not a torn final write"), std::string::npos) << r.error;
 
   // Without it the torn write is dropped and the rest recovered.
   fs::remove(segment_path(dir_, 2));
-  r = recover_log(dir_);
+  r = recover(dir_);
   ASSERT_EQ(r.error, "");
   EXPECT_EQ(r.log.entries.size(), 9u);
 }
@@ -221,7 +233,7 @@ TEST_F(recovery, data_in_a_later_segment_makes_earlier_damage_corruption) {
   log[starts[4] + 9] ^= 0x55;  // the last write of segment 1
   write_segment(1, log);
   write_segment(2, make_log(1, nullptr, 6));
-  const recovery_result r = recover_log(dir_);
+  const recovery_result r = recover(dir_);
   EXPECT_NE(r.error.find("not a torn final write"), std::string::npos) << r.error;
 }
 
@@ -233,14 +245,14 @@ TEST_F(recovery, writes_aligned_to_pages_are_read_across_their_gaps) {
     log += frame_write(i, {entry_record(1, i)});
   }
   write_segment(1, log);
-  const recovery_result r = recover_log(dir_);
+  const recovery_result r = recover(dir_);
   ASSERT_EQ(r.error, "");
   EXPECT_EQ(r.log.entries.size(), 3u);
   EXPECT_EQ(r.log.write_offset_bytes, log.size());
   // Junk inside a gap, with a later write after it, is corruption.
   log[4096 - 10] = 'j';
   write_segment(1, log);
-  EXPECT_NE(recover_log(dir_).error.find("not a torn final write"), std::string::npos);
+  EXPECT_NE(recover(dir_).error.find("not a torn final write"), std::string::npos);
 }
 
 TEST_F(recovery, an_aligned_write_starting_with_a_zero_byte_is_found) {
@@ -257,7 +269,7 @@ TEST_F(recovery, an_aligned_write_starting_with_a_zero_byte_is_found) {
   log.resize(4096, '\0');
   log += second;
   write_segment(1, log);
-  const recovery_result r = recover_log(dir_);
+  const recovery_result r = recover(dir_);
   ASSERT_EQ(r.error, "");
   EXPECT_EQ(r.log.entries.size(), 2u);
   EXPECT_EQ(r.log.write_offset_bytes, log.size());
@@ -269,7 +281,7 @@ TEST_F(recovery, gap_in_entry_indexes_is_refused) {
   log += frame_write(2, {entry_record(1, 4)});
   log += frame_write(3, {entry_record(1, 5)});
   write_segment(1, log);
-  const recovery_result r = recover_log(dir_);
+  const recovery_result r = recover(dir_);
   EXPECT_NE(r.error.find("entry 4 follows entry 2"), std::string::npos) << r.error;
 }
 
@@ -277,7 +289,7 @@ TEST_F(recovery, gap_in_write_sequence_is_refused) {
   std::string log = frame_write(1, {entry_record(1, 1)}) + frame_write(3, {entry_record(1, 2)}) +
                     frame_write(4, {entry_record(1, 3)});
   write_segment(1, log);
-  const recovery_result r = recover_log(dir_);
+  const recovery_result r = recover(dir_);
   EXPECT_NE(r.error.find("write 3 follows write 1"), std::string::npos) << r.error;
 }
 
@@ -285,7 +297,7 @@ TEST_F(recovery, rewritten_index_replaces_the_conflicting_suffix) {
   std::string log = frame_write(1, {entry_record(1, 1), entry_record(1, 2), entry_record(1, 3)}) +
                     frame_write(2, {entry_record(2, 2)});
   write_segment(1, log);
-  const recovery_result r = recover_log(dir_);
+  const recovery_result r = recover(dir_);
   ASSERT_EQ(r.error, "");
   ASSERT_EQ(r.log.entries.size(), 2u);
   EXPECT_EQ(r.log.entries[1].term(), 2u);
