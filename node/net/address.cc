@@ -35,35 +35,45 @@ base::result<std::vector<peer_address>> parse_peers(const std::string& text) {
   return out;
 }
 
-bool split_address(const std::string& text, std::string* host, std::uint16_t* port) {
+bool split_address(const std::string& text, std::string* host, std::uint16_t* port, bool any_port) {
   const auto colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0) return false;
   unsigned value = 0;
   const char* first = text.data() + colon + 1;
   const char* last = text.data() + text.size();
   const auto [end, ec] = std::from_chars(first, last, value);
-  if (ec != std::errc() || end != last || value == 0 || value > 65535) return false;
+  if (ec != std::errc() || end != last || (value == 0 && !any_port) || value > 65535) {
+    return false;
+  }
   *host = text.substr(0, colon);
   *port = static_cast<std::uint16_t>(value);
   return true;
 }
 
-bool parse_address(const std::string& text, sockaddr_in* out) {
+namespace {
+bool parse_numeric(const std::string& text, sockaddr_in* out, bool any_port) {
   std::string host;
   std::uint16_t port = 0;
-  if (!split_address(text, &host, &port)) return false;
+  if (!split_address(text, &host, &port, any_port)) return false;
   *out = {};
   out->sin_family = AF_INET;
   out->sin_port = htons(port);
   return ::inet_pton(AF_INET, host.c_str(), &out->sin_addr) == 1;
 }
+}  // namespace
 
-base::result<sockaddr_in> resolve_address(const std::string& text) {
+bool parse_address(const std::string& text, sockaddr_in* out) {
+  return parse_numeric(text, out, false);
+}
+
+base::result<sockaddr_in> resolve_address(const std::string& text, bool any_port) {
   sockaddr_in a{};
-  if (parse_address(text, &a)) return a;
+  if (parse_numeric(text, &a, any_port)) return a;
   std::string host;
   std::uint16_t port = 0;
-  if (!split_address(text, &host, &port)) return base::fail("not host:port: \"" + text + "\"");
+  if (!split_address(text, &host, &port, any_port)) {
+    return base::fail("not host:port: \"" + text + "\"");
+  }
   addrinfo hints{};
   hints.ai_family = AF_INET;
   hints.ai_socktype = SOCK_STREAM;
@@ -78,7 +88,7 @@ base::result<sockaddr_in> resolve_address(const std::string& text) {
 }
 
 base::result<int> listen_on(const std::string& address) {
-  base::result<sockaddr_in> a = resolve_address(address);
+  base::result<sockaddr_in> a = resolve_address(address, true);
   if (!a.ok()) return base::fail("cannot listen on " + address + ": " + a.message());
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return base::fail("cannot listen on " + address + ": " + std::strerror(errno));

@@ -27,18 +27,21 @@ struct peer_address {
 base::result<std::vector<peer_address>> parse_peers(const std::string& text);
 
 // Splits "host:port" and checks both parts (a non-empty host, a port in
-// 1..65535), without resolving the host.
-bool split_address(const std::string& text, std::string* host, std::uint16_t* port);
+// 1..65535, or 0 with `any_port`: a listener's "let the kernel choose"),
+// without resolving the host.
+bool split_address(const std::string& text, std::string* host, std::uint16_t* port,
+                   bool any_port = false);
 
 // Parses a numeric "a.b.c.d:port"; false when malformed or not numeric.
 bool parse_address(const std::string& text, sockaddr_in* out);
 
 // Resolves "host:port" to an IPv4 address: numeric at once, a name through
 // the system resolver (getaddrinfo; blocks for as long as it takes).
-base::result<sockaddr_in> resolve_address(const std::string& text);
+// Port 0 only with `any_port`.
+base::result<sockaddr_in> resolve_address(const std::string& text, bool any_port = false);
 
 // Binds and listens on "host:port" (non-blocking, close-on-exec, with
-// SO_REUSEADDR); the listening socket's fd.
+// SO_REUSEADDR; port 0 lets the kernel choose); the listening socket's fd.
 base::result<int> listen_on(const std::string& address);
 
 }  // namespace ringchain::net

@@ -1,7 +1,9 @@
 #include "node/net/framed_connection.h"
 
+#include <arpa/inet.h>
 #include <google/protobuf/message_lite.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -99,6 +101,15 @@ base::status frame_server::listen(const std::string& address) {
       [this](int e) { spdlog::error("{} port: accept failed: {}", name_, std::strerror(-e)); });
   reactor_.listen(*listener_, listen_fd_);
   return {};
+}
+
+std::uint16_t frame_server::local_port() const {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  if (listen_fd_ < 0 || ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    return 0;
+  }
+  return ntohs(a.sin_port);
 }
 
 void frame_server::accept(int fd) {

@@ -106,6 +106,8 @@ class frame_server {
   base::status listen(const std::string& address);
   // Connections open now.
   std::size_t connections() const { return connections_.size(); }
+  // The port it listens on (the one the kernel chose for port 0).
+  std::uint16_t local_port() const;
 
  private:
   void accept(int fd);

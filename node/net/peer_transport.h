@@ -55,6 +55,8 @@ class tcp_peers final : public peer_transport {
 
   // Listens on the peer port and dials every peer.
   base::status start();
+  // The peer port (the one the kernel chose for port 0).
+  std::uint16_t local_port() const { return server_.local_port(); }
   void send(const raftpb::Message& m) override;
 
  private:

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <iostream>
+#include <map>
 
 #include "node/chain/block.h"
 #include "node/net/client.h"
@@ -31,9 +32,10 @@ int status(net::client& c) {
             << "\nstate hash " << chain::to_hex(s.state_hash()) << "\ntip "
             << chain::to_hex(s.tip_hash()) << "\nio " << s.io() << ", persistence "
             << s.persistence() << "\n";
-  for (const auto& [k, v] : s.counters()) {
-    if (v != 0) std::cout << "  " << k << " " << v << "\n";
-  }
+  // Every counter, by name: the same lines in the same order every time.
+  const std::map<std::string, std::uint64_t> sorted(s.counters().begin(), s.counters().end());
+  std::cout << "counters:\n";
+  for (const auto& [k, v] : sorted) std::cout << "  " << k << " " << v << "\n";
   return 0;
 }
 

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "node/base/limits.h"
 #include "tests/support/core_helpers.h"
 
 namespace ringchain::testing {
@@ -218,6 +219,51 @@ TEST_F(raft_restart, leader_crash_loses_only_what_was_not_durable) {
     for (std::uint64_t i = 1; i <= log.last_index(); ++i) has_lost |= log.at(i).data() == "lost";
     EXPECT_FALSE(has_lost) << "node " << id;
   }
+}
+
+// The counters the node exports: each counts what its name says.
+TEST(raft_counters, pre_vote_and_election_campaigns_are_counted_apart) {
+  lone_core pre{1, {1, 2, 3}, /*pre_vote=*/true};
+  lone_core direct{1, {1, 2, 3}, /*pre_vote=*/false};
+  for (int i = 0; i < 1000 && pre.raft->get_status().role == core::role::follower; ++i) {
+    pre.raft->tick();
+  }
+  for (int i = 0; i < 1000 && direct.raft->get_status().role == core::role::follower; ++i) {
+    direct.raft->tick();
+  }
+  EXPECT_EQ(pre.raft->get_status().role, core::role::pre_candidate);
+  EXPECT_EQ(pre.raft->get_counters().get(core::counter::pre_votes_started), 1u);
+  EXPECT_EQ(pre.raft->get_counters().get(core::counter::elections_started), 0u);
+  EXPECT_EQ(direct.raft->get_status().role, core::role::candidate);
+  EXPECT_EQ(direct.raft->get_counters().get(core::counter::pre_votes_started), 0u);
+  EXPECT_EQ(direct.raft->get_counters().get(core::counter::elections_started), 1u);
+}
+
+TEST(raft_counters, messages_past_the_outbox_bound_are_dropped_and_counted) {
+  lone_core n{2, {1, 2, 3}};
+  // Every heartbeat is answered at once; nobody takes the Ready.
+  const std::size_t extra = 10;
+  for (std::size_t i = 0; i < limits::outbox_messages_max + extra; ++i) {
+    ASSERT_EQ(n.raft->step(make_message(raftpb::MSG_HEARTBEAT, 1, 2, 1)), input_error::none);
+  }
+  EXPECT_EQ(n.raft->get_counters().get(core::counter::messages_dropped_outbox_full), extra);
+  EXPECT_EQ(n.cycle().messages.size(), limits::outbox_messages_max);
+}
+
+TEST(raft_counters, responses_past_the_held_bound_are_dropped_and_counted) {
+  lone_core n{2, {1, 2, 3}};
+  // Every append needs a durable write before its acknowledgement may
+  // leave; no write is ever reported durable.
+  const std::size_t extra = 10;
+  for (std::uint64_t i = 1; i <= limits::held_messages_max + extra; ++i) {
+    core::message m = make_message(raftpb::MSG_APPEND, 1, 2, 1);
+    m.set_index(i - 1);
+    m.set_log_term(i == 1 ? 0 : 1);
+    *m.add_entries() = make_entry(1, i);
+    ASSERT_EQ(n.raft->step(m), input_error::none);
+    n.cycle();
+  }
+  EXPECT_EQ(n.raft->get_counters().get(core::counter::responses_dropped_held_full), extra);
 }
 
 }  // namespace
