@@ -71,8 +71,12 @@ struct counters {
   // started and completed, by kind (each a syscall or an Asio operation).
   std::array<std::uint64_t, op_kinds> submitted{};
   std::array<std::uint64_t, op_kinds> completed{};
+  // Barriers completed, and bytes written to files.
   std::uint64_t fdatasyncs = 0;
   std::uint64_t bytes_written = 0;
+  // uring: submissions made before the loop's own because the submission
+  // queue was full (each also counts in enter_calls). epoll: 0.
+  std::uint64_t early_submits = 0;
 };
 
 namespace detail {
