@@ -518,10 +518,10 @@ std::string markdown(const run_report& r) {
   return out.str();
 }
 
-std::string write_reports(const run_report& r, const fs::path& dir) {
+base::status write_reports(const run_report& r, const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return "cannot create " + dir.string() + ": " + ec.message();
+  if (ec) return base::fail("cannot create " + dir.string() + ": " + ec.message());
   std::ofstream(dir / "report.json") << to_json(r).dump(1) << '\n';
   write_csv(r, dir / "blocks.csv");
   std::ofstream(dir / "report.md") << markdown(r);
@@ -529,10 +529,10 @@ std::string write_reports(const run_report& r, const fs::path& dir) {
   return {};
 }
 
-std::string read_report(const fs::path& dir, run_report* out) {
+base::result<run_report> read_report(const fs::path& dir) {
   try {
     std::ifstream in(dir / "report.json");
-    if (!in) return "no report.json in " + dir.string();
+    if (!in) return base::fail("no report.json in " + dir.string());
     const json j = json::parse(in);
     run_report r;
     r.experiment = j.at("experiment");
@@ -567,16 +567,15 @@ std::string read_report(const fs::path& dir, run_report* out) {
       std::string err;
       for (const auto& jb : jc.at("blocks")) {
         block_record b;
-        if (!parse_block_record(jb.dump(), &b, &err)) return "report.json: " + err;
+        if (!parse_block_record(jb.dump(), &b, &err)) return base::fail("report.json: " + err);
         c.blocks.push_back(std::move(b));
       }
       c.summary = summarize(c.blocks, c.nodes / 2 + 1);
       r.cells.push_back(std::move(c));
     }
-    *out = std::move(r);
-    return {};
+    return r;
   } catch (const std::exception& e) {
-    return "report.json in " + dir.string() + " does not read: " + e.what();
+    return base::fail("report.json in " + dir.string() + " does not read: " + e.what());
   }
 }
 
