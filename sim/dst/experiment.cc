@@ -43,13 +43,9 @@ base::result<options> cell_options(const harness::cell& c, const cell_run& timin
 }  // namespace
 
 report::cell_report run_cell(const harness::cell& c, const cell_run& timing, const fs::path& dir) {
-  report::cell_report res;
-  res.label = c.label;
-  res.nodes = c.nodes;
+  report::cell_report res = harness::start_report(c);
   res.io = "sim";
-  res.persistence = c.persistence;
-  res.round_deadline_ms = c.round_deadline_ms;
-  res.txs_per_block = c.block_txs_max;
+  res.barrier_delay_us = 0;  // simulated disks have no barrier delay knob
   const base::result<options> o = cell_options(c, timing, dir);
   if (!o.ok()) {
     res.error = o.message();

@@ -1,13 +1,16 @@
 // One cell of an experiment: the settings a matrix sweeps (the cluster,
 // its nodes' settings, the load and, in the simulator, the network and
 // disk). Both engines run from it: harness::run_cell on local processes,
-// dst::run_cell in the simulator. Header only, depending on nothing, so
-// that either engine can use it (CMake target ringchain_cell).
+// dst::run_cell in the simulator. Header only, depending on the report's
+// types alone, so that either engine can use it (CMake target
+// ringchain_cell).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+
+#include "sim/report/writer.h"
 
 namespace ringchain::harness {
 
@@ -46,5 +49,19 @@ struct cell {
   // "io=uring persistence=per_tx": the matrix values that name this cell.
   std::string label;
 };
+
+// The report of a cell before it runs: the settings it describes, as both
+// engines start it (the simulator then sets io to "sim").
+inline report::cell_report start_report(const cell& c) {
+  report::cell_report r;
+  r.label = c.label;
+  r.nodes = c.nodes;
+  r.io = c.io;
+  r.persistence = c.persistence;
+  r.round_deadline_ms = c.round_deadline_ms;
+  r.txs_per_block = c.block_txs_max;
+  r.barrier_delay_us = c.barrier_delay_us;
+  return r;
+}
 
 }  // namespace ringchain::harness

@@ -17,6 +17,9 @@
 // this machine (up to 9 nodes). engine = "sim" runs each cell in the
 // deterministic simulator (sim/dst) in simulated time: up to 128 nodes, a
 // network and a disk profile per cell (network, disk), no io backend.
+// Keys one engine would ignore are refused there: io, barrier_delay_us,
+// segment_mib and clients belong to "processes"; network, disk and seed to
+// "sim".
 #pragma once
 
 #include <cstdint>

@@ -129,6 +129,11 @@ TEST(harness, bad_experiment_keys_are_named) {
             "faults.barrier_delay_us: expected a non-negative integer");
   EXPECT_EQ(error_of("nodes = 3\n[[faults]]\nkind = \"kill\"\nnode = 4\n"),
             "faults.node: node 4 is not in a cell of 3 nodes");
+  // Keys the engine would ignore are refused.
+  EXPECT_EQ(error_of("engine = \"sim\"\n[matrix]\nio = [\"uring\", \"epoll\"]\n"),
+            "io: applies to engine = \"processes\" only, not \"sim\"");
+  EXPECT_EQ(error_of("disk = \"spinning\"\n"),
+            "disk: applies to engine = \"sim\" only, not \"processes\"");
   fs::remove(file);
 }
 
