@@ -150,6 +150,10 @@ class uring_reactor final : public reactor_base {
     arm_accept(l);
   }
 
+  void resume_accept(listener& l) override {
+    if (!l.accepting_ && l.fd_ >= 0) arm_accept(l);
+  }
+
   void open(stream& s, int fd) override {
     attach(s, fd);
     arm_recv(s);
@@ -320,20 +324,23 @@ class uring_reactor final : public reactor_base {
   }
 
   void arm_accept(listener& l) {
+    l.accepting_ = true;
     io_uring_sqe* sqe = get_sqe(op_kind::accept);
     io_uring_prep_multishot_accept(sqe, l.fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     io_uring_sqe_set_data(sqe, &l.op_);
   }
 
   void on_accept(listener& l, const io_uring_cqe* cqe) {
-    if (cqe->res >= 0) {
-      set_nodelay(cqe->res);
-      l.on_accept_(cqe->res);
-    } else {
+    const bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+    if (!more) l.accepting_ = false;
+    if (cqe->res < 0) {
+      // An error ends the multishot accept; the owner resumes it.
       l.on_error_(cqe->res);
       return;
     }
-    if (!(cqe->flags & IORING_CQE_F_MORE)) arm_accept(l);
+    set_nodelay(cqe->res);
+    l.on_accept_(cqe->res);
+    if (!l.accepting_) arm_accept(l);
   }
 
   void arm_recv(stream& s) {

@@ -19,6 +19,7 @@
 #include "node/io/reactor.h"
 #include "node/net/address.h"
 #include "node/net/framed_connection.h"
+#include "node/net/tls.h"
 #include "proto/raft.pb.h"
 
 namespace ringchain::net {
@@ -40,7 +41,13 @@ struct tcp_peers_config {
   std::string listen;
   // Every node of the cluster, this one included.
   std::vector<peer_address> peers;
+  // Mutual TLS for every peer connection (null: plain TCP). Borrowed; it
+  // outlives the transport.
+  tls_context* tls = nullptr;
 };
+
+// The bounds of the peer port.
+port_limits peer_port_limits();
 
 class tcp_peers final : public peer_transport {
  public:
@@ -48,9 +55,9 @@ class tcp_peers final : public peer_transport {
   // the connection it came on.
   using deliver_fn = std::function<base::status(const raftpb::Message&)>;
 
-  // `counts` (the node's) receives the transport's counts; it outlives
+  // `budget` (the node's: counters, refusals, node-wide bounds) outlives
   // the transport.
-  tcp_peers(io::reactor& reactor, tcp_peers_config cfg, deliver_fn deliver, counters& counts);
+  tcp_peers(io::reactor& reactor, tcp_peers_config cfg, deliver_fn deliver, node_budget& budget);
   ~tcp_peers() override;
 
   // Listens on the peer port and dials every peer.
@@ -67,7 +74,8 @@ class tcp_peers final : public peer_transport {
   io::reactor& reactor_;
   tcp_peers_config cfg_;
   deliver_fn deliver_;
-  counters& counts_;
+  node_budget& budget_;
+  port_limits limits_;
   frame_server server_;
   std::map<std::uint64_t, std::unique_ptr<link>> links_;
 };

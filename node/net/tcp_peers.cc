@@ -8,13 +8,26 @@
 namespace ringchain::net {
 
 namespace {
-// A send queue bound per connection: a slow or dead peer costs at most
-// this much memory, and then its messages are dropped (Raft resends).
-constexpr std::size_t peer_send_bytes_max = 64 * limits::mib;
 // Re-dial backoff: 50 ms, doubling up to 1 s.
 constexpr std::uint32_t redial_backoff_first_ms = 50;
 constexpr std::uint32_t redial_backoff_ms_max = 1000;
 }  // namespace
+
+port_limits peer_port_limits() {
+  port_limits l;
+  l.name = "peer";
+  l.connections_max = limits::peer_connections_max;
+  l.frame_bytes_max = limits::frame_size_max;
+  // A slow or dead peer costs at most this much memory, and then its
+  // messages are dropped (Raft resends).
+  l.send_bytes_max = limits::peer_send_bytes_max;
+  l.counts_toward_send_total = false;
+  // Followers send nothing to each other between elections: a quiet peer
+  // connection is normal, so only a long silence closes it (its node
+  // re-dials).
+  l.idle_timeout_ms = limits::client_idle_timeout_ms_max;
+  return l;
+}
 
 // The connection this node dials to one peer, for its own messages.
 struct tcp_peers::link {
@@ -30,16 +43,17 @@ struct tcp_peers::link {
 };
 
 tcp_peers::tcp_peers(io::reactor& reactor, tcp_peers_config cfg, deliver_fn deliver,
-                     counters& counts)
+                     node_budget& budget)
     : reactor_(reactor),
       cfg_(std::move(cfg)),
       deliver_(std::move(deliver)),
-      counts_(counts),
+      budget_(budget),
+      limits_(peer_port_limits()),
       server_(reactor,
               connection_handler{
                   [this](framed_connection& c, std::string_view body) { on_frame(c, body); },
                   nullptr, nullptr},
-              counts, "peer", peer_send_bytes_max) {}
+              budget, limits_, cfg_.tls) {}
 
 tcp_peers::~tcp_peers() = default;
 
@@ -63,12 +77,12 @@ void tcp_peers::send(const raftpb::Message& m) {
   if (it == links_.end()) return;
   link& p = *it->second;
   if (!p.connected) {
-    counts_.add(counter::messages_dropped_peer_down);
+    budget_.counts().add(counter::messages_dropped_peer_down);
     return;
   }
   nodepb::PeerFrame frame;
   *frame.mutable_raft() = m;
-  if (!p.conn->send(frame)) counts_.add(counter::messages_dropped_peer_slow);
+  if (!p.conn->send(frame)) budget_.counts().add(counter::messages_dropped_peer_slow);
 }
 
 void tcp_peers::dial(link& p) {
@@ -84,45 +98,59 @@ void tcp_peers::dial(link& p) {
     return;
   }
   p.unresolved = false;
-  connection_handler h{// Peers answer on the connections they dial themselves, so nothing
-                       // is expected here.
-                       [](framed_connection&, std::string_view) {},
-                       [this, &p](framed_connection& c) {
-                         p.connected = true;
-                         p.backoff_ms = redial_backoff_first_ms;
-                         nodepb::PeerFrame hello;
-                         hello.set_hello_from(cfg_.self);
-                         c.send(hello);
-                       },
-                       [&p, retry_later](framed_connection&, int) {
-                         p.connected = false;
-                         retry_later();
-                       }};
-  p.conn = std::make_unique<framed_connection>(reactor_, std::move(h), counts_, "peer",
-                                               peer_send_bytes_max);
+  connection_handler h{
+      // Peers answer on the connections they dial themselves, so nothing
+      // is expected here.
+      [](framed_connection&, std::string_view) {},
+      [this, &p](framed_connection& c) {
+        // With TLS, the node answering must be the one dialled.
+        if (cfg_.tls != nullptr && c.certified_node() != p.id) {
+          c.refuse(refusal::bad_hello, "dialled node " + std::to_string(p.id) + " at " + p.address +
+                                           " but its certificate names node " +
+                                           std::to_string(c.certified_node()));
+          return;
+        }
+        p.connected = true;
+        p.backoff_ms = redial_backoff_first_ms;
+        nodepb::PeerFrame hello;
+        hello.set_hello_from(cfg_.self);
+        c.send(hello);
+      },
+      [&p, retry_later](framed_connection&, int) {
+        p.connected = false;
+        retry_later();
+      }};
+  p.conn = std::make_unique<framed_connection>(reactor_, std::move(h), budget_, limits_, cfg_.tls);
   p.conn->connect(*addr);
 }
 
 void tcp_peers::on_frame(framed_connection& c, std::string_view body) {
   nodepb::PeerFrame f;
   if (!f.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-    c.refuse("peer frame does not parse");
+    c.refuse(refusal::malformed, "peer frame does not parse");
     return;
   }
   if (c.tag == 0) {
     if (!f.has_hello_from() || f.hello_from() == cfg_.self || !links_.count(f.hello_from())) {
-      c.refuse("first peer frame is not a hello from a known peer");
+      c.refuse(refusal::bad_hello, "first peer frame is not a hello from a known peer");
+      return;
+    }
+    if (cfg_.tls != nullptr && c.certified_node() != f.hello_from()) {
+      c.refuse(refusal::bad_hello, "hello from node " + std::to_string(f.hello_from()) +
+                                       " over TLS with the certificate of node " +
+                                       std::to_string(c.certified_node()));
       return;
     }
     c.tag = f.hello_from();
     return;
   }
   if (!f.has_raft() || f.raft().from() != c.tag) {
-    c.refuse("peer frame is not a consensus message from node " + std::to_string(c.tag));
+    c.refuse(refusal::wrong_sender,
+             "peer frame is not a consensus message from node " + std::to_string(c.tag));
     return;
   }
   if (base::status s = deliver_(f.raft()); !s.ok()) {
-    c.refuse("consensus message refused: " + s.message());
+    c.refuse(refusal::bad_consensus_input, "consensus message refused: " + s.message());
   }
 }
 

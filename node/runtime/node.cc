@@ -113,10 +113,24 @@ base::status node::start_network() {
     producer_->cut_full_blocks();
     handle_ready();
   };
-  clients_ = std::make_unique<client_service>(parts, env_, net_counters_, std::move(hooks));
+  clients_ = std::make_unique<client_service>(parts, env_, budget_, std::move(hooks));
   transport_ = env_.transport;
   if (transport_ != nullptr) return {};
-  net::tcp_peers_config pc{cfg_.id, cfg_.listen_peer, cfg_.peers};
+  if (cfg_.tls_enabled()) {
+    auto tls = net::tls_context::load({cfg_.tls_ca, cfg_.tls_cert, cfg_.tls_key}, true);
+    if (!tls.ok()) return tls.to_status();
+    peer_tls_ = std::move(*tls);
+    if (peer_tls_->own_node() != cfg_.id) {
+      return base::fail("TLS: the certificate " + cfg_.tls_cert + " does not name this node (" +
+                        net::certificate_name(cfg_.id) + ")");
+    }
+  } else {
+    spdlog::warn(
+        "node {}: the peer port runs without TLS: any process that reaches it can "
+        "speak for a peer (set tls_ca, tls_cert and tls_key; scripts/make-certs.sh)",
+        cfg_.id);
+  }
+  net::tcp_peers_config pc{cfg_.id, cfg_.listen_peer, cfg_.peers, peer_tls_.get()};
   tcp_ = std::make_unique<net::tcp_peers>(
       *reactor_, std::move(pc),
       [this](const core::message& m) -> base::status {
@@ -124,10 +138,11 @@ base::status node::start_network() {
         if (err == core::input_error::none) return {};
         return base::fail(core::to_string(err));
       },
-      net_counters_);
+      budget_);
   if (base::status s = tcp_->start(); !s.ok()) return s;
   transport_ = tcp_.get();
-  return clients_->listen(cfg_.listen_client);
+  if (base::status s = clients_->listen(cfg_.listen_client); !s.ok()) return s;
+  return clients_->listen_admin(cfg_.listen_admin);
 }
 
 // xorshift64: the election timeouts' randomness, seeded per node.
@@ -139,8 +154,9 @@ std::uint64_t node::next_random(std::uint64_t bound) {
 }
 
 int node::run() {
-  spdlog::info("node {}: serving peers on {} and clients on {}", cfg_.id, cfg_.listen_peer,
-               cfg_.listen_client);
+  spdlog::info("node {}: serving peers on {}{}, clients on {} and the admin port on {}", cfg_.id,
+               cfg_.listen_peer, peer_tls_ ? " (mutual TLS)" : "", cfg_.listen_client,
+               cfg_.listen_admin);
   while (stopping_ == 0) iterate();
   // Let writes in flight finish, so a clean stop leaves no torn write.
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -315,7 +331,9 @@ void node::fill_status(nodepb::NodeStatus* s) const {
   auto& m = *s->mutable_counters();
   auto put = [&m](const char* name, std::uint64_t v) { m[name] = v; };
   counters_.for_each(put);
-  net_counters_.for_each(put);
+  budget_.counts().for_each(put);
+  budget_.refusals().counts().for_each(
+      [&m](const char* name, std::uint64_t v) { m[std::string("refused_") + name] = v; });
   raft_->get_counters().for_each(put);
   const io::counters& rc = reactor_->get_counters();
   m["loop_iterations"] = rc.loop_iterations;

@@ -24,7 +24,8 @@
 #include "node/chain/mempool.h"
 #include "node/core/raft.h"
 #include "node/io/reactor.h"
-#include "node/net/counters.h"
+#include "node/net/framed_connection.h"
+#include "node/net/tls.h"
 #include "node/runtime/config.h"
 #include "node/runtime/counters.h"
 #include "node/runtime/env.h"
@@ -100,7 +101,10 @@ class node {
   chain::ledger ledger_;
   chain::mempool mempool_;
   counters counters_;
-  net::counters net_counters_;
+  // The connections' node-wide bounds, counters and refusals.
+  net::node_budget budget_;
+  // Mutual TLS of the peer port (null: plain TCP).
+  std::unique_ptr<net::tls_context> peer_tls_;
   std::unique_ptr<block_trace> trace_;
   std::unique_ptr<client_service> clients_;
   std::unique_ptr<block_producer> producer_;

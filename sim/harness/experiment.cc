@@ -190,7 +190,7 @@ struct fault_runner {
 
   void admin_delay(std::size_t i, std::uint32_t us) {
     net::client c;
-    if (!c.connect(cl.client_address(i), 500ms).empty()) return;
+    if (!c.connect(cl.admin_address(i), 500ms).empty()) return;
     nodepb::ClientRequest req;
     req.mutable_admin()->set_barrier_delay_us(us);
     std::string err;

@@ -185,7 +185,11 @@ TEST_P(cluster, full_cluster_restart_keeps_everything_acknowledged) {
 }
 
 TEST_P(cluster, bad_input_closes_only_that_connection) {
-  process_cluster c(opts());
+  // Plain TCP, so that the frames below reach the peer port's checks
+  // (under TLS they would be refused before; hostile_test covers that).
+  process_cluster_options o = opts();
+  o.tls = false;
+  process_cluster c(o);
   c.start_all();
   ASSERT_TRUE(c.wait_for_leader(10s).has_value());
   auto expect_closed = [&](const std::string& address, const std::string& bytes, const char* what) {
