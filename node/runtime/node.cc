@@ -59,7 +59,7 @@ base::status node::start() {
   trace_ = std::make_unique<block_trace>(cfg_.id, cfg_.peers.size(), cfg_.round_deadline_ms);
   if (base::status s = trace_->open(fs::path(cfg_.data_dir) / "trace.jsonl"); !s.ok()) return s;
   node_parts parts{cfg_, *reactor_, *raft_, ledger_, mempool_, counters_};
-  producer_ = std::make_unique<block_producer>(parts, env_, *trace_, *clients_);
+  producer_ = std::make_unique<block_producer>(parts, env_, index_, *trace_, *clients_);
   reactor_->arm(tick_timer_, std::chrono::milliseconds(cfg_.tick_ms));
   producer_->start();
   return {};
@@ -94,6 +94,7 @@ base::status node::start_consensus() {
   if (base::status s = cc.validate(); !s.ok()) return s.with_context("consensus config");
   const storage::recovered_log& rec = log_->recovered();
   raft_ = std::make_unique<core::raft>(cc);
+  index_.record_log(rec.entries);
   raft_->restore(rec.hard_state, rec.entries, 0);
   spdlog::info("node {}: recovered term {} and {} entries ({} committed)", cfg_.id,
                rec.hard_state.term(), rec.entries.size(), rec.hard_state.commit());
@@ -132,13 +133,7 @@ base::status node::start_network() {
   }
   net::tcp_peers_config pc{cfg_.id, cfg_.listen_peer, cfg_.peers, peer_tls_.get()};
   tcp_ = std::make_unique<net::tcp_peers>(
-      *reactor_, std::move(pc),
-      [this](const core::message& m) -> base::status {
-        const core::input_error err = receive(m);
-        if (err == core::input_error::none) return {};
-        return base::fail(core::to_string(err));
-      },
-      budget_);
+      *reactor_, std::move(pc), [this](const core::message& m) { return receive(m); }, budget_);
   if (base::status s = tcp_->start(); !s.ok()) return s;
   transport_ = tcp_.get();
   if (base::status s = clients_->listen(cfg_.listen_client); !s.ok()) return s;
@@ -240,11 +235,22 @@ void node::send(const core::message& m) {
   transport_->send(m);
 }
 
-core::input_error node::receive(const core::message& m) {
+base::status node::receive(const core::message& m) {
   if (m.type() == raftpb::MSG_APPEND_RESPONSE && !m.reject()) {
     trace_->acked(m.from(), m.index(), m.persist_us(), reactor_->now_us());
   }
-  return raft_->step(m);
+  // What a leader appends must be blocks that chain, checked before the
+  // core or the chain sees them: a malformed entry is refused input, never
+  // a process exit at apply.
+  if (m.type() == raftpb::MSG_APPEND && m.term() >= raft_->get_status().term) {
+    if (base::status s = index_.check_append(m, raft_->log()); !s.ok()) {
+      return s.with_context("append from node " + std::to_string(m.from()));
+    }
+  }
+  if (const core::input_error err = raft_->step(m); err != core::input_error::none) {
+    return base::fail(core::to_string(err));
+  }
+  return {};
 }
 
 void node::apply(const core::entry& e) {
@@ -304,14 +310,16 @@ void node::on_leader_change() {
 
 // ------------------------------------------------------------- queries --
 
+// A committed block, found through the index: one lookup and one parse,
+// whatever the height asked for (a query for a missing height costs no
+// walk of the log).
 std::optional<chain::block> node::find_block(std::uint64_t height) const {
   const core::raft_log& log = raft_->log();
-  for (std::uint64_t i = log.applied(); i >= 1; --i) {
-    if (log.at(i).type() != raftpb::ENTRY_NORMAL) continue;
-    chain::block b;
-    if (b.ParseFromString(log.at(i).data()) && b.header().height() == height) return b;
-  }
-  return std::nullopt;
+  const auto ref = index_.by_height(log, height, log.applied());
+  if (!ref) return std::nullopt;
+  chain::block b;
+  if (!b.ParseFromString(log.at(ref->index).data())) return std::nullopt;
+  return b;
 }
 
 void node::fill_status(nodepb::NodeStatus* s) const {

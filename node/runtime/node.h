@@ -26,6 +26,7 @@
 #include "node/io/reactor.h"
 #include "node/net/framed_connection.h"
 #include "node/net/tls.h"
+#include "node/runtime/chain_index.h"
 #include "node/runtime/config.h"
 #include "node/runtime/counters.h"
 #include "node/runtime/env.h"
@@ -57,8 +58,10 @@ class node {
   // iteration (hand out every Ready, notice leadership changes, write the
   // block trace).
   void process();
-  // A consensus message from a peer; an error when it is refused.
-  core::input_error receive(const core::message& m);
+  // A consensus message from a peer; an error when it is refused (the
+  // core's input_error, or an append whose entries are not well-formed
+  // blocks that chain).
+  base::status receive(const core::message& m);
   // A client's submit request; `reply` gets its response, once.
   void submit(nodepb::ClientRequest req, std::function<void(const nodepb::ClientResponse&)> reply);
   // True once stop() was called or a fatal error stopped the node.
@@ -99,6 +102,8 @@ class node {
   // xorshift64 state of the election randomness; never 0.
   std::uint64_t random_state_ = 1;
   chain::ledger ledger_;
+  // Where the log's blocks are.
+  chain_index index_;
   chain::mempool mempool_;
   counters counters_;
   // The connections' node-wide bounds, counters and refusals.
