@@ -221,12 +221,11 @@ int process_cluster::stop(std::size_t i, std::chrono::milliseconds grace) {
 
 std::optional<nodepb::NodeStatus> process_cluster::status(std::size_t i) {
   net::client c;
-  if (!c.connect(client_address(i), 500ms).empty()) return std::nullopt;
+  if (!c.connect(client_address(i), 500ms).ok()) return std::nullopt;
   nodepb::ClientRequest req;
   req.mutable_status();
-  std::string err;
-  auto resp = c.call(req, 1s, &err);
-  if (!resp || !resp->has_status()) return std::nullopt;
+  auto resp = c.call(req, 1s);
+  if (!resp.ok() || !resp->has_status()) return std::nullopt;
   return resp->status();
 }
 
@@ -262,18 +261,17 @@ std::optional<nodepb::SubmitResponse> process_cluster::submit(std::size_t i,
                                                               const nodepb::SubmitRequest& req,
                                                               std::chrono::milliseconds timeout) {
   net::client c;
-  if (!c.connect(client_address(i), 1s).empty()) return std::nullopt;
+  if (!c.connect(client_address(i), 1s).ok()) return std::nullopt;
   nodepb::ClientRequest r;
   *r.mutable_submit() = req;
-  std::string err;
   for (int hop = 0; hop < 2; ++hop) {
-    auto resp = c.call(r, timeout, &err);
-    if (!resp) return std::nullopt;
+    auto resp = c.call(r, timeout);
+    if (!resp.ok()) return std::nullopt;
     const auto& s = resp->submit();
     const bool redirect =
         s.results_size() > 0 && s.results(0).code() == nodepb::TxResult::NOT_LEADER;
     if (!redirect || s.leader_client().empty()) return s;
-    if (!c.connect(s.leader_client(), 1s).empty()) return std::nullopt;
+    if (!c.connect(s.leader_client(), 1s).ok()) return std::nullopt;
   }
   return std::nullopt;
 }

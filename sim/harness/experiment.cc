@@ -125,12 +125,11 @@ void drive(process_cluster& cl, std::size_t first,
     if (monotonic_us() < retry_at) return;
     const std::string address = !redirect.empty() ? redirect : cl.client_address(target);
     redirect.clear();
-    if (!c.connect(address, 300ms).empty()) {
+    if (!c.connect(address, 300ms).ok()) {
       target = (target + 1) % cl.size();
       retry_at = monotonic_us() + 50'000;
     }
   };
-  std::string err;
   auto count = [&](const nodepb::ClientResponse& r) {
     for (const auto& t : r.submit().results()) {
       if (t.code() == nodepb::TxResult::COMMITTED) {
@@ -155,7 +154,7 @@ void drive(process_cluster& cl, std::size_t first,
         std::this_thread::sleep_for(1ms);
         continue;
       }
-      if (auto r = c.receive(std::chrono::milliseconds((due - now) / 1000 + 1), &err)) count(*r);
+      if (auto r = c.receive(std::chrono::milliseconds((due - now) / 1000 + 1)); r.ok()) count(*r);
     }
     if (batches[t].txs_size() == 0) continue;
     if (!c.connected()) reconnect();
@@ -167,7 +166,7 @@ void drive(process_cluster& cl, std::size_t first,
   // Answers for what is still waiting, for a bounded time.
   const std::uint64_t drain_until = monotonic_us() + 3'000'000;
   while (c.connected() && monotonic_us() < drain_until) {
-    if (auto r = c.receive(200ms, &err)) count(*r);
+    if (auto r = c.receive(200ms); r.ok()) count(*r);
   }
 }
 
@@ -190,11 +189,10 @@ struct fault_runner {
 
   void admin_delay(std::size_t i, std::uint32_t us) {
     net::client c;
-    if (!c.connect(cl.admin_address(i), 500ms).empty()) return;
+    if (!c.connect(cl.admin_address(i), 500ms).ok()) return;
     nodepb::ClientRequest req;
     req.mutable_admin()->set_barrier_delay_us(us);
-    std::string err;
-    c.call(req, 1s, &err);
+    (void)c.call(req, 1s);
   }
 
   void step(std::uint64_t now) {
