@@ -107,6 +107,11 @@ inline constexpr std::size_t verify_jobs_max = 256;
 inline constexpr std::size_t verify_jobs_per_connection_max = 8;
 inline constexpr std::size_t verify_batch_txs_max = 256;
 
+// Consensus messages a follower holds while the signatures of an append
+// ahead of them are checked (verify_follower_signatures); past this they
+// are dropped (Raft resends).
+inline constexpr std::size_t held_inputs_max = 4096;
+
 // How long a connection may hold a partial frame without completing it,
 // may stay silent before its first frame, and may stay idle (no frame in
 // or out) before it is closed.

@@ -50,9 +50,10 @@ base::status set_text(node_config& c, const std::string& text) {
   return {};
 }
 
-base::status set_empty_blocks(node_config& c, const std::string& text) {
+template <auto Member>
+base::status set_flag(node_config& c, const std::string& text) {
   if (text != "true" && text != "false") return base::fail("must be true or false");
-  c.empty_blocks = text == "true";
+  c.*Member = text == "true";
   return {};
 }
 
@@ -104,7 +105,7 @@ constexpr key keys[] = {
     {"block_bytes_max", kind::number, "encoded transaction bytes per block at most",
      set_number<&node_config::block_bytes_max>},
     {"empty_blocks", kind::boolean, "cut blocks even with no transactions (true or false)",
-     set_empty_blocks},
+     set_flag<&node_config::empty_blocks>},
     {"tick_ms", kind::number, "consensus tick", set_number<&node_config::tick_ms>},
     {"election_ticks", kind::number, "election timeout in ticks",
      set_number<&node_config::election_ticks>},
@@ -118,6 +119,9 @@ constexpr key keys[] = {
      set_number<&node_config::client_idle_timeout_ms>},
     {"verify_threads", kind::number, "threads that check signatures (default: cores - 1)",
      set_number<&node_config::verify_threads>},
+    {"verify_follower_signatures", kind::boolean,
+     "followers check every signature of the leader's blocks too (true or false)",
+     set_flag<&node_config::verify_follower_signatures>},
     {"barrier_delay_us", kind::number, "delay added after every fdatasync (slow-disk experiments)",
      set_number<&node_config::barrier_delay_us>},
     {"segment_mib", kind::number, "block-log segment size in MiB (16 to 256)",

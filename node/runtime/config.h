@@ -71,6 +71,12 @@ struct node_config {
   std::uint32_t client_idle_timeout_ms = 300'000;
   // Threads that check signatures (the cores but one, by default).
   std::uint32_t verify_threads = default_verify_threads();
+  // Followers check every signature of the blocks a leader sends before
+  // taking them (besides encoding, Merkle root and chain link, which they
+  // always check). Off by default: the leader checked each transaction
+  // when it entered the cluster, and a follower that checks again spends
+  // as much CPU as the leader (docs/ARCHITECTURE.md has the cost).
+  bool verify_follower_signatures = false;
   // A delay added after every fdatasync (slow-disk experiments; 0: none).
   std::uint32_t barrier_delay_us = 0;
   // Size of each block-log segment, zero-filled before use.

@@ -115,6 +115,12 @@ base::status node::start_network() {
     handle_ready();
   };
   clients_ = std::make_unique<client_service>(parts, env_, budget_, std::move(hooks));
+  if (cfg_.verify_follower_signatures) {
+    append_verifier_ = std::make_unique<verifier>(
+        *reactor_, [this](verify_job&& j) { on_append_verified(std::move(j)); },
+        limits::verify_jobs_max, cfg_.verify_threads,
+        env_.verify_inline ? verifier::mode::inline_ : verifier::mode::thread, env_.verify_tx);
+  }
   transport_ = env_.transport;
   if (transport_ != nullptr) return {};
   if (cfg_.tls_enabled()) {
@@ -242,15 +248,68 @@ base::status node::receive(const core::message& m) {
   // What a leader appends must be blocks that chain, checked before the
   // core or the chain sees them: a malformed entry is refused input, never
   // a process exit at apply.
-  if (m.type() == raftpb::MSG_APPEND && m.term() >= raft_->get_status().term) {
+  const bool append = m.type() == raftpb::MSG_APPEND && m.entries_size() > 0;
+  if (append && m.term() >= raft_->get_status().term) {
     if (base::status s = index_.check_append(m, raft_->log()); !s.ok()) {
       return s.with_context("append from node " + std::to_string(m.from()));
     }
+    if (append_verifier_) return hold_for_signatures(m);
   }
+  if (!held_inputs_.empty()) return hold_for_signatures(m);
+  return step(m);
+}
+
+base::status node::step(const core::message& m) {
   if (const core::input_error err = raft_->step(m); err != core::input_error::none) {
     return base::fail(core::to_string(err));
   }
   return {};
+}
+
+// With verify_follower_signatures, an append waits for its signatures to be
+// checked on the verifier's threads, and every peer message after it waits
+// behind it, so the core sees them in arrival order.
+base::status node::hold_for_signatures(const core::message& m) {
+  if (held_inputs_.size() >= limits::held_inputs_max) {
+    return base::fail("more than held_inputs_max messages wait for signature checks");
+  }
+  const bool check = append_verifier_ && m.type() == raftpb::MSG_APPEND && m.entries_size() > 0;
+  held_inputs_.push_back({m, check, true});
+  if (!check) return {};
+  verify_job job;
+  job.owner = &held_inputs_.back();
+  for (const core::entry& e : m.entries()) {
+    chain::block b;
+    if (e.type() != raftpb::ENTRY_NORMAL || !b.ParseFromString(e.data())) continue;
+    for (auto& tx : *b.mutable_txs()) job.txs.push_back(std::move(tx));
+  }
+  if (!append_verifier_->submit(std::move(job))) {
+    held_inputs_.pop_back();
+    return base::fail("the signature checks of appends are full");
+  }
+  return {};
+}
+
+void node::on_append_verified(verify_job&& job) {
+  auto* held = static_cast<held_input*>(job.owner);
+  held->verifying = false;
+  for (chain::tx_error e : job.results) held->ok &= e == chain::tx_error::none;
+  while (!held_inputs_.empty() && !held_inputs_.front().verifying) {
+    const held_input& h = held_inputs_.front();
+    if (!h.ok) {
+      budget_.refusals().note(net::refusal::bad_consensus_input,
+                              "an append from node " + std::to_string(h.m.from()) +
+                                  " carries a transaction whose signature does not verify",
+                              reactor_->now_us());
+    } else if (base::status s = step(h.m); !s.ok()) {
+      budget_.refusals().note(net::refusal::bad_consensus_input,
+                              "a message from node " + std::to_string(h.m.from()) +
+                                  " refused: " + s.message(),
+                              reactor_->now_us());
+    }
+    held_inputs_.pop_front();
+  }
+  handle_ready();
 }
 
 void node::apply(const core::entry& e) {

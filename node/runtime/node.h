@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 
@@ -30,6 +31,7 @@
 #include "node/runtime/config.h"
 #include "node/runtime/counters.h"
 #include "node/runtime/env.h"
+#include "node/runtime/verifier.h"
 #include "node/storage/block_log.h"
 #include "proto/node.pb.h"
 
@@ -81,6 +83,9 @@ class node {
   base::status open_log();
   base::status start_consensus();
   base::status start_network();
+  base::status hold_for_signatures(const core::message& m);
+  void on_append_verified(verify_job&& job);
+  base::status step(const core::message& m);
   void iterate();
   void handle_ready();
   void persist(core::ready& rd);
@@ -108,6 +113,15 @@ class node {
   counters counters_;
   // The connections' node-wide bounds, counters and refusals.
   net::node_budget budget_;
+  // With verify_follower_signatures: the checks of appends' signatures,
+  // and the peer messages held in arrival order behind them.
+  std::unique_ptr<verifier> append_verifier_;
+  struct held_input {
+    core::message m;
+    bool verifying = false;
+    bool ok = true;
+  };
+  std::deque<held_input> held_inputs_;
   // Mutual TLS of the peer port (null: plain TCP).
   std::unique_ptr<net::tls_context> peer_tls_;
   std::unique_ptr<block_trace> trace_;
