@@ -11,6 +11,7 @@ const char* to_string(refusal r) {
     case refusal::bad_hello: return "bad_hello";
     case refusal::wrong_sender: return "wrong_sender";
     case refusal::bad_consensus_input: return "bad_consensus_input";
+    case refusal::bad_signature: return "bad_signature";
     case refusal::unknown_request: return "unknown_request";
     case refusal::admin_not_allowed: return "admin_not_allowed";
     case refusal::too_many_txs: return "too_many_txs";

@@ -24,6 +24,9 @@ enum class refusal : std::uint8_t {
   // A consensus message the core refused (input_error) or an entry that is
   // not a well-formed block that chains.
   bad_consensus_input,
+  // A block from a leader carrying a transaction whose signature does not
+  // verify (followers that check signatures).
+  bad_signature,
   // A client request of no known kind.
   unknown_request,
   // An admin request on the client port (admin requests are taken on the

@@ -297,15 +297,15 @@ void node::on_append_verified(verify_job&& job) {
   while (!held_inputs_.empty() && !held_inputs_.front().verifying) {
     const held_input& h = held_inputs_.front();
     if (!h.ok) {
-      budget_.refusals().note(net::refusal::bad_consensus_input,
+      budget_.refusals().note(net::refusal::bad_signature,
                               "an append from node " + std::to_string(h.m.from()) +
                                   " carries a transaction whose signature does not verify",
                               reactor_->now_us());
     } else if (base::status s = step(h.m); !s.ok()) {
-      budget_.refusals().note(net::refusal::bad_consensus_input,
-                              "a message from node " + std::to_string(h.m.from()) +
-                                  " refused: " + s.message(),
-                              reactor_->now_us());
+      budget_.refusals().note(
+          net::refusal::bad_consensus_input,
+          "a message from node " + std::to_string(h.m.from()) + " refused: " + s.message(),
+          reactor_->now_us());
     }
     held_inputs_.pop_front();
   }

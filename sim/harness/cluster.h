@@ -33,6 +33,9 @@ struct process_cluster_options {
   // by scripts/make-certs.sh (as a user's cluster would run).
   bool tls = true;
   std::vector<std::string> extra_args;
+  // A lower limit on each node's open files (RLIMIT_NOFILE), for tests of
+  // descriptor exhaustion; unset keeps the inherited one.
+  std::optional<std::uint64_t> open_files_max;
   // Where node data and logs go; kept afterwards. Empty: a temporary
   // directory, removed afterwards.
   std::filesystem::path data_root;

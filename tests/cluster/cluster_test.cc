@@ -10,6 +10,7 @@
 #include "node/base/limits.h"
 #include "node/chain/block.h"
 #include "node/net/frame.h"
+#include "tests/cluster/cluster_helpers.h"
 
 namespace ringchain::testing {
 namespace {
@@ -18,26 +19,6 @@ using harness::process_cluster;
 using harness::process_cluster_options;
 
 using namespace std::chrono_literals;
-
-// `count` signed key-value writes from one sender; keys are "<tag>-<n>".
-nodepb::SubmitRequest make_txs(const std::string& tag, std::uint64_t first_nonce, int count) {
-  std::string seed = tag;
-  seed.resize(32, '#');
-  const chain::key_pair k = chain::key_pair_from_seed(seed);
-  nodepb::SubmitRequest req;
-  for (int i = 0; i < count; ++i) {
-    const std::uint64_t nonce = first_nonce + static_cast<std::uint64_t>(i);
-    *req.add_txs() =
-        chain::make_transaction(k, nonce, tag + "-" + std::to_string(nonce), std::string(200, 'v'));
-  }
-  return req;
-}
-
-int committed(const nodepb::SubmitResponse& r) {
-  int n = 0;
-  for (const auto& t : r.results()) n += t.code() == nodepb::TxResult::COMMITTED;
-  return n;
-}
 
 // Every transaction key in node i's chain, from block 1 to its height.
 std::set<std::string> chain_keys(process_cluster& c, std::size_t i) {
