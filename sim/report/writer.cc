@@ -15,12 +15,12 @@ namespace ringchain::report {
 std::vector<block_record> read_traces(const std::vector<std::filesystem::path>& files,
                                       std::uint64_t from_us, std::uint64_t to_us) {
   std::vector<block_record> all;
-  std::string err;
   for (const auto& file : files) {
     std::ifstream in(file);
     for (std::string line; std::getline(in, line);) {
-      block_record b;
-      if (!parse_block_record(line, &b, &err)) continue;
+      base::result<block_record> parsed = runtime::parse_block_record(line);
+      if (!parsed.ok()) continue;
+      block_record& b = *parsed;
       if (b.txs > 0 && b.round_start_us >= from_us && b.round_start_us <= to_us &&
           b.committed_us != 0) {
         all.push_back(std::move(b));
@@ -275,30 +275,7 @@ json resources_json(const std::vector<node_resources>& nodes) {
 
 json blocks_json(const std::vector<block_record>& blocks) {
   json out = json::array();
-  for (const auto& b : blocks) {
-    json fs = json::array();
-    for (const auto& f : b.followers) {
-      fs.push_back({{"id", f.id},
-                    {"sent_us", f.sent_us},
-                    {"acked_us", f.acked_us},
-                    {"persist_us", f.persist_us}});
-    }
-    out.push_back({{"node", b.node},
-                   {"index", b.index},
-                   {"height", b.height},
-                   {"term", b.term},
-                   {"round", b.round},
-                   {"txs", b.txs},
-                   {"bytes", b.bytes},
-                   {"round_start_us", b.round_start_us},
-                   {"cut_us", b.cut_us},
-                   {"write_submitted_us", b.write_submitted_us},
-                   {"barrier_done_us", b.barrier_done_us},
-                   {"committed_us", b.committed_us},
-                   {"applied_us", b.applied_us},
-                   {"deadline_us", b.deadline_us},
-                   {"followers", fs}});
-  }
+  for (const auto& b : blocks) out.push_back(b);
   return out;
 }
 
@@ -459,12 +436,7 @@ base::result<run_report> read_report(const fs::path& dir) {
                                jr.at("fdatasyncs"), jr.at("io_enter_calls"),
                                jr.at("bytes_written")});
       }
-      std::string err;
-      for (const auto& jb : jc.at("blocks")) {
-        block_record b;
-        if (!parse_block_record(jb.dump(), &b, &err)) return base::fail("report.json: " + err);
-        c.blocks.push_back(std::move(b));
-      }
+      for (const auto& jb : jc.at("blocks")) c.blocks.push_back(jb.get<block_record>());
       c.summary = summarize(c.blocks, c.nodes / 2 + 1);
       r.cells.push_back(std::move(c));
     }
