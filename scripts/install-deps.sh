@@ -9,7 +9,7 @@ packages=(
   libprotobuf-dev protobuf-compiler
   libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev
-  libtomlplusplus-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
+  prometheus-cpp-dev libtomlplusplus-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
   gnuplot-nox
 )
 

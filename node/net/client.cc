@@ -136,6 +136,19 @@ base::result<nodepb::ClientResponse> client::call(nodepb::ClientRequest req,
   }
 }
 
+std::string client::receive_raw(std::chrono::milliseconds timeout) {
+  if (fd_ < 0) return {};
+  pollfd pf{fd_, POLLIN, 0};
+  if (::poll(&pf, 1, static_cast<int>(timeout.count())) != 1) return {};
+  char chunk[65536];
+  const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+  if (n <= 0) {
+    close();
+    return {};
+  }
+  return std::string(chunk, static_cast<std::size_t>(n));
+}
+
 bool client::closed_by_peer(std::chrono::milliseconds timeout) {
   const auto end = clock_type::now() + timeout;
   while (fd_ >= 0) {

@@ -34,6 +34,9 @@ class client {
 
   // Sends raw bytes, for tests that feed a node garbage.
   bool send_raw(std::string_view bytes);
+  // Bytes that arrive within `timeout` (empty when none; the connection
+  // is closed when the other side closed it).
+  std::string receive_raw(std::chrono::milliseconds timeout);
   // Whether the node closed the connection within `timeout`.
   bool closed_by_peer(std::chrono::milliseconds timeout);
 

@@ -132,6 +132,8 @@ class framed_connection {
   bool closing() const { return closing_; }
   // Bytes queued to send and not yet taken by the kernel.
   std::size_t queued_bytes() const { return stream_.queued_bytes(); }
+  // The socket (for socket options); -1 before open() or connect().
+  int fd() const { return stream_.fd(); }
   // The node id the TLS peer certificate names (0: no TLS, or none yet).
   std::uint64_t certified_node() const { return certified_node_; }
 

@@ -44,6 +44,24 @@ struct tcp_peers_config {
   // Mutual TLS for every peer connection (null: plain TCP). Borrowed; it
   // outlives the transport.
   tls_context* tls = nullptr;
+  // About an election timeout: a dial that has not connected within it is
+  // abandoned and tried again, and a link whose sent bytes stay
+  // unacknowledged this long is closed by the kernel (TCP_USER_TIMEOUT)
+  // and re-dialled, instead of sitting in TCP's retransmission backoff
+  // after a partition heals.
+  std::uint32_t link_timeout_ms = 300;
+};
+
+// One peer's link, as the status and the metrics show it.
+struct peer_link {
+  // The peer's node id.
+  std::uint64_t id = 0;
+  // Whether this node's connection to it is up.
+  bool connected = false;
+  // When this node last received a frame from it (reactor clock, µs; 0:
+  // never), and when `connected` last changed.
+  std::uint64_t last_heard_us = 0;
+  std::uint64_t changed_us = 0;
 };
 
 // The bounds of the peer port.
@@ -64,11 +82,15 @@ class tcp_peers final : public peer_transport {
   base::status start();
   // The peer port (the one the kernel chose for port 0).
   std::uint16_t local_port() const { return server_.local_port(); }
+  // Every peer's link, by id.
+  std::vector<peer_link> links() const;
   void send(const raftpb::Message& m) override;
 
  private:
   struct link;
   void dial(link& p);
+  void link_up(link& p, framed_connection& c);
+  void link_down(link& p);
   void on_frame(framed_connection& c, std::string_view body);
 
   io::reactor& reactor_;

@@ -1,4 +1,7 @@
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 
@@ -35,6 +38,10 @@ struct tcp_peers::link {
   std::string address;
   std::unique_ptr<framed_connection> conn;
   bool connected = false;
+  std::uint64_t last_heard_us = 0;
+  std::uint64_t changed_us = 0;
+  // Abandons a dial that has not connected in time.
+  std::unique_ptr<io::timer> connect_timeout;
   std::uint32_t backoff_ms = redial_backoff_first_ms;
   // Whether the last attempt failed to resolve the address (logged once
   // per run of failures).
@@ -66,6 +73,9 @@ base::status tcp_peers::start() {
     l->address = p.peer;
     link* raw = l.get();
     l->retry = std::make_unique<io::timer>([this, raw] { dial(*raw); });
+    l->connect_timeout = std::make_unique<io::timer>([raw] {
+      if (!raw->connected && raw->conn) raw->conn->close();
+    });
     links_[p.id] = std::move(l);
     dial(*raw);
   }
@@ -110,18 +120,53 @@ void tcp_peers::dial(link& p) {
                                            std::to_string(c.certified_node()));
           return;
         }
-        p.connected = true;
-        p.backoff_ms = redial_backoff_first_ms;
-        nodepb::PeerFrame hello;
-        hello.set_hello_from(cfg_.self);
-        c.send(hello);
+        link_up(p, c);
       },
-      [&p, retry_later](framed_connection&, int) {
-        p.connected = false;
+      [this, &p, retry_later](framed_connection&, int) {
+        link_down(p);
         retry_later();
       }};
   p.conn = std::make_unique<framed_connection>(reactor_, std::move(h), budget_, limits_, cfg_.tls);
   p.conn->connect(*addr);
+  reactor_.arm(*p.connect_timeout, std::chrono::milliseconds(cfg_.link_timeout_ms));
+}
+
+void tcp_peers::link_up(link& p, framed_connection& c) {
+  if (p.connect_timeout->armed()) reactor_.disarm(*p.connect_timeout);
+  // Sent bytes unacknowledged for a link timeout close the connection (the
+  // kernel's TCP_USER_TIMEOUT), and keepalive probes find a silent dead
+  // peer: either way the link is re-dialled instead of waiting out TCP's
+  // retransmission backoff.
+  const int user_timeout = static_cast<int>(cfg_.link_timeout_ms);
+  const int one = 1, idle = 1, interval = 1, count = 3;
+  ::setsockopt(c.fd(), IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
+  ::setsockopt(c.fd(), SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+  ::setsockopt(c.fd(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+  ::setsockopt(c.fd(), IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+  ::setsockopt(c.fd(), IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+  p.connected = true;
+  p.changed_us = reactor_.now_us();
+  p.backoff_ms = redial_backoff_first_ms;
+  spdlog::info("node {}: link to node {} at {} is up", cfg_.self, p.id, p.address);
+  nodepb::PeerFrame hello;
+  hello.set_hello_from(cfg_.self);
+  c.send(hello);
+}
+
+void tcp_peers::link_down(link& p) {
+  if (p.connect_timeout->armed()) reactor_.disarm(*p.connect_timeout);
+  if (p.connected) {
+    spdlog::info("node {}: link to node {} at {} is down; re-dialling", cfg_.self, p.id, p.address);
+    p.changed_us = reactor_.now_us();
+  }
+  p.connected = false;
+}
+
+std::vector<peer_link> tcp_peers::links() const {
+  std::vector<peer_link> out;
+  for (const auto& [id, l] : links_)
+    out.push_back({id, l->connected, l->last_heard_us, l->changed_us});
+  return out;
 }
 
 void tcp_peers::on_frame(framed_connection& c, std::string_view body) {
@@ -144,6 +189,8 @@ void tcp_peers::on_frame(framed_connection& c, std::string_view body) {
     c.tag = f.hello_from();
     return;
   }
+  if (auto it = links_.find(c.tag); it != links_.end())
+    it->second->last_heard_us = reactor_.now_us();
   if (!f.has_raft() || f.raft().from() != c.tag) {
     c.refuse(refusal::wrong_sender,
              "peer frame is not a consensus message from node " + std::to_string(c.tag));

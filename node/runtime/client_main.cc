@@ -33,6 +33,14 @@ void print_status(const nodepb::NodeStatus& s) {
   const std::map<std::string, std::uint64_t> sorted(s.counters().begin(), s.counters().end());
   std::cout << "counters:\n";
   for (const auto& [k, v] : sorted) std::cout << "  " << k << " " << v << "\n";
+  if (s.peers_size() > 0) std::cout << "peers:\n";
+  const auto ago = [](std::int64_t ms) {
+    return ms < 0 ? std::string("never") : std::to_string(ms) + " ms ago";
+  };
+  for (const auto& p : s.peers()) {
+    std::cout << "  node " << p.id() << ": link " << (p.connected() ? "up" : "down") << " since "
+              << ago(p.changed_ms_ago()) << ", last heard " << ago(p.last_heard_ms_ago()) << "\n";
+  }
 }
 
 int status(net::client& c) {

@@ -85,6 +85,8 @@ constexpr key keys[] = {
      set_text<&node_config::listen_client>},
     {"listen_admin", kind::text, "host:port for operators' requests (keep it on loopback)",
      set_text<&node_config::listen_admin>},
+    {"listen_metrics", kind::text, "host:port of the Prometheus /metrics endpoint (empty: none)",
+     set_text<&node_config::listen_metrics>},
     {"tls_ca", kind::text, "the cluster CA certificate (PEM) for mutual TLS between peers",
      set_text<&node_config::tls_ca>},
     {"tls_cert", kind::text, "this node's certificate (PEM), common name ringchain-node-<id>",
@@ -186,6 +188,8 @@ base::status node_config::validate() const {
     return base::fail("listen_client: not host:port (" + listen_client + ")");
   if (!net::split_address(listen_admin, &host, &port))
     return base::fail("listen_admin: not host:port (" + listen_admin + ")");
+  if (!listen_metrics.empty() && !net::split_address(listen_metrics, &host, &port))
+    return base::fail("listen_metrics: not host:port (" + listen_metrics + ")");
   if (tls_ca.empty() != tls_cert.empty() || tls_ca.empty() != tls_key.empty()) {
     return base::fail("tls_ca, tls_cert, tls_key: give all three, or none");
   }

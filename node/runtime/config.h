@@ -33,6 +33,9 @@ struct node_config {
   // behaviour (the slow-disk knob) are taken here only. Keep it on
   // loopback: whoever reaches it is an operator.
   std::string listen_admin = "127.0.0.1:9001";
+  // "host:port" of the Prometheus endpoint (HTTP GET /metrics); empty:
+  // none.
+  std::string listen_metrics;
   // Mutual TLS on the peer port: the cluster CA's certificate, this node's
   // certificate (its common name "ringchain-node-<id>") and key, as PEM
   // files (scripts/make-certs.sh makes them). All three, or none (plain

@@ -22,6 +22,7 @@ const char* to_string(counter c) {
     case counter::txs_applied: return "txs_applied";
     case counter::txs_skipped_stale_nonce: return "txs_skipped_stale_nonce";
     case counter::txs_refused: return "txs_refused";
+    case counter::leader_changes: return "leader_changes";
     case counter::count_: break;
   }
   return "?";
@@ -58,6 +59,7 @@ base::status node::start() {
   if (base::status s = start_network(); !s.ok()) return s;
   trace_ = std::make_unique<block_trace>(cfg_.id, cfg_.peers.size(), cfg_.round_deadline_ms);
   if (base::status s = trace_->open(fs::path(cfg_.data_dir) / "trace.jsonl"); !s.ok()) return s;
+  if (base::status s = start_metrics(); !s.ok()) return s;
   node_parts parts{cfg_, *reactor_, *raft_, ledger_, mempool_, counters_};
   producer_ = std::make_unique<block_producer>(parts, env_, index_, *trace_, *clients_);
   reactor_->arm(tick_timer_, std::chrono::milliseconds(cfg_.tick_ms));
@@ -137,7 +139,8 @@ base::status node::start_network() {
         "speak for a peer (set tls_ca, tls_cert and tls_key; scripts/make-certs.sh)",
         cfg_.id);
   }
-  net::tcp_peers_config pc{cfg_.id, cfg_.listen_peer, cfg_.peers, peer_tls_.get()};
+  net::tcp_peers_config pc{cfg_.id, cfg_.listen_peer, cfg_.peers, peer_tls_.get(),
+                           2 * cfg_.election_ticks * cfg_.tick_ms};
   tcp_ = std::make_unique<net::tcp_peers>(
       *reactor_, std::move(pc), [this](const core::message& m) { return receive(m); }, budget_);
   if (base::status s = tcp_->start(); !s.ok()) return s;
@@ -215,14 +218,17 @@ void node::persist(core::ready& rd) {
   const std::uint64_t first = rd.entries.empty() ? 0 : rd.entries.front().index();
   const std::uint64_t last = rd.entries.empty() ? 0 : rd.entries.back().index();
   const std::uint64_t seq = rd.persist_seq;
+  std::uint64_t bytes = 0;
+  for (const core::entry& e : rd.entries) bytes += e.data().size();
   log_->append(rd.hard_state ? &*rd.hard_state : nullptr, rd.entries, txs,
-               [this, seq, first, last, now](int result) {
+               [this, seq, first, last, now, bytes](int result) {
                  if (result != 0) {
                    fatal(log_->failure_message());
                    return;
                  }
                  const std::uint64_t done = reactor_->now_us();
                  if (first != 0) trace_->barrier_done(first, last, done);
+                 if (metrics_) metrics_->observe_write(done - now, bytes);
                  core::message m;
                  m.set_type(raftpb::MSG_STORAGE_DONE);
                  m.set_from(cfg_.id);
@@ -357,6 +363,10 @@ void node::on_tick() {
 
 void node::on_leader_change() {
   const core::status s = raft_->get_status();
+  if (s.leader != known_leader_) {
+    counters_.add(counter::leader_changes);
+    known_leader_ = s.leader;
+  }
   const std::uint64_t leader = s.role == core::role::leader ? cfg_.id : 0;
   if (leader == leader_seen_) return;
   if (leader_seen_ == cfg_.id) {
@@ -395,7 +405,28 @@ void node::fill_status(nodepb::NodeStatus* s) const {
   s->set_mempool_txs(mempool_.size());
   s->set_io(io::to_string(cfg_.io));
   s->set_persistence(storage::to_string(cfg_.persistence));
-  auto& m = *s->mutable_counters();
+  std::map<std::string, std::uint64_t> all;
+  fill_counters(&all);
+  s->mutable_counters()->insert(all.begin(), all.end());
+  if (tcp_) {
+    const std::uint64_t now = reactor_->now_us();
+    const auto ago = [now](std::uint64_t t) {
+      return t == 0 ? std::int64_t{-1} : static_cast<std::int64_t>((now - t) / 1000);
+    };
+    for (const net::peer_link& l : tcp_->links()) {
+      nodepb::PeerLink* p = s->add_peers();
+      p->set_id(l.id);
+      p->set_connected(l.connected);
+      p->set_last_heard_ms_ago(ago(l.last_heard_us));
+      p->set_changed_ms_ago(ago(l.changed_us));
+    }
+  }
+}
+
+// Every counter of the node by name: the runtime's, the connections', the
+// refusals by reason, the core's and the reactor's.
+void node::fill_counters(std::map<std::string, std::uint64_t>* out) const {
+  auto& m = *out;
   auto put = [&m](const char* name, std::uint64_t v) { m[name] = v; };
   counters_.for_each(put);
   budget_.counts().for_each(put);
@@ -405,6 +436,7 @@ void node::fill_status(nodepb::NodeStatus* s) const {
   const io::counters& rc = reactor_->get_counters();
   m["loop_iterations"] = rc.loop_iterations;
   m["io_enter_calls"] = rc.enter_calls;
+  m["early_submits"] = rc.early_submits;
   m["fdatasyncs"] = rc.fdatasyncs;
   m["bytes_written"] = rc.bytes_written;
   for (std::size_t k = 0; k < io::op_kinds; ++k) {
@@ -412,6 +444,47 @@ void node::fill_status(nodepb::NodeStatus* s) const {
     m["submitted_" + name] = rc.submitted[k];
     m["completed_" + name] = rc.completed[k];
   }
+}
+
+// ------------------------------------------------------------- metrics --
+
+base::status node::start_metrics() {
+  if (cfg_.listen_metrics.empty() || env_.transport != nullptr) return {};
+  metrics_ =
+      std::make_unique<node_metrics>(cfg_.id, cfg_.peers.size() / 2 + 1, cfg_.round_deadline_ms);
+  trace_->on_written([this](const block_record& r) { metrics_->observe_block(r); });
+  metrics_http_ = std::make_unique<net::http_server>(
+      *reactor_,
+      [this](const std::string& path) -> std::optional<net::http_answer> {
+        if (path != "/metrics") return std::nullopt;
+        return net::http_answer{"text/plain; version=0.0.4; charset=utf-8", scrape_metrics()};
+      },
+      budget_);
+  return metrics_http_->listen(cfg_.listen_metrics);
+}
+
+std::string node::scrape_metrics() {
+  const core::status st = raft_->get_status();
+  metrics_snapshot s;
+  s.has_leader = st.leader != 0;
+  s.is_leader = st.role == core::role::leader;
+  s.term = st.term;
+  s.height = ledger_.height();
+  s.commit_index = st.committed;
+  s.mempool_txs = mempool_.size();
+  fill_counters(&s.counters);
+  budget_.refusals().counts().for_each(
+      [&s](const char* name, std::uint64_t v) { s.refusals[name] = v; });
+  const io::counters& rc = reactor_->get_counters();
+  for (std::size_t k = 0; k < io::op_kinds; ++k) {
+    const std::string name = io::to_string(static_cast<io::op_kind>(k));
+    s.submitted[name] = rc.submitted[k];
+    s.completed[name] = rc.completed[k];
+  }
+  if (tcp_) s.links = tcp_->links();
+  s.connections["client"] = clients_->connections();
+  s.now_us = reactor_->now_us();
+  return metrics_->scrape(s);
 }
 
 }  // namespace ringchain::runtime

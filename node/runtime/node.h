@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -26,11 +27,13 @@
 #include "node/core/raft.h"
 #include "node/io/reactor.h"
 #include "node/net/framed_connection.h"
+#include "node/net/http_server.h"
 #include "node/net/tls.h"
 #include "node/runtime/chain_index.h"
 #include "node/runtime/config.h"
 #include "node/runtime/counters.h"
 #include "node/runtime/env.h"
+#include "node/runtime/metrics.h"
 #include "node/runtime/verifier.h"
 #include "node/storage/block_log.h"
 #include "proto/node.pb.h"
@@ -94,6 +97,9 @@ class node {
   void on_tick();
   void on_leader_change();
   void fill_status(nodepb::NodeStatus* s) const;
+  void fill_counters(std::map<std::string, std::uint64_t>* out) const;
+  std::string scrape_metrics();
+  base::status start_metrics();
   std::optional<chain::block> find_block(std::uint64_t height) const;
   void fatal(const std::string& message);
   std::uint64_t next_random(std::uint64_t bound);
@@ -128,10 +134,14 @@ class node {
   std::unique_ptr<client_service> clients_;
   std::unique_ptr<block_producer> producer_;
   std::unique_ptr<net::tcp_peers> tcp_;
+  std::unique_ptr<node_metrics> metrics_;
+  std::unique_ptr<net::http_server> metrics_http_;
   peer_transport* transport_ = nullptr;
   io::timer tick_timer_;
-  // Who led when on_leader_change last looked (this node's id, or 0).
+  // Who led when on_leader_change last looked (this node's id, or 0), and
+  // the leader this node knew of then (any node's id, or 0).
   std::uint64_t leader_seen_ = 0;
+  std::uint64_t known_leader_ = 0;
   volatile int stopping_ = 0;
   int exit_code_ = 0;
   std::string failure_;

@@ -59,6 +59,7 @@ process_cluster::process_cluster(process_cluster_options opts) : opts_(std::move
     peer_ports_.push_back(free_port());
     client_ports_.push_back(free_port());
     admin_ports_.push_back(free_port());
+    metrics_ports_.push_back(free_port());
   }
   pids_.assign(opts_.nodes, -1);
   if (opts_.tls) {
@@ -122,6 +123,10 @@ std::string process_cluster::admin_address(std::size_t i) const {
   return "127.0.0.1:" + std::to_string(admin_ports_[i]);
 }
 
+std::string process_cluster::metrics_address(std::size_t i) const {
+  return "127.0.0.1:" + std::to_string(metrics_ports_[i]);
+}
+
 fs::path process_cluster::data_dir(std::size_t i) const {
   return dir_ / ("node" + std::to_string(i + 1));
 }
@@ -149,6 +154,8 @@ void process_cluster::start(std::size_t i) {
                                    "127.0.0.1:" + std::to_string(client_ports_[i]),
                                    "--listen_admin",
                                    admin_address(i),
+                                   "--listen_metrics",
+                                   metrics_address(i),
                                    "--peers",
                                    peers,
                                    "--data_dir",

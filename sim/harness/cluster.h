@@ -60,6 +60,8 @@ class process_cluster {
   std::string peer_address(std::size_t i) const;
   // The admin port of node i (operators' requests: the slow-disk knob).
   std::string admin_address(std::size_t i) const;
+  // Node i's Prometheus endpoint (HTTP GET /metrics).
+  std::string metrics_address(std::size_t i) const;
   // Where the cluster's TLS material is (empty without TLS).
   std::filesystem::path tls_dir() const { return tls_dir_; }
   std::filesystem::path data_dir(std::size_t i) const;
@@ -82,6 +84,7 @@ class process_cluster {
   std::vector<int> peer_ports_;
   std::vector<int> client_ports_;
   std::vector<int> admin_ports_;
+  std::vector<int> metrics_ports_;
   std::filesystem::path tls_dir_;
   std::vector<pid_t> pids_;
 };

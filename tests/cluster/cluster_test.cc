@@ -219,6 +219,48 @@ TEST_P(cluster, bad_input_closes_only_that_connection) {
   EXPECT_EQ(committed(*r), 10);
 }
 
+// A plain HTTP GET on loopback; the whole answer (headers and body).
+std::string http_get(const std::string& address, const std::string& path) {
+  net::client c;
+  if (!c.connect(address, 1s).ok()) return {};
+  c.send_raw("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string out;
+  const auto end = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < end) {
+    std::string chunk = c.receive_raw(200ms);
+    if (chunk.empty() && !c.connected()) break;
+    out += chunk;
+  }
+  return out;
+}
+
+TEST_P(cluster, metrics_and_status_show_the_cluster) {
+  process_cluster c(opts());
+  c.start_all();
+  auto leader = c.wait_for_leader(10s);
+  ASSERT_TRUE(leader.has_value());
+  auto r = c.submit(*leader, make_txs("metrics", 1, 50), 10s);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(committed(*r), 50);
+  std::this_thread::sleep_for(1500ms);  // trace records are written once acknowledged
+  const std::string m = http_get(c.metrics_address(*leader), "/metrics");
+  EXPECT_NE(m.find("HTTP/1.1 200 OK"), std::string::npos) << m.substr(0, 200);
+  EXPECT_NE(m.find("ringchain_blocks_committed_total{"), std::string::npos);
+  EXPECT_NE(m.find("ringchain_block_commit_seconds_bucket{"), std::string::npos);
+  EXPECT_NE(m.find("ringchain_is_leader{node=\"" + std::to_string(*leader + 1) + "\"} 1"),
+            std::string::npos);
+  EXPECT_NE(m.find("ringchain_peer_link_up{"), std::string::npos);
+  EXPECT_NE(http_get(c.metrics_address(*leader), "/nope").find("404"), std::string::npos);
+  auto s = c.status((*leader + 1) % 3);
+  ASSERT_TRUE(s.has_value());
+  ASSERT_EQ(s->peers_size(), 2);
+  for (const auto& p : s->peers()) EXPECT_TRUE(p.connected()) << "node " << p.id();
+  for (const char* name :
+       {"pre_votes_started", "messages_dropped_outbox_full", "responses_dropped_held_full"}) {
+    EXPECT_TRUE(s->counters().count(name)) << name << " is not exported";
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(io, cluster, ::testing::Values("uring", "epoll"),
                          [](const auto& param_info) { return param_info.param; });
 
