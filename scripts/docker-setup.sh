@@ -140,7 +140,11 @@ else
       if docker_ok; then
         break
       fi
-      say "dockerd with $driver did not answer within 60 s; last lines of its log:"
+      if kill -0 "$dockerd_pid" 2>/dev/null; then
+        say "dockerd with $driver did not answer within 60 s; last lines of its log:"
+      else
+        say "dockerd with $driver exited; last lines of its log:"
+      fi
       tail -n 5 "$dockerd_log" 2>/dev/null | sed 's/^/    /' || true
       "${as_root[@]}" kill "$dockerd_pid" 2>/dev/null || true
       for _ in $(seq 20); do
