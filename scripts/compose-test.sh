@@ -60,7 +60,7 @@ if ! info_err=$(timeout 20 docker info 2>&1 >/dev/null); then
 fi
 if [ -n "${COMPOSE:-}" ]; then
   read -r -a compose_cmd <<<"$COMPOSE"
-elif docker compose version >/dev/null 2>&1; then
+elif timeout 30 docker compose version >/dev/null 2>&1; then
   compose_cmd=(docker compose)
 elif command -v docker-compose >/dev/null 2>&1; then
   compose_cmd=(docker-compose)
@@ -68,7 +68,7 @@ else
   skip "neither Compose v2 (docker compose) nor docker-compose is installed (scripts/docker-setup.sh installs docker-compose)"
 fi
 base_image=debian:bookworm
-if ! docker image inspect "$base_image" >/dev/null 2>&1; then
+if ! timeout 30 docker image inspect "$base_image" >/dev/null 2>&1; then
   echo "compose-test: FAIL: no $base_image image; run scripts/docker-setup.sh first" >&2
   exit 1
 fi
@@ -91,7 +91,7 @@ summary() {
 # A hash of everything the images are built from.
 inputs_hash() {
   {
-    docker image inspect --format '{{.Id}}' "$base_image"
+    timeout 30 docker image inspect --format '{{.Id}}' "$base_image"
     find "$@" -type f ! -name '*.swp' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
   } | sha256sum | cut -c1-16
 }
@@ -99,7 +99,7 @@ node_tag=ringchain:test-$(inputs_hash CMakeLists.txt proto node sim tests config
   docker/Dockerfile docker/entrypoint.sh docker/load.sh docker/runtime-packages.sh)
 prom_tag=ringchain-prometheus:test-$(inputs_hash docker/prometheus)
 build_image() {  # tag dockerfile [docker build options]
-  if docker image inspect "$1" >/dev/null 2>&1; then
+  if timeout 30 docker image inspect "$1" >/dev/null 2>&1; then
     say "image $1 is up to date"
     return 0
   fi
@@ -152,13 +152,14 @@ teardown() {
     exit "$rc"
   fi
   say "tearing down $project"
-  docker ps -aq --filter "label=ringchain.compose-test=$project" | xargs -r docker rm -f >/dev/null 2>&1
+  timeout 60 docker ps -aq --filter "label=ringchain.compose-test=$project" |
+    xargs -r timeout 60 docker rm -f >/dev/null 2>&1
   compose down -v --remove-orphans --timeout 5 >/dev/null 2>&1 || true
   local left
   left=$( {
-    docker ps -aq --filter "label=com.docker.compose.project=$project"
-    docker network ls -q --filter "label=com.docker.compose.project=$project"
-    docker volume ls -q --filter "label=com.docker.compose.project=$project"
+    timeout 30 docker ps -aq --filter "label=com.docker.compose.project=$project"
+    timeout 30 docker network ls -q --filter "label=com.docker.compose.project=$project"
+    timeout 30 docker volume ls -q --filter "label=com.docker.compose.project=$project"
   } | wc -l)
   if [ "$left" -ne 0 ]; then
     echo "compose-test: FAIL: $left containers, networks or volumes of $project are left" >&2
@@ -180,7 +181,7 @@ pass "up"
 
 # A service's container, by the labels both Compose versions set.
 cid() {
-  docker ps -aq --filter "label=com.docker.compose.project=$project" \
+  timeout 30 docker ps -aq --filter "label=com.docker.compose.project=$project" \
     --filter "label=com.docker.compose.service=$1" | head -n 1
 }
 node_ids=$(seq "$nodes")
@@ -213,8 +214,8 @@ node_error() {
   local i c
   for i in $node_ids; do
     c=$(cid "node$i")
-    if [ "$(docker inspect -f '{{.RestartCount}}{{.State.Running}}' "$c" 2>/dev/null)" != "0true" ]; then
-      echo "node$i $(docker inspect -f '{{.State.Status}}, exit code {{.State.ExitCode}}, {{.RestartCount}} restarts' "$c"): $(docker logs --tail 1 "$c" 2>&1)"
+    if [ "$(timeout 30 docker inspect -f '{{.RestartCount}}{{.State.Running}}' "$c" 2>/dev/null)" != "0true" ]; then
+      echo "node$i $(timeout 30 docker inspect -f '{{.State.Status}}, exit code {{.State.ExitCode}}, {{.RestartCount}} restarts' "$c"): $(timeout 30 docker logs --tail 1 "$c" 2>&1)"
       return
     fi
   done
@@ -225,9 +226,19 @@ explain_nodes() {
   local i c state
   for i in $node_ids; do
     c=$(cid "node$i")
-    state=$(docker inspect -f '{{.State.Status}} (exit code {{.State.ExitCode}}, restarts {{.RestartCount}})' "$c" 2>/dev/null)
+    state=$(timeout 30 docker inspect -f '{{.State.Status}} (exit code {{.State.ExitCode}}, restarts {{.RestartCount}})' "$c" 2>/dev/null)
     echo "    node$i: $state"
-    docker logs --tail 3 "$c" 2>&1 | sed 's/^/      /'
+    timeout 30 docker logs --tail 3 "$c" 2>&1 | sed 's/^/      /'
+  done
+}
+# True when every node but $1 has restarted 3 times: they exit at start
+# (a bad configuration), so waiting longer is pointless.
+crash_looping() {
+  local i n
+  for i in $node_ids; do
+    [ "$i" -eq "${1:-0}" ] && continue
+    n=$(timeout 30 docker inspect -f '{{.RestartCount}}' "$(cid "node$i")" 2>/dev/null)
+    [ "${n:-0}" -ge 3 ] || return 1
   done
 }
 wait_leader() {  # skip_id -> prints "ID TERM"
@@ -238,6 +249,7 @@ wait_leader() {  # skip_id -> prints "ID TERM"
       echo "$l"
       return 0
     fi
+    crash_looping "${1:-0}" && return 1
     sleep 1
   done
   return 1
@@ -263,7 +275,7 @@ if l=$(wait_leader); then
   read -r leader term <<<"$l"
   pass "leader: node$leader in term $term"
 else
-  fail "leader" "no leader within $wait_s s ($(node_error)); the nodes:"
+  fail "leader" "no leader ($(node_error)); the nodes:"
   explain_nodes
   summary
   exit 1
@@ -311,7 +323,7 @@ fi
 # --- 6. kill the leader --------------------------------------------------------
 old=$leader
 say "killing node$old (the leader) with SIGKILL"
-docker kill "$(cid "node$old")" >/dev/null
+timeout 30 docker kill "$(cid "node$old")" >/dev/null
 if l=$(wait_leader "$old"); then
   read -r leader term <<<"$l"
   if out=$(client "$leader" submit --count 100 --seed compose-test-failover 2>&1) &&
@@ -321,12 +333,12 @@ if l=$(wait_leader "$old"); then
     fail "failover" "new leader node$leader: $out"
   fi
 else
-  fail "failover" "no new leader within $wait_s s after killing node$old ($(node_error)); the nodes:"
+  fail "failover" "no new leader after killing node$old ($(node_error)); the nodes:"
   explain_nodes
 fi
 
 # --- 7. the killed node catches up ----------------------------------------------
-docker start "$(cid "node$old")" >/dev/null
+timeout 60 docker start "$(cid "node$old")" >/dev/null
 target=$(height_of "$leader")
 deadline=$(($(date +%s) + wait_s))
 caught=0
