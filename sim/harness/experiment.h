@@ -17,9 +17,13 @@
 // this machine (up to 9 nodes). engine = "sim" runs each cell in the
 // deterministic simulator (sim/dst) in simulated time: up to 128 nodes, a
 // network and a disk profile per cell (network, disk), no io backend.
+// engine = "compose" runs each cell as a Docker Compose project of the
+// repository's docker-compose.yml (3, 5 or 7 node containers; the image
+// from $RINGCHAIN_IMAGE, else ringchain:local), with the same load, faults
+// and reports as "processes".
 // Keys one engine would ignore are refused there: io, barrier_delay_us,
-// segment_mib and clients belong to "processes"; network, disk and seed to
-// "sim".
+// segment_mib and clients belong to "processes" and "compose"; network,
+// disk and seed to "sim".
 #pragma once
 
 #include <cstdint>

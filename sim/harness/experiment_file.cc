@@ -173,8 +173,8 @@ base::status set_experiment_key(experiment& e, std::uint32_t& repetitions, const
                                 const toml::node& v) {
   if (key == "engine") {
     e.engine = v.value<std::string>().value_or("");
-    if (e.engine != "processes" && e.engine != "sim")
-      return base::fail("engine: must be processes or sim");
+    if (e.engine != "processes" && e.engine != "sim" && e.engine != "compose")
+      return base::fail("engine: must be processes, sim or compose");
   } else if (key == "seed") {
     auto n = integer(v);
     if (!n || *n < 1) return base::fail("seed: expected a positive integer");
@@ -254,6 +254,9 @@ std::vector<cell> expand(const cell& shared, const std::vector<axis>& axes,
 // faults.
 base::status check_cells(const experiment& e) {
   for (const cell& c : e.cells) {
+    if (e.engine == "compose" && c.nodes != 3 && c.nodes != 5 && c.nodes != 7) {
+      return base::fail("nodes: engine = \"compose\" runs 3, 5 or 7 nodes (the compose files)");
+    }
     if (e.engine == "processes" && c.nodes > 9) {
       return base::fail("nodes: " + std::to_string(c.nodes) +
                         " processes are too many for one machine (at most 9); engine = \"sim\" "
@@ -268,8 +271,8 @@ base::status check_cells(const experiment& e) {
   }
   if (e.engine == "sim" && !e.faults.empty()) {
     return base::fail(
-        "faults: [[faults]] apply to engine = \"processes\"; simulated faults are tested "
-        "with ringchain-sim dst");
+        "faults: [[faults]] apply to engine = \"processes\" and \"compose\"; simulated "
+        "faults are tested with ringchain-sim dst");
   }
   return {};
 }
