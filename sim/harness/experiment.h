@@ -11,7 +11,8 @@
 // Keys (scalars, or arrays under [matrix]): nodes, io, persistence,
 // rate_tps, tx_bytes, block_txs_max, round_interval_ms, round_deadline_ms,
 // barrier_delay_us, segment_mib, network, disk; scalars only: name,
-// description, engine, warmup_s, duration_s, clients, repetitions, seed.
+// description, engine, warmup_s, duration_s, clients, repetitions, seed,
+// capacity_search, capacity_probe_s, capacity_max_tps.
 //
 // engine = "processes" (the default) runs real ringchain-node processes on
 // this machine (up to 9 nodes). engine = "sim" runs each cell in the
@@ -86,6 +87,13 @@ struct experiment {
   double duration_s = 4;
   // Client threads loading a process cluster.
   std::uint32_t clients = 4;
+  // Deadline capacity: for each cell, a short search over offered rates
+  // for the highest load that meets the deadline (capacity.h), then every
+  // cell again at half the lowest capacity (latency at equal load).
+  bool capacity_search = false;
+  // Each probe's measured window, and the highest rate tried.
+  double capacity_probe_s = 2;
+  std::uint32_t capacity_max_tps = 20000;
   // The cells, in the order they run.
   std::vector<cell> cells;
   // Faults scheduled in every cell (engine = "processes" only).

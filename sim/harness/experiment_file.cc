@@ -163,8 +163,10 @@ base::result<std::vector<fault>> read_faults(const toml::node& v) {
 
 // The experiment's own keys, which apply to every cell.
 bool is_experiment_key(const std::string& key) {
-  static const std::set<std::string> keys = {"engine",   "seed",       "name",    "description",
-                                             "warmup_s", "duration_s", "clients", "repetitions"};
+  static const std::set<std::string> keys = {
+      "engine",          "seed",    "name",        "description",     "warmup_s",
+      "duration_s",      "clients", "repetitions", "capacity_search", "capacity_probe_s",
+      "capacity_max_tps"};
   return keys.count(key) > 0;
 }
 
@@ -183,10 +185,18 @@ base::status set_experiment_key(experiment& e, std::uint32_t& repetitions, const
     auto s = v.value<std::string>();
     if (!s) return base::fail(key + ": expected a string");
     (key == "name" ? e.name : e.description) = *s;
-  } else if (key == "warmup_s" || key == "duration_s") {
+  } else if (key == "warmup_s" || key == "duration_s" || key == "capacity_probe_s") {
     auto d = v.value<double>();
     if (!d || *d <= 0 || *d > 3600) return base::fail(key + ": expected seconds in (0, 3600]");
-    (key == "warmup_s" ? e.warmup_s : e.duration_s) = *d;
+    (key == "warmup_s" ? e.warmup_s : key == "duration_s" ? e.duration_s : e.capacity_probe_s) = *d;
+  } else if (key == "capacity_search") {
+    auto b = v.value_exact<bool>();
+    if (!b) return base::fail("capacity_search: expected true or false");
+    e.capacity_search = *b;
+  } else if (key == "capacity_max_tps") {
+    auto n = integer(v);
+    if (!n || *n < 100 || *n > 1'000'000) return base::fail(key + ": expected 100 to 1000000");
+    e.capacity_max_tps = static_cast<std::uint32_t>(*n);
   } else {
     auto n = integer(v);
     if (!n || *n < 1 || *n > 64) return base::fail(key + ": expected 1 to 64");
