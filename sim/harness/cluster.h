@@ -17,6 +17,7 @@
 
 #include "node/base/result.h"
 #include "node/net/client.h"
+#include "sim/harness/netns.h"
 
 namespace ringchain::harness {
 
@@ -36,6 +37,10 @@ struct process_cluster_options {
   // A lower limit on each node's open files (RLIMIT_NOFILE), for tests of
   // descriptor exhaustion; unset keeps the inherited one.
   std::optional<std::uint64_t> open_files_max;
+  // Run node i in network namespace lab->ns(i) at lab->address(i) (real
+  // partitions: netns.h); borrowed, it outlives the cluster. Null: every
+  // node on 127.0.0.1.
+  const netns_lab* lab = nullptr;
   // Where node data and logs go; kept afterwards. Empty: a temporary
   // directory, removed afterwards.
   std::filesystem::path data_root;
@@ -130,6 +135,8 @@ class process_cluster final : public cluster_driver {
   std::vector<int> client_ports_;
   std::vector<int> admin_ports_;
   std::vector<int> metrics_ports_;
+  // Node i's host: 127.0.0.1, or its namespace's address.
+  std::string host(std::size_t i) const;
   std::filesystem::path tls_dir_;
   std::vector<pid_t> pids_;
 };
