@@ -18,7 +18,9 @@
 // follower with a log of three blocks in terms 1, 1, 2, the leader of term
 // 3 over that log, a candidate of term 1 waiting for votes), bit 2
 // pre-vote, bit 3 check-quorum, bit 4 storage completions lag one message,
-// bit 5 a tick after every message.
+// bit 5 a tick after every message, bit 6 a proposal after every message
+// (while leading: the next block of the chain, as the block producer cuts
+// it), so that replication runs against what the fuzzer answers.
 #include <deque>
 #include <memory>
 #include <vector>
@@ -54,7 +56,7 @@ const std::vector<std::string>& chain_blocks() {
 class lone_node {
  public:
   explicit lone_node(std::uint8_t control)
-      : lag_storage_(control & 0x10), tick_each_(control & 0x20) {
+      : lag_storage_(control & 0x10), tick_each_(control & 0x20), propose_each_(control & 0x40) {
     core::config cfg;
     cfg.id = self_id;
     cfg.voters = {1, 2, 3};
@@ -110,6 +112,7 @@ class lone_node {
       return false;
     }
     if (tick_each_) raft_->tick();
+    if (propose_each_) propose();
     drain(lag_storage_);
     return !stopped_;
   }
@@ -156,6 +159,23 @@ class lone_node {
     }
   }
 
+  // As the block producer: a block after the last one proposed (or the
+  // restored log's), empty so that no signing slows the run.
+  void propose() {
+    if (raft_->get_status().role != core::role::leader) return;
+    if (proposed_height_ == 0) {
+      proposed_height_ = 3;
+      chain::block b;
+      FUZZ_CHECK(b.ParseFromString(chain_blocks().back()), "the seed chain parses");
+      proposed_tip_ = chain::header_hash(b.header());
+    }
+    const chain::block b = fuzz::test_block(proposed_height_ + 1, proposed_tip_, 0, 0);
+    const core::proposal p = raft_->propose(b.SerializeAsString());
+    if (p.result != core::proposal::code::accepted) return;
+    ++proposed_height_;
+    proposed_tip_ = chain::header_hash(b.header());
+  }
+
   // As node::apply: a committed entry that is not a block linking to the
   // ledger's tip stops the node.
   void apply(const core::entry& e) {
@@ -180,6 +200,9 @@ class lone_node {
   std::uint64_t random_ = 1;
   bool lag_storage_;
   bool tick_each_;
+  bool propose_each_;
+  std::uint64_t proposed_height_ = 0;
+  chain::hash proposed_tip_{};
   bool stopped_ = false;
   std::unique_ptr<core::raft> raft_;
   std::deque<std::uint64_t> pending_;

@@ -129,6 +129,19 @@ void peer_message_seeds() {
   put("fuzz_peer_message", "leader_acks",
       std::string(1, '\x2a') + frame(hello(2)) + frame(ack) +
           frame(raft(raftpb::MSG_HEARTBEAT_RESPONSE, 2, 3)));
+  // The same leader proposing a block after each message: node 2
+  // acknowledges, node 3 rejects with a hint.
+  nodepb::PeerFrame reject = raft(raftpb::MSG_APPEND_RESPONSE, 3, 3);
+  reject.mutable_raft()->set_index(3);
+  reject.mutable_raft()->set_reject(true);
+  reject.mutable_raft()->set_reject_hint(2);
+  reject.mutable_raft()->set_hint_term(1);
+  nodepb::PeerFrame ack5 = ack;
+  ack5.mutable_raft()->set_index(5);
+  put("fuzz_peer_message", "leader_proposes",
+      std::string(1, '\x42') + frame(hello(2)) + frame(ack) + frame(ack5));
+  put("fuzz_peer_message", "leader_rejected",
+      std::string(1, '\x42') + frame(hello(3)) + frame(reject));
   // The follower with a log, pre-vote on: a pre-vote and a vote from 3.
   nodepb::PeerFrame pre = raft(raftpb::MSG_PRE_VOTE, 3, 3);
   pre.mutable_raft()->set_index(3);
