@@ -8,9 +8,9 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config clang-format
   liburing-dev libboost1.81-dev
   libprotobuf-dev protobuf-compiler
-  libssl-dev
+  libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev
-  libtomlplusplus-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
+  prometheus-cpp-dev libtomlplusplus-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
   gnuplot-nox
   "$@"
 )

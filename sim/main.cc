@@ -10,13 +10,18 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <mutex>
+#include <optional>
+#include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "node/base/limits.h"
@@ -37,76 +42,25 @@ std::string timestamp() {
   return buf;
 }
 
-int run(const fs::path& file, fs::path out, const std::string& node_binary) {
-  harness::experiment e;
-  if (std::string err = harness::load_experiment(file, &e); !err.empty()) {
-    std::cerr << "ringchain-sim: bad experiment: " << err << "\n";
-    return 2;
-  }
-  if (out.empty()) out = fs::path("runs") / timestamp();
-  fs::create_directories(out);
-  report::run_report r;
-  r.experiment = e.name;
-  r.description = e.description;
-  r.duration_s = e.duration_s;
-  const double per_cell_s = e.warmup_s + e.duration_s + 3;  // start-up and shutdown
-  bool spdlog_quieted = false;
-  const auto start = std::chrono::steady_clock::now();
-  for (std::size_t i = 0; i < e.cells.size(); ++i) {
-    const double elapsed =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double per = i == 0 ? per_cell_s : elapsed / static_cast<double>(i);
-    std::fprintf(stderr, "[%zu/%zu] %s  (about %.0f s left)\n", i + 1, e.cells.size(),
-                 e.cells[i].label.c_str(), per * static_cast<double>(e.cells.size() - i));
-    if (e.engine == "sim") {
-      const harness::cell& c = e.cells[i];
-      dst::cell_setup d;
-      d.label = c.label;
-      d.nodes = c.nodes;
-      d.persistence = c.persistence;
-      d.rate_tps = c.rate_tps;
-      d.tx_bytes = c.tx_bytes;
-      d.block_txs_max = c.block_txs_max;
-      d.round_interval_ms = c.round_interval_ms;
-      d.round_deadline_ms = c.round_deadline_ms;
-      d.network = c.network;
-      d.disk = c.disk;
-      d.warmup_s = e.warmup_s;
-      d.duration_s = e.duration_s;
-      d.seed = e.seed + c.repetition;
-      if (!spdlog_quieted) spdlog::set_level(spdlog::level::warn);
-      spdlog_quieted = true;
-      const auto cell_start = std::chrono::steady_clock::now();
-      r.cells.push_back(dst::run_cell(d, out / ("cell-" + std::to_string(i + 1))));
-      std::fprintf(
-          stderr, "  simulated %.0f s in %.1f s\n", e.warmup_s + e.duration_s + 1,
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - cell_start).count());
-    } else {
-      r.cells.push_back(harness::run_cell(e, e.cells[i], {out, node_binary}, i));
-    }
-    if (!r.cells.back().error.empty())
-      std::fprintf(stderr, "  cell failed: %s\n", r.cells.back().error.c_str());
-  }
-  if (std::string err = report::write_reports(r, out); !err.empty()) {
-    std::cerr << "ringchain-sim: " << err << "\n";
-    return 1;
-  }
-  std::cout << report::markdown(r) << "Report: " << fs::absolute(out / "report.html").string()
-            << "\n";
-  for (const auto& c : r.cells) {
-    if (!c.error.empty()) return 1;
-  }
-  return 0;
+// Runs one cell of `e` in its engine; cell i's files go to out/cell-<i+1>.
+report::cell_report run_one_cell(const harness::experiment& e, std::size_t i, const fs::path& out,
+                                 const std::string& node_binary) {
+  const harness::cell& c = e.cells[i];
+  if (e.engine != "sim") return harness::run_cell(e, c, {out, node_binary}, i);
+  spdlog::set_level(spdlog::level::warn);
+  const auto cell_start = std::chrono::steady_clock::now();
+  report::cell_report r = dst::run_cell(c, {e.warmup_s, e.duration_s, e.seed + c.repetition},
+                                        out / ("cell-" + std::to_string(i + 1)));
+  std::fprintf(
+      stderr, "  simulated %.0f s in %.1f s\n", e.warmup_s + e.duration_s + 1,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - cell_start).count());
+  return r;
 }
 
-int rerender(const fs::path& dir) {
-  report::run_report r;
-  if (std::string err = report::read_report(dir, &r); !err.empty()) {
-    std::cerr << "ringchain-sim: " << err << "\n";
-    return 1;
-  }
-  if (std::string err = report::write_reports(r, dir); !err.empty()) {
-    std::cerr << "ringchain-sim: " << err << "\n";
+// Writes the run's reports and prints the summary; the exit code.
+int finish_reports(const report::run_report& r, const fs::path& dir) {
+  if (base::status s = report::write_reports(r, dir); !s.ok()) {
+    std::cerr << "ringchain-sim: " << s.message() << "\n";
     return 1;
   }
   std::cout << report::markdown(r) << "Report: " << fs::absolute(dir / "report.html").string()
@@ -114,27 +68,74 @@ int rerender(const fs::path& dir) {
   return 0;
 }
 
+int run(const fs::path& file, fs::path out, const std::string& node_binary) {
+  auto loaded = harness::load_experiment(file);
+  if (!loaded.ok()) {
+    std::cerr << "ringchain-sim: bad experiment: " << loaded.message() << "\n";
+    return 2;
+  }
+  if (!node_binary.empty() && !fs::is_regular_file(node_binary)) {
+    std::cerr << "ringchain-sim run: --node-binary: no such file \"" << node_binary << "\"\n";
+    return 2;
+  }
+  const harness::experiment& e = *loaded;
+  if (out.empty()) out = fs::path("runs") / timestamp();
+  fs::create_directories(out);
+  report::run_report r;
+  r.experiment = e.name;
+  r.description = e.description;
+  r.duration_s = e.duration_s;
+  const double per_cell_s = e.warmup_s + e.duration_s + 3;  // start-up and shutdown
+  const auto start = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < e.cells.size(); ++i) {
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double per = i == 0 ? per_cell_s : elapsed / static_cast<double>(i);
+    std::fprintf(stderr, "[%zu/%zu] %s  (about %.0f s left)\n", i + 1, e.cells.size(),
+                 e.cells[i].label.c_str(), per * static_cast<double>(e.cells.size() - i));
+    r.cells.push_back(run_one_cell(e, i, out, node_binary));
+    if (!r.cells.back().error.empty())
+      std::fprintf(stderr, "  cell failed: %s\n", r.cells.back().error.c_str());
+  }
+  if (int code = finish_reports(r, out); code != 0) return code;
+  for (const auto& c : r.cells) {
+    if (!c.error.empty()) return 1;
+  }
+  return 0;
+}
+
+int rerender(const fs::path& dir) {
+  auto r = report::read_report(dir);
+  if (!r.ok()) {
+    std::cerr << "ringchain-sim: " << r.message() << "\n";
+    return 1;
+  }
+  return finish_reports(*r, dir);
+}
+
 int compare(const fs::path& a, const fs::path& b) {
-  report::run_report ra, rb;
+  std::optional<report::run_report> ra, rb;
   for (auto [dir, r] : {std::pair{a, &ra}, std::pair{b, &rb}}) {
-    if (std::string err = report::read_report(dir, r); !err.empty()) {
-      std::cerr << "ringchain-sim: " << err << "\n";
+    auto read = report::read_report(dir);
+    if (!read.ok()) {
+      std::cerr << "ringchain-sim: " << read.message() << "\n";
       return 1;
     }
+    *r = std::move(read).value();
   }
   std::printf(
       "| cell | A tx/s | B tx/s | A p99 ms | B p99 ms | A deadline met | B deadline met |\n"
       "| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-  for (const auto& ca : ra.cells) {
-    for (const auto& cb : rb.cells) {
+  for (const auto& ca : ra->cells) {
+    for (const auto& cb : rb->cells) {
       if (ca.label != cb.label) continue;
       std::printf("| %s | %.0f | %.0f | %.2f | %.2f | %.1f%% | %.1f%% |\n", ca.label.c_str(),
                   ca.summary.txs_per_s, cb.summary.txs_per_s, ca.summary.p99_ms, cb.summary.p99_ms,
                   100 * ca.summary.deadline_met_ratio, 100 * cb.summary.deadline_met_ratio);
     }
   }
-  std::printf("\nA: %s (%s)\nB: %s (%s)\n", a.c_str(), ra.experiment.c_str(), b.c_str(),
-              rb.experiment.c_str());
+  std::printf("\nA: %s (%s)\nB: %s (%s)\n", a.c_str(), ra->experiment.c_str(), b.c_str(),
+              rb->experiment.c_str());
   return 0;
 }
 
@@ -159,12 +160,19 @@ void on_abort(int) {
   }
 }
 
+// The dst command line beyond dst::options.
 struct dst_args {
   std::uint64_t seed = 1;
+  bool seed_given = false;  // --seed was on the command line
   std::string seeds;
   std::size_t jobs = 1;
   std::string faults, network, disk, bug;
   bool quiet = false;
+};
+
+// The seeds to run, first to last.
+struct seed_range {
+  std::uint64_t first = 1, last = 1;
 };
 
 fs::path default_work_dir() {
@@ -179,130 +187,166 @@ fs::path default_work_dir() {
   return fs::temp_directory_path() / "ringchain-dst";
 }
 
-int run_dst(dst_args a, dst::options o) {
-  std::uint64_t first = a.seed, last = a.seed;
-  if (!a.seeds.empty()) {
-    const auto dots = a.seeds.find("..");
-    try {
-      if (dots == std::string::npos) throw std::invalid_argument("no ..");
-      first = std::stoull(a.seeds.substr(0, dots));
-      last = std::stoull(a.seeds.substr(dots + 2));
-    } catch (const std::exception&) {
-      std::cerr << "ringchain-sim dst: --seeds takes A..B (for example 1..200)\n";
-      return 2;
-    }
-    if (first == 0 || last < first) {
-      std::cerr << "ringchain-sim dst: --seeds A..B needs 1 <= A <= B\n";
-      return 2;
-    }
+// A seed: all of `text` is a number.
+std::optional<std::uint64_t> parse_seed(std::string_view text) {
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+// --seed N, or --seeds A..B.
+base::result<seed_range> parse_seeds(const dst_args& a) {
+  if (a.seeds.empty()) {
+    if (a.seed == 0) return base::fail("--seed must be at least 1");
+    return seed_range{a.seed, a.seed};
   }
-  if (o.nodes < 1 || o.nodes > limits::peers_max) {
-    std::cerr << "ringchain-sim dst: --nodes must be in [1, " << limits::peers_max << "]\n";
-    return 2;
-  }
-  if (!o.empty_blocks && o.txs_per_submit == 0) {
-    std::cerr << "ringchain-sim dst: --no-empty-blocks with --txs-per-submit 0 cuts no block\n";
-    return 2;
+  if (a.seed_given) return base::fail("--seed and --seeds exclude each other");
+  const auto dots = a.seeds.find("..");
+  const auto first = parse_seed(std::string_view(a.seeds).substr(0, dots));
+  const auto last = dots == std::string::npos
+                        ? std::nullopt
+                        : parse_seed(std::string_view(a.seeds).substr(dots + 2));
+  if (!first || !last) return base::fail("--seeds takes A..B (for example 1..200)");
+  if (*first == 0 || *last < *first) return base::fail("--seeds A..B needs 1 <= A <= B");
+  return seed_range{*first, *last};
+}
+
+// Reads the named options (--faults, --network, --disk, --plant-bug) into
+// `o`, checks --jobs, and makes the work directory.
+base::status resolve(const dst_args& a, dst::options& o) {
+  if (a.jobs < 1 || a.jobs > jobs_max) {
+    return base::fail("--jobs must be in [1, " + std::to_string(jobs_max) + "], not " +
+                      std::to_string(a.jobs));
   }
   if (!a.faults.empty()) {
     o.swarm = false;
-    if (std::string err = dst::parse_faults(a.faults, &o.faults); !err.empty()) {
-      std::cerr << "ringchain-sim dst: --faults: " << err << "\n";
-      return 2;
-    }
+    auto mix = dst::parse_faults(a.faults);
+    if (!mix.ok()) return base::fail("--faults: " + mix.message());
+    o.faults = *mix;
   }
-  if (!a.network.empty() && !dst::find_network_profile(a.network, &o.network)) {
-    std::cerr << "ringchain-sim dst: unknown network profile \"" << a.network << "\"\n";
-    return 2;
+  if (!a.network.empty()) {
+    auto n = dst::find_network_profile(a.network);
+    if (!n.ok()) return n.to_status();
+    o.network = std::move(n).value();
   }
-  if (!a.disk.empty() && !dst::find_disk_profile(a.disk, &o.disk)) {
-    std::cerr << "ringchain-sim dst: unknown disk profile \"" << a.disk << "\"\n";
-    return 2;
+  if (!a.disk.empty()) {
+    auto d = dst::find_disk_profile(a.disk);
+    if (!d.ok()) return d.to_status();
+    o.disk = std::move(d).value();
   }
   if (!a.bug.empty() && !core::planted_bugs_built) {
-    std::cerr << "ringchain-sim dst: this build holds no planted bugs (configure with "
-                 "-DRINGCHAIN_PLANTED_BUGS=ON)\n";
-    return 2;
+    return base::fail(
+        "this build holds no planted bugs (configure with -DRINGCHAIN_PLANTED_BUGS=ON)");
   }
   if (!a.bug.empty() && !core::parse_planted_bug(a.bug, &o.bug)) {
-    std::cerr << "ringchain-sim dst: unknown bug \"" << a.bug << "\"\n";
-    return 2;
+    return base::fail("unknown bug \"" + a.bug + "\"");
   }
   if (o.work_dir.empty()) o.work_dir = default_work_dir();
   std::error_code ec;
   fs::create_directories(o.work_dir, ec);
   if (ec) {
-    std::cerr << "ringchain-sim dst: cannot create " << o.work_dir << ": " << ec.message() << "\n";
-    return 2;
+    std::ostringstream msg;
+    msg << "cannot create " << o.work_dir << ": " << ec.message();
+    return base::fail(msg.str());
   }
-  if (!o.verbose) spdlog::set_level(spdlog::level::off);
-  std::signal(SIGABRT, on_abort);
-  const std::size_t jobs = std::clamp<std::size_t>(a.jobs, 1, jobs_max);
-  std::atomic<std::uint64_t> next{first};
-  std::mutex mu;
+  return {};
+}
+
+// What a sweep's seeds add up to.
+struct sweep_totals {
   std::size_t failed = 0, passed = 0;
   double simulated = 0;
-  std::map<std::string, std::uint64_t> injected;
+  dst::fault_counts injected;
   std::vector<std::uint64_t> failed_seeds;
-  const auto start = std::chrono::steady_clock::now();
+};
+
+// Prints one seed's line (a failure's always, a pass's unless quiet).
+void print_seed(const dst::result& r, const dst::options& o, bool quiet) {
+  const auto seed = static_cast<unsigned long long>(r.seed);
+  if (r.ok) {
+    if (quiet) return;
+    std::printf(
+        "seed %llu  ok  height %llu  sim %.1f s  wall %.2f s  events %llu  trace %016llx"
+        "  disk %s  faults: %s\n",
+        seed, static_cast<unsigned long long>(r.height), r.simulated_s, r.wall_s,
+        static_cast<unsigned long long>(r.events), static_cast<unsigned long long>(r.trace_hash),
+        r.disk.c_str(), r.faults.spec().c_str());
+  } else {
+    std::printf(
+        "seed %llu  FAILED at %.3f s: %s\n  faults: %s  disk %s  trace %016llx\n"
+        "  replay: %s\n",
+        seed, r.violation_at_s, r.violation.c_str(), r.faults.spec().c_str(), r.disk.c_str(),
+        static_cast<unsigned long long>(r.trace_hash), dst::replay_command(o).c_str());
+  }
+}
+
+// Runs the seeds on `jobs` threads, printing each as it ends.
+sweep_totals sweep(const seed_range& seeds, const dst::options& o, std::size_t jobs, bool quiet) {
+  std::atomic<std::uint64_t> next{seeds.first};
+  std::mutex mu;
+  sweep_totals t;
   auto work = [&](std::size_t job) {
-    for (std::uint64_t seed = next++; seed <= last; seed = next++) {
+    for (std::uint64_t seed = next++; seed <= seeds.last; seed = next++) {
       dst::options mine = o;
       mine.seed = seed;
       running_seed[job] = seed;
       const dst::result r = dst::run(mine);
       running_seed[job] = 0;
       std::lock_guard<std::mutex> lock(mu);
-      simulated += r.simulated_s;
-      for (const auto& [k, v] : r.injected) injected[k] += v;
-      if (r.ok) {
-        ++passed;
-        if (!a.quiet) {
-          std::printf(
-              "seed %llu  ok  height %llu  sim %.1f s  wall %.2f s  events %llu  trace %016llx"
-              "  disk %s  faults: %s\n",
-              static_cast<unsigned long long>(seed), static_cast<unsigned long long>(r.height),
-              r.simulated_s, r.wall_s, static_cast<unsigned long long>(r.events),
-              static_cast<unsigned long long>(r.trace_hash), r.disk.c_str(),
-              r.faults.spec().c_str());
-        }
-      } else {
-        ++failed;
-        failed_seeds.push_back(seed);
-        std::printf(
-            "seed %llu  FAILED at %.3f s: %s\n  faults: %s  disk %s  trace %016llx\n"
-            "  replay: %s\n",
-            static_cast<unsigned long long>(seed), r.violation_at_s, r.violation.c_str(),
-            r.faults.spec().c_str(), r.disk.c_str(), static_cast<unsigned long long>(r.trace_hash),
-            dst::replay_command(mine).c_str());
-      }
+      t.simulated += r.simulated_s;
+      t.injected += r.injected;
+      ++(r.ok ? t.passed : t.failed);
+      if (!r.ok) t.failed_seeds.push_back(seed);
+      print_seed(r, mine, quiet);
       std::fflush(stdout);
     }
   };
   std::vector<std::thread> threads;
   for (std::size_t j = 1; j < jobs; ++j) threads.emplace_back(work, j);
   work(0);
-  for (auto& t : threads) t.join();
-  const double wall =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const std::size_t total = passed + failed;
-  std::string kinds;
-  for (const auto& [k, v] : injected) kinds += " " + k + " " + std::to_string(v) + ",";
-  if (!kinds.empty()) kinds.pop_back();
+  for (auto& th : threads) th.join();
+  return t;
+}
+
+// The sweep's closing lines.
+void print_totals(sweep_totals& t, const seed_range& seeds, const dst::options& o, std::size_t jobs,
+                  double wall) {
+  const std::size_t total = t.passed + t.failed;
+  const std::string kinds = t.injected.summary();
   std::printf(
       "%zu seeds (%llu..%llu, %zu nodes, %llu blocks): %zu passed, %zu failed; %.0f seeds/min, "
       "%.0f simulated s per wall s (%zu jobs); faults injected:%s\n",
-      total, static_cast<unsigned long long>(first), static_cast<unsigned long long>(last), o.nodes,
-      static_cast<unsigned long long>(o.blocks), passed, failed,
-      wall > 0 ? static_cast<double>(total) / wall * 60 : 0, wall > 0 ? simulated / wall : 0, jobs,
-      kinds.empty() ? " none" : kinds.c_str());
-  if (failed > 0) {
-    std::sort(failed_seeds.begin(), failed_seeds.end());
+      total, static_cast<unsigned long long>(seeds.first),
+      static_cast<unsigned long long>(seeds.last), o.nodes,
+      static_cast<unsigned long long>(o.blocks), t.passed, t.failed,
+      wall > 0 ? static_cast<double>(total) / wall * 60 : 0, wall > 0 ? t.simulated / wall : 0,
+      jobs, kinds.empty() ? " none" : kinds.c_str());
+  if (t.failed > 0) {
+    std::sort(t.failed_seeds.begin(), t.failed_seeds.end());
     std::printf("failed seeds:");
-    for (auto s : failed_seeds) std::printf(" %llu", static_cast<unsigned long long>(s));
+    for (auto s : t.failed_seeds) std::printf(" %llu", static_cast<unsigned long long>(s));
     std::printf("\n");
   }
-  return failed == 0 ? 0 : 1;
+}
+
+int run_dst(const dst_args& a, dst::options o) {
+  const auto seeds = parse_seeds(a);
+  base::status s = seeds.to_status();
+  if (s.ok()) s = dst::validate(o);
+  if (s.ok()) s = resolve(a, o);
+  if (!s.ok()) {
+    std::cerr << "ringchain-sim dst: " << s.message() << "\n";
+    return 2;
+  }
+  if (!o.verbose) spdlog::set_level(spdlog::level::off);
+  std::signal(SIGABRT, on_abort);
+  const auto start = std::chrono::steady_clock::now();
+  sweep_totals t = sweep(*seeds, o, a.jobs, a.quiet);
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  print_totals(t, *seeds, o, a.jobs, wall);
+  return t.failed == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -328,7 +372,7 @@ int main(int argc, char** argv) {
   std::string work_dir;
   auto* d = app.add_subcommand(
       "dst", "deterministic simulation: whole clusters in one process, faults from a seed");
-  d->add_option("--seed", da.seed, "the seed to run (default 1)");
+  auto* seed_option = d->add_option("--seed", da.seed, "the seed to run (default 1)");
   d->add_option("--seeds", da.seeds, "a range of seeds, A..B");
   d->add_option("--nodes", dopt.nodes, "nodes in the cluster (default 3)");
   d->add_option("--blocks", dopt.blocks, "blocks of the run (default 200)");
@@ -357,6 +401,7 @@ int main(int argc, char** argv) {
   d->add_flag("--quiet", da.quiet, "print failures and the total only");
   CLI11_PARSE(app, argc, argv);
   if (d->parsed()) {
+    da.seed_given = seed_option->count() > 0;
     dopt.work_dir = work_dir;
     return run_dst(da, dopt);
   }

@@ -71,6 +71,54 @@ inline constexpr std::uint64_t mempool_bytes_max = 128 * mib;
 // One frame on the wire: a whole MSG_APPEND plus its envelope.
 inline constexpr std::uint64_t frame_size_max = 16 * mib;
 
+// Connections each port holds at once: the peer port (one per peer, with
+// room for re-dials), the client port, and the admin port (loopback, for
+// operators).
+inline constexpr std::size_t peer_connections_max = 2 * peers_max;
+inline constexpr std::size_t client_connections_max = 1024;
+inline constexpr std::size_t admin_connections_max = 16;
+// Connections of all ports together.
+inline constexpr std::size_t connections_max =
+    peer_connections_max + client_connections_max + admin_connections_max;
+
+// One frame on the client and admin ports: a submit request of
+// submit_txs_max small transactions, or a status or block query.
+inline constexpr std::uint64_t client_frame_bytes_max = 4 * mib;
+
+// Transactions of one submit request; more is refused as a whole.
+inline constexpr std::size_t submit_txs_max = 1024;
+
+// Bytes of frames not yet complete, buffered across every connection: a
+// connection whose partial frame would pass this is closed.
+inline constexpr std::uint64_t partial_frame_bytes_total_max = 256 * mib;
+
+// Bytes queued for one peer (a slow peer's messages are dropped past it)
+// and for one client (a client that does not read is disconnected), and
+// queued for clients altogether.
+inline constexpr std::uint64_t peer_send_bytes_max = 64 * mib;
+inline constexpr std::uint64_t client_send_bytes_max = 8 * mib;
+inline constexpr std::uint64_t client_send_bytes_total_max = 256 * mib;
+
+// Signature-check batches waiting, in all and per connection (a client
+// that sends batch after batch waits its turn instead of holding the
+// verifier), and the transactions one batch carries at most (bigger
+// submissions are checked as several batches, others' batches between).
+inline constexpr std::size_t verify_jobs_max = 256;
+inline constexpr std::size_t verify_jobs_per_connection_max = 8;
+inline constexpr std::size_t verify_batch_txs_max = 256;
+
+// Consensus messages a follower holds while the signatures of an append
+// ahead of them are checked (verify_follower_signatures); past this they
+// are dropped (Raft resends).
+inline constexpr std::size_t held_inputs_max = 4096;
+
+// How long a connection may hold a partial frame without completing it,
+// may stay silent before its first frame, and may stay idle (no frame in
+// or out) before it is closed.
+inline constexpr std::uint32_t frame_stall_timeout_ms_max = 10'000;
+inline constexpr std::uint32_t first_frame_timeout_ms_max = 5'000;
+inline constexpr std::uint32_t client_idle_timeout_ms_max = 300'000;
+
 // One write to the block log: the records of one Ready (its entries and
 // hard state), made durable by one barrier. Recovery treats damage within
 // the last write_bytes_max bytes of the log as a torn final write.
@@ -94,6 +142,12 @@ static_assert(append_bytes_max <= inflight_bytes_max,
 static_assert(block_bytes_max + block_txs_max * 8 + kib <= entry_bytes_max,
               "a full block (transactions, their framing, the header) fits in one entry");
 static_assert(record_bytes_max <= write_bytes_max, "a record must fit in one write");
+static_assert(client_frame_bytes_max <= frame_size_max, "client frames are frames");
+static_assert(block_bytes_max + 64 * kib <= client_frame_bytes_max,
+              "a block answer (a query for a full block) fits in a client frame");
+static_assert(client_send_bytes_max >= 2 * client_frame_bytes_max,
+              "a client's queue holds at least two answers");
+static_assert(verify_jobs_per_connection_max <= verify_jobs_max, "a share fits in the whole");
 static_assert(write_bytes_max <= segment_bytes_max, "a write must fit in one segment");
 static_assert(entry_bytes_max <= uncommitted_bytes_max,
               "one entry must fit in the uncommitted window");

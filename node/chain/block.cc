@@ -70,6 +70,11 @@ block_error check_link(const block& b, std::uint64_t height, const hash& prev_ha
   const auto& h = b.header();
   if (h.height() != height) return block_error::wrong_height;
   if (h.prev_hash() != as_bytes(prev_hash)) return block_error::wrong_prev_hash;
+  return check_body(b);
+}
+
+block_error check_body(const block& b) {
+  const auto& h = b.header();
   if (h.tx_count() != static_cast<std::uint32_t>(b.txs_size())) return block_error::wrong_tx_count;
   std::vector<hash> leaves;
   leaves.reserve(static_cast<std::size_t>(b.txs_size()));

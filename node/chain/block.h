@@ -36,6 +36,10 @@ block make_block(const block_params& p, std::vector<transaction> txs);
 enum class block_error { none, wrong_height, wrong_prev_hash, wrong_tx_count, wrong_merkle_root };
 const char* to_string(block_error e);
 
+// Whether the header matches the body: the transaction count and the
+// Merkle root of the transactions' hashes.
+block_error check_body(const block& b);
+
 // Whether `b` follows the block at height - 1 whose header hash is
 // `prev_hash`, and its header matches its body.
 block_error check_link(const block& b, std::uint64_t height, const hash& prev_hash);

@@ -118,6 +118,10 @@ class epoll_reactor final : public reactor_base {
     arm_accept(l);
   }
 
+  void resume_accept(listener& l) override {
+    if (!l.accepting_ && l.state_) arm_accept(l);
+  }
+
   void open(stream& s, int fd) override {
     attach(s, fd);
     assign_socket(s);
@@ -213,10 +217,12 @@ class epoll_reactor final : public reactor_base {
   void arm_accept(listener& l) {
     auto& st = static_cast<listener_state&>(*l.state_);
     count_submit(op_kind::accept);
+    l.accepting_ = true;
     st.acceptor.async_accept([this, &l](const boost::system::error_code& ec, tcp::socket sock) {
       if (ec == asio::error::operation_aborted) return;  // the listener may be gone
       count_complete(op_kind::accept);
       if (ec) {
+        l.accepting_ = false;
         l.on_error_(to_errno(ec) == 0 ? -ECONNABORTED : to_errno(ec));
         return;
       }

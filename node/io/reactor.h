@@ -71,8 +71,12 @@ struct counters {
   // started and completed, by kind (each a syscall or an Asio operation).
   std::array<std::uint64_t, op_kinds> submitted{};
   std::array<std::uint64_t, op_kinds> completed{};
+  // Barriers completed, and bytes written to files.
   std::uint64_t fdatasyncs = 0;
   std::uint64_t bytes_written = 0;
+  // uring: submissions made before the loop's own because the submission
+  // queue was full (each also counts in enter_calls). epoll: 0.
+  std::uint64_t early_submits = 0;
 };
 
 namespace detail {
@@ -138,18 +142,24 @@ struct file_write {
 };
 
 // A listening socket; calls on_accept with each new connection's fd
-// (non-blocking, close-on-exec), or on_error(-errno) when it stops.
+// (non-blocking, close-on-exec), or on_error(-errno) when accepting fails.
+// After an error the listener stops accepting (accepting() is false) until
+// reactor::resume_accept(): the owner decides how long to back off (EMFILE
+// clears only when connections close).
 class listener {
  public:
   listener(std::function<void(int fd)> on_accept, std::function<void(int err)> on_error)
       : on_accept_(std::move(on_accept)), on_error_(std::move(on_error)) {}
   listener(const listener&) = delete;
   listener& operator=(const listener&) = delete;
+  // Whether an accept is armed.
+  bool accepting() const { return accepting_; }
 
   // Reactor-private state.
   std::function<void(int)> on_accept_;
   std::function<void(int)> on_error_;
   int fd_ = -1;
+  bool accepting_ = false;
   detail::op op_{op_kind::accept, this};
   std::unique_ptr<detail::backend_state> state_;
 };
@@ -245,6 +255,9 @@ class reactor {
 
   // Starts accepting on a bound, listening socket.
   virtual void listen(listener& l, int fd) = 0;
+  // Accepts again on a listener that stopped after an error (no-op while
+  // it still accepts).
+  virtual void resume_accept(listener& l) = 0;
   // Starts receiving on a connected socket.
   virtual void open(stream& s, int fd) = 0;
   // Connects a new socket to `addr`; on_connected or on_closed follows.

@@ -150,6 +150,10 @@ class uring_reactor final : public reactor_base {
     arm_accept(l);
   }
 
+  void resume_accept(listener& l) override {
+    if (!l.accepting_ && l.fd_ >= 0) arm_accept(l);
+  }
+
   void open(stream& s, int fd) override {
     attach(s, fd);
     arm_recv(s);
@@ -215,16 +219,36 @@ class uring_reactor final : public reactor_base {
     return {};
   }
 
+  // Submits what the submission queue holds before the loop's own
+  // submission (an extra trip, counted).
+  void submit_early() {
+    ++counters_.enter_calls;
+    ++counters_.early_submits;
+    io_uring_submit(&ring_);
+  }
+
+  // Makes room for `n` SQEs that must reach the kernel in one submission: a
+  // linked chain (write -> barrier -> delay). A link does not continue
+  // across submissions, so a chain split by an early submit could run its
+  // barrier before its write and report a block durable before its data
+  // is. The queue is emptied first when the chain would not fit.
+  void reserve_chain(unsigned n) {
+    RC_ASSERT(n <= ring_.sq.ring_entries);
+    if (io_uring_sq_space_left(&ring_) < n) submit_early();
+    chain_left_ = n;
+  }
+
   // An SQE for `kind`; when the submission queue is full, submits what it
-  // holds first (an extra trip, counted).
+  // holds first. Never inside a chain: reserve_chain made room for it.
   io_uring_sqe* get_sqe(op_kind kind) {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     if (sqe == nullptr) {
-      ++counters_.enter_calls;
-      io_uring_submit(&ring_);
+      RC_ASSERT_MSG(chain_left_ == 0, "a linked chain would be split across submissions");
+      submit_early();
       sqe = io_uring_get_sqe(&ring_);
       RC_ASSERT(sqe != nullptr);
     }
+    if (chain_left_ > 0) --chain_left_;
     ++counters_.submitted[static_cast<std::size_t>(kind)];
     return sqe;
   }
@@ -236,6 +260,7 @@ class uring_reactor final : public reactor_base {
   void submit_part(file_write& w) {
     const std::uint64_t pos = w.written_ + w.in_flight_;
     const bool delay = w.barrier_delay.count() > 0;
+    reserve_chain((pos < w.target_ ? 1u : 0u) + 1u + (delay ? 1u : 0u));
     if (pos < w.target_) {
       io_uring_sqe* sqe = get_sqe(op_kind::write);
       io_uring_prep_write(sqe, w.fd, w.data.data() + pos, static_cast<unsigned>(w.target_ - pos),
@@ -299,20 +324,23 @@ class uring_reactor final : public reactor_base {
   }
 
   void arm_accept(listener& l) {
+    l.accepting_ = true;
     io_uring_sqe* sqe = get_sqe(op_kind::accept);
     io_uring_prep_multishot_accept(sqe, l.fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     io_uring_sqe_set_data(sqe, &l.op_);
   }
 
   void on_accept(listener& l, const io_uring_cqe* cqe) {
-    if (cqe->res >= 0) {
-      set_nodelay(cqe->res);
-      l.on_accept_(cqe->res);
-    } else {
+    const bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+    if (!more) l.accepting_ = false;
+    if (cqe->res < 0) {
+      // An error ends the multishot accept; the owner resumes it.
       l.on_error_(cqe->res);
       return;
     }
-    if (!(cqe->flags & IORING_CQE_F_MORE)) arm_accept(l);
+    set_nodelay(cqe->res);
+    l.on_accept_(cqe->res);
+    if (!l.accepting_) arm_accept(l);
   }
 
   void arm_recv(stream& s) {
@@ -423,6 +451,8 @@ class uring_reactor final : public reactor_base {
 
   io_uring ring_{};
   unsigned setup_flags_ = 0;
+  // SQEs of a linked chain still to be taken (see reserve_chain).
+  unsigned chain_left_ = 0;
   io_uring_buf_ring* buf_ring_ = nullptr;
   std::size_t buf_ring_bytes_ = 0;
   std::vector<char> buffers_;

@@ -35,17 +35,18 @@ void client::close() {
   buffer_.clear();
 }
 
-std::string client::connect(const std::string& address, std::chrono::milliseconds timeout) {
+base::status client::connect(const std::string& address, std::chrono::milliseconds timeout) {
   close();
-  sockaddr_in a{};
-  if (!parse_address(address, &a)) return "not a host:port address: " + address;
+  base::result<sockaddr_in> a = resolve_address(address);
+  if (!a.ok()) return a.to_status();
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   const int one = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS) {
+  if (::connect(fd_, reinterpret_cast<const sockaddr*>(&*a), sizeof *a) != 0 &&
+      errno != EINPROGRESS) {
     const std::string err = std::strerror(errno);
     close();
-    return "cannot connect to " + address + ": " + err;
+    return base::fail("cannot connect to " + address + ": " + err);
   }
   pollfd p{fd_, POLLOUT, 0};
   int so_error = 0;
@@ -53,8 +54,8 @@ std::string client::connect(const std::string& address, std::chrono::millisecond
   if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1 ||
       ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0 || so_error != 0) {
     close();
-    return "cannot connect to " + address + ": " +
-           (so_error ? std::strerror(so_error) : "timed out");
+    return base::fail("cannot connect to " + address + ": " +
+                      (so_error ? std::strerror(so_error) : "timed out"));
   }
   return {};
 }
@@ -85,17 +86,15 @@ std::optional<std::uint64_t> client::send(nodepb::ClientRequest req) {
   return req.id();
 }
 
-std::optional<nodepb::ClientResponse> client::receive(std::chrono::milliseconds timeout,
-                                                      std::string* error) {
+base::result<nodepb::ClientResponse> client::receive(std::chrono::milliseconds timeout) {
   const auto end = clock_type::now() + timeout;
   while (fd_ >= 0) {
     if (buffer_.size() >= frame_header_bytes) {
       const auto* p = reinterpret_cast<const unsigned char*>(buffer_.data());
       const std::size_t len = p[0] | p[1] << 8 | p[2] << 16 | std::size_t{p[3]} << 24;
       if (len > limits::frame_size_max) {
-        *error = "response frame above frame_size_max";
         close();
-        return std::nullopt;
+        return base::fail("response frame above frame_size_max");
       }
       if (buffer_.size() >= frame_header_bytes + len) {
         nodepb::ClientResponse resp;
@@ -103,46 +102,51 @@ std::optional<nodepb::ClientResponse> client::receive(std::chrono::milliseconds 
             resp.ParseFromArray(buffer_.data() + frame_header_bytes, static_cast<int>(len));
         buffer_.erase(0, frame_header_bytes + len);
         if (!ok) {
-          *error = "response does not parse";
           close();
-          return std::nullopt;
+          return base::fail("response does not parse");
         }
         return resp;
       }
     }
     pollfd pf{fd_, POLLIN, 0};
     if (::poll(&pf, 1, remaining_ms(end)) != 1) {
-      *error = "no response within " + std::to_string(timeout.count()) + " ms";
-      return std::nullopt;
+      return base::fail("no response within " + std::to_string(timeout.count()) + " ms");
     }
     char chunk[65536];
     const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
     if (n <= 0) {
-      *error = "connection closed by the node";
       close();
-      return std::nullopt;
+      return base::fail("connection closed by the node");
     }
     buffer_.append(chunk, static_cast<std::size_t>(n));
   }
-  *error = "not connected";
-  return std::nullopt;
+  return base::fail("not connected");
 }
 
-std::optional<nodepb::ClientResponse> client::call(nodepb::ClientRequest req,
-                                                   std::chrono::milliseconds timeout,
-                                                   std::string* error) {
+base::result<nodepb::ClientResponse> client::call(nodepb::ClientRequest req,
+                                                  std::chrono::milliseconds timeout) {
   const auto id = send(std::move(req));
-  if (!id) {
-    *error = "connection lost while sending";
-    return std::nullopt;
-  }
+  if (!id) return base::fail("connection lost while sending");
   const auto end = clock_type::now() + timeout;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - clock_type::now());
-    auto resp = receive(std::max(left, std::chrono::milliseconds(0)), error);
-    if (!resp) return std::nullopt;
+    auto resp = receive(std::max(left, std::chrono::milliseconds(0)));
+    if (!resp.ok()) return resp;
     if (resp->id() == *id) return resp;  // skip late answers to earlier requests
   }
+}
+
+std::string client::receive_raw(std::chrono::milliseconds timeout) {
+  if (fd_ < 0) return {};
+  pollfd pf{fd_, POLLIN, 0};
+  if (::poll(&pf, 1, static_cast<int>(timeout.count())) != 1) return {};
+  char chunk[65536];
+  const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+  if (n <= 0) {
+    close();
+    return {};
+  }
+  return std::string(chunk, static_cast<std::size_t>(n));
 }
 
 bool client::closed_by_peer(std::chrono::milliseconds timeout) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "node/base/result.h"
 #include "proto/node.pb.h"
 
 namespace ringchain::net {
@@ -17,23 +18,25 @@ class client {
   client(const client&) = delete;
   client& operator=(const client&) = delete;
 
-  // Connects to "host:port"; returns an error sentence or "".
-  std::string connect(const std::string& address, std::chrono::milliseconds timeout);
+  // Connects to "host:port" (a name is resolved).
+  base::status connect(const std::string& address, std::chrono::milliseconds timeout);
 
   // Sends `req` (its id is set here) and waits for the response; an error
-  // sentence in *error when none arrives in time or the connection fails.
-  std::optional<nodepb::ClientResponse> call(nodepb::ClientRequest req,
-                                             std::chrono::milliseconds timeout, std::string* error);
+  // when none arrives in time or the connection fails.
+  base::result<nodepb::ClientResponse> call(nodepb::ClientRequest req,
+                                            std::chrono::milliseconds timeout);
 
   // Pipelining, for load generators: send() queues a request without
   // waiting and returns its id; receive() returns the next response that
   // arrives within `timeout`, in the order the node answers.
   std::optional<std::uint64_t> send(nodepb::ClientRequest req);
-  std::optional<nodepb::ClientResponse> receive(std::chrono::milliseconds timeout,
-                                                std::string* error);
+  base::result<nodepb::ClientResponse> receive(std::chrono::milliseconds timeout);
 
   // Sends raw bytes, for tests that feed a node garbage.
   bool send_raw(std::string_view bytes);
+  // Bytes that arrive within `timeout` (empty when none; the connection
+  // is closed when the other side closed it).
+  std::string receive_raw(std::chrono::milliseconds timeout);
   // Whether the node closed the connection within `timeout`.
   bool closed_by_peer(std::chrono::milliseconds timeout);
 

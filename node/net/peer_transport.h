@@ -19,6 +19,7 @@
 #include "node/io/reactor.h"
 #include "node/net/address.h"
 #include "node/net/framed_connection.h"
+#include "node/net/tls.h"
 #include "proto/raft.pb.h"
 
 namespace ringchain::net {
@@ -40,7 +41,31 @@ struct tcp_peers_config {
   std::string listen;
   // Every node of the cluster, this one included.
   std::vector<peer_address> peers;
+  // Mutual TLS for every peer connection (null: plain TCP). Borrowed; it
+  // outlives the transport.
+  tls_context* tls = nullptr;
+  // About an election timeout: a dial that has not connected within it is
+  // abandoned and tried again, and a link whose sent bytes stay
+  // unacknowledged this long is closed by the kernel (TCP_USER_TIMEOUT)
+  // and re-dialled, instead of sitting in TCP's retransmission backoff
+  // after a partition heals.
+  std::uint32_t link_timeout_ms = 300;
 };
+
+// One peer's link, as the status and the metrics show it.
+struct peer_link {
+  // The peer's node id.
+  std::uint64_t id = 0;
+  // Whether this node's connection to it is up.
+  bool connected = false;
+  // When this node last received a frame from it (reactor clock, µs; 0:
+  // never), and when `connected` last changed.
+  std::uint64_t last_heard_us = 0;
+  std::uint64_t changed_us = 0;
+};
+
+// The bounds of the peer port.
+port_limits peer_port_limits();
 
 class tcp_peers final : public peer_transport {
  public:
@@ -48,26 +73,31 @@ class tcp_peers final : public peer_transport {
   // the connection it came on.
   using deliver_fn = std::function<base::status(const raftpb::Message&)>;
 
-  // `counts` (the node's) receives the transport's counts; it outlives
+  // `budget` (the node's: counters, refusals, node-wide bounds) outlives
   // the transport.
-  tcp_peers(io::reactor& reactor, tcp_peers_config cfg, deliver_fn deliver, counters& counts);
+  tcp_peers(io::reactor& reactor, tcp_peers_config cfg, deliver_fn deliver, node_budget& budget);
   ~tcp_peers() override;
 
   // Listens on the peer port and dials every peer.
   base::status start();
   // The peer port (the one the kernel chose for port 0).
   std::uint16_t local_port() const { return server_.local_port(); }
+  // Every peer's link, by id.
+  std::vector<peer_link> links() const;
   void send(const raftpb::Message& m) override;
 
  private:
   struct link;
   void dial(link& p);
+  void link_up(link& p, framed_connection& c);
+  void link_down(link& p);
   void on_frame(framed_connection& c, std::string_view body);
 
   io::reactor& reactor_;
   tcp_peers_config cfg_;
   deliver_fn deliver_;
-  counters& counts_;
+  node_budget& budget_;
+  port_limits limits_;
   frame_server server_;
   std::map<std::uint64_t, std::unique_ptr<link>> links_;
 };

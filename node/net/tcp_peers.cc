@@ -1,4 +1,7 @@
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 
@@ -8,13 +11,26 @@
 namespace ringchain::net {
 
 namespace {
-// A send queue bound per connection: a slow or dead peer costs at most
-// this much memory, and then its messages are dropped (Raft resends).
-constexpr std::size_t peer_send_bytes_max = 64 * limits::mib;
 // Re-dial backoff: 50 ms, doubling up to 1 s.
 constexpr std::uint32_t redial_backoff_first_ms = 50;
 constexpr std::uint32_t redial_backoff_ms_max = 1000;
 }  // namespace
+
+port_limits peer_port_limits() {
+  port_limits l;
+  l.name = "peer";
+  l.connections_max = limits::peer_connections_max;
+  l.frame_bytes_max = limits::frame_size_max;
+  // A slow or dead peer costs at most this much memory, and then its
+  // messages are dropped (Raft resends).
+  l.send_bytes_max = limits::peer_send_bytes_max;
+  l.counts_toward_send_total = false;
+  // Followers send nothing to each other between elections: a quiet peer
+  // connection is normal, so only a long silence closes it (its node
+  // re-dials).
+  l.idle_timeout_ms = limits::client_idle_timeout_ms_max;
+  return l;
+}
 
 // The connection this node dials to one peer, for its own messages.
 struct tcp_peers::link {
@@ -22,6 +38,10 @@ struct tcp_peers::link {
   std::string address;
   std::unique_ptr<framed_connection> conn;
   bool connected = false;
+  std::uint64_t last_heard_us = 0;
+  std::uint64_t changed_us = 0;
+  // Abandons a dial that has not connected in time.
+  std::unique_ptr<io::timer> connect_timeout;
   std::uint32_t backoff_ms = redial_backoff_first_ms;
   // Whether the last attempt failed to resolve the address (logged once
   // per run of failures).
@@ -30,16 +50,17 @@ struct tcp_peers::link {
 };
 
 tcp_peers::tcp_peers(io::reactor& reactor, tcp_peers_config cfg, deliver_fn deliver,
-                     counters& counts)
+                     node_budget& budget)
     : reactor_(reactor),
       cfg_(std::move(cfg)),
       deliver_(std::move(deliver)),
-      counts_(counts),
+      budget_(budget),
+      limits_(peer_port_limits()),
       server_(reactor,
               connection_handler{
                   [this](framed_connection& c, std::string_view body) { on_frame(c, body); },
                   nullptr, nullptr},
-              counts, "peer", peer_send_bytes_max) {}
+              budget, limits_, cfg_.tls) {}
 
 tcp_peers::~tcp_peers() = default;
 
@@ -52,6 +73,9 @@ base::status tcp_peers::start() {
     l->address = p.peer;
     link* raw = l.get();
     l->retry = std::make_unique<io::timer>([this, raw] { dial(*raw); });
+    l->connect_timeout = std::make_unique<io::timer>([raw] {
+      if (!raw->connected && raw->conn) raw->conn->close();
+    });
     links_[p.id] = std::move(l);
     dial(*raw);
   }
@@ -63,12 +87,12 @@ void tcp_peers::send(const raftpb::Message& m) {
   if (it == links_.end()) return;
   link& p = *it->second;
   if (!p.connected) {
-    counts_.add(counter::messages_dropped_peer_down);
+    budget_.counts().add(counter::messages_dropped_peer_down);
     return;
   }
   nodepb::PeerFrame frame;
   *frame.mutable_raft() = m;
-  if (!p.conn->send(frame)) counts_.add(counter::messages_dropped_peer_slow);
+  if (!p.conn->send(frame)) budget_.counts().add(counter::messages_dropped_peer_slow);
 }
 
 void tcp_peers::dial(link& p) {
@@ -84,45 +108,96 @@ void tcp_peers::dial(link& p) {
     return;
   }
   p.unresolved = false;
-  connection_handler h{// Peers answer on the connections they dial themselves, so nothing
-                       // is expected here.
-                       [](framed_connection&, std::string_view) {},
-                       [this, &p](framed_connection& c) {
-                         p.connected = true;
-                         p.backoff_ms = redial_backoff_first_ms;
-                         nodepb::PeerFrame hello;
-                         hello.set_hello_from(cfg_.self);
-                         c.send(hello);
-                       },
-                       [&p, retry_later](framed_connection&, int) {
-                         p.connected = false;
-                         retry_later();
-                       }};
-  p.conn = std::make_unique<framed_connection>(reactor_, std::move(h), counts_, "peer",
-                                               peer_send_bytes_max);
+  connection_handler h{
+      // Peers answer on the connections they dial themselves, so nothing
+      // is expected here.
+      [](framed_connection&, std::string_view) {},
+      [this, &p](framed_connection& c) {
+        // With TLS, the node answering must be the one dialled.
+        if (cfg_.tls != nullptr && c.certified_node() != p.id) {
+          c.refuse(refusal::bad_hello, "dialled node " + std::to_string(p.id) + " at " + p.address +
+                                           " but its certificate names node " +
+                                           std::to_string(c.certified_node()));
+          return;
+        }
+        link_up(p, c);
+      },
+      [this, &p, retry_later](framed_connection&, int) {
+        link_down(p);
+        retry_later();
+      }};
+  p.conn = std::make_unique<framed_connection>(reactor_, std::move(h), budget_, limits_, cfg_.tls);
   p.conn->connect(*addr);
+  reactor_.arm(*p.connect_timeout, std::chrono::milliseconds(cfg_.link_timeout_ms));
+}
+
+void tcp_peers::link_up(link& p, framed_connection& c) {
+  if (p.connect_timeout->armed()) reactor_.disarm(*p.connect_timeout);
+  // Sent bytes unacknowledged for a link timeout close the connection (the
+  // kernel's TCP_USER_TIMEOUT), and keepalive probes find a silent dead
+  // peer: either way the link is re-dialled instead of waiting out TCP's
+  // retransmission backoff.
+  const int user_timeout = static_cast<int>(cfg_.link_timeout_ms);
+  const int one = 1, idle = 1, interval = 1, count = 3;
+  ::setsockopt(c.fd(), IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
+  ::setsockopt(c.fd(), SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+  ::setsockopt(c.fd(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+  ::setsockopt(c.fd(), IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+  ::setsockopt(c.fd(), IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+  p.connected = true;
+  p.changed_us = reactor_.now_us();
+  p.backoff_ms = redial_backoff_first_ms;
+  spdlog::info("node {}: link to node {} at {} is up", cfg_.self, p.id, p.address);
+  nodepb::PeerFrame hello;
+  hello.set_hello_from(cfg_.self);
+  c.send(hello);
+}
+
+void tcp_peers::link_down(link& p) {
+  if (p.connect_timeout->armed()) reactor_.disarm(*p.connect_timeout);
+  if (p.connected) {
+    spdlog::info("node {}: link to node {} at {} is down; re-dialling", cfg_.self, p.id, p.address);
+    p.changed_us = reactor_.now_us();
+  }
+  p.connected = false;
+}
+
+std::vector<peer_link> tcp_peers::links() const {
+  std::vector<peer_link> out;
+  for (const auto& [id, l] : links_)
+    out.push_back({id, l->connected, l->last_heard_us, l->changed_us});
+  return out;
 }
 
 void tcp_peers::on_frame(framed_connection& c, std::string_view body) {
   nodepb::PeerFrame f;
   if (!f.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-    c.refuse("peer frame does not parse");
+    c.refuse(refusal::malformed, "peer frame does not parse");
     return;
   }
   if (c.tag == 0) {
     if (!f.has_hello_from() || f.hello_from() == cfg_.self || !links_.count(f.hello_from())) {
-      c.refuse("first peer frame is not a hello from a known peer");
+      c.refuse(refusal::bad_hello, "first peer frame is not a hello from a known peer");
+      return;
+    }
+    if (cfg_.tls != nullptr && c.certified_node() != f.hello_from()) {
+      c.refuse(refusal::bad_hello, "hello from node " + std::to_string(f.hello_from()) +
+                                       " over TLS with the certificate of node " +
+                                       std::to_string(c.certified_node()));
       return;
     }
     c.tag = f.hello_from();
     return;
   }
+  if (auto it = links_.find(c.tag); it != links_.end())
+    it->second->last_heard_us = reactor_.now_us();
   if (!f.has_raft() || f.raft().from() != c.tag) {
-    c.refuse("peer frame is not a consensus message from node " + std::to_string(c.tag));
+    c.refuse(refusal::wrong_sender,
+             "peer frame is not a consensus message from node " + std::to_string(c.tag));
     return;
   }
   if (base::status s = deliver_(f.raft()); !s.ok()) {
-    c.refuse("consensus message refused: " + s.message());
+    c.refuse(refusal::bad_consensus_input, "consensus message refused: " + s.message());
   }
 }
 

@@ -2,11 +2,14 @@
 
 namespace ringchain::runtime {
 
-block_producer::block_producer(node_parts parts, const node_env& env, block_trace& trace,
-                               client_service& clients)
-    : parts_(parts), env_(env), trace_(trace), clients_(clients), round_timer_([this] {
-        on_round();
-      }) {}
+block_producer::block_producer(node_parts parts, const node_env& env, chain_index& index,
+                               block_trace& trace, client_service& clients)
+    : parts_(parts),
+      env_(env),
+      index_(index),
+      trace_(trace),
+      clients_(clients),
+      round_timer_([this] { on_round(); }) {}
 
 void block_producer::start() {
   parts_.reactor.arm(round_timer_, std::chrono::milliseconds(parts_.cfg.round_interval_ms));
@@ -40,26 +43,6 @@ void block_producer::cut_full_blocks() {
   }
 }
 
-// The height and header hash of the last block in the log (committed or
-// not): a new block chains after it. The last block found is remembered
-// with its index and term, so the leader does not parse a whole block from
-// its log for every proposal; a remembered entry still counts only while
-// the log holds it with the same term.
-std::pair<std::uint64_t, chain::hash> block_producer::last_block_in_log() {
-  const core::raft_log& log = parts_.raft.log();
-  for (std::uint64_t i = log.last_index(); i >= 1; --i) {
-    const core::entry& e = log.at(i);
-    if (e.type() != raftpb::ENTRY_NORMAL) continue;
-    if (i == last_block_.index && e.term() == last_block_.term)
-      return {last_block_.height, last_block_.hash};
-    chain::block b;
-    if (!b.ParseFromString(e.data())) continue;
-    last_block_ = {i, e.term(), b.header().height(), chain::header_hash(b.header())};
-    return {last_block_.height, last_block_.hash};
-  }
-  return {0, chain::hash{}};
-}
-
 bool block_producer::propose() {
   const node_config& cfg = parts_.cfg;
   if (parts_.mempool.size() == 0 && !cfg.empty_blocks) return false;
@@ -67,11 +50,13 @@ bool block_producer::propose() {
   std::vector<chain::transaction> txs =
       parts_.mempool.take(cfg.block_txs_max, cfg.block_bytes_max, parts_.ledger);
   if (txs.empty() && !cfg.empty_blocks) return false;
-  const auto [height, prev] = last_block_in_log();
+  // The new block chains after the last one in the log, committed or not.
+  const core::raft_log& log = parts_.raft.log();
+  const auto prev = index_.at_or_before(log, log.last_index());
   chain::block_params p;
-  p.height = height + 1;
+  p.height = prev ? prev->height + 1 : 1;
   p.term = parts_.raft.get_status().term;
-  p.prev_hash = prev;
+  p.prev_hash = prev ? prev->hash : chain::hash{};
   p.proposer = cfg.id;
   p.round = round_;
   p.timestamp_us = parts_.reactor.wall_us();
@@ -86,7 +71,7 @@ bool block_producer::propose() {
     parts_.counts.add(counter::blocks_refused_busy);
     return false;
   }
-  last_block_ = {r.index, r.term, p.height, chain::header_hash(b.header())};
+  index_.record({r.index, r.term, p.height, chain::header_hash(b.header())});
   if (RC_PLANTED(env_.bug, ack_before_commit)) {
     for (const auto& tx : b.txs()) clients_.settle(tx, p.height, true);
   }

@@ -157,6 +157,7 @@ void block_trace::write(const block_record& r) {
   out.deadline_met = r.committed_us <= out.deadline_us;
   file_ << nlohmann::json(out).dump() << '\n';
   file_.flush();
+  if (on_written_) on_written_(out);
 }
 
 }  // namespace ringchain::runtime

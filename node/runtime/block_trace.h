@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
@@ -90,6 +91,8 @@ class block_trace {
   void flush(std::uint64_t now_us, bool all);
   // Writes what is complete and forgets the rest (leadership was lost).
   void drop_pending(std::uint64_t now_us);
+  // Called with every record as it is written (the node's metrics).
+  void on_written(std::function<void(const block_record&)> f) { on_written_ = std::move(f); }
 
  private:
   void write(const block_record& r);
@@ -99,6 +102,7 @@ class block_trace {
   std::uint64_t deadline_us_;
   std::map<std::uint64_t, block_record> pending_;
   std::ofstream file_;
+  std::function<void(const block_record&)> on_written_;
 };
 
 }  // namespace ringchain::runtime

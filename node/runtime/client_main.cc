@@ -3,6 +3,7 @@
 //   ringchain-client --node 127.0.0.1:8001 status
 //   ringchain-client --node 127.0.0.1:8001 block 5
 //   ringchain-client --node 127.0.0.1:8001 submit --count 100 --size 64 --seed alice
+//   ringchain-client --node 127.0.0.1:9001 admin --barrier-delay-us 5000   # the admin port
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <iostream>
@@ -16,16 +17,12 @@ namespace {
 using namespace ringchain;
 using namespace std::chrono_literals;
 
-int status(net::client& c) {
-  nodepb::ClientRequest req;
-  req.mutable_status();
-  std::string err;
-  auto resp = c.call(req, 5s, &err);
-  if (!resp) {
-    std::cerr << "ringchain-client: " << err << "\n";
-    return 1;
-  }
-  const auto& s = resp->status();
+int fail(const std::string& why) {
+  std::cerr << "ringchain-client: " << why << "\n";
+  return 1;
+}
+
+void print_status(const nodepb::NodeStatus& s) {
   std::cout << "node " << s.id() << ": " << s.role() << ", term " << s.term() << ", leader "
             << s.leader() << "\nheight " << s.height() << ", commit index " << s.commit_index()
             << ", last index " << s.last_index() << ", mempool " << s.mempool_txs()
@@ -36,22 +33,43 @@ int status(net::client& c) {
   const std::map<std::string, std::uint64_t> sorted(s.counters().begin(), s.counters().end());
   std::cout << "counters:\n";
   for (const auto& [k, v] : sorted) std::cout << "  " << k << " " << v << "\n";
+  if (s.peers_size() > 0) std::cout << "peers:\n";
+  const auto ago = [](std::int64_t ms) {
+    return ms < 0 ? std::string("never") : std::to_string(ms) + " ms ago";
+  };
+  for (const auto& p : s.peers()) {
+    std::cout << "  node " << p.id() << ": link " << (p.connected() ? "up" : "down") << " since "
+              << ago(p.changed_ms_ago()) << ", last heard " << ago(p.last_heard_ms_ago()) << "\n";
+  }
+}
+
+int status(net::client& c) {
+  nodepb::ClientRequest req;
+  req.mutable_status();
+  auto resp = c.call(req, 5s);
+  if (!resp.ok()) return fail(resp.message());
+  print_status(resp->status());
+  return 0;
+}
+
+int admin(net::client& c, std::uint32_t barrier_delay_us) {
+  nodepb::ClientRequest req;
+  req.mutable_admin()->set_barrier_delay_us(barrier_delay_us);
+  auto resp = c.call(req, 5s);
+  if (!resp.ok()) {
+    return fail(resp.message() + " (admin requests are taken on the node's admin port, " +
+                "listen_admin, only)");
+  }
+  std::cout << "barrier delay set to " << barrier_delay_us << " us\n";
   return 0;
 }
 
 int block(net::client& c, std::uint64_t height) {
   nodepb::ClientRequest req;
   req.mutable_block()->set_height(height);
-  std::string err;
-  auto resp = c.call(req, 5s, &err);
-  if (!resp) {
-    std::cerr << "ringchain-client: " << err << "\n";
-    return 1;
-  }
-  if (!resp->block().found()) {
-    std::cerr << "ringchain-client: no committed block at height " << height << "\n";
-    return 1;
-  }
+  auto resp = c.call(req, 5s);
+  if (!resp.ok()) return fail(resp.message());
+  if (!resp->block().found()) return fail("no committed block at height " + std::to_string(height));
   const auto& h = resp->block().block().header();
   std::cout << "block " << h.height() << " (term " << h.term() << ", round " << h.round()
             << ", proposer " << h.proposer() << ")\nhash "
@@ -61,8 +79,15 @@ int block(net::client& c, std::uint64_t height) {
   return 0;
 }
 
-int submit(net::client& c, const std::string& node, int count, int size, const std::string& seed) {
-  std::string seed32 = seed;
+struct submit_options {
+  int count = 1;
+  int size = 32;
+  std::string seed = "ringchain-client";
+  int timeout_s = 30;
+};
+
+nodepb::ClientRequest make_submit(const submit_options& o) {
+  std::string seed32 = o.seed;
   seed32.resize(32, '.');
   const chain::key_pair k = chain::key_pair_from_seed(seed32);
   // Nonces follow the wall clock so that repeated runs with one seed do
@@ -72,66 +97,84 @@ int submit(net::client& c, const std::string& node, int count, int size, const s
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count());
   nodepb::ClientRequest req;
-  for (int i = 0; i < count; ++i) {
-    *req.mutable_submit()->add_txs() =
-        chain::make_transaction(k, base + static_cast<std::uint64_t>(i),
-                                seed + "-" + std::to_string(base + i), std::string(size, 'v'));
+  for (int i = 0; i < o.count; ++i) {
+    const std::uint64_t nonce = base + static_cast<std::uint64_t>(i);
+    *req.mutable_submit()->add_txs() = chain::make_transaction(
+        k, nonce, o.seed + "-" + std::to_string(nonce), std::string(o.size, 'v'));
   }
-  std::string err;
+  return req;
+}
+
+// Prints each transaction's hash and outcome: the height it committed at,
+// or why it was refused.
+int report(const nodepb::ClientRequest& req, const nodepb::SubmitResponse& r) {
+  int committed = 0;
+  for (int i = 0; i < r.results_size(); ++i) {
+    const auto& t = r.results(i);
+    const std::string hash = chain::to_hex(chain::as_bytes(chain::tx_hash(req.submit().txs(i))));
+    if (t.code() == nodepb::TxResult::COMMITTED) {
+      ++committed;
+      std::cout << hash << " committed at height " << t.height() << "\n";
+    } else {
+      std::cout << hash << " refused: " << (t.reason().empty() ? "not the leader" : t.reason())
+                << "\n";
+    }
+  }
+  std::cout << committed << " of " << req.submit().txs_size() << " transactions committed\n";
+  return committed == req.submit().txs_size() ? 0 : 1;
+}
+
+int submit(net::client& c, const std::string& node, const submit_options& o) {
+  const nodepb::ClientRequest req = make_submit(o);
   for (int hop = 0; hop < 3; ++hop) {
-    auto resp = c.call(req, 30s, &err);
-    if (!resp) break;
+    auto resp = c.call(req, std::chrono::seconds(o.timeout_s));
+    if (!resp.ok()) {
+      return fail(resp.message() + "; the transactions may still commit: check the chain " +
+                  "(block queries) before resending");
+    }
     const auto& r = resp->submit();
     if (r.results_size() > 0 && r.results(0).code() == nodepb::TxResult::NOT_LEADER &&
         !r.leader_client().empty()) {
       std::cerr << "redirected from " << node << " to the leader at " << r.leader_client() << "\n";
-      if (std::string e = c.connect(r.leader_client(), 2s); !e.empty()) {
-        err = e;
-        break;
-      }
+      if (base::status s = c.connect(r.leader_client(), 2s); !s.ok()) return fail(s.message());
       continue;
     }
-    int committed = 0;
-    for (const auto& t : r.results()) {
-      if (t.code() == nodepb::TxResult::COMMITTED) {
-        ++committed;
-      } else {
-        std::cerr << "refused: " << (t.reason().empty() ? "not the leader" : t.reason()) << "\n";
-      }
-    }
-    std::cout << committed << " of " << count << " transactions committed\n";
-    return committed == count ? 0 : 1;
+    return report(req, r);
   }
-  std::cerr << "ringchain-client: " << (err.empty() ? "no leader" : err) << "\n";
-  return 1;
+  return fail("no leader");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "ringchain-client: submit transactions to a ringchain node, show its status or a block"};
+      "ringchain-client: submit transactions to a ringchain node, show its status or a block, "
+      "or send operator requests to its admin port"};
   std::string node = "127.0.0.1:8001";
-  app.add_option("--node", node, "the node's client address, host:port");
+  app.add_option("--node", node, "the node's client (or, for admin, admin) address, host:port");
   app.require_subcommand(1);
   auto* st = app.add_subcommand("status", "show the node's consensus and chain status");
   std::uint64_t height = 1;
   auto* bl = app.add_subcommand("block", "show a committed block");
   bl->add_option("height", height, "block height")->required();
-  int count = 1, size = 32;
-  std::string seed = "ringchain-client";
+  submit_options so;
   auto* sub =
       app.add_subcommand("submit", "generate, sign and submit transactions; wait for commit");
-  sub->add_option("--count", count, "how many transactions")->check(CLI::Range(1, 100000));
-  sub->add_option("--size", size, "value bytes per transaction")->check(CLI::Range(1, 60000));
-  sub->add_option("--seed", seed, "the sender's key seed (same seed, same sender)");
+  sub->add_option("--count", so.count, "how many transactions")->check(CLI::Range(1, 1024));
+  sub->add_option("--size", so.size, "value bytes per transaction")->check(CLI::Range(1, 60000));
+  sub->add_option("--seed", so.seed, "the sender's key seed (same seed, same sender)");
+  sub->add_option("--timeout", so.timeout_s, "seconds to wait for the commit")
+      ->check(CLI::Range(1, 3600));
+  std::uint32_t delay_us = 0;
+  auto* adm = app.add_subcommand("admin", "operator requests, sent to the node's admin port");
+  adm->add_option("--barrier-delay-us", delay_us,
+                  "delay added after every fdatasync (slow-disk experiments; 0: none)")
+      ->required();
   CLI11_PARSE(app, argc, argv);
   net::client c;
-  if (std::string err = c.connect(node, 2s); !err.empty()) {
-    std::cerr << "ringchain-client: " << err << "\n";
-    return 1;
-  }
+  if (base::status s = c.connect(node, 2s); !s.ok()) return fail(s.message());
   if (st->parsed()) return status(c);
   if (bl->parsed()) return block(c, height);
-  return submit(c, node, count, size, seed);
+  if (adm->parsed()) return admin(c, delay_us);
+  return submit(c, node, so);
 }

@@ -5,11 +5,22 @@
 namespace ringchain::runtime {
 
 namespace {
-// A send queue bound per client connection: a client that does not read
-// costs at most this much memory, and then it is disconnected.
-constexpr std::size_t client_send_bytes_max = 64 * limits::mib;
-// Batches waiting for verification; more is back-pressure.
-constexpr std::size_t verify_jobs_max = 64;
+
+net::port_limits client_port_limits(const node_config& cfg) {
+  net::port_limits l;
+  l.name = "client";
+  l.connections_max = cfg.client_connections_max;
+  l.idle_timeout_ms = cfg.client_idle_timeout_ms;
+  return l;
+}
+
+net::port_limits admin_port_limits(const node_config& cfg) {
+  net::port_limits l = client_port_limits(cfg);
+  l.name = "admin";
+  l.connections_max = limits::admin_connections_max;
+  return l;
+}
+
 }  // namespace
 
 // One client request to submit transactions, until it is answered.
@@ -20,19 +31,26 @@ struct client_service::pending_submit {
   // or a function for clients in the same process.
   net::framed_connection* conn = nullptr;
   reply_fn reply;
-  // Its batch is on the verifier's thread; only on_verified may finish it.
-  bool verifying = false;
+  // The connection's tag (its verifier queue and share; 0 in-process).
+  std::uint64_t queue = 0;
+  // Batches on the verifier; only on_verified may finish it meanwhile.
+  int verifying = 0;
   std::uint64_t request_id = 0;
   nodepb::SubmitResponse response;
   // Transactions still waiting for their block.
   int remaining = 0;
 };
 
-client_service::client_service(node_parts parts, const node_env& env, net::counters& net_counts,
+client_service::client_service(node_parts parts, const node_env& env, net::node_budget& budget,
                                client_service_hooks hooks)
-    : parts_(parts), hooks_(std::move(hooks)), net_counts_(net_counts) {
+    : parts_(parts),
+      hooks_(std::move(hooks)),
+      budget_(budget),
+      client_limits_(client_port_limits(parts.cfg)),
+      admin_limits_(admin_port_limits(parts.cfg)) {
   verifier_ = std::make_unique<verifier>(
-      parts_.reactor, [this](verify_job&& j) { on_verified(std::move(j)); }, verify_jobs_max,
+      parts_.reactor, [this](verify_job&& j) { on_verified(std::move(j)); },
+      limits::verify_jobs_max, parts_.cfg.verify_threads,
       env.verify_inline ? verifier::mode::inline_ : verifier::mode::thread, env.verify_tx);
 }
 
@@ -42,10 +60,24 @@ base::status client_service::listen(const std::string& address) {
   server_ = std::make_unique<net::frame_server>(
       parts_.reactor,
       net::connection_handler{
-          [this](net::framed_connection& c, std::string_view body) { on_frame(c, body); }, nullptr,
-          [this](net::framed_connection& c, int) { on_closed(c); }},
-      net_counts_, "client", client_send_bytes_max);
+          [this](net::framed_connection& c, std::string_view body) { on_frame(c, body, false); },
+          nullptr, [this](net::framed_connection& c, int) { on_closed(c); }},
+      budget_, client_limits_);
   return server_->listen(address);
+}
+
+base::status client_service::listen_admin(const std::string& address) {
+  admin_server_ = std::make_unique<net::frame_server>(
+      parts_.reactor,
+      net::connection_handler{
+          [this](net::framed_connection& c, std::string_view body) { on_frame(c, body, true); },
+          nullptr, [this](net::framed_connection& c, int) { on_closed(c); }},
+      budget_, admin_limits_);
+  return admin_server_->listen(address);
+}
+
+std::size_t client_service::connections() const {
+  return server_ ? server_->connections() : 0;
 }
 
 void client_service::on_closed(net::framed_connection& c) {
@@ -55,26 +87,45 @@ void client_service::on_closed(net::framed_connection& c) {
 }
 
 void client_service::reply(net::framed_connection& c, const nodepb::ClientResponse& r) {
-  if (!c.send(r)) c.refuse("client does not read its responses");
+  if (!c.send(r)) {
+    c.refuse(net::refusal::not_reading, "client does not read its answers (" +
+                                            std::to_string(c.queued_bytes()) + " bytes queued)");
+  }
 }
 
-void client_service::on_frame(net::framed_connection& c, std::string_view body) {
+void client_service::on_frame(net::framed_connection& c, std::string_view body, bool admin) {
+  // Connections are numbered as they send their first frame: the number
+  // names their verifier queue.
+  if (c.tag == 0) c.tag = ++connections_seen_;
   nodepb::ClientRequest req;
   if (!req.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-    c.refuse("client frame does not parse");
+    c.refuse(net::refusal::malformed, "client frame does not parse");
     return;
   }
   nodepb::ClientResponse resp;
   resp.set_id(req.id());
   switch (req.kind_case()) {
     case nodepb::ClientRequest::kSubmit: {
+      if (static_cast<std::size_t>(req.submit().txs_size()) > limits::submit_txs_max) {
+        c.refuse(net::refusal::too_many_txs, "a submit of " +
+                                                 std::to_string(req.submit().txs_size()) +
+                                                 " transactions, above submit_txs_max (" +
+                                                 std::to_string(limits::submit_txs_max) + ")");
+        return;
+      }
       auto submit = std::make_unique<pending_submit>();
       submit->conn = &c;
+      submit->queue = c.tag;
       handle_submit(std::move(submit), req);
       return;
     }
     case nodepb::ClientRequest::kStatus: hooks_.fill_status(resp.mutable_status()); break;
     case nodepb::ClientRequest::kAdmin:
+      if (!admin) {
+        c.refuse(net::refusal::admin_not_allowed,
+                 "an admin request on the client port (admin requests go to the admin port)");
+        return;
+      }
       hooks_.admin(req.admin());
       hooks_.fill_status(resp.mutable_status());
       break;
@@ -86,7 +137,7 @@ void client_service::on_frame(net::framed_connection& c, std::string_view body) 
       }
       break;
     }
-    default: c.refuse("client request of no known kind"); return;
+    default: c.refuse(net::refusal::unknown_request, "client request of no known kind"); return;
   }
   reply(c, resp);
 }
@@ -114,29 +165,60 @@ void client_service::handle_submit(std::unique_ptr<pending_submit> submit,
     finish_if_done(raw);
     return;
   }
-  // Signatures are checked once, here where the transactions enter the
-  // cluster, on the verifier's thread.
-  verify_job job;
-  job.owner = raw;
-  job.txs.assign(std::make_move_iterator(req.mutable_submit()->mutable_txs()->begin()),
-                 std::make_move_iterator(req.mutable_submit()->mutable_txs()->end()));
   raw->remaining = n;
-  raw->verifying = true;
-  if (!verifier_->submit(std::move(job))) {
-    raw->verifying = false;
-    for (auto& r : *raw->response.mutable_results())
-      r.set_reason(chain::to_string(chain::tx_error::mempool_full));
-    raw->remaining = 0;
-    finish_if_done(raw);
+  if (!start_verifying(raw, req)) finish_if_done(raw);
+}
+
+// Signatures are checked once, here where the transactions enter the
+// cluster, on the verifier's threads, in batches of verify_batch_txs_max.
+// A connection may have verify_jobs_per_connection_max batches waiting:
+// past its share (or when the verifier is full) the submission is refused
+// as busy, and the client retries later.
+bool client_service::start_verifying(pending_submit* submit, nodepb::ClientRequest& req) {
+  auto& txs = *req.mutable_submit()->mutable_txs();
+  const std::size_t n = static_cast<std::size_t>(txs.size());
+  const std::size_t jobs = (n + limits::verify_batch_txs_max - 1) / limits::verify_batch_txs_max;
+  const std::size_t share = verifying_.count(submit->queue) ? verifying_[submit->queue] : 0;
+  const bool over_share =
+      submit->queue != 0 && share + jobs > limits::verify_jobs_per_connection_max;
+  if (over_share || verifier_->queued() + jobs > limits::verify_jobs_max) {
+    refuse_all(submit, over_share ? "busy: this connection's earlier submissions are still "
+                                    "being verified; retry later"
+                                  : chain::to_string(chain::tx_error::mempool_full));
+    return false;
   }
+  for (std::size_t first = 0; first < n; first += limits::verify_batch_txs_max) {
+    verify_job job;
+    job.owner = submit;
+    job.queue = submit->queue;
+    job.first = first;
+    const std::size_t last = std::min(n, first + limits::verify_batch_txs_max);
+    job.txs.assign(std::make_move_iterator(txs.begin() + static_cast<int>(first)),
+                   std::make_move_iterator(txs.begin() + static_cast<int>(last)));
+    RC_ASSERT(verifier_->submit(std::move(job)));
+    ++submit->verifying;
+    ++verifying_[submit->queue];
+  }
+  return true;
+}
+
+void client_service::refuse_all(pending_submit* submit, const std::string& why) {
+  for (auto& r : *submit->response.mutable_results()) r.set_reason(why);
+  parts_.counts.add(counter::txs_refused,
+                    static_cast<std::uint64_t>(submit->response.results_size()));
+  submit->remaining = 0;
 }
 
 void client_service::on_verified(verify_job&& job) {
   auto* submit = static_cast<pending_submit*>(job.owner);
-  submit->verifying = false;
+  --submit->verifying;
+  if (auto it = verifying_.find(submit->queue); it != verifying_.end() && --it->second == 0) {
+    verifying_.erase(it);
+  }
   const bool leader = parts_.raft.get_status().role == core::role::leader;
   for (std::size_t i = 0; i < job.txs.size(); ++i) {
-    nodepb::TxResult* r = submit->response.mutable_results(static_cast<int>(i));
+    const int slot = static_cast<int>(job.first + i);
+    nodepb::TxResult* r = submit->response.mutable_results(slot);
     chain::tx_error err = job.results[i];
     if (!leader) {
       r->set_code(nodepb::TxResult::NOT_LEADER);
@@ -152,7 +234,7 @@ void client_service::on_verified(verify_job&& job) {
       --submit->remaining;
       continue;
     }
-    waiting_txs_[std::move(hash)] = {submit, static_cast<int>(i)};
+    waiting_txs_[std::move(hash)] = {submit, slot};
   }
   finish_if_done(submit);
   hooks_.admitted();
@@ -193,7 +275,7 @@ void client_service::leadership_lost() {
   // Those still being verified are answered by on_verified.
   for (auto it = submits_.begin(); it != submits_.end();) {
     pending_submit* submit = it->second.get();
-    if (submit->verifying) {
+    if (submit->verifying > 0) {
       ++it;
       continue;
     }
@@ -210,7 +292,7 @@ void client_service::leadership_lost() {
 
 // Replies when no transaction of the submission waits any more.
 void client_service::finish_if_done(pending_submit* submit) {
-  if (submit->remaining > 0) return;
+  if (submit->remaining > 0 || submit->verifying > 0) return;
   respond(*submit);
   submits_.erase(submit->seq);
 }

@@ -1,8 +1,10 @@
-// The client service: the client port (submit, status, block queries and
-// admin requests) and in-process submissions. A submission's transactions
-// are verified off the loop (verifier.h), enter the mempool, and wait there
-// until a committed block settles each of them; then the client is
-// answered, once.
+// The client service: the client port (submit, status and block queries),
+// the admin port (operator requests; loopback by default) and in-process
+// submissions. A submission's transactions are verified off the loop
+// (verifier.h, in batches, fairly between connections), enter the mempool,
+// and wait there until a committed block settles each of them; then the
+// client is answered, once. Admin requests on the client port are refused:
+// anything that changes the node's behaviour needs the admin port.
 #pragma once
 
 #include <functional>
@@ -39,7 +41,7 @@ class client_service {
   // Replies for in-process clients.
   using reply_fn = std::function<void(const nodepb::ClientResponse&)>;
 
-  client_service(node_parts parts, const node_env& env, net::counters& net_counts,
+  client_service(node_parts parts, const node_env& env, net::node_budget& budget,
                  client_service_hooks hooks);
   ~client_service();
   client_service(const client_service&) = delete;
@@ -47,6 +49,10 @@ class client_service {
 
   // Opens the client port on "host:port".
   base::status listen(const std::string& address);
+  // Opens the admin port on "host:port".
+  base::status listen_admin(const std::string& address);
+  // Connections open on the client port.
+  std::size_t connections() const;
   // A submission from a client in the same process; `reply` gets its
   // response, once.
   void submit(nodepb::ClientRequest req, reply_fn reply);
@@ -65,9 +71,11 @@ class client_service {
 
  private:
   struct pending_submit;
-  void on_frame(net::framed_connection& c, std::string_view body);
+  void on_frame(net::framed_connection& c, std::string_view body, bool admin);
   void on_closed(net::framed_connection& c);
   void handle_submit(std::unique_ptr<pending_submit> submit, nodepb::ClientRequest& req);
+  bool start_verifying(pending_submit* submit, nodepb::ClientRequest& req);
+  void refuse_all(pending_submit* submit, const std::string& why);
   void on_verified(verify_job&& job);
   void finish_if_done(pending_submit* submit);
   void respond(pending_submit& submit);
@@ -76,8 +84,13 @@ class client_service {
   node_parts parts_;
   client_service_hooks hooks_;
   std::unique_ptr<verifier> verifier_;
+  net::node_budget& budget_;
+  net::port_limits client_limits_;
+  net::port_limits admin_limits_;
   std::unique_ptr<net::frame_server> server_;
-  net::counters& net_counts_;
+  std::unique_ptr<net::frame_server> admin_server_;
+  // Signature-check batches waiting, by connection tag (its fair share).
+  std::map<std::uint64_t, std::size_t> verifying_;
   // Submissions waiting for their transactions to commit, by tx hash: the
   // submission and the transaction's slot in it.
   std::unordered_map<std::string, std::pair<pending_submit*, int>> waiting_txs_;
@@ -85,6 +98,8 @@ class client_service {
   // addresses, so the simulator replays them alike).
   std::map<std::uint64_t, std::unique_ptr<pending_submit>> submits_;
   std::uint64_t submits_seen_ = 0;
+  // Client connections that sent a frame (their tags are 1, 2, ...).
+  std::uint64_t connections_seen_ = 0;
 };
 
 }  // namespace ringchain::runtime

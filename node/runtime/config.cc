@@ -6,10 +6,16 @@
 #include <charconv>
 #include <iostream>
 #include <limits>
+#include <thread>
 
 #include "node/base/limits.h"
 
 namespace ringchain::runtime {
+
+std::uint32_t default_verify_threads() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores > 1 ? cores - 1 : 1;
+}
 
 namespace {
 
@@ -44,9 +50,10 @@ base::status set_text(node_config& c, const std::string& text) {
   return {};
 }
 
-base::status set_empty_blocks(node_config& c, const std::string& text) {
+template <auto Member>
+base::status set_flag(node_config& c, const std::string& text) {
   if (text != "true" && text != "false") return base::fail("must be true or false");
-  c.empty_blocks = text == "true";
+  c.*Member = text == "true";
   return {};
 }
 
@@ -76,6 +83,15 @@ constexpr key keys[] = {
      set_text<&node_config::listen_peer>},
     {"listen_client", kind::text, "host:port for client connections",
      set_text<&node_config::listen_client>},
+    {"listen_admin", kind::text, "host:port for operators' requests (keep it on loopback)",
+     set_text<&node_config::listen_admin>},
+    {"listen_metrics", kind::text, "host:port of the Prometheus /metrics endpoint (empty: none)",
+     set_text<&node_config::listen_metrics>},
+    {"tls_ca", kind::text, "the cluster CA certificate (PEM) for mutual TLS between peers",
+     set_text<&node_config::tls_ca>},
+    {"tls_cert", kind::text, "this node's certificate (PEM), common name ringchain-node-<id>",
+     set_text<&node_config::tls_cert>},
+    {"tls_key", kind::text, "this node's private key (PEM)", set_text<&node_config::tls_key>},
     {"peers", kind::text, "every node: id@peer_host:port/client_host:port, comma separated",
      set_peers},
     {"data_dir", kind::text, "directory of the block log and the block trace",
@@ -91,7 +107,7 @@ constexpr key keys[] = {
     {"block_bytes_max", kind::number, "encoded transaction bytes per block at most",
      set_number<&node_config::block_bytes_max>},
     {"empty_blocks", kind::boolean, "cut blocks even with no transactions (true or false)",
-     set_empty_blocks},
+     set_flag<&node_config::empty_blocks>},
     {"tick_ms", kind::number, "consensus tick", set_number<&node_config::tick_ms>},
     {"election_ticks", kind::number, "election timeout in ticks",
      set_number<&node_config::election_ticks>},
@@ -99,6 +115,15 @@ constexpr key keys[] = {
      set_number<&node_config::heartbeat_ticks>},
     {"mempool_txs_max", kind::number, "transactions waiting at most",
      set_number<&node_config::mempool_txs_max>},
+    {"client_connections_max", kind::number, "client connections at once",
+     set_number<&node_config::client_connections_max>},
+    {"client_idle_timeout_ms", kind::number, "a client connection idle this long is closed",
+     set_number<&node_config::client_idle_timeout_ms>},
+    {"verify_threads", kind::number, "threads that check signatures (default: cores - 1)",
+     set_number<&node_config::verify_threads>},
+    {"verify_follower_signatures", kind::boolean,
+     "followers check every signature of the leader's blocks too (true or false)",
+     set_flag<&node_config::verify_follower_signatures>},
     {"barrier_delay_us", kind::number, "delay added after every fdatasync (slow-disk experiments)",
      set_number<&node_config::barrier_delay_us>},
     {"segment_mib", kind::number, "block-log segment size in MiB (16 to 256)",
@@ -161,6 +186,13 @@ base::status node_config::validate() const {
     return base::fail("listen_peer: not host:port (" + listen_peer + ")");
   if (!net::split_address(listen_client, &host, &port))
     return base::fail("listen_client: not host:port (" + listen_client + ")");
+  if (!net::split_address(listen_admin, &host, &port))
+    return base::fail("listen_admin: not host:port (" + listen_admin + ")");
+  if (!listen_metrics.empty() && !net::split_address(listen_metrics, &host, &port))
+    return base::fail("listen_metrics: not host:port (" + listen_metrics + ")");
+  if (tls_ca.empty() != tls_cert.empty() || tls_ca.empty() != tls_key.empty()) {
+    return base::fail("tls_ca, tls_cert, tls_key: give all three, or none");
+  }
   bool self = false;
   for (const auto& p : peers) {
     if (!net::split_address(p.peer, &host, &port) || !net::split_address(p.client, &host, &port)) {
@@ -180,11 +212,16 @@ base::status node_config::validate() const {
     return base::fail(std::string(k) + ": must be in [" + std::to_string(lo) + ", " +
                       std::to_string(hi) + "]");
   };
-  for (base::status s : {within("block_txs_max", block_txs_max, 1, limits::block_txs_max),
-                         within("block_bytes_max", block_bytes_max, 1, limits::block_bytes_max),
-                         within("mempool_txs_max", mempool_txs_max, 1, limits::mempool_txs_max),
-                         within("segment_mib", segment_mib, limits::write_bytes_max / limits::mib,
-                                limits::segment_bytes_max / limits::mib)}) {
+  for (base::status s :
+       {within("block_txs_max", block_txs_max, 1, limits::block_txs_max),
+        within("block_bytes_max", block_bytes_max, 1, limits::block_bytes_max),
+        within("mempool_txs_max", mempool_txs_max, 1, limits::mempool_txs_max),
+        within("client_connections_max", client_connections_max, 1, limits::client_connections_max),
+        within("client_idle_timeout_ms", client_idle_timeout_ms, 1000,
+               limits::client_idle_timeout_ms_max),
+        within("verify_threads", verify_threads, 1, verify_threads_max),
+        within("segment_mib", segment_mib, limits::write_bytes_max / limits::mib,
+               limits::segment_bytes_max / limits::mib)}) {
     if (!s.ok()) return s;
   }
   if (tick_ms == 0) return base::fail("tick_ms: must be at least 1");

@@ -17,12 +17,32 @@ namespace ringchain::runtime {
 
 using net::peer_address;
 
+// The cores but one (the reactor's), at least one.
+std::uint32_t default_verify_threads();
+
+// Verifier threads at most.
+inline constexpr std::uint32_t verify_threads_max = 64;
+
 struct node_config {
   // This node's id (non-zero, and listed in `peers`).
   std::uint64_t id = 0;
   // "host:port" this node listens on for peers, and for clients.
   std::string listen_peer = "127.0.0.1:7001";
   std::string listen_client = "127.0.0.1:8001";
+  // "host:port" of the admin port: requests that change the node's
+  // behaviour (the slow-disk knob) are taken here only. Keep it on
+  // loopback: whoever reaches it is an operator.
+  std::string listen_admin = "127.0.0.1:9001";
+  // "host:port" of the Prometheus endpoint (HTTP GET /metrics); empty:
+  // none.
+  std::string listen_metrics;
+  // Mutual TLS on the peer port: the cluster CA's certificate, this node's
+  // certificate (its common name "ringchain-node-<id>") and key, as PEM
+  // files (scripts/make-certs.sh makes them). All three, or none (plain
+  // TCP, with a warning at start-up).
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
   // Every node of the cluster, this one included.
   std::vector<peer_address> peers;
   // Where the block log and the block trace live.
@@ -48,6 +68,18 @@ struct node_config {
   std::uint32_t heartbeat_ticks = 3;
   // Transactions waiting in the mempool, at most.
   std::uint64_t mempool_txs_max = 100000;
+  // Client connections at once (at most limits::client_connections_max),
+  // and how long one may stay idle.
+  std::uint32_t client_connections_max = 1024;
+  std::uint32_t client_idle_timeout_ms = 300'000;
+  // Threads that check signatures (the cores but one, by default).
+  std::uint32_t verify_threads = default_verify_threads();
+  // Followers check every signature of the blocks a leader sends before
+  // taking them (besides encoding, Merkle root and chain link, which they
+  // always check). Off by default: the leader checked each transaction
+  // when it entered the cluster, and a follower that checks again spends
+  // as much CPU as the leader (docs/ARCHITECTURE.md has the cost).
+  bool verify_follower_signatures = false;
   // A delay added after every fdatasync (slow-disk experiments; 0: none).
   std::uint32_t barrier_delay_us = 0;
   // Size of each block-log segment, zero-filled before use.
@@ -57,6 +89,8 @@ struct node_config {
 
   // Checks the settings together; the error names the key.
   base::status validate() const;
+  // Whether the peer port runs mutual TLS.
+  bool tls_enabled() const { return !tls_ca.empty(); }
 };
 
 // What the command line asks for: a node to run with `config`, or an exit

@@ -20,6 +20,9 @@ enum class counter : std::uint8_t {
   txs_skipped_stale_nonce,
   // Submitted transactions refused: bad signature, replay, full mempool.
   txs_refused,
+  // Times the leader this node knows of changed (to another node, or to
+  // none).
+  leader_changes,
   count_,
 };
 const char* to_string(counter c);

@@ -23,6 +23,7 @@ const char* to_string(counter c) {
     case counter::txs_applied: return "txs_applied";
     case counter::txs_skipped_stale_nonce: return "txs_skipped_stale_nonce";
     case counter::txs_refused: return "txs_refused";
+    case counter::leader_changes: return "leader_changes";
     case counter::count_: break;
   }
   return "?";
@@ -59,8 +60,9 @@ base::status node::start() {
   if (base::status s = start_network(); !s.ok()) return s;
   trace_ = std::make_unique<block_trace>(cfg_.id, cfg_.peers.size(), cfg_.round_deadline_ms);
   if (base::status s = trace_->open(fs::path(cfg_.data_dir) / "trace.jsonl"); !s.ok()) return s;
+  if (base::status s = start_metrics(); !s.ok()) return s;
   node_parts parts{cfg_, *reactor_, *raft_, ledger_, mempool_, counters_};
-  producer_ = std::make_unique<block_producer>(parts, env_, *trace_, *clients_);
+  producer_ = std::make_unique<block_producer>(parts, env_, index_, *trace_, *clients_);
   reactor_->arm(tick_timer_, std::chrono::milliseconds(cfg_.tick_ms));
   producer_->start();
   return {};
@@ -107,6 +109,7 @@ base::status node::start_consensus() {
                       "under this data directory?");
   }
   raft_ = std::make_unique<core::raft>(cc);
+  index_.record_log(rec.entries);
   raft_->restore(rec.hard_state, rec.entries, 0);
   spdlog::info("node {}: recovered term {} and {} entries ({} committed)", cfg_.id,
                rec.hard_state.term(), rec.entries.size(), rec.hard_state.commit());
@@ -126,21 +129,37 @@ base::status node::start_network() {
     producer_->cut_full_blocks();
     handle_ready();
   };
-  clients_ = std::make_unique<client_service>(parts, env_, net_counters_, std::move(hooks));
+  clients_ = std::make_unique<client_service>(parts, env_, budget_, std::move(hooks));
+  if (cfg_.verify_follower_signatures) {
+    append_verifier_ = std::make_unique<verifier>(
+        *reactor_, [this](verify_job&& j) { on_append_verified(std::move(j)); },
+        limits::verify_jobs_max, cfg_.verify_threads,
+        env_.verify_inline ? verifier::mode::inline_ : verifier::mode::thread, env_.verify_tx);
+  }
   transport_ = env_.transport;
   if (transport_ != nullptr) return {};
-  net::tcp_peers_config pc{cfg_.id, cfg_.listen_peer, cfg_.peers};
+  if (cfg_.tls_enabled()) {
+    auto tls = net::tls_context::load({cfg_.tls_ca, cfg_.tls_cert, cfg_.tls_key}, true);
+    if (!tls.ok()) return tls.to_status();
+    peer_tls_ = std::move(*tls);
+    if (peer_tls_->own_node() != cfg_.id) {
+      return base::fail("TLS: the certificate " + cfg_.tls_cert + " does not name this node (" +
+                        net::certificate_name(cfg_.id) + ")");
+    }
+  } else {
+    spdlog::warn(
+        "node {}: the peer port runs without TLS: any process that reaches it can "
+        "speak for a peer (set tls_ca, tls_cert and tls_key; scripts/make-certs.sh)",
+        cfg_.id);
+  }
+  net::tcp_peers_config pc{cfg_.id, cfg_.listen_peer, cfg_.peers, peer_tls_.get(),
+                           2 * cfg_.election_ticks * cfg_.tick_ms};
   tcp_ = std::make_unique<net::tcp_peers>(
-      *reactor_, std::move(pc),
-      [this](const core::message& m) -> base::status {
-        const core::input_error err = receive(m);
-        if (err == core::input_error::none) return {};
-        return base::fail(core::to_string(err));
-      },
-      net_counters_);
+      *reactor_, std::move(pc), [this](const core::message& m) { return receive(m); }, budget_);
   if (base::status s = tcp_->start(); !s.ok()) return s;
   transport_ = tcp_.get();
-  return clients_->listen(cfg_.listen_client);
+  if (base::status s = clients_->listen(cfg_.listen_client); !s.ok()) return s;
+  return clients_->listen_admin(cfg_.listen_admin);
 }
 
 // xorshift64: the election timeouts' randomness, seeded per node.
@@ -152,8 +171,9 @@ std::uint64_t node::next_random(std::uint64_t bound) {
 }
 
 int node::run() {
-  spdlog::info("node {}: serving peers on {} and clients on {}", cfg_.id, cfg_.listen_peer,
-               cfg_.listen_client);
+  spdlog::info("node {}: serving peers on {}{}, clients on {} and the admin port on {}", cfg_.id,
+               cfg_.listen_peer, peer_tls_ ? " (mutual TLS)" : "", cfg_.listen_client,
+               cfg_.listen_admin);
   while (stopping_ == 0) iterate();
   // Let writes in flight finish, so a clean stop leaves no torn write.
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -211,14 +231,17 @@ void node::persist(core::ready& rd) {
   const std::uint64_t first = rd.entries.empty() ? 0 : rd.entries.front().index();
   const std::uint64_t last = rd.entries.empty() ? 0 : rd.entries.back().index();
   const std::uint64_t seq = rd.persist_seq;
+  std::uint64_t bytes = 0;
+  for (const core::entry& e : rd.entries) bytes += e.data().size();
   log_->append(rd.hard_state ? &*rd.hard_state : nullptr, rd.entries, txs,
-               [this, seq, first, last, now](int result) {
+               [this, seq, first, last, now, bytes](int result) {
                  if (result != 0) {
                    fatal(log_->failure_message());
                    return;
                  }
                  const std::uint64_t done = reactor_->now_us();
                  if (first != 0) trace_->barrier_done(first, last, done);
+                 if (metrics_) metrics_->observe_write(done - now, bytes);
                  core::message m;
                  m.set_type(raftpb::MSG_STORAGE_DONE);
                  m.set_from(cfg_.id);
@@ -237,11 +260,75 @@ void node::send(const core::message& m) {
   transport_->send(m);
 }
 
-core::input_error node::receive(const core::message& m) {
+base::status node::receive(const core::message& m) {
   if (m.type() == raftpb::MSG_APPEND_RESPONSE && !m.reject()) {
     trace_->acked(m.from(), m.index(), m.persist_us(), reactor_->now_us());
   }
-  return raft_->step(m);
+  // What a leader appends must be blocks that chain, checked before the
+  // core or the chain sees them: a malformed entry is refused input, never
+  // a process exit at apply.
+  const bool append = m.type() == raftpb::MSG_APPEND && m.entries_size() > 0;
+  if (append && m.term() >= raft_->get_status().term) {
+    if (base::status s = index_.check_append(m, raft_->log()); !s.ok()) {
+      return s.with_context("append from node " + std::to_string(m.from()));
+    }
+    if (append_verifier_) return hold_for_signatures(m);
+  }
+  if (!held_inputs_.empty()) return hold_for_signatures(m);
+  return step(m);
+}
+
+base::status node::step(const core::message& m) {
+  if (const core::input_error err = raft_->step(m); err != core::input_error::none) {
+    return base::fail(core::to_string(err));
+  }
+  return {};
+}
+
+// With verify_follower_signatures, an append waits for its signatures to be
+// checked on the verifier's threads, and every peer message after it waits
+// behind it, so the core sees them in arrival order.
+base::status node::hold_for_signatures(const core::message& m) {
+  if (held_inputs_.size() >= limits::held_inputs_max) {
+    return base::fail("more than held_inputs_max messages wait for signature checks");
+  }
+  const bool check = append_verifier_ && m.type() == raftpb::MSG_APPEND && m.entries_size() > 0;
+  held_inputs_.push_back({m, check, true});
+  if (!check) return {};
+  verify_job job;
+  job.owner = &held_inputs_.back();
+  for (const core::entry& e : m.entries()) {
+    chain::block b;
+    if (e.type() != raftpb::ENTRY_NORMAL || !b.ParseFromString(e.data())) continue;
+    for (auto& tx : *b.mutable_txs()) job.txs.push_back(std::move(tx));
+  }
+  if (!append_verifier_->submit(std::move(job))) {
+    held_inputs_.pop_back();
+    return base::fail("the signature checks of appends are full");
+  }
+  return {};
+}
+
+void node::on_append_verified(verify_job&& job) {
+  auto* held = static_cast<held_input*>(job.owner);
+  held->verifying = false;
+  for (chain::tx_error e : job.results) held->ok &= e == chain::tx_error::none;
+  while (!held_inputs_.empty() && !held_inputs_.front().verifying) {
+    const held_input& h = held_inputs_.front();
+    if (!h.ok) {
+      budget_.refusals().note(net::refusal::bad_signature,
+                              "an append from node " + std::to_string(h.m.from()) +
+                                  " carries a transaction whose signature does not verify",
+                              reactor_->now_us());
+    } else if (base::status s = step(h.m); !s.ok()) {
+      budget_.refusals().note(
+          net::refusal::bad_consensus_input,
+          "a message from node " + std::to_string(h.m.from()) + " refused: " + s.message(),
+          reactor_->now_us());
+    }
+    held_inputs_.pop_front();
+  }
+  handle_ready();
 }
 
 void node::apply(const core::entry& e) {
@@ -289,6 +376,10 @@ void node::on_tick() {
 
 void node::on_leader_change() {
   const core::status s = raft_->get_status();
+  if (s.leader != known_leader_) {
+    counters_.add(counter::leader_changes);
+    known_leader_ = s.leader;
+  }
   const std::uint64_t leader = s.role == core::role::leader ? cfg_.id : 0;
   if (leader == leader_seen_) return;
   if (leader_seen_ == cfg_.id) {
@@ -301,14 +392,16 @@ void node::on_leader_change() {
 
 // ------------------------------------------------------------- queries --
 
+// A committed block, found through the index: one lookup and one parse,
+// whatever the height asked for (a query for a missing height costs no
+// walk of the log).
 std::optional<chain::block> node::find_block(std::uint64_t height) const {
   const core::raft_log& log = raft_->log();
-  for (std::uint64_t i = log.applied(); i >= 1; --i) {
-    if (log.at(i).type() != raftpb::ENTRY_NORMAL) continue;
-    chain::block b;
-    if (b.ParseFromString(log.at(i).data()) && b.header().height() == height) return b;
-  }
-  return std::nullopt;
+  const auto ref = index_.by_height(log, height, log.applied());
+  if (!ref) return std::nullopt;
+  chain::block b;
+  if (!b.ParseFromString(log.at(ref->index).data())) return std::nullopt;
+  return b;
 }
 
 void node::fill_status(nodepb::NodeStatus* s) const {
@@ -325,14 +418,38 @@ void node::fill_status(nodepb::NodeStatus* s) const {
   s->set_mempool_txs(mempool_.size());
   s->set_io(io::to_string(cfg_.io));
   s->set_persistence(storage::to_string(cfg_.persistence));
-  auto& m = *s->mutable_counters();
+  std::map<std::string, std::uint64_t> all;
+  fill_counters(&all);
+  s->mutable_counters()->insert(all.begin(), all.end());
+  if (tcp_) {
+    const std::uint64_t now = reactor_->now_us();
+    const auto ago = [now](std::uint64_t t) {
+      return t == 0 ? std::int64_t{-1} : static_cast<std::int64_t>((now - t) / 1000);
+    };
+    for (const net::peer_link& l : tcp_->links()) {
+      nodepb::PeerLink* p = s->add_peers();
+      p->set_id(l.id);
+      p->set_connected(l.connected);
+      p->set_last_heard_ms_ago(ago(l.last_heard_us));
+      p->set_changed_ms_ago(ago(l.changed_us));
+    }
+  }
+}
+
+// Every counter of the node by name: the runtime's, the connections', the
+// refusals by reason, the core's and the reactor's.
+void node::fill_counters(std::map<std::string, std::uint64_t>* out) const {
+  auto& m = *out;
   auto put = [&m](const char* name, std::uint64_t v) { m[name] = v; };
   counters_.for_each(put);
-  net_counters_.for_each(put);
+  budget_.counts().for_each(put);
+  budget_.refusals().counts().for_each(
+      [&m](const char* name, std::uint64_t v) { m[std::string("refused_") + name] = v; });
   raft_->get_counters().for_each(put);
   const io::counters& rc = reactor_->get_counters();
   m["loop_iterations"] = rc.loop_iterations;
   m["io_enter_calls"] = rc.enter_calls;
+  m["early_submits"] = rc.early_submits;
   m["fdatasyncs"] = rc.fdatasyncs;
   m["bytes_written"] = rc.bytes_written;
   for (std::size_t k = 0; k < io::op_kinds; ++k) {
@@ -340,6 +457,47 @@ void node::fill_status(nodepb::NodeStatus* s) const {
     m["submitted_" + name] = rc.submitted[k];
     m["completed_" + name] = rc.completed[k];
   }
+}
+
+// ------------------------------------------------------------- metrics --
+
+base::status node::start_metrics() {
+  if (cfg_.listen_metrics.empty() || env_.transport != nullptr) return {};
+  metrics_ =
+      std::make_unique<node_metrics>(cfg_.id, cfg_.peers.size() / 2 + 1, cfg_.round_deadline_ms);
+  trace_->on_written([this](const block_record& r) { metrics_->observe_block(r); });
+  metrics_http_ = std::make_unique<net::http_server>(
+      *reactor_,
+      [this](const std::string& path) -> std::optional<net::http_answer> {
+        if (path != "/metrics") return std::nullopt;
+        return net::http_answer{"text/plain; version=0.0.4; charset=utf-8", scrape_metrics()};
+      },
+      budget_);
+  return metrics_http_->listen(cfg_.listen_metrics);
+}
+
+std::string node::scrape_metrics() {
+  const core::status st = raft_->get_status();
+  metrics_snapshot s;
+  s.has_leader = st.leader != 0;
+  s.is_leader = st.role == core::role::leader;
+  s.term = st.term;
+  s.height = ledger_.height();
+  s.commit_index = st.committed;
+  s.mempool_txs = mempool_.size();
+  fill_counters(&s.counters);
+  budget_.refusals().counts().for_each(
+      [&s](const char* name, std::uint64_t v) { s.refusals[name] = v; });
+  const io::counters& rc = reactor_->get_counters();
+  for (std::size_t k = 0; k < io::op_kinds; ++k) {
+    const std::string name = io::to_string(static_cast<io::op_kind>(k));
+    s.submitted[name] = rc.submitted[k];
+    s.completed[name] = rc.completed[k];
+  }
+  if (tcp_) s.links = tcp_->links();
+  s.connections["client"] = clients_->connections();
+  s.now_us = reactor_->now_us();
+  return metrics_->scrape(s);
 }
 
 }  // namespace ringchain::runtime

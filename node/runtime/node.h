@@ -16,6 +16,8 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -24,10 +26,15 @@
 #include "node/chain/mempool.h"
 #include "node/core/raft.h"
 #include "node/io/reactor.h"
-#include "node/net/counters.h"
+#include "node/net/framed_connection.h"
+#include "node/net/http_server.h"
+#include "node/net/tls.h"
+#include "node/runtime/chain_index.h"
 #include "node/runtime/config.h"
 #include "node/runtime/counters.h"
 #include "node/runtime/env.h"
+#include "node/runtime/metrics.h"
+#include "node/runtime/verifier.h"
 #include "node/storage/block_log.h"
 #include "proto/node.pb.h"
 
@@ -56,8 +63,10 @@ class node {
   // iteration (hand out every Ready, notice leadership changes, write the
   // block trace).
   void process();
-  // A consensus message from a peer; an error when it is refused.
-  core::input_error receive(const core::message& m);
+  // A consensus message from a peer; an error when it is refused (the
+  // core's input_error, or an append whose entries are not well-formed
+  // blocks that chain).
+  base::status receive(const core::message& m);
   // A client's submit request; `reply` gets its response, once.
   void submit(nodepb::ClientRequest req, std::function<void(const nodepb::ClientResponse&)> reply);
   // True once stop() was called or a fatal error stopped the node.
@@ -77,6 +86,9 @@ class node {
   base::status open_log();
   base::status start_consensus();
   base::status start_network();
+  base::status hold_for_signatures(const core::message& m);
+  void on_append_verified(verify_job&& job);
+  base::status step(const core::message& m);
   void iterate();
   void handle_ready();
   void persist(core::ready& rd);
@@ -85,6 +97,9 @@ class node {
   void on_tick();
   void on_leader_change();
   void fill_status(nodepb::NodeStatus* s) const;
+  void fill_counters(std::map<std::string, std::uint64_t>* out) const;
+  std::string scrape_metrics();
+  base::status start_metrics();
   std::optional<chain::block> find_block(std::uint64_t height) const;
   void fatal(const std::string& message);
   std::uint64_t next_random(std::uint64_t bound);
@@ -98,17 +113,35 @@ class node {
   // xorshift64 state of the election randomness; never 0.
   std::uint64_t random_state_ = 1;
   chain::ledger ledger_;
+  // Where the log's blocks are.
+  chain_index index_;
   chain::mempool mempool_;
   counters counters_;
-  net::counters net_counters_;
+  // The connections' node-wide bounds, counters and refusals.
+  net::node_budget budget_;
+  // With verify_follower_signatures: the checks of appends' signatures,
+  // and the peer messages held in arrival order behind them.
+  std::unique_ptr<verifier> append_verifier_;
+  struct held_input {
+    core::message m;
+    bool verifying = false;
+    bool ok = true;
+  };
+  std::deque<held_input> held_inputs_;
+  // Mutual TLS of the peer port (null: plain TCP).
+  std::unique_ptr<net::tls_context> peer_tls_;
   std::unique_ptr<block_trace> trace_;
   std::unique_ptr<client_service> clients_;
   std::unique_ptr<block_producer> producer_;
   std::unique_ptr<net::tcp_peers> tcp_;
+  std::unique_ptr<node_metrics> metrics_;
+  std::unique_ptr<net::http_server> metrics_http_;
   peer_transport* transport_ = nullptr;
   io::timer tick_timer_;
-  // Who led when on_leader_change last looked (this node's id, or 0).
+  // Who led when on_leader_change last looked (this node's id, or 0), and
+  // the leader this node knew of then (any node's id, or 0).
   std::uint64_t leader_seen_ = 0;
+  std::uint64_t known_leader_ = 0;
   volatile int stopping_ = 0;
   int exit_code_ = 0;
   std::string failure_;

@@ -8,7 +8,7 @@
 namespace ringchain::runtime {
 
 verifier::verifier(io::reactor& reactor, std::function<void(verify_job&&)> done,
-                   std::size_t jobs_max, mode m, check_fn check)
+                   std::size_t jobs_max, std::size_t threads, mode m, check_fn check)
     : done_(std::move(done)),
       check_(check ? std::move(check)
                    : check_fn([](const chain::transaction& tx) { return chain::verify(tx); })),
@@ -16,11 +16,12 @@ verifier::verifier(io::reactor& reactor, std::function<void(verify_job&&)> done,
       reactor_(reactor),
       mode_(m) {
   if (mode_ == mode::inline_) return;
+  RC_ASSERT(threads >= 1);
   RC_ASSERT(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds_) == 0);
   wake_ = std::make_unique<io::stream>(
       io::stream_handler{nullptr, [this](std::span<const char>) { drain(); }, [](int) {}}, 1);
   reactor_.open(*wake_, fds_[0]);
-  worker_ = std::thread([this] { work(); });
+  for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
 }
 
 verifier::~verifier() {
@@ -32,9 +33,14 @@ verifier::~verifier() {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
-  cv_.notify_one();
-  worker_.join();
+  cv_.notify_all();
+  for (auto& w : workers_) w.join();
   ::close(fds_[1]);
+}
+
+std::size_t verifier::queued() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queued_;
 }
 
 bool verifier::submit(verify_job job) {
@@ -48,26 +54,62 @@ bool verifier::submit(verify_job job) {
       if (!inline_wake_.armed()) reactor_.arm(inline_wake_, std::chrono::nanoseconds(0));
       return true;
     }
-    in_.push_back(std::move(job));
+    queues_[job.queue].push_back({std::move(job), false, false});
   }
   cv_.notify_one();
   return true;
 }
 
+// Takes the first untaken job of the next queue after the cursor that has
+// one (under mu_).
+bool verifier::take(std::uint64_t* queue, verify_job** job) {
+  if (queues_.empty()) return false;
+  auto start = queues_.upper_bound(cursor_);
+  for (std::size_t n = 0; n < queues_.size(); ++n, ++start) {
+    if (start == queues_.end()) start = queues_.begin();
+    for (slot& s : start->second) {
+      if (s.taken) continue;
+      s.taken = true;
+      cursor_ = start->first;
+      *queue = start->first;
+      *job = &s.job;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Marks a job checked and hands over every checked job at the front of its
+// queue, so a queue's jobs leave in order (under mu_).
+void verifier::finish(std::uint64_t queue, verify_job* job) {
+  auto it = queues_.find(queue);
+  RC_ASSERT(it != queues_.end());
+  for (slot& s : it->second) {
+    if (&s.job == job) s.checked = true;
+  }
+  while (!it->second.empty() && it->second.front().checked) {
+    out_.push_back(std::move(it->second.front().job));
+    it->second.pop_front();
+  }
+  if (it->second.empty()) queues_.erase(it);
+}
+
 void verifier::work() {
   for (;;) {
-    verify_job job;
+    std::uint64_t queue = 0;
+    verify_job* job = nullptr;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stop_ || !in_.empty(); });
+      cv_.wait(lock, [&] { return stop_ || take(&queue, &job); });
       if (stop_) return;
-      job = std::move(in_.front());
-      in_.pop_front();
     }
-    check(job);
+    // The slot stays in its deque (a deque keeps element addresses while
+    // elements are added or removed at its ends), and no one else touches
+    // a taken job.
+    check(*job);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      out_.push_back(std::move(job));
+      finish(queue, job);
     }
     // Wake the reactor; a full socket buffer already means "wake up".
     const char one = 1;

@@ -13,77 +13,58 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "node/base/result.h"
 #include "node/core/config.h"
+#include "sim/dst/faults.h"
 #include "sim/dst/model.h"
 
 namespace ringchain::dst {
 
-// Which faults a run injects and how often. With swarm testing each seed
-// draws its own mix (swarm_faults); rates are per second of simulated time
-// over the whole cluster.
-struct fault_mix {
-  // Network.
-  double loss = 0;                  // probability a message is dropped
-  double duplicate = 0;             // probability a message is delivered twice
-  bool reorder = false;             // messages of one link may overtake each other
-  double partition_per_s = 0;       // a random split into two sides
-  double asymmetric_per_s = 0;      // some directed links cut
-  double isolate_leader_per_s = 0;  // the leader cut from everyone
-  double clog_per_s = 0;            // one directed link slowed by 10 ms-1 s
-  // Processes.
-  double crash_per_s = 0;  // kill and later restart; unsynced writes lost
-  double pause_per_s = 0;  // stop for 50 ms to 2 s
-  // Disks.
-  double torn_write = 0;           // at a crash, the in-flight write lands in part
-  double barrier_error_per_s = 0;  // a node's next fdatasync fails (EIO)
-  double disk_full_per_s = 0;      // a node's next write fails (ENOSPC)
-  double corrupt = 0;              // at a restart, a byte of an earlier write flips
-  bool slow_disks = false;         // disks draw from slower profiles
-
-  // "crash=0.2,loss=0.02,reorder" (what parse_faults reads), "none" when
-  // empty: rounded for summaries, or exact for replay commands.
-  std::string spec(bool exact = false) const;
-  // The names swarm_faults and parse_faults use.
-  static std::vector<std::string> kinds();
-};
-
-// The seed's own fault mix: each kind is on with probability 1/2, at an
-// intensity drawn from its range.
-fault_mix swarm_faults(std::uint64_t seed);
-// A mix of the named kinds (comma separated, from fault_mix::kinds()) at
-// middling intensities; an error sentence, or "".
-std::string parse_faults(const std::string& text, fault_mix* out);
-
+// How to run one seed: the cluster, its nodes' settings, the load, the
+// faults and the checking. Made by the command line (ringchain-sim dst),
+// by experiments (run_cell) and by tests; replay_command prints it back.
 struct options {
+  // The seed every random choice of the run is drawn from.
   std::uint64_t seed = 1;
+  // Nodes in the cluster, 1 to limits::peers_max.
   std::size_t nodes = 3;
+  // The chain's length: the safety phase lasts this many blocks' time, and
+  // the run ends when every healthy node holds this many.
   std::uint64_t blocks = 200;
-  // Settings of the nodes.
+  // The nodes' barrier policy: "per_block" or "per_tx".
   std::string persistence = "per_block";
+  // The nodes' round length.
   std::uint32_t round_interval_ms = 100;
+  // The nodes' commit deadline within a round.
   std::uint32_t round_deadline_ms = 200;
+  // Most transactions in one block.
   std::uint32_t block_txs_max = 256;
-  // Load: the client submits txs_per_submit transactions of tx_bytes every
-  // submit_interval_ms (0: once a round).
+  // Load: transactions the client submits at a time.
   std::uint32_t txs_per_submit = 4;
+  // Load: how often the client submits (0: once a round).
   std::uint32_t submit_interval_ms = 0;
+  // Load: each transaction's size.
   std::uint32_t tx_bytes = 128;
   // Whether leaders cut a block every round even with no transactions.
   // Without them a new leader appends nothing of its own term until load
   // arrives, which leaves room for schedules that empty blocks would hide
   // (the Raft paper's Figure 8).
   bool empty_blocks = true;
-  network_profile network;  // empty name: same_rack, or the swarm's choice
-  disk_profile disk;        // empty name: this_machine, or the swarm's choice
-  // Faults: the seed's swarm mix unless `faults_given`.
+  // The network; an empty name means same_rack.
+  network_profile network;
+  // The disks; an empty name means this_machine, or a slow profile when
+  // the fault mix has slow_disks.
+  disk_profile disk;
+  // Whether the seed draws its own fault mix (swarm testing); false: `faults`.
   bool swarm = true;
+  // The faults to inject when not `swarm`.
   fault_mix faults;
   // Test-only: a bug to plant (core::planted_bug).
   core::planted_bug bug = core::planted_bug::none;
+  // How long after the heal every healthy node has to apply a new block.
   double liveness_bound_s = 20;
   // Experiment mode: run this many simulated seconds and stop, with no
   // liveness phase (0: the two phases above).
@@ -92,35 +73,64 @@ struct options {
   bool check_every_event = true;
   // Where nodes keep their files; a fresh directory under it per run.
   std::filesystem::path work_dir;
+  // Keep the run's files afterwards (else they are removed).
   bool keep_files = false;
   // Print every fault as it happens.
   bool verbose = false;
 };
 
+// What one run did, and whether every checker held.
 struct result {
+  // The seed run.
   std::uint64_t seed = 0;
+  // Whether every checker held.
   bool ok = true;
-  std::string violation;  // which checker fired and what it saw
+  // Which checker fired and what it saw; empty when ok.
+  std::string violation;
+  // When the checker fired, in simulated seconds.
   double violation_at_s = 0;
+  // The fault mix the run injected (the seed's own with swarm testing).
   fault_mix faults;
-  std::string network, disk;
-  std::uint64_t height = 0;  // blocks in the chain at the end
+  // The network profile's name.
+  std::string network;
+  // The disk profile's name.
+  std::string disk;
+  // Blocks in the tallest chain at the end.
+  std::uint64_t height = 0;
+  // Events run.
   std::uint64_t events = 0;
+  // Simulated time at the end.
   double simulated_s = 0;
+  // Wall-clock time the run took.
   double wall_s = 0;
-  std::uint64_t trace_hash = 0;  // of every event, in order
+  // The hash of every event, in order: equal for equal runs.
+  std::uint64_t trace_hash = 0;
+  // Transactions acknowledged to the client as committed.
   std::uint64_t acked_txs = 0;
-  std::map<std::string, std::uint64_t> injected;  // faults by kind
+  // Faults injected, by kind.
+  fault_counts injected;
   // Where the nodes' files are (kept only with keep_files).
   std::filesystem::path dir;
-  // Each node's disk work.
+  // One node's disk work over the run.
   struct node_io {
-    std::uint64_t writes = 0, fdatasyncs = 0, bytes_written = 0;
+    // Writes completed.
+    std::uint64_t writes = 0;
+    // Barriers of completed writes.
+    std::uint64_t fdatasyncs = 0;
+    // Bytes of completed writes.
+    std::uint64_t bytes_written = 0;
   };
+  // Each node's disk work, by node slot.
   std::vector<node_io> io;
 };
 
-// Runs one seed.
+// Whether options can run: what a command line may get wrong (the node
+// count, the persistence, a load that cuts no block). The error is a
+// sentence naming the option as `ringchain-sim dst` spells it, and the
+// value.
+base::status validate(const options& o);
+
+// Runs one seed; the options must validate.
 result run(const options& o);
 
 // The command that replays a run of these options.

@@ -89,24 +89,18 @@ const disk_profile disks[] = {
 
 }  // namespace
 
-bool find_network_profile(const std::string& name, network_profile* out) {
+base::result<network_profile> find_network_profile(const std::string& name) {
   for (const auto& n : networks) {
-    if (n.name == name) {
-      *out = n;
-      return true;
-    }
+    if (n.name == name) return n;
   }
-  return false;
+  return base::fail("unknown network profile \"" + name + "\"");
 }
 
-bool find_disk_profile(const std::string& name, disk_profile* out) {
+base::result<disk_profile> find_disk_profile(const std::string& name) {
   for (const auto& d : disks) {
-    if (d.name == name) {
-      *out = d;
-      return true;
-    }
+    if (d.name == name) return d;
   }
-  return false;
+  return base::fail("unknown disk profile \"" + name + "\"");
 }
 
 std::vector<std::string> network_profile_names() {

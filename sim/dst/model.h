@@ -11,11 +11,18 @@
 #include <string>
 #include <vector>
 
+#include "node/base/result.h"
+
 namespace ringchain::dst {
 
+// The simulator's random numbers: a 64-bit Mersenne Twister with the
+// transforms below. One per run (and one per swarm mix), seeded from the
+// seed; draws happen in event order, so a seed replays exactly.
 class rng {
  public:
+  // A stream seeded with `seed`.
   explicit rng(std::uint64_t seed) : g_(seed) {}
+  // The next 64 random bits.
   std::uint64_t next() { return g_(); }
   // Uniform in [0, n); 0 when n is 0.
   std::uint64_t below(std::uint64_t n) { return n == 0 ? 0 : next() % n; }
@@ -23,6 +30,7 @@ class rng {
   double unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
   // Uniform in [lo, hi).
   double between(double lo, double hi) { return lo + (hi - lo) * unit(); }
+  // True with probability p (no draw when p <= 0).
   bool chance(double p) { return p > 0 && unit() < p; }
   // Standard normal (Box-Muller).
   double normal();
@@ -35,7 +43,9 @@ class rng {
 // microseconds: log-normal through both points (a constant when p99 <= p50).
 // Measured figures (block_log_bench, cluster_bench) plug in directly.
 struct latency {
+  // The median; 0 for no delay at all.
   double p50_us = 0;
+  // The 99th percentile; at most p50_us for a constant delay.
   double p99_us = 0;
   // A sample in nanoseconds.
   std::uint64_t sample_ns(rng& r) const;
@@ -43,37 +53,51 @@ struct latency {
 
 // A network: one-way delays inside a region and between regions, and each
 // node's outgoing bandwidth (a message occupies its sender's link for
-// bytes / bandwidth before it travels).
+// bytes / bandwidth before it travels). Fixed per run.
 struct network_profile {
+  // What experiments and --network call it; empty for "not chosen".
   std::string name;
+  // One line for people.
   std::string description;
-  latency local;  // one way, within a region
+  // One way, within a region.
+  latency local;
   // Round trips between regions in milliseconds (regions x regions; the
-  // diagonal unused), and jitter as the p99 / p50 ratio of the one-way
-  // delay between regions.
+  // diagonal unused); empty for one region.
   std::vector<std::vector<double>> region_rtt_ms;
+  // Jitter between regions: the p99 / p50 ratio of the one-way delay.
   double wan_jitter = 1.1;
+  // Each node's outgoing bandwidth.
   double gbit_per_s = 10;
+  // How many regions nodes are spread over.
   std::size_t regions() const { return region_rtt_ms.empty() ? 1 : region_rtt_ms.size(); }
   // Nodes are placed in regions round-robin: node i in region (i-1) % regions.
   std::size_t region_of(std::uint64_t node) const { return (node - 1) % regions(); }
+  // The one-way delay from node `from` to node `to` (ids).
   latency between(std::uint64_t from, std::uint64_t to) const;
 };
 
 // A disk: the latency of one write and its barrier (fdatasync), plus the
-// time to move the bytes.
+// time to move the bytes. Fixed per run.
 struct disk_profile {
+  // What experiments and --disk call it; empty for "not chosen".
   std::string name;
+  // One line for people.
   std::string description;
+  // A write's barrier.
   latency barrier;
+  // The transfer rate of the bytes written.
   double mb_per_s = 1000;
+  // A write of `bytes` with its barrier, in nanoseconds.
   std::uint64_t write_ns(rng& r, std::uint64_t bytes) const;
 };
 
-// The named profiles; false when the name is unknown.
-bool find_network_profile(const std::string& name, network_profile* out);
-bool find_disk_profile(const std::string& name, disk_profile* out);
+// The named network profile; the error says `unknown network profile "x"`.
+base::result<network_profile> find_network_profile(const std::string& name);
+// The named disk profile; the error says `unknown disk profile "x"`.
+base::result<disk_profile> find_disk_profile(const std::string& name);
+// The names of the network profiles, in a fixed order.
 std::vector<std::string> network_profile_names();
+// The names of the disk profiles, in a fixed order.
 std::vector<std::string> disk_profile_names();
 
 }  // namespace ringchain::dst

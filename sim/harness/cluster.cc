@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,8 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include "node/base/assert.h"
 
 namespace ringchain::harness {
 
@@ -55,8 +58,46 @@ process_cluster::process_cluster(process_cluster_options opts) : opts_(std::move
   for (std::size_t i = 0; i < opts_.nodes; ++i) {
     peer_ports_.push_back(free_port());
     client_ports_.push_back(free_port());
+    admin_ports_.push_back(free_port());
+    metrics_ports_.push_back(free_port());
   }
   pids_.assign(opts_.nodes, -1);
+  if (opts_.tls) {
+    tls_dir_ = dir_ / "tls";
+    const base::status made = run_command({RINGCHAIN_SOURCE_DIR "/scripts/make-certs.sh",
+                                           tls_dir_.string(), std::to_string(opts_.nodes)},
+                                          30s);
+    RC_ASSERT_MSG(made.ok(), made.message().c_str());
+  }
+}
+
+base::status run_command(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    ::dup2(null, 1);
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > end) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return base::fail(args[0] + " did not finish within " + std::to_string(timeout.count()) +
+                        " ms");
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return base::fail(args[0] + " failed (exit status " + std::to_string(status) + ")");
+  }
+  return {};
 }
 
 process_cluster::~process_cluster() {
@@ -76,6 +117,14 @@ std::string process_cluster::client_address(std::size_t i) const {
 
 std::string process_cluster::peer_address(std::size_t i) const {
   return "127.0.0.1:" + std::to_string(peer_ports_[i]);
+}
+
+std::string process_cluster::admin_address(std::size_t i) const {
+  return "127.0.0.1:" + std::to_string(admin_ports_[i]);
+}
+
+std::string process_cluster::metrics_address(std::size_t i) const {
+  return "127.0.0.1:" + std::to_string(metrics_ports_[i]);
 }
 
 fs::path process_cluster::data_dir(std::size_t i) const {
@@ -103,6 +152,10 @@ void process_cluster::start(std::size_t i) {
                                    "127.0.0.1:" + std::to_string(peer_ports_[i]),
                                    "--listen_client",
                                    "127.0.0.1:" + std::to_string(client_ports_[i]),
+                                   "--listen_admin",
+                                   admin_address(i),
+                                   "--listen_metrics",
+                                   metrics_address(i),
                                    "--peers",
                                    peers,
                                    "--data_dir",
@@ -113,6 +166,15 @@ void process_cluster::start(std::size_t i) {
                                    opts_.persistence,
                                    "--round_interval_ms",
                                    std::to_string(opts_.round_interval_ms)};
+  if (opts_.tls) {
+    const std::string n = std::to_string(i + 1);
+    for (const auto& [flag, file] : {std::pair<std::string, std::string>{"--tls_ca", "ca.crt"},
+                                     {"--tls_cert", "node-" + n + ".crt"},
+                                     {"--tls_key", "node-" + n + ".key"}}) {
+      args.push_back(flag);
+      args.push_back((tls_dir_ / file).string());
+    }
+  }
   if (opts_.segment_mib != 0) {
     args.push_back("--segment_mib");
     args.push_back(std::to_string(opts_.segment_mib));
@@ -128,6 +190,10 @@ void process_cluster::start(std::size_t i) {
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
+    if (opts_.open_files_max) {
+      const rlimit lim{*opts_.open_files_max, *opts_.open_files_max};
+      ::setrlimit(RLIMIT_NOFILE, &lim);
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -167,12 +233,11 @@ int process_cluster::stop(std::size_t i, std::chrono::milliseconds grace) {
 
 std::optional<nodepb::NodeStatus> process_cluster::status(std::size_t i) {
   net::client c;
-  if (!c.connect(client_address(i), 500ms).empty()) return std::nullopt;
+  if (!c.connect(client_address(i), 500ms).ok()) return std::nullopt;
   nodepb::ClientRequest req;
   req.mutable_status();
-  std::string err;
-  auto resp = c.call(req, 1s, &err);
-  if (!resp || !resp->has_status()) return std::nullopt;
+  auto resp = c.call(req, 1s);
+  if (!resp.ok() || !resp->has_status()) return std::nullopt;
   return resp->status();
 }
 
@@ -208,18 +273,17 @@ std::optional<nodepb::SubmitResponse> process_cluster::submit(std::size_t i,
                                                               const nodepb::SubmitRequest& req,
                                                               std::chrono::milliseconds timeout) {
   net::client c;
-  if (!c.connect(client_address(i), 1s).empty()) return std::nullopt;
+  if (!c.connect(client_address(i), 1s).ok()) return std::nullopt;
   nodepb::ClientRequest r;
   *r.mutable_submit() = req;
-  std::string err;
   for (int hop = 0; hop < 2; ++hop) {
-    auto resp = c.call(r, timeout, &err);
-    if (!resp) return std::nullopt;
+    auto resp = c.call(r, timeout);
+    if (!resp.ok()) return std::nullopt;
     const auto& s = resp->submit();
     const bool redirect =
         s.results_size() > 0 && s.results(0).code() == nodepb::TxResult::NOT_LEADER;
     if (!redirect || s.leader_client().empty()) return s;
-    if (!c.connect(s.leader_client(), 1s).empty()) return std::nullopt;
+    if (!c.connect(s.leader_client(), 1s).ok()) return std::nullopt;
   }
   return std::nullopt;
 }

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "node/base/result.h"
 #include "node/net/client.h"
 
 namespace ringchain::harness {
@@ -28,7 +29,13 @@ struct process_cluster_options {
   std::uint32_t round_interval_ms = 50;
   // Block-log segment size; 0 keeps the node's default.
   std::uint32_t segment_mib = 0;
+  // Mutual TLS between the nodes, with certificates made for the cluster
+  // by scripts/make-certs.sh (as a user's cluster would run).
+  bool tls = true;
   std::vector<std::string> extra_args;
+  // A lower limit on each node's open files (RLIMIT_NOFILE), for tests of
+  // descriptor exhaustion; unset keeps the inherited one.
+  std::optional<std::uint64_t> open_files_max;
   // Where node data and logs go; kept afterwards. Empty: a temporary
   // directory, removed afterwards.
   std::filesystem::path data_root;
@@ -51,6 +58,12 @@ class process_cluster {
   std::size_t size() const { return opts_.nodes; }
   std::string client_address(std::size_t i) const;
   std::string peer_address(std::size_t i) const;
+  // The admin port of node i (operators' requests: the slow-disk knob).
+  std::string admin_address(std::size_t i) const;
+  // Node i's Prometheus endpoint (HTTP GET /metrics).
+  std::string metrics_address(std::size_t i) const;
+  // Where the cluster's TLS material is (empty without TLS).
+  std::filesystem::path tls_dir() const { return tls_dir_; }
   std::filesystem::path data_dir(std::size_t i) const;
   std::string log_of(std::size_t i) const;
 
@@ -70,10 +83,17 @@ class process_cluster {
   std::filesystem::path dir_;
   std::vector<int> peer_ports_;
   std::vector<int> client_ports_;
+  std::vector<int> admin_ports_;
+  std::vector<int> metrics_ports_;
+  std::filesystem::path tls_dir_;
   std::vector<pid_t> pids_;
 };
 
 // A free TCP port on 127.0.0.1, below the kernel's ephemeral range.
 int free_port();
+
+// Runs a command and waits for it, killing it after `timeout`; its exit
+// status, or an error naming the command and what happened.
+base::status run_command(const std::vector<std::string>& args, std::chrono::milliseconds timeout);
 
 }  // namespace ringchain::harness

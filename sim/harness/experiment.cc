@@ -2,20 +2,19 @@
 
 #include <signal.h>
 #include <time.h>
-#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "node/base/limits.h"
 #include "node/chain/transaction.h"
-#include "sim/dst/model.h"
 #include "sim/harness/cluster.h"
 
 namespace ringchain::harness {
@@ -31,213 +30,6 @@ std::uint64_t monotonic_us() {
   return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000 +
          static_cast<std::uint64_t>(ts.tv_nsec) / 1000;
 }
-
-// One matrix key: its name and how to set it on a cell.
-struct axis {
-  std::string key;
-  std::vector<std::string> values;
-};
-
-std::string set_key(cell* c, const std::string& key, const toml::node& v) {
-  auto num = [&](auto* field) -> std::string {
-    auto x = v.value<std::int64_t>();
-    if (!x || *x < 0) return key + ": expected a non-negative integer";
-    *field = static_cast<std::remove_pointer_t<decltype(field)>>(*x);
-    return {};
-  };
-  if (key == "nodes") {
-    std::string e = num(&c->nodes);
-    if (e.empty() && (c->nodes == 0 || c->nodes > limits::peers_max))
-      e = "nodes: must be 1 to " + std::to_string(limits::peers_max);
-    return e;
-  }
-  if (key == "network" || key == "disk") {
-    auto s = v.value<std::string>();
-    if (!s) return key + ": expected a string";
-    dst::network_profile n;
-    dst::disk_profile d;
-    if (key == "network" && !dst::find_network_profile(*s, &n)) {
-      std::string names;
-      for (const auto& x : dst::network_profile_names()) names += " " + x;
-      return "network: unknown profile \"" + *s + "\"; known:" + names;
-    }
-    if (key == "disk" && !dst::find_disk_profile(*s, &d)) {
-      std::string names;
-      for (const auto& x : dst::disk_profile_names()) names += " " + x;
-      return "disk: unknown profile \"" + *s + "\"; known:" + names;
-    }
-    (key == "network" ? c->network : c->disk) = *s;
-    return {};
-  }
-  if (key == "io" || key == "persistence") {
-    auto s = v.value<std::string>();
-    if (!s) return key + ": expected a string";
-    if (key == "io" && *s != "uring" && *s != "epoll") return "io: must be uring or epoll";
-    if (key == "persistence" && *s != "per_block" && *s != "per_tx")
-      return "persistence: must be per_block or per_tx";
-    (key == "io" ? c->io : c->persistence) = *s;
-    return {};
-  }
-  if (key == "rate_tps") return num(&c->rate_tps);
-  if (key == "tx_bytes") return num(&c->tx_bytes);
-  if (key == "block_txs_max") return num(&c->block_txs_max);
-  if (key == "round_interval_ms") return num(&c->round_interval_ms);
-  if (key == "round_deadline_ms") return num(&c->round_deadline_ms);
-  if (key == "barrier_delay_us") return num(&c->barrier_delay_us);
-  if (key == "segment_mib") {
-    std::string e = num(&c->segment_mib);
-    if (e.empty() && (c->segment_mib < 16 || c->segment_mib > 256))
-      e = "segment_mib: must be 16 to 256";
-    return e;
-  }
-  return key + ": unknown key";
-}
-
-std::string to_text(const toml::node& v) {
-  if (auto s = v.value<std::string>()) return *s;
-  if (auto i = v.value<std::int64_t>()) return std::to_string(*i);
-  return "?";
-}
-
-}  // namespace
-
-std::string load_experiment(const fs::path& file, experiment* out) {
-  toml::table t;
-  try {
-    t = toml::parse_file(file.string());
-  } catch (const toml::parse_error& e) {
-    return file.string() + ": " + std::string(e.description()) + " at line " +
-           std::to_string(e.source().begin.line);
-  }
-  experiment e;
-  e.name = file.stem().string();
-  cell base;
-  std::uint32_t repetitions = 1;
-  const toml::table* matrix = nullptr;
-  for (const auto& [k, v] : t) {
-    const std::string key(k.str());
-    if (key == "matrix") {
-      matrix = v.as_table();
-      if (matrix == nullptr) return "matrix: expected a table";
-    } else if (key == "faults") {
-      const auto* arr = v.as_array();
-      if (arr == nullptr) return "faults: expected an array of tables ([[faults]])";
-      for (const auto& item : *arr) {
-        const auto* ft = item.as_table();
-        if (ft == nullptr) return "faults: expected an array of tables ([[faults]])";
-        fault f;
-        for (const auto& [fk, fv] : *ft) {
-          const std::string name(fk.str());
-          if (name == "at_s" || name == "duration_s") {
-            auto d = fv.value<double>();
-            if (!d || *d < 0) return "faults." + name + ": expected non-negative seconds";
-            (name == "at_s" ? f.at_s : f.duration_s) = *d;
-          } else if (name == "kind") {
-            f.kind = fv.value<std::string>().value_or("");
-            if (f.kind != "kill" && f.kind != "pause" && f.kind != "slow_disk") {
-              return "faults.kind: must be kill, pause or slow_disk";
-            }
-          } else if (name == "node") {
-            if (auto n = fv.value<std::int64_t>()) {
-              f.node = std::to_string(*n);
-            } else {
-              f.node = fv.value<std::string>().value_or("");
-              if (f.node != "leader" && f.node != "follower")
-                return "faults.node: leader, follower or a number";
-            }
-          } else if (name == "barrier_delay_us") {
-            f.barrier_delay_us =
-                static_cast<std::uint32_t>(fv.value<std::int64_t>().value_or(5000));
-          } else {
-            return "faults." + name + ": unknown key";
-          }
-        }
-        if (f.kind.empty()) return "faults: every fault needs a kind";
-        e.faults.push_back(f);
-      }
-    } else if (key == "engine") {
-      e.engine = v.value<std::string>().value_or("");
-      if (e.engine != "processes" && e.engine != "sim") return "engine: must be processes or sim";
-    } else if (key == "seed") {
-      auto n = v.value<std::int64_t>();
-      if (!n || *n < 1) return "seed: expected a positive integer";
-      e.seed = static_cast<std::uint64_t>(*n);
-    } else if (key == "name" || key == "description") {
-      auto s = v.value<std::string>();
-      if (!s) return key + ": expected a string";
-      (key == "name" ? e.name : e.description) = *s;
-    } else if (key == "warmup_s" || key == "duration_s") {
-      auto d = v.value<double>();
-      if (!d || *d <= 0 || *d > 3600) return key + ": expected seconds in (0, 3600]";
-      (key == "warmup_s" ? e.warmup_s : e.duration_s) = *d;
-    } else if (key == "clients" || key == "repetitions") {
-      auto n = v.value<std::int64_t>();
-      if (!n || *n < 1 || *n > 64) return key + ": expected 1 to 64";
-      (key == "clients" ? e.clients : repetitions) = static_cast<std::uint32_t>(*n);
-    } else if (std::string err = set_key(&base, key, v); !err.empty()) {
-      return err;
-    }
-  }
-  std::vector<axis> axes;
-  if (matrix != nullptr) {
-    for (const auto& [k, v] : *matrix) {
-      const auto* arr = v.as_array();
-      if (arr == nullptr || arr->empty())
-        return "matrix." + std::string(k.str()) + ": expected a non-empty array";
-      axis a{std::string(k.str()), {}};
-      for (const auto& x : *arr) {
-        cell probe = base;
-        if (std::string err = set_key(&probe, a.key, x); !err.empty()) return "matrix." + err;
-        a.values.push_back(to_text(x));
-      }
-      axes.push_back(std::move(a));
-    }
-  }
-  // The cartesian product, the first axis varying slowest.
-  std::vector<cell> cells{base};
-  for (const axis& a : axes) {
-    std::vector<cell> next;
-    for (const cell& c : cells) {
-      for (const std::string& val : a.values) {
-        cell n = c;
-        toml::table tmp;
-        if (a.key == "io" || a.key == "persistence" || a.key == "network" || a.key == "disk") {
-          tmp.insert("v", val);
-        } else {
-          tmp.insert("v", std::stoll(val));
-        }
-        set_key(&n, a.key, *tmp.get("v"));
-        n.label += (n.label.empty() ? "" : " ") + a.key + "=" + val;
-        next.push_back(n);
-      }
-    }
-    cells = std::move(next);
-  }
-  for (std::uint32_t r = 0; r < repetitions; ++r) {
-    for (cell c : cells) {
-      c.repetition = r;
-      if (c.label.empty()) c.label = "default";
-      if (repetitions > 1) c.label += " rep=" + std::to_string(r + 1);
-      e.cells.push_back(c);
-    }
-  }
-  for (const cell& c : e.cells) {
-    if (e.engine == "processes" && c.nodes > 9) {
-      return "nodes: " + std::to_string(c.nodes) +
-             " processes are too many for one machine (at most 9); engine = \"sim\" simulates "
-             "up to " +
-             std::to_string(limits::peers_max);
-    }
-  }
-  if (e.engine == "sim" && !e.faults.empty()) {
-    return "faults: [[faults]] apply to engine = \"processes\"; simulated faults are tested "
-           "with ringchain-sim dst";
-  }
-  *out = std::move(e);
-  return {};
-}
-
-namespace {
 
 // CPU seconds and context switches of a process, from /proc.
 node_resources read_proc(pid_t pid) {
@@ -333,12 +125,11 @@ void drive(process_cluster& cl, std::size_t first,
     if (monotonic_us() < retry_at) return;
     const std::string address = !redirect.empty() ? redirect : cl.client_address(target);
     redirect.clear();
-    if (!c.connect(address, 300ms).empty()) {
+    if (!c.connect(address, 300ms).ok()) {
       target = (target + 1) % cl.size();
       retry_at = monotonic_us() + 50'000;
     }
   };
-  std::string err;
   auto count = [&](const nodepb::ClientResponse& r) {
     for (const auto& t : r.submit().results()) {
       if (t.code() == nodepb::TxResult::COMMITTED) {
@@ -363,7 +154,7 @@ void drive(process_cluster& cl, std::size_t first,
         std::this_thread::sleep_for(1ms);
         continue;
       }
-      if (auto r = c.receive(std::chrono::milliseconds((due - now) / 1000 + 1), &err)) count(*r);
+      if (auto r = c.receive(std::chrono::milliseconds((due - now) / 1000 + 1)); r.ok()) count(*r);
     }
     if (batches[t].txs_size() == 0) continue;
     if (!c.connected()) reconnect();
@@ -375,7 +166,7 @@ void drive(process_cluster& cl, std::size_t first,
   // Answers for what is still waiting, for a bounded time.
   const std::uint64_t drain_until = monotonic_us() + 3'000'000;
   while (c.connected() && monotonic_us() < drain_until) {
-    if (auto r = c.receive(200ms, &err)) count(*r);
+    if (auto r = c.receive(200ms); r.ok()) count(*r);
   }
 }
 
@@ -398,11 +189,10 @@ struct fault_runner {
 
   void admin_delay(std::size_t i, std::uint32_t us) {
     net::client c;
-    if (!c.connect(cl.client_address(i), 500ms).empty()) return;
+    if (!c.connect(cl.admin_address(i), 500ms).ok()) return;
     nodepb::ClientRequest req;
     req.mutable_admin()->set_barrier_delay_us(us);
-    std::string err;
-    c.call(req, 1s, &err);
+    (void)c.call(req, 1s);
   }
 
   void step(std::uint64_t now) {
@@ -435,16 +225,28 @@ struct fault_runner {
 
 }  // namespace
 
-cell_report run_cell(const experiment& e, const cell& c, const run_options& opts,
-                     std::size_t index) {
-  cell_report res;
-  res.label = c.label;
-  res.nodes = c.nodes;
-  res.io = c.io;
-  res.persistence = c.persistence;
-  res.round_deadline_ms = c.round_deadline_ms;
-  res.txs_per_block = c.block_txs_max;
-  res.barrier_delay_us = c.barrier_delay_us;
+namespace {
+
+// The resources used between two samples of the same nodes.
+std::vector<node_resources> used(const std::vector<node_resources>& before,
+                                 const std::vector<node_resources>& after) {
+  std::vector<node_resources> out;
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    node_resources d = after[i];
+    d.cpu_user_s -= before[i].cpu_user_s;
+    d.cpu_system_s -= before[i].cpu_system_s;
+    d.voluntary_switches -= before[i].voluntary_switches;
+    d.involuntary_switches -= before[i].involuntary_switches;
+    d.fdatasyncs -= before[i].fdatasyncs;
+    d.io_enter_calls -= before[i].io_enter_calls;
+    d.bytes_written -= before[i].bytes_written;
+    out.push_back(d);
+  }
+  return out;
+}
+
+// The cluster of a cell: its nodes' settings and where their data goes.
+process_cluster_options cluster_options(const cell& c, const run_options& opts, std::size_t index) {
   process_cluster_options o;
   if (!opts.node_binary.empty()) o.node_binary = opts.node_binary;
   o.nodes = c.nodes;
@@ -457,6 +259,15 @@ cell_report run_cell(const experiment& e, const cell& c, const run_options& opts
                   "--round_deadline_ms", std::to_string(c.round_deadline_ms),
                   "--barrier_delay_us",  std::to_string(c.barrier_delay_us),
                   "--log_level",         "warn"};
+  return o;
+}
+
+}  // namespace
+
+cell_report run_cell(const experiment& e, const cell& c, const run_options& opts,
+                     std::size_t index) {
+  cell_report res = start_report(c);
+  const process_cluster_options o = cluster_options(c, opts, index);
   const auto batches = presign(c, e.clients, e.warmup_s + e.duration_s, index);
   process_cluster cl(o);
   cl.start_all();
@@ -487,17 +298,7 @@ cell_report run_cell(const experiment& e, const cell& c, const run_options& opts
   const auto after = sample(cl);
   for (auto& t : threads) t.join();
   for (std::size_t i = 0; i < cl.size(); ++i) cl.stop(i);
-  for (std::size_t i = 0; i < after.size(); ++i) {
-    node_resources d = after[i];
-    d.cpu_user_s -= before[i].cpu_user_s;
-    d.cpu_system_s -= before[i].cpu_system_s;
-    d.voluntary_switches -= before[i].voluntary_switches;
-    d.involuntary_switches -= before[i].involuntary_switches;
-    d.fdatasyncs -= before[i].fdatasyncs;
-    d.io_enter_calls -= before[i].io_enter_calls;
-    d.bytes_written -= before[i].bytes_written;
-    res.resources.push_back(d);
-  }
+  res.resources = used(before, after);
   const double total_s = e.warmup_s + e.duration_s;
   res.offered_tps = static_cast<double>(totals.sent) / total_s;
   res.accepted_tps = static_cast<double>(totals.committed) / total_s;

@@ -17,37 +17,21 @@
 // this machine (up to 9 nodes). engine = "sim" runs each cell in the
 // deterministic simulator (sim/dst) in simulated time: up to 128 nodes, a
 // network and a disk profile per cell (network, disk), no io backend.
+// Keys one engine would ignore are refused there: io, barrier_delay_us,
+// segment_mib and clients belong to "processes"; network, disk and seed to
+// "sim".
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "node/base/result.h"
+#include "sim/harness/cell.h"
 #include "sim/report/writer.h"
 
 namespace ringchain::harness {
-
-struct cell {
-  std::size_t nodes = 3;
-  std::string io = "uring";
-  std::string persistence = "per_block";
-  std::uint32_t rate_tps = 5000;
-  std::uint32_t tx_bytes = 256;
-  std::uint32_t block_txs_max = 256;
-  std::uint32_t round_interval_ms = 100;
-  std::uint32_t round_deadline_ms = 200;
-  std::uint32_t barrier_delay_us = 0;
-  // Block-log segment size of the nodes (16 to 256).
-  std::uint32_t segment_mib = 64;
-  // engine = "sim" only: profiles from sim/dst/model.h.
-  std::string network = "same_rack";
-  std::string disk = "this_machine";
-  std::uint32_t repetition = 0;
-  // "io=uring persistence=per_tx": the matrix values that name this cell.
-  std::string label;
-};
 
 // A fault scheduled in every cell:
 //
@@ -59,39 +43,62 @@ struct cell {
 //   duration_s = 1.5      # until the restart, resume or restore
 //   barrier_delay_us = 5000   # slow_disk only
 struct fault {
+  // Seconds into the measured window.
   double at_s = 0;
+  // "kill", "pause" or "slow_disk".
   std::string kind;
+  // "leader", "follower", or a node number (1 to the cell's nodes).
   std::string node = "leader";
+  // Until the restart, resume or restore.
   double duration_s = 1;
+  // The barrier delay of a slow_disk fault.
   std::uint32_t barrier_delay_us = 5000;
 };
 
+// An experiment as its file describes it: the settings shared by every
+// cell, and the cells (the matrix's combinations, times repetitions).
 struct experiment {
+  // The file's name without .toml, unless it sets one.
   std::string name;
+  // One line for the report.
   std::string description;
+  // "processes" (local ringchain-node processes) or "sim" (the simulator).
   std::string engine = "processes";
-  // The simulator's seed (engine = "sim").
+  // The simulator's seed (engine = "sim"); repetition r runs seed + r.
   std::uint64_t seed = 1;
+  // Seconds of load before the measured window.
   double warmup_s = 1;
+  // Seconds of the measured window.
   double duration_s = 4;
+  // Client threads loading a process cluster.
   std::uint32_t clients = 4;
+  // The cells, in the order they run.
   std::vector<cell> cells;
+  // Faults scheduled in every cell (engine = "processes" only).
   std::vector<fault> faults;
 };
 
-// Reads an experiment; returns an error sentence naming the key, or "".
-std::string load_experiment(const std::filesystem::path& file, experiment* out);
+// Reads an experiment file; the error names the key at fault and why
+// ("matrix.io: must be uring or epoll").
+base::result<experiment> load_experiment(const std::filesystem::path& file);
 
+// What a cell measured, its faults and its nodes' resources: the report's
+// types, which the harness fills.
 using report::cell_report;
 using report::fault_window;
 using report::node_resources;
 
+// Where a process cell runs.
 struct run_options {
+  // The run directory; cell i keeps its nodes' data in cell-<i+1>.
   std::filesystem::path out_dir;
-  std::string node_binary;  // empty: the one built with this tree
+  // The ringchain-node to launch; empty: the one built with this tree.
+  std::string node_binary;
 };
 
-// Runs one cell: cluster up, warm-up, measured window, cluster down.
+// Runs one cell on local processes: cluster up, warm-up, measured window
+// (with the experiment's faults), cluster down. `index` numbers the cell
+// in the run (its directory and its clients' keys).
 cell_report run_cell(const experiment& e, const cell& c, const run_options& opts,
                      std::size_t index);
 

@@ -1,5 +1,7 @@
-// Latency-budget arithmetic over the leader's block trace: where each
-// block's time went, and whether it met its round's deadline.
+// Latency-budget arithmetic over the leaders' block traces: percentiles
+// and summaries of many blocks. The split of one block's time into phases
+// (phases, split) is the node's own (node/runtime/latency_budget.h), so its
+// metrics and these reports share one definition.
 //
 // A block's commit latency runs from its round's start to the moment the
 // leader saw it durable on a quorum. It splits into phases that add up to
@@ -22,37 +24,14 @@
 #include <string>
 #include <vector>
 
+#include "node/runtime/block_trace.h"
+#include "node/runtime/latency_budget.h"
+
 namespace ringchain::report {
 
-// One line of a node's trace.jsonl (docs/ARCHITECTURE.md, "The block trace").
-struct block_record {
-  std::uint64_t node = 0, index = 0, height = 0, term = 0, round = 0, txs = 0, bytes = 0;
-  std::uint64_t round_start_us = 0, cut_us = 0, write_submitted_us = 0, barrier_done_us = 0;
-  std::uint64_t committed_us = 0, applied_us = 0, deadline_us = 0;
-  struct follower {
-    std::uint64_t id = 0, sent_us = 0, acked_us = 0, persist_us = 0;
-  };
-  std::vector<follower> followers;
-};
-
-// Parses one trace line; false (and *error set) when it is not one.
-bool parse_block_record(const std::string& line, block_record* out, std::string* error);
-
-// The phases of one block, in microseconds; they sum to commit_us.
-struct phases {
-  double build_us = 0;
-  double leader_persist_us = 0;
-  double network_us = 0;
-  double follower_persist_us = 0;
-  double quorum_wait_us = 0;
-  double apply_us = 0;
-  double commit_us = 0;  // round start -> committed
-  double slack_us = 0;   // deadline - committed; negative when missed
-  bool deadline_met = false;
-};
-
-// Splits a block's time; `quorum` counts the leader (2 of 3 nodes, 3 of 5).
-phases split(const block_record& b, std::size_t quorum);
+using runtime::block_record;
+using runtime::phases;
+using runtime::split;
 
 // The p-th percentile by nearest rank: the smallest value with at least p%
 // of the values at or below it. 0 for no values.

@@ -8,17 +8,19 @@
 #include <set>
 #include <sstream>
 
+#include "sim/report/plots.h"
+
 namespace ringchain::report {
 
 std::vector<block_record> read_traces(const std::vector<std::filesystem::path>& files,
                                       std::uint64_t from_us, std::uint64_t to_us) {
   std::vector<block_record> all;
-  std::string err;
   for (const auto& file : files) {
     std::ifstream in(file);
     for (std::string line; std::getline(in, line);) {
-      block_record b;
-      if (!parse_block_record(line, &b, &err)) continue;
+      base::result<block_record> parsed = runtime::parse_block_record(line);
+      if (!parsed.ok()) continue;
+      block_record& b = *parsed;
       if (b.txs > 0 && b.round_start_us >= from_us && b.round_start_us <= to_us &&
           b.committed_us != 0) {
         all.push_back(std::move(b));
@@ -233,93 +235,85 @@ std::string html_escape(const std::string& s) {
   return out;
 }
 
+json summary_json(const summary& s) {
+  return {{"blocks", s.blocks},
+          {"txs", s.txs},
+          {"seconds", s.seconds},
+          {"txs_per_s", s.txs_per_s},
+          {"deadline_met_ratio", s.deadline_met_ratio},
+          {"p50_ms", s.p50_ms},
+          {"p90_ms", s.p90_ms},
+          {"p99_ms", s.p99_ms},
+          {"p999_ms", s.p999_ms},
+          {"max_ms", s.max_ms},
+          {"slack_p50_ms", s.slack_p50_ms},
+          {"slack_p1_ms", s.slack_p1_ms},
+          {"mean_phases_us",
+           {{"build", s.mean.build_us},
+            {"leader_persist", s.mean.leader_persist_us},
+            {"network", s.mean.network_us},
+            {"follower_persist", s.mean.follower_persist_us},
+            {"quorum_wait", s.mean.quorum_wait_us},
+            {"apply", s.mean.apply_us},
+            {"commit", s.mean.commit_us}}}};
+}
+
+json resources_json(const std::vector<node_resources>& nodes) {
+  json out = json::array();
+  for (const auto& n : nodes) {
+    out.push_back({{"node", n.id},
+                   {"cpu_user_s", n.cpu_user_s},
+                   {"cpu_system_s", n.cpu_system_s},
+                   {"voluntary_switches", n.voluntary_switches},
+                   {"involuntary_switches", n.involuntary_switches},
+                   {"fdatasyncs", n.fdatasyncs},
+                   {"io_enter_calls", n.io_enter_calls},
+                   {"bytes_written", n.bytes_written}});
+  }
+  return out;
+}
+
+json blocks_json(const std::vector<block_record>& blocks) {
+  json out = json::array();
+  for (const auto& b : blocks) out.push_back(b);
+  return out;
+}
+
+json cell_json(const cell_report& c) {
+  json jc;
+  jc["label"] = c.label;
+  jc["nodes"] = c.nodes;
+  jc["io"] = c.io;
+  jc["persistence"] = c.persistence;
+  jc["round_deadline_ms"] = c.round_deadline_ms;
+  jc["txs_per_block"] = c.txs_per_block;
+  jc["barrier_delay_us"] = c.barrier_delay_us;
+  jc["error"] = c.error;
+  jc["leader"] = c.leader;
+  jc["offered_tps"] = c.offered_tps;
+  jc["accepted_tps"] = c.accepted_tps;
+  jc["refused"] = c.refused;
+  jc["leader_changes"] = c.leader_changes;
+  jc["rounds"] = c.rounds;
+  jc["rounds_without_block"] = c.rounds_without_block;
+  jc["faults"] = json::array();
+  for (const auto& f : c.faults) {
+    jc["faults"].push_back(
+        {{"kind", f.kind}, {"node", f.node}, {"start_us", f.start_us}, {"end_us", f.end_us}});
+  }
+  jc["summary"] = summary_json(c.summary);
+  jc["resources"] = resources_json(c.resources);
+  jc["blocks"] = blocks_json(c.blocks);
+  return jc;
+}
+
 json to_json(const run_report& r) {
   json j;
   j["experiment"] = r.experiment;
   j["description"] = r.description;
   j["duration_s"] = r.duration_s;
   j["cells"] = json::array();
-  for (const cell_report& c : r.cells) {
-    json jc;
-    jc["label"] = c.label;
-    jc["nodes"] = c.nodes;
-    jc["io"] = c.io;
-    jc["persistence"] = c.persistence;
-    jc["round_deadline_ms"] = c.round_deadline_ms;
-    jc["txs_per_block"] = c.txs_per_block;
-    jc["barrier_delay_us"] = c.barrier_delay_us;
-    jc["error"] = c.error;
-    jc["leader"] = c.leader;
-    jc["offered_tps"] = c.offered_tps;
-    jc["accepted_tps"] = c.accepted_tps;
-    jc["refused"] = c.refused;
-    jc["leader_changes"] = c.leader_changes;
-    jc["rounds"] = c.rounds;
-    jc["rounds_without_block"] = c.rounds_without_block;
-    jc["faults"] = json::array();
-    for (const auto& f : c.faults) {
-      jc["faults"].push_back(
-          {{"kind", f.kind}, {"node", f.node}, {"start_us", f.start_us}, {"end_us", f.end_us}});
-    }
-    const summary& s = c.summary;
-    jc["summary"] = {{"blocks", s.blocks},
-                     {"txs", s.txs},
-                     {"seconds", s.seconds},
-                     {"txs_per_s", s.txs_per_s},
-                     {"deadline_met_ratio", s.deadline_met_ratio},
-                     {"p50_ms", s.p50_ms},
-                     {"p90_ms", s.p90_ms},
-                     {"p99_ms", s.p99_ms},
-                     {"p999_ms", s.p999_ms},
-                     {"max_ms", s.max_ms},
-                     {"slack_p50_ms", s.slack_p50_ms},
-                     {"slack_p1_ms", s.slack_p1_ms},
-                     {"mean_phases_us",
-                      {{"build", s.mean.build_us},
-                       {"leader_persist", s.mean.leader_persist_us},
-                       {"network", s.mean.network_us},
-                       {"follower_persist", s.mean.follower_persist_us},
-                       {"quorum_wait", s.mean.quorum_wait_us},
-                       {"apply", s.mean.apply_us},
-                       {"commit", s.mean.commit_us}}}};
-    jc["resources"] = json::array();
-    for (const auto& n : c.resources) {
-      jc["resources"].push_back({{"node", n.id},
-                                 {"cpu_user_s", n.cpu_user_s},
-                                 {"cpu_system_s", n.cpu_system_s},
-                                 {"voluntary_switches", n.voluntary_switches},
-                                 {"involuntary_switches", n.involuntary_switches},
-                                 {"fdatasyncs", n.fdatasyncs},
-                                 {"io_enter_calls", n.io_enter_calls},
-                                 {"bytes_written", n.bytes_written}});
-    }
-    jc["blocks"] = json::array();
-    for (const auto& b : c.blocks) {
-      json fs = json::array();
-      for (const auto& f : b.followers) {
-        fs.push_back({{"id", f.id},
-                      {"sent_us", f.sent_us},
-                      {"acked_us", f.acked_us},
-                      {"persist_us", f.persist_us}});
-      }
-      jc["blocks"].push_back({{"node", b.node},
-                              {"index", b.index},
-                              {"height", b.height},
-                              {"term", b.term},
-                              {"round", b.round},
-                              {"txs", b.txs},
-                              {"bytes", b.bytes},
-                              {"round_start_us", b.round_start_us},
-                              {"cut_us", b.cut_us},
-                              {"write_submitted_us", b.write_submitted_us},
-                              {"barrier_done_us", b.barrier_done_us},
-                              {"committed_us", b.committed_us},
-                              {"applied_us", b.applied_us},
-                              {"deadline_us", b.deadline_us},
-                              {"followers", fs}});
-    }
-    j["cells"].push_back(jc);
-  }
+  for (const cell_report& c : r.cells) j["cells"].push_back(cell_json(c));
   return j;
 }
 
@@ -341,129 +335,6 @@ void write_csv(const run_report& r, const fs::path& file) {
   }
 }
 
-// Renders the plots with gnuplot into SVG files; returns their contents
-// (empty when gnuplot is missing).
-std::vector<std::pair<std::string, std::string>> plots(const run_report& r, const fs::path& dir) {
-  std::vector<std::pair<std::string, std::string>> out;
-  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) return out;
-  const fs::path pd = dir / "plots";
-  fs::create_directories(pd);
-  std::ofstream cdf(pd / "cdf.dat"), phases_dat(pd / "phases.dat"), time_dat(pd / "time.dat"),
-      tput(pd / "throughput.dat");
-  double deadline = 0;
-  std::size_t shown = 0;
-  std::vector<std::string> labels;
-  for (const cell_report& c : r.cells) {
-    if (!c.error.empty() || c.blocks.empty()) continue;
-    ++shown;
-    deadline = std::max(deadline, static_cast<double>(c.round_deadline_ms));
-    std::vector<double> ms;
-    for (const auto& b : c.blocks) ms.push_back(split(b, c.nodes / 2 + 1).commit_us / 1000);
-    std::sort(ms.begin(), ms.end());
-    labels.push_back(c.label);
-    for (std::size_t i = 0; i < ms.size(); ++i)
-      cdf << ms[i] << ' ' << static_cast<double>(i + 1) / static_cast<double>(ms.size()) << '\n';
-    cdf << "\n\n";
-    const phases& m = c.summary.mean;
-    phases_dat << '"' << c.label << "\" " << m.build_us / 1000 << ' ' << m.leader_persist_us / 1000
-               << ' ' << m.network_us / 1000 << ' ' << m.follower_persist_us / 1000 << ' '
-               << m.quorum_wait_us / 1000 << '\n';
-    const double t0 = static_cast<double>(c.blocks.front().round_start_us);
-    for (const auto& b : c.blocks) {
-      time_dat << (static_cast<double>(b.round_start_us) - t0) / 1e6 << ' '
-               << split(b, c.nodes / 2 + 1).commit_us / 1000 << '\n';
-    }
-    time_dat << "\n\n";
-    tput << c.summary.txs_per_s << ' ' << c.summary.p99_ms << " \"" << c.label << "\"\n";
-  }
-  if (shown == 0) return out;
-  cdf.close();
-  phases_dat.close();
-  time_dat.close();
-  tput.close();
-  // One clause per cell: `index i` picks its block of the data file.
-  auto per_cell = [&](const fs::path& data, const std::string& style) {
-    std::string clauses;
-    for (std::size_t i = 0; i < labels.size(); ++i) {
-      std::string title = labels[i];
-      std::replace(title.begin(), title.end(), '\'', ' ');
-      clauses += (i ? ", " : "") + std::string("'") + data.string() + "' index " +
-                 std::to_string(i) + " using 1:2 " + style + " title '" + title + "'";
-    }
-    return clauses;
-  };
-  // Fault windows, shaded on the latency-over-time plot.
-  std::string shading;
-  int object = 10;
-  for (const cell_report& c : r.cells) {
-    if (!c.error.empty() || c.blocks.empty()) continue;
-    const double t0 = static_cast<double>(c.blocks.front().round_start_us);
-    for (const fault_window& f : c.faults) {
-      shading += "set object " + std::to_string(object++) + " rect from " +
-                 fmt((static_cast<double>(f.start_us) - t0) / 1e6, 3) + ", graph 0 to " +
-                 fmt((static_cast<double>(f.end_us) - t0) / 1e6, 3) +
-                 ", graph 1 fc rgb '#ffbbbb' fillstyle solid 0.35 noborder behind\n";
-    }
-  }
-  std::ofstream gp(pd / "plots.gp");
-  gp << "set terminal svg size 900,420 dynamic noenhanced font 'sans,11' background '#ffffff'\n"
-        "set key outside right top\nset grid\n"
-        "set output '"
-     << (pd / "cdf.svg").string()
-     << "'\nset title 'Commit latency CDF (dashed: round deadline)'\nset xlabel 'ms from round "
-        "start'\n"
-        "set ylabel 'fraction of blocks'\nset logscale x\n"
-        "set arrow 1 from "
-     << deadline << ", graph 0 to " << deadline
-     << ", graph 1 nohead dt 2 lw 2 lc rgb 'red'\n"
-        "plot "
-     << per_cell(pd / "cdf.dat", "with steps lw 2")
-     << "\n"
-        "unset arrow 1\nunset logscale x\n"
-        "set output '"
-     << (pd / "phases.svg").string()
-     << "'\nset title 'Where the time went: mean per block'\nset ylabel 'ms'\nset xlabel ''\n"
-        "set style data histograms\nset style histogram rowstacked\nset style fill solid 0.8 "
-        "border -1\n"
-        "set boxwidth 0.6\nset xtics rotate by -20\n"
-        "plot '"
-     << (pd / "phases.dat").string()
-     << "' using 2:xticlabels(1) title 'build', '' using 3 title 'leader persist', '' using 4 "
-        "title 'network', "
-        "'' using 5 title 'follower persist', '' using 6 title 'quorum wait'\n"
-        "set xtics norotate\nset style data points\n"
-     << shading
-     << "\n"
-        "set output '"
-     << (pd / "time.svg").string()
-     << "'\nset title 'Commit latency over the measured window (shaded: faults)'\nset xlabel "
-        "'s'\nset ylabel 'ms'\n"
-        "plot "
-     << per_cell(pd / "time.dat", "with linespoints pt 7 ps 0.4")
-     << "\n"
-        "set output '"
-     << (pd / "throughput.svg").string()
-     << "'\nunset object\nset title 'Throughput against p99 commit latency, one point per cell'\n"
-        "set xlabel 'committed tx/s'\nset ylabel 'p99 ms'\n"
-        "plot '"
-     << (pd / "throughput.dat").string()
-     << "' using 1:2 with points pt 7 ps 1.5 notitle, '' using 1:2:3 with labels offset 0,1 "
-        "notitle\n";
-  gp.close();
-  const std::string cmd =
-      "gnuplot '" + (pd / "plots.gp").string() + "' > '" + (pd / "gnuplot.log").string() + "' 2>&1";
-  if (std::system(cmd.c_str()) != 0) return out;
-  for (const char* name : {"cdf", "phases", "time", "throughput"}) {
-    std::ifstream in(pd / (std::string(name) + ".svg"));
-    std::stringstream s;
-    s << in.rdbuf();
-    std::string svg = s.str();
-    const auto at = svg.find("<svg");
-    if (at != std::string::npos) out.push_back({name, svg.substr(at)});
-  }
-  return out;
-}
-
 void write_html(const run_report& r, const fs::path& dir) {
   std::ofstream out(dir / "report.html");
   out << "<!doctype html><html><head><meta charset='utf-8'><title>" << html_escape(r.experiment)
@@ -475,7 +346,8 @@ void write_html(const run_report& r, const fs::path& dir) {
          "head><body>\n<h1>"
       << html_escape(r.experiment) << ": latency budget</h1>\n<p>" << html_escape(r.description)
       << "</p>\n";
-  for (const auto& [name, svg] : plots(r, dir)) out << "<div class='plot'>" << svg << "</div>\n";
+  for (const auto& [name, svg] : render_plots(r, dir))
+    out << "<div class='plot'>" << svg << "</div>\n";
   for (const table& t : tables(r)) {
     out << "<h2>" << html_escape(t.title) << "</h2><table><tr>";
     for (const auto& h : t.header) out << "<th>" << html_escape(h) << "</th>";
@@ -518,10 +390,10 @@ std::string markdown(const run_report& r) {
   return out.str();
 }
 
-std::string write_reports(const run_report& r, const fs::path& dir) {
+base::status write_reports(const run_report& r, const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return "cannot create " + dir.string() + ": " + ec.message();
+  if (ec) return base::fail("cannot create " + dir.string() + ": " + ec.message());
   std::ofstream(dir / "report.json") << to_json(r).dump(1) << '\n';
   write_csv(r, dir / "blocks.csv");
   std::ofstream(dir / "report.md") << markdown(r);
@@ -529,10 +401,10 @@ std::string write_reports(const run_report& r, const fs::path& dir) {
   return {};
 }
 
-std::string read_report(const fs::path& dir, run_report* out) {
+base::result<run_report> read_report(const fs::path& dir) {
   try {
     std::ifstream in(dir / "report.json");
-    if (!in) return "no report.json in " + dir.string();
+    if (!in) return base::fail("no report.json in " + dir.string());
     const json j = json::parse(in);
     run_report r;
     r.experiment = j.at("experiment");
@@ -564,19 +436,13 @@ std::string read_report(const fs::path& dir, run_report* out) {
                                jr.at("fdatasyncs"), jr.at("io_enter_calls"),
                                jr.at("bytes_written")});
       }
-      std::string err;
-      for (const auto& jb : jc.at("blocks")) {
-        block_record b;
-        if (!parse_block_record(jb.dump(), &b, &err)) return "report.json: " + err;
-        c.blocks.push_back(std::move(b));
-      }
+      for (const auto& jb : jc.at("blocks")) c.blocks.push_back(jb.get<block_record>());
       c.summary = summarize(c.blocks, c.nodes / 2 + 1);
       r.cells.push_back(std::move(c));
     }
-    *out = std::move(r);
-    return {};
+    return r;
   } catch (const std::exception& e) {
-    return "report.json in " + dir.string() + " does not read: " + e.what();
+    return base::fail("report.json in " + dir.string() + " does not read: " + e.what());
   }
 }
 

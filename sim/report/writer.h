@@ -6,52 +6,80 @@
 #include <string>
 #include <vector>
 
+#include "node/base/result.h"
 #include "sim/report/budget.h"
 
 namespace ringchain::report {
 
-// Resource use of one node over a cell's measured window.
+// Resource use of one node over a cell's measured window (the difference
+// of samples at its edges; the simulator fills the disk figures only).
 struct node_resources {
+  // The node's id.
   std::uint64_t id = 0;
+  // CPU time in user and in system mode.
   double cpu_user_s = 0, cpu_system_s = 0;
+  // Context switches: voluntary (waits) and involuntary (preemptions).
   std::uint64_t voluntary_switches = 0, involuntary_switches = 0;
+  // Barriers, io_uring_enter calls, and bytes written.
   std::uint64_t fdatasyncs = 0, io_enter_calls = 0, bytes_written = 0;
 };
 
 // A fault injected during a cell, on the monotonic clock of the traces.
 struct fault_window {
+  // "kill", "pause" or "slow_disk".
   std::string kind;
+  // The node it struck.
   std::uint64_t node = 0;
+  // When it started and ended (0: not yet).
   std::uint64_t start_us = 0, end_us = 0;
 };
 
 // One cell of an experiment, as measured.
 struct cell_report {
+  // The matrix values that name the cell.
   std::string label;
+  // Nodes in the cluster.
   std::size_t nodes = 0;
+  // The io backend ("sim" in the simulator) and the barrier policy.
   std::string io, persistence;
+  // The cell's deadline, block size and barrier delay, as set.
   std::uint32_t round_deadline_ms = 0, txs_per_block = 0, barrier_delay_us = 0;
-  std::string error;  // empty when the cell ran
+  // Why the cell failed; empty when it ran.
+  std::string error;
+  // The leader's id at the start (or of the first measured block).
   std::uint64_t leader = 0;
-  double offered_tps = 0;   // sent per second
-  double accepted_tps = 0;  // committed per second, as clients saw it
+  // Transactions sent per second.
+  double offered_tps = 0;
+  // Transactions committed per second, as clients saw it.
+  double accepted_tps = 0;
+  // Transactions refused (not leader, full pool...).
   std::uint64_t refused = 0;
-  std::vector<block_record> blocks;  // the leader's blocks in the window
+  // The leader's blocks in the window.
+  std::vector<block_record> blocks;
+  // What the window's blocks add up to.
   report::summary summary;
+  // Each node's resource use in the window.
   std::vector<node_resources> resources;
+  // The faults injected.
   std::vector<fault_window> faults;
   // Distinct leaders' terms among the measured blocks, less one.
   std::size_t leader_changes = 0;
   // Round-length slots of the window in which no block's round started
-  // (an election, a stalled leader), and all slots.
+  // (an election, a stalled leader).
   std::size_t rounds_without_block = 0;
+  // All round-length slots of the window.
   std::size_t rounds = 0;
 };
 
+// A whole run of an experiment: what report.json holds.
 struct run_report {
+  // The experiment's name.
   std::string experiment;
+  // Its description.
   std::string description;
+  // The measured window of each cell.
   double duration_s = 0;
+  // The cells, in the experiment's order.
   std::vector<cell_report> cells;
 };
 
@@ -71,10 +99,11 @@ void measure_window(cell_report* r, std::uint64_t from_us, std::uint64_t to_us,
 // holds.
 std::string markdown(const run_report& r);
 
-// Writes every report file into `dir`; returns an error sentence or "".
-std::string write_reports(const run_report& r, const std::filesystem::path& dir);
+// Writes every report file into `dir`; fails when it cannot create `dir`.
+base::status write_reports(const run_report& r, const std::filesystem::path& dir);
 
-// Reads report.json back (for re-rendering); an error sentence or "".
-std::string read_report(const std::filesystem::path& dir, run_report* out);
+// Reads report.json back from a run directory (for re-rendering and
+// comparing); fails when it is missing or does not read.
+base::result<run_report> read_report(const std::filesystem::path& dir);
 
 }  // namespace ringchain::report

@@ -10,6 +10,7 @@
 #include "node/base/limits.h"
 #include "node/chain/block.h"
 #include "node/net/frame.h"
+#include "tests/cluster/cluster_helpers.h"
 
 namespace ringchain::testing {
 namespace {
@@ -19,39 +20,18 @@ using harness::process_cluster_options;
 
 using namespace std::chrono_literals;
 
-// `count` signed key-value writes from one sender; keys are "<tag>-<n>".
-nodepb::SubmitRequest make_txs(const std::string& tag, std::uint64_t first_nonce, int count) {
-  std::string seed = tag;
-  seed.resize(32, '#');
-  const chain::key_pair k = chain::key_pair_from_seed(seed);
-  nodepb::SubmitRequest req;
-  for (int i = 0; i < count; ++i) {
-    const std::uint64_t nonce = first_nonce + static_cast<std::uint64_t>(i);
-    *req.add_txs() =
-        chain::make_transaction(k, nonce, tag + "-" + std::to_string(nonce), std::string(200, 'v'));
-  }
-  return req;
-}
-
-int committed(const nodepb::SubmitResponse& r) {
-  int n = 0;
-  for (const auto& t : r.results()) n += t.code() == nodepb::TxResult::COMMITTED;
-  return n;
-}
-
 // Every transaction key in node i's chain, from block 1 to its height.
 std::set<std::string> chain_keys(process_cluster& c, std::size_t i) {
   std::set<std::string> keys;
   auto s = c.status(i);
   if (!s) return keys;
   net::client cl;
-  if (!cl.connect(c.client_address(i), 1s).empty()) return keys;
+  if (!cl.connect(c.client_address(i), 1s).ok()) return keys;
   for (std::uint64_t h = 1; h <= s->height(); ++h) {
     nodepb::ClientRequest req;
     req.mutable_block()->set_height(h);
-    std::string err;
-    auto resp = cl.call(req, 2s, &err);
-    if (!resp || !resp->block().found()) continue;
+    auto resp = cl.call(req, 2s);
+    if (!resp.ok() || !resp->block().found()) continue;
     for (const auto& tx : resp->block().block().txs()) {
       chainpb::KvWrite w;
       w.ParseFromString(tx.payload());
@@ -185,12 +165,16 @@ TEST_P(cluster, full_cluster_restart_keeps_everything_acknowledged) {
 }
 
 TEST_P(cluster, bad_input_closes_only_that_connection) {
-  process_cluster c(opts());
+  // Plain TCP, so that the frames below reach the peer port's checks
+  // (under TLS they would be refused before; hostile_test covers that).
+  process_cluster_options o = opts();
+  o.tls = false;
+  process_cluster c(o);
   c.start_all();
   ASSERT_TRUE(c.wait_for_leader(10s).has_value());
   auto expect_closed = [&](const std::string& address, const std::string& bytes, const char* what) {
     net::client raw;
-    ASSERT_EQ(raw.connect(address, 1s), "");
+    ASSERT_TRUE(raw.connect(address, 1s).ok());
     raw.send_raw(bytes);
     EXPECT_TRUE(raw.closed_by_peer(3s)) << what << " on " << address;
   };
@@ -225,7 +209,7 @@ TEST_P(cluster, bad_input_closes_only_that_connection) {
   expect_closed(c.peer_address(0), frame(hello) + frame(local), "local-only message type");
   // A truncated frame just waits; meanwhile the node serves everyone else.
   net::client truncated;
-  ASSERT_EQ(truncated.connect(c.client_address(0), 1s), "");
+  ASSERT_TRUE(truncated.connect(c.client_address(0), 1s).ok());
   truncated.send_raw(std::string("\x64\x00\x00\x00", 4) + "abc");
   auto s = c.status(0);
   ASSERT_TRUE(s.has_value()) << "node stopped serving";
@@ -233,6 +217,48 @@ TEST_P(cluster, bad_input_closes_only_that_connection) {
   auto r = c.submit(0, make_txs("still", 1, 10), 10s);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(committed(*r), 10);
+}
+
+// A plain HTTP GET on loopback; the whole answer (headers and body).
+std::string http_get(const std::string& address, const std::string& path) {
+  net::client c;
+  if (!c.connect(address, 1s).ok()) return {};
+  c.send_raw("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string out;
+  const auto end = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < end) {
+    std::string chunk = c.receive_raw(200ms);
+    if (chunk.empty() && !c.connected()) break;
+    out += chunk;
+  }
+  return out;
+}
+
+TEST_P(cluster, metrics_and_status_show_the_cluster) {
+  process_cluster c(opts());
+  c.start_all();
+  auto leader = c.wait_for_leader(10s);
+  ASSERT_TRUE(leader.has_value());
+  auto r = c.submit(*leader, make_txs("metrics", 1, 50), 10s);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(committed(*r), 50);
+  std::this_thread::sleep_for(1500ms);  // trace records are written once acknowledged
+  const std::string m = http_get(c.metrics_address(*leader), "/metrics");
+  EXPECT_NE(m.find("HTTP/1.1 200 OK"), std::string::npos) << m.substr(0, 200);
+  EXPECT_NE(m.find("ringchain_blocks_committed_total{"), std::string::npos);
+  EXPECT_NE(m.find("ringchain_block_commit_seconds_bucket{"), std::string::npos);
+  EXPECT_NE(m.find("ringchain_is_leader{node=\"" + std::to_string(*leader + 1) + "\"} 1"),
+            std::string::npos);
+  EXPECT_NE(m.find("ringchain_peer_link_up{"), std::string::npos);
+  EXPECT_NE(http_get(c.metrics_address(*leader), "/nope").find("404"), std::string::npos);
+  auto s = c.status((*leader + 1) % 3);
+  ASSERT_TRUE(s.has_value());
+  ASSERT_EQ(s->peers_size(), 2);
+  for (const auto& p : s->peers()) EXPECT_TRUE(p.connected()) << "node " << p.id();
+  for (const char* name :
+       {"pre_votes_started", "messages_dropped_outbox_full", "responses_dropped_held_full"}) {
+    EXPECT_TRUE(s->counters().count(name)) << name << " is not exported";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(io, cluster, ::testing::Values("uring", "epoll"),

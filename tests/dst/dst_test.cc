@@ -38,6 +38,7 @@ TEST(Dst, FaultFreeRunCommitsEveryRoundAndAcknowledgesLoad) {
   ASSERT_TRUE(r.ok) << r.violation;
   EXPECT_GE(r.height, 100u);
   EXPECT_TRUE(r.injected.empty());
+  EXPECT_EQ(r.injected.summary(), "");
   // Four transactions a round, nearly all acknowledged.
   EXPECT_GE(r.acked_txs, 4u * 90);
   // One block per 100 ms round: the run is not much longer than its rounds.
@@ -51,28 +52,73 @@ TEST(Dst, SwarmPicksDifferentMixesPerSeed) {
   EXPECT_EQ(swarm_faults(5).spec(), swarm_faults(5).spec());
 }
 
+// The mix a spec names; fails the test when it does not parse.
+fault_mix faults(const std::string& spec) {
+  const base::result<fault_mix> m = parse_faults(spec);
+  EXPECT_TRUE(m.ok()) << spec << ": " << m.message();
+  return m.ok() ? *m : fault_mix{};
+}
+
 TEST(Dst, ParseFaultsNamesUnknownKinds) {
-  fault_mix m;
-  EXPECT_EQ(parse_faults("crash,loss", &m), "");
+  const fault_mix m = faults("crash,loss");
   EXPECT_GT(m.crash_per_s, 0);
   EXPECT_GT(m.loss, 0);
   EXPECT_EQ(m.partition_per_s, 0);
-  EXPECT_NE(parse_faults("crash,meteor", &m).find("meteor"), std::string::npos);
+  EXPECT_EQ(
+      parse_faults("crash,meteor").message(),
+      "unknown fault kind \"meteor\"; known: loss duplicate reorder partition asymmetric "
+      "isolate_leader clog crash pause torn_write barrier_error disk_full corrupt slow_disks");
 }
 
 TEST(Dst, ParseFaultsTakesIntensities) {
-  fault_mix m;
-  ASSERT_EQ(parse_faults("crash=1.5,loss=0.25,reorder", &m), "");
+  const fault_mix m = faults("crash=1.5,loss=0.25,reorder");
   EXPECT_EQ(m.crash_per_s, 1.5);
   EXPECT_EQ(m.loss, 0.25);
   EXPECT_TRUE(m.reorder);
   // Probabilities stop at 1, rates must be positive, switches take no value.
-  EXPECT_NE(parse_faults("loss=2", &m).find("probability"), std::string::npos);
-  EXPECT_NE(parse_faults("crash=0", &m).find("above 0"), std::string::npos);
-  EXPECT_NE(parse_faults("crash=fast", &m).find("crash=fast"), std::string::npos);
-  EXPECT_NE(parse_faults("reorder=1", &m).find("switch"), std::string::npos);
-  // A failed parse leaves the mix as it was.
-  EXPECT_EQ(m.crash_per_s, 1.5);
+  EXPECT_EQ(parse_faults("loss=2").message(),
+            "\"loss=2\": loss takes a number above 0 and at most 1 (a probability)");
+  EXPECT_EQ(parse_faults("crash=0").message(),
+            "\"crash=0\": crash takes a number above 0 and at most 100 (per second)");
+  EXPECT_NE(parse_faults("crash=fast").message().find("crash=fast"), std::string::npos);
+  EXPECT_EQ(parse_faults("reorder=1").message(), "\"reorder\" is a switch and takes no value");
+}
+
+// One table names every kind: parsing, printing and counting agree.
+TEST(Dst, FaultKindsRoundTripTheirNames) {
+  const std::vector<std::string> names = fault_mix::kinds();
+  ASSERT_EQ(names.size(), fault_kind_count);
+  for (std::size_t k = 0; k < fault_kind_count; ++k) {
+    const auto kind = static_cast<fault_kind>(k);
+    EXPECT_EQ(to_string(kind), names[k]);
+    EXPECT_EQ(parse_fault_kind(names[k]), kind);
+  }
+  EXPECT_FALSE(parse_fault_kind("meteor"));
+  fault_counts c;
+  c[fault_kind::torn_write] = 2;
+  c[fault_kind::asymmetric] = 1;
+  c[fault_kind::crash] = 5;
+  EXPECT_EQ(c.summary(), " asymmetric 1, crash 5, torn_write 2");
+  fault_counts sum;
+  sum += c;
+  sum += c;
+  EXPECT_EQ(sum[fault_kind::crash], 10u);
+}
+
+// Options a command line can get wrong are refused with the option and
+// the value named.
+TEST(Dst, ValidateNamesTheOptionAndTheValue) {
+  options o;
+  EXPECT_TRUE(validate(o).ok());
+  o.persistence = "per_txx";
+  EXPECT_EQ(validate(o).message(), "--persistence must be per_block or per_tx, not \"per_txx\"");
+  o = options{};
+  o.nodes = 0;
+  EXPECT_NE(validate(o).message().find("--nodes"), std::string::npos);
+  o = options{};
+  o.empty_blocks = false;
+  o.txs_per_submit = 0;
+  EXPECT_EQ(validate(o).message(), "--no-empty-blocks with --txs-per-submit 0 cuts no block");
 }
 
 // The exact spec reads back as the same mix: a replay command injects the
@@ -80,8 +126,7 @@ TEST(Dst, ParseFaultsTakesIntensities) {
 TEST(Dst, FaultSpecReadsBackExactly) {
   for (std::uint64_t seed = 1; seed <= 50; ++seed) {
     const fault_mix m = swarm_faults(seed);
-    fault_mix back;
-    ASSERT_EQ(parse_faults(m.spec(true), &back), "") << m.spec(true);
+    const fault_mix back = faults(m.spec(true));
     EXPECT_EQ(back.spec(true), m.spec(true));
     EXPECT_EQ(back.crash_per_s, m.crash_per_s);
     EXPECT_EQ(back.loss, m.loss);
@@ -119,12 +164,12 @@ TEST(Dst, CorruptedLogIsRefusedAndTheClusterCarriesOn) {
   for (std::uint64_t seed = 1; seed <= 20 && corrupted == 0; ++seed) {
     options o = base(seed);
     o.swarm = false;
-    parse_faults("crash", &o.faults);
+    o.faults = faults("crash");
     o.faults.crash_per_s = 1;
     o.faults.corrupt = 1;
     const result r = run(o);
     ASSERT_TRUE(r.ok) << "seed " << seed << ": " << r.violation;
-    if (r.injected.count("corrupt")) ++corrupted;
+    if (r.injected[fault_kind::corrupt] > 0) ++corrupted;
   }
   EXPECT_GT(corrupted, 0);
 }
@@ -134,12 +179,11 @@ TEST(Dst, CorruptedLogIsRefusedAndTheClusterCarriesOn) {
 TEST(Dst, DiskErrorsStopTheNodeAndItRecovers) {
   options o = base(11);
   o.swarm = false;
-  parse_faults("barrier_error,disk_full", &o.faults);
+  o.faults = faults("barrier_error,disk_full");
   o.faults.barrier_error_per_s = o.faults.disk_full_per_s = 0.5;
   const result r = run(o);
   ASSERT_TRUE(r.ok) << r.violation;
-  auto count = [&](const char* k) { return r.injected.count(k) ? r.injected.at(k) : 0; };
-  EXPECT_GT(count("barrier_error") + count("disk_full"), 2u);
+  EXPECT_GT(r.injected[fault_kind::barrier_error] + r.injected[fault_kind::disk_full], 2u);
 }
 
 struct planted {
@@ -172,7 +216,7 @@ TEST_P(PlantedBug, IsCaught) {
     o.bug = p.bug;
     if (*p.faults != '\0') {
       o.swarm = false;
-      ASSERT_EQ(parse_faults(p.faults, &o.faults), "");
+      o.faults = faults(p.faults);
     }
     if (p.sparse) {
       o.empty_blocks = false;
@@ -230,7 +274,7 @@ TEST_P(RegressionSeed, Passes) {
   o.bug = g.bug;
   if (*g.faults != '\0') {
     o.swarm = false;
-    ASSERT_EQ(parse_faults(g.faults, &o.faults), "");
+    o.faults = faults(g.faults);
   }
   const result r = run(o);
   EXPECT_TRUE(r.ok) << GetParam().what << ": " << r.violation;

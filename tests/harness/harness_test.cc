@@ -37,21 +37,22 @@ TEST(harness, short_run_writes_plausible_reports_and_leaves_no_process) {
       << "name = \"e2e\"\nnodes = 3\nwarmup_s = 0.5\nduration_s = 1.5\n"
          "rate_tps = 2000\nclients = 2\nround_interval_ms = 50\nsegment_mib = 16\n"
          "round_deadline_ms = 1000\n[matrix]\nio = [\"uring\", \"epoll\"]\n";
-  experiment e;
-  ASSERT_EQ(load_experiment(dir / "e.toml", &e), "");
+  const auto loaded = load_experiment(dir / "e.toml");
+  ASSERT_TRUE(loaded.ok()) << loaded.message();
+  const experiment& e = *loaded;
   ASSERT_EQ(e.cells.size(), 2u);
   report::run_report r;
   r.experiment = e.name;
   for (std::size_t i = 0; i < e.cells.size(); ++i)
     r.cells.push_back(run_cell(e, e.cells[i], {dir, ""}, i));
-  ASSERT_EQ(report::write_reports(r, dir), "");
+  ASSERT_TRUE(report::write_reports(r, dir).ok());
   for (const char* f : {"report.json", "blocks.csv", "report.md", "report.html"}) {
     EXPECT_GT(fs::file_size(dir / f), 0u) << f;
   }
-  report::run_report back;
-  ASSERT_EQ(report::read_report(dir, &back), "");
-  ASSERT_EQ(back.cells.size(), 2u);
-  for (const auto& c : back.cells) {
+  const auto back = report::read_report(dir);
+  ASSERT_TRUE(back.ok()) << back.message();
+  ASSERT_EQ(back->cells.size(), 2u);
+  for (const auto& c : back->cells) {
     EXPECT_EQ(c.error, "") << c.label;
     const auto& s = c.summary;
     EXPECT_GT(s.blocks, 0u) << c.label;
@@ -78,13 +79,14 @@ TEST(harness, leader_kill_run_shows_a_leadership_change_and_a_shaded_window) {
          "rate_tps = 1000\nclients = 2\nround_interval_ms = 50\nsegment_mib = 16\n"
          "[[faults]]\nat_s = 0.8\nkind = \"kill\"\nnode = \"leader\"\n"
          "duration_s = 1\n";
-  experiment e;
-  ASSERT_EQ(load_experiment(dir / "e.toml", &e), "");
+  const auto loaded = load_experiment(dir / "e.toml");
+  ASSERT_TRUE(loaded.ok()) << loaded.message();
+  const experiment& e = *loaded;
   ASSERT_EQ(e.faults.size(), 1u);
   report::run_report r;
   r.experiment = e.name;
   r.cells.push_back(run_cell(e, e.cells[0], {dir, ""}, 0));
-  ASSERT_EQ(report::write_reports(r, dir), "");
+  ASSERT_TRUE(report::write_reports(r, dir).ok());
   const auto& c = r.cells[0];
   EXPECT_EQ(c.error, "");
   EXPECT_GE(c.leader_changes, 1u) << "a new leader took over after the kill";
@@ -111,13 +113,27 @@ TEST(harness, leader_kill_run_shows_a_leadership_change_and_a_shaded_window) {
 TEST(harness, bad_experiment_keys_are_named) {
   const fs::path file =
       fs::temp_directory_path() / ("ringchain-bad-" + std::to_string(::getpid()) + ".toml");
-  experiment e;
-  std::ofstream(file) << "nodes = 3\n[matrix]\nio = [\"kqueue\"]\n";
-  EXPECT_NE(load_experiment(file, &e).find("matrix.io: must be uring or epoll"), std::string::npos);
-  std::ofstream(file) << "rate = 5\n";
-  EXPECT_NE(load_experiment(file, &e).find("rate: unknown key"), std::string::npos);
-  std::ofstream(file) << "[[faults]]\nkind = \"explode\"\n";
-  EXPECT_NE(load_experiment(file, &e).find("faults.kind"), std::string::npos);
+  auto error_of = [&](const std::string& toml) {
+    std::ofstream(file) << toml;
+    return load_experiment(file).message();
+  };
+  EXPECT_EQ(error_of("nodes = 3\n[matrix]\nio = [\"kqueue\"]\n"),
+            "matrix.io: must be uring or epoll");
+  EXPECT_EQ(error_of("rate = 5\n"), "rate: unknown key");
+  EXPECT_EQ(error_of("[[faults]]\nkind = \"explode\"\n"),
+            "faults.kind: must be kill, pause or slow_disk");
+  // Values a key cannot hold are refused, not cut down or replaced.
+  EXPECT_EQ(error_of("rate_tps = 5000000000\n"), "rate_tps: 5000000000 is too large");
+  EXPECT_EQ(error_of("nodes = true\n"), "nodes: expected a non-negative integer");
+  EXPECT_EQ(error_of("[[faults]]\nkind = \"slow_disk\"\nbarrier_delay_us = \"slow\"\n"),
+            "faults.barrier_delay_us: expected a non-negative integer");
+  EXPECT_EQ(error_of("nodes = 3\n[[faults]]\nkind = \"kill\"\nnode = 4\n"),
+            "faults.node: node 4 is not in a cell of 3 nodes");
+  // Keys the engine would ignore are refused.
+  EXPECT_EQ(error_of("engine = \"sim\"\n[matrix]\nio = [\"uring\", \"epoll\"]\n"),
+            "io: applies to engine = \"processes\" only, not \"sim\"");
+  EXPECT_EQ(error_of("disk = \"spinning\"\n"),
+            "disk: applies to engine = \"sim\" only, not \"processes\"");
   fs::remove(file);
 }
 

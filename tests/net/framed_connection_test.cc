@@ -23,7 +23,7 @@ class framed_connection_test : public testing::reactor_fixture {
     connection_handler h;
     h.on_frame = [this](framed_connection& c, std::string_view body) {
       bodies_.emplace_back(body);
-      if (body == "refuse") c.refuse("the test refuses it");
+      if (body == "refuse") c.refuse(refusal::malformed, "the test refuses it");
       if (body == "echo") {
         nodepb::ClientResponse r;
         r.set_id(7);
@@ -31,13 +31,15 @@ class framed_connection_test : public testing::reactor_fixture {
       }
     };
     h.on_closed = [this](framed_connection&, int) { ++closed_; };
-    server_ = std::make_unique<frame_server>(*reactor_, h, counts_, "test", 1 << 20);
+    limits_.name = "test";
+    server_ = std::make_unique<frame_server>(*reactor_, h, budget_, limits_);
     ASSERT_TRUE(server_->listen("127.0.0.1:0").ok());
     port_ = server_->local_port();
     ASSERT_NE(port_, 0);
   }
 
-  counters counts_;
+  node_budget budget_;
+  port_limits limits_;
   std::unique_ptr<frame_server> server_;
   std::uint16_t port_ = 0;
   std::vector<std::string> bodies_;
@@ -57,7 +59,7 @@ TEST_P(framed_connection_test, frames_batched_or_split_arrive_whole_and_in_order
   }
   ASSERT_TRUE(run_until([&] { return bodies_.size() == 3; }));
   EXPECT_EQ(bodies_, (std::vector<std::string>{"one", "two", "three"}));
-  EXPECT_EQ(counts_.get(counter::connections_accepted), 1u);
+  EXPECT_EQ(budget_.counts().get(counter::connections_accepted), 1u);
   EXPECT_EQ(server_->connections(), 1u);
 }
 
@@ -85,10 +87,11 @@ TEST_P(framed_connection_test, an_oversized_frame_closes_only_its_connection) {
   raw_socket good(port_);
   ASSERT_TRUE(run_until([&] { return server_->connections() == 2; }));
   // Only the header: the server refuses before the body would be buffered.
-  ASSERT_TRUE(bad.send(frame_of("", static_cast<std::uint32_t>(limits::frame_size_max + 1))));
+  ASSERT_TRUE(
+      bad.send(frame_of("", static_cast<std::uint32_t>(limits::client_frame_bytes_max + 1))));
   ASSERT_TRUE(run_until([&] { return bad.closed(); }));
   EXPECT_TRUE(run_until([&] { return server_->connections() == 1; }));
-  EXPECT_EQ(counts_.get(counter::connections_closed_bad_input), 1u);
+  EXPECT_EQ(budget_.counts().get(counter::connections_closed_bad_input), 1u);
   ASSERT_TRUE(good.send(frame_of("still here")));
   ASSERT_TRUE(run_until([&] { return bodies_.size() == 1; }));
   EXPECT_EQ(bodies_[0], "still here");
@@ -101,7 +104,7 @@ TEST_P(framed_connection_test, a_refused_frame_stops_delivery_and_is_counted) {
   ASSERT_TRUE(s.send(frame_of("refuse") + frame_of("after")));
   ASSERT_TRUE(run_until([&] { return s.closed(); }));
   EXPECT_EQ(bodies_, std::vector<std::string>{"refuse"});
-  EXPECT_EQ(counts_.get(counter::connections_closed_bad_input), 1u);
+  EXPECT_EQ(budget_.counts().get(counter::connections_closed_bad_input), 1u);
   EXPECT_TRUE(run_until([&] { return closed_ == 1 && server_->connections() == 0; }));
 }
 
@@ -118,7 +121,7 @@ TEST_P(framed_connection_test, a_dialled_connection_connects_sends_and_closes) {
     EXPECT_TRUE(c.send(req));
   };
   h.on_closed = [&](framed_connection&, int err) { closed_err = err; };
-  framed_connection dialled(*reactor_, h, counts_, "test", 1 << 20);
+  framed_connection dialled(*reactor_, h, budget_, limits_);
   sockaddr_in a{};
   ASSERT_TRUE(parse_address("127.0.0.1:" + std::to_string(port_), &a));
   dialled.connect(a);
@@ -136,7 +139,7 @@ TEST_P(framed_connection_test, dialling_a_closed_port_reports_the_error) {
   connection_handler h;
   h.on_frame = [](framed_connection&, std::string_view) {};
   h.on_closed = [&](framed_connection&, int err) { closed_err = err; };
-  framed_connection dialled(*reactor_, h, counts_, "test", 1 << 20);
+  framed_connection dialled(*reactor_, h, budget_, limits_);
   sockaddr_in a{};
   ASSERT_TRUE(parse_address("127.0.0.1:" + std::to_string(testing::free_port()), &a));
   dialled.connect(a);

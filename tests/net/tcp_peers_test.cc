@@ -47,7 +47,7 @@ class tcp_peers_test : public testing::reactor_fixture {
           got_[id].push_back(m);
           return {};
         },
-        counts_[id]);
+        budgets_[id]);
   }
   std::uint16_t port_of(std::uint64_t id) const {
     return static_cast<std::uint16_t>(std::stoi(peers_[id - 1].peer.substr(10)));
@@ -55,7 +55,7 @@ class tcp_peers_test : public testing::reactor_fixture {
 
   std::vector<peer_address> peers_;
   std::map<std::uint64_t, std::vector<raftpb::Message>> got_;
-  std::map<std::uint64_t, counters> counts_;
+  std::map<std::uint64_t, node_budget> budgets_;
 };
 
 TEST_P(tcp_peers_test, messages_flow_both_ways) {
@@ -78,7 +78,7 @@ TEST_P(tcp_peers_test, a_peer_that_comes_up_late_is_reached_by_redialling) {
   auto a = make(1);
   ASSERT_TRUE(a->start().ok());
   a->send(heartbeat(1, 2, 1));
-  EXPECT_GE(counts_[1].get(counter::messages_dropped_peer_down), 1u);
+  EXPECT_GE(budgets_[1].counts().get(counter::messages_dropped_peer_down), 1u);
   reactor_->run_once(std::chrono::milliseconds(100));
   auto b = make(2);
   ASSERT_TRUE(b->start().ok());
@@ -96,7 +96,7 @@ TEST_P(tcp_peers_test, a_hello_from_an_unknown_node_is_refused) {
   hello.set_hello_from(9);
   ASSERT_TRUE(s.send(peer_frame(hello)));
   EXPECT_TRUE(run_until([&] { return s.closed(); }));
-  EXPECT_EQ(counts_[2].get(counter::connections_closed_bad_input), 1u);
+  EXPECT_EQ(budgets_[2].counts().get(counter::connections_closed_bad_input), 1u);
 }
 
 TEST_P(tcp_peers_test, a_message_from_another_node_than_the_hello_is_refused) {
@@ -110,7 +110,7 @@ TEST_P(tcp_peers_test, a_message_from_another_node_than_the_hello_is_refused) {
   ASSERT_TRUE(s.send(peer_frame(hello) + peer_frame(spoofed)));
   EXPECT_TRUE(run_until([&] { return s.closed(); }));
   EXPECT_TRUE(got_[2].empty());
-  EXPECT_EQ(counts_[2].get(counter::connections_closed_bad_input), 1u);
+  EXPECT_EQ(budgets_[2].counts().get(counter::connections_closed_bad_input), 1u);
 }
 
 TEST_P(tcp_peers_test, a_message_the_node_refuses_closes_its_connection) {
@@ -125,7 +125,7 @@ TEST_P(tcp_peers_test, a_message_the_node_refuses_closes_its_connection) {
   ASSERT_TRUE(s.send(peer_frame(hello) + peer_frame(ok) + peer_frame(refused)));
   EXPECT_TRUE(run_until([&] { return s.closed(); }));
   ASSERT_EQ(got_[2].size(), 1u);
-  EXPECT_EQ(counts_[2].get(counter::connections_closed_bad_input), 1u);
+  EXPECT_EQ(budgets_[2].counts().get(counter::connections_closed_bad_input), 1u);
 }
 
 TEST_P(tcp_peers_test, bytes_that_do_not_parse_are_refused) {
@@ -134,7 +134,7 @@ TEST_P(tcp_peers_test, bytes_that_do_not_parse_are_refused) {
   raw_socket s(port_of(2));
   ASSERT_TRUE(s.send(frame_of("\xff\xff\xff garbage")));
   EXPECT_TRUE(run_until([&] { return s.closed(); }));
-  EXPECT_EQ(counts_[2].get(counter::connections_closed_bad_input), 1u);
+  EXPECT_EQ(budgets_[2].counts().get(counter::connections_closed_bad_input), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, tcp_peers_test,

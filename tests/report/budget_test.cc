@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 namespace ringchain::report {
 namespace {
 
@@ -102,15 +104,18 @@ TEST(parse_block_record, reads_a_trace_line_and_refuses_others) {
       R"({"applied_us":30,"barrier_done_us":20,"bytes":5,"committed_us":25,"cut_us":11,"deadline_met":true,)"
       R"("deadline_us":210,"followers":[{"acked_us":24,"id":2,"persist_us":3,"sent_us":15}],"height":1,)"
       R"("index":2,"node":1,"round":7,"round_start_us":10,"term":1,"txs":4,"write_submitted_us":12})";
-  block_record b;
-  std::string err;
-  ASSERT_TRUE(parse_block_record(line, &b, &err)) << err;
-  EXPECT_EQ(b.round, 7u);
-  ASSERT_EQ(b.followers.size(), 1u);
-  EXPECT_EQ(b.followers[0].persist_us, 3u);
-  EXPECT_FALSE(parse_block_record("{\"height\": 1}", &b, &err));
-  EXPECT_FALSE(err.empty());
-  EXPECT_FALSE(parse_block_record("not json", &b, &err));
+  base::result<block_record> b = runtime::parse_block_record(line);
+  ASSERT_TRUE(b.ok()) << b.message();
+  EXPECT_EQ(b->round, 7u);
+  ASSERT_EQ(b->followers.size(), 1u);
+  EXPECT_EQ(b->followers[0].persist_us, 3u);
+  // What the node writes reads back the same.
+  const nlohmann::json again = *b;
+  EXPECT_EQ(again, nlohmann::json::parse(line));
+  base::result<block_record> partial = runtime::parse_block_record("{\"height\": 1}");
+  EXPECT_FALSE(partial.ok());
+  EXPECT_FALSE(partial.message().empty());
+  EXPECT_FALSE(runtime::parse_block_record("not json").ok());
 }
 
 }  // namespace

@@ -90,5 +90,39 @@ TEST_F(config_test, malformed_toml_names_the_line) {
   EXPECT_NE(printed_.find("at line 2"), std::string::npos) << printed_;
 }
 
+TEST(shipped_configs, every_node_config_in_configs_loads) {
+  int seen = 0;
+  for (const auto& dir : fs::directory_iterator(fs::path(RINGCHAIN_SOURCE_DIR) / "configs")) {
+    if (!dir.is_directory() || dir.path().filename() == "experiments") continue;
+    for (const auto& f : fs::directory_iterator(dir.path())) {
+      if (f.path().extension() != ".toml") continue;
+      std::string file = f.path().string();
+      std::vector<std::string> args = {"ringchain-node", "--config", file};
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      std::stringstream err;
+      auto* old = std::cerr.rdbuf(err.rdbuf());
+      const command_line cl = load_config(static_cast<int>(argv.size()), argv.data());
+      std::cerr.rdbuf(old);
+      EXPECT_TRUE(cl.config.has_value()) << file << ": " << err.str();
+      ++seen;
+    }
+  }
+  EXPECT_GE(seen, 3);
+}
+
+TEST_F(config_test, help_exits_without_running_a_node) {
+  std::vector<std::string> args = {"ringchain-node", "--id", "1", "--help"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  std::stringstream out;
+  auto* old = std::cout.rdbuf(out.rdbuf());
+  const command_line cl = load_config(static_cast<int>(argv.size()), argv.data());
+  std::cout.rdbuf(old);
+  EXPECT_FALSE(cl.config.has_value());
+  EXPECT_EQ(cl.exit_code, 0);
+  EXPECT_NE(out.str().find("--listen_admin"), std::string::npos) << out.str();
+}
+
 }  // namespace
 }  // namespace ringchain::runtime

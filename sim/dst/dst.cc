@@ -1,0 +1,50 @@
+// The simulator's entry points: options checked, one seed run, and the
+// command that replays it.
+#include "sim/dst/dst.h"
+
+#include "node/base/limits.h"
+#include "node/storage/block_log.h"
+#include "sim/dst/world.h"
+
+namespace ringchain::dst {
+
+base::status validate(const options& o) {
+  if (o.nodes < 1 || o.nodes > limits::peers_max) {
+    return base::fail("--nodes must be in [1, " + std::to_string(limits::peers_max) + "]");
+  }
+  if (o.blocks == 0) return base::fail("--blocks must be at least 1");
+  if (!o.empty_blocks && o.txs_per_submit == 0) {
+    return base::fail("--no-empty-blocks with --txs-per-submit 0 cuts no block");
+  }
+  storage::persistence p;
+  if (!storage::parse_persistence(o.persistence, &p)) {
+    return base::fail("--persistence must be per_block or per_tx, not \"" + o.persistence + "\"");
+  }
+  return {};
+}
+
+std::string replay_command(const options& o) {
+  std::string cmd = "ringchain-sim dst --seed " + std::to_string(o.seed) + " --nodes " +
+                    std::to_string(o.nodes) + " --blocks " + std::to_string(o.blocks);
+  if (!o.swarm) cmd += " --faults " + o.faults.spec(true);
+  if (!o.network.name.empty() && o.network.name != "same_rack")
+    cmd += " --network " + o.network.name;
+  if (!o.disk.name.empty()) cmd += " --disk " + o.disk.name;
+  if (o.bug != core::planted_bug::none)
+    cmd += std::string(" --plant-bug ") + core::to_string(o.bug);
+  if (o.persistence != "per_block") cmd += " --persistence " + o.persistence;
+  const options defaults;
+  if (o.txs_per_submit != defaults.txs_per_submit)
+    cmd += " --txs-per-submit " + std::to_string(o.txs_per_submit);
+  if (o.submit_interval_ms != defaults.submit_interval_ms)
+    cmd += " --submit-every-ms " + std::to_string(o.submit_interval_ms);
+  if (!o.empty_blocks) cmd += " --no-empty-blocks";
+  return cmd;
+}
+
+result run(const options& o) {
+  world w(o);
+  return w.run();
+}
+
+}  // namespace ringchain::dst

@@ -1,0 +1,156 @@
+#include "sim/dst/sim_io.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+
+#include "node/base/assert.h"
+
+namespace ringchain::dst {
+
+namespace {
+
+// The state the simulator's reactor keeps in a timer: a re-arm or disarm
+// bumps the generation, and a firing of an older one is ignored.
+struct timer_state : io::detail::backend_state {
+  std::uint64_t generation = 0;
+};
+
+std::size_t op(io::op_kind k) {
+  return static_cast<std::size_t>(k);
+}
+
+}  // namespace
+
+// -------------------------------------------------------------- disk --
+
+void sim_disk::submit(io::file_write& w) {
+  in_flight_ = &w;
+  const std::uint64_t chunks = std::max<std::uint32_t>(w.chunks, 1);
+  time_ns d = profile_.write_ns(core_.random, w.data.size());
+  for (std::uint64_t c = 1; c < chunks; ++c) d += profile_.barrier.sample_ns(core_.random);
+  d += static_cast<time_ns>(w.barrier_delay.count()) * chunks;
+  const time_ns now = core_.events.now();
+  core_.events.schedule(slot_, now + d, [this, &w] { complete(w); });
+  if (crash_in_next_write_) {
+    crash_in_next_write_ = false;
+    const std::uint32_t inc = core_.events.incarnation(slot_);
+    core_.events.schedule(world_slot, now + core_.random.below(d), [this, inc] {
+      if (core_.events.incarnation(slot_) == inc) hooks_.crash();
+    });
+  }
+}
+
+void sim_disk::complete(io::file_write& w) {
+  in_flight_ = nullptr;
+  int result = 0;
+  if (full_) {
+    result = -ENOSPC;
+  } else if (fail_next_barrier_) {
+    // The write may have landed in part; the barrier reports the error.
+    const std::uint64_t part = core_.random.below(w.data.size());
+    if (part > 0) (void)::pwrite(w.fd, w.data.data(), part, static_cast<off_t>(w.offset));
+    result = -EIO;
+  } else {
+    land(w);
+  }
+  trace_hash& h = core_.hash;
+  h.add(0x77);
+  h.add(w.offset);
+  h.add(w.data.size());
+  h.add(static_cast<std::uint64_t>(-result));
+  ++counts_.completed[op(io::op_kind::write)];
+  w.busy_ = false;
+  if (result != 0) fault_fired_ = true;
+  w.on_done(result);
+  hooks_.written(result);
+}
+
+void sim_disk::land(const io::file_write& w) {
+  std::uint64_t done = 0;
+  while (done < w.data.size()) {
+    const ssize_t k = ::pwrite(w.fd, w.data.data() + done, w.data.size() - done,
+                               static_cast<off_t>(w.offset + done));
+    RC_ASSERT_MSG(k > 0, "the simulator's backing files must be writable");
+    done += static_cast<std::uint64_t>(k);
+  }
+  counts_.bytes_written += done;
+  counts_.fdatasyncs += std::max<std::uint32_t>(w.chunks, 1);
+  if (mix_.corrupt > 0) {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/self/fd/%d", w.fd);
+    std::error_code ec;
+    writes_.push_back({std::filesystem::read_symlink(path, ec).string(), w.offset, w.data.size()});
+  }
+}
+
+void sim_disk::restart() {
+  in_flight_ = nullptr;
+  fail_next_barrier_ = full_ = fault_fired_ = crash_in_next_write_ = false;
+}
+
+bool sim_disk::crash() {
+  bool torn = false;
+  if (in_flight_ != nullptr && mix_.torn_write > 0 && core_.random.chance(mix_.torn_write)) {
+    // Part of the write in flight reaches the platter before the power goes.
+    const io::file_write& w = *in_flight_;
+    const std::uint64_t part = 1 + core_.random.below(w.data.size() - 1);
+    RC_ASSERT(::pwrite(w.fd, w.data.data(), part, static_cast<off_t>(w.offset)) ==
+              static_cast<ssize_t>(part));
+    torn = true;
+  }
+  in_flight_ = nullptr;
+  return torn;
+}
+
+// Recovery must refuse the log this leaves.
+std::string sim_disk::corrupt() {
+  rng& r = core_.random;
+  const write_record& w = writes_[r.below(writes_.size() - 1)];
+  const std::uint64_t at = w.offset + r.below(w.bytes);
+  const int fd = ::open(w.path.c_str(), O_RDWR | O_CLOEXEC);
+  RC_ASSERT(fd >= 0);
+  unsigned char b = 0;
+  RC_ASSERT(::pread(fd, &b, 1, static_cast<off_t>(at)) == 1);
+  b ^= static_cast<unsigned char>(1u << r.below(8));
+  RC_ASSERT(::pwrite(fd, &b, 1, static_cast<off_t>(at)) == 1);
+  ::close(fd);
+  return "byte flipped at " + w.path + " offset " + std::to_string(at);
+}
+
+// ----------------------------------------------------------- reactor --
+
+void sim_reactor::arm(io::timer& t, std::chrono::nanoseconds after) {
+  if (!t.state_) t.state_ = std::make_unique<timer_state>();
+  auto& st = static_cast<timer_state&>(*t.state_);
+  const std::uint64_t gen = ++st.generation;
+  t.armed_ = true;
+  ++counters_.submitted[op(io::op_kind::timeout)];
+  const time_ns at =
+      core_.events.now() + static_cast<time_ns>(std::max<std::int64_t>(after.count(), 0));
+  core_.events.schedule(slot_, at, [this, &t, &st, gen] {
+    if (!t.armed_ || st.generation != gen) return;
+    t.armed_ = false;
+    ++counters_.completed[op(io::op_kind::timeout)];
+    t.on_fire_();
+    after_event_();
+  });
+}
+
+void sim_reactor::disarm(io::timer& t) {
+  t.armed_ = false;
+  if (t.state_) ++static_cast<timer_state&>(*t.state_).generation;
+}
+
+void sim_reactor::submit(io::file_write& w) {
+  RC_ASSERT_MSG(!w.busy_, "a file_write is reused before its on_done");
+  w.busy_ = true;
+  ++counters_.submitted[op(io::op_kind::write)];
+  disk_.submit(w);
+}
+
+}  // namespace ringchain::dst

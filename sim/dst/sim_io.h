@@ -1,0 +1,153 @@
+// A simulated node's I/O: its reactor (timers on the simulated clock,
+// durable writes on a simulated disk, no sockets) and that disk (latency
+// drawn from a disk profile, and the disk faults: torn writes at a crash,
+// failed barriers, a full disk, a flipped byte in an earlier write).
+//
+// Writes really land in the node's files, so that a restarted node
+// recovers from what its disk holds; only their timing and their failures
+// are simulated.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "node/io/reactor.h"
+#include "sim/dst/event_queue.h"
+#include "sim/dst/faults.h"
+#include "sim/dst/model.h"
+
+namespace ringchain::dst {
+
+// What a simulated disk asks of the world around its node.
+struct disk_hooks {
+  // A write completed and its on_done ran, with its result (0 or -errno).
+  std::function<void(int result)> written;
+  // A crash planted in a write (crash_in_next_write) strikes now; the node
+  // is still in the incarnation that submitted the write.
+  std::function<void()> crash;
+};
+
+// One node's disk. It outlives the node's incarnations: a restarted node
+// finds the same files, and corruption picks among all past writes.
+class sim_disk {
+ public:
+  // A disk of `profile` for the node in `slot`; faults as `mix` says;
+  // completed writes counted in `counts` (the node's reactor's counters).
+  sim_disk(sim_core& core, std::uint32_t slot, const disk_profile& profile, const fault_mix& mix,
+           io::counters& counts)
+      : core_(core), slot_(slot), profile_(profile), mix_(mix), counts_(counts) {}
+  // Sets what the disk tells its world; before the first write.
+  void set_hooks(disk_hooks hooks) { hooks_ = std::move(hooks); }
+  // Starts a write: it completes after the profile's latency for its
+  // bytes and barriers (plus its barrier_delay per barrier).
+  void submit(io::file_write& w);
+  // A new incarnation of the node starts: no write in flight, no fault
+  // armed.
+  void restart();
+  // The node crashes: with probability mix.torn_write, part of the write
+  // in flight reaches the file. Returns whether a write was torn.
+  bool crash();
+  // Whether there are past writes to corrupt (the last one is never
+  // picked: a torn final write is damage recovery may drop).
+  bool corruptible() const { return writes_.size() >= 2; }
+  // Flips one bit of one byte inside a completed write other than the last;
+  // returns what it did, for the verbose log.
+  std::string corrupt();
+  // Faults: the next barrier fails with EIO, every write fails with
+  // ENOSPC, or a crash strikes during the next write.
+  void fail_next_barrier() { fail_next_barrier_ = true; }
+  // Every write from now on fails with ENOSPC, until heal().
+  void fill() { full_ = true; }
+  // A crash strikes at a random moment of the next write.
+  void crash_in_next_write() { crash_in_next_write_ = true; }
+  // Faults stop: barriers succeed and the disk has room again.
+  void heal() { fail_next_barrier_ = full_ = false; }
+  // Whether a write failed in this incarnation: the node is expected to
+  // stop.
+  bool fault_fired() const { return fault_fired_; }
+
+ private:
+  // A completed write, kept to corrupt later.
+  struct write_record {
+    std::string path;
+    std::uint64_t offset = 0, bytes = 0;
+  };
+  void complete(io::file_write& w);
+  // Lands the whole write in its file and counts it.
+  void land(const io::file_write& w);
+
+  sim_core& core_;
+  std::uint32_t slot_;
+  const disk_profile& profile_;
+  const fault_mix& mix_;
+  io::counters& counts_;
+  disk_hooks hooks_;
+  io::file_write* in_flight_ = nullptr;
+  bool fail_next_barrier_ = false;
+  bool full_ = false;
+  bool fault_fired_ = false;
+  bool crash_in_next_write_ = false;
+  std::vector<write_record> writes_;
+};
+
+// A node's reactor: timers on the simulated clock, durable writes on its
+// simulated disk, no sockets (peers and clients go through the world).
+// One per node slot, for the whole run.
+class sim_reactor final : public io::reactor {
+ public:
+  // The reactor of the node in `slot`; `after_event` runs after each of
+  // the node's timers fires (the node's loop, then the checkers).
+  sim_reactor(sim_core& core, std::uint32_t slot, const disk_profile& profile, const fault_mix& mix,
+              std::function<void()> after_event)
+      : core_(core),
+        slot_(slot),
+        after_event_(std::move(after_event)),
+        disk_(core, slot, profile, mix, counters_) {}
+  // Always io::backend::sim.
+  io::backend kind() const override { return io::backend::sim; }
+  // One line for start-up logs.
+  std::string describe() const override { return "sim (deterministic simulator)"; }
+  // Never called: the world drives its nodes.
+  void run_once(std::chrono::microseconds) override {
+    RC_ASSERT_MSG(false, "the simulator drives its nodes; run_once is never called");
+  }
+  // Simulated time.
+  std::uint64_t now_us() const override { return core_.events.now() / 1000; }
+  // Simulated wall clock: the epoch plus simulated time.
+  std::uint64_t wall_us() const override { return epoch_us + now_us(); }
+  // Fires the timer `after` from now, unless disarmed or re-armed first.
+  void arm(io::timer& t, std::chrono::nanoseconds after) override;
+  // Cancels an armed timer.
+  void disarm(io::timer& t) override;
+  // Hands the write to the disk.
+  void submit(io::file_write& w) override;
+  // Sockets: a simulated node opens none (node_env::transport is set).
+  void listen(io::listener&, int) override { no_sockets(); }
+  void resume_accept(io::listener&) override { no_sockets(); }
+  // See listen.
+  void open(io::stream&, int) override { no_sockets(); }
+  // See listen.
+  void connect(io::stream&, const sockaddr_in&) override { no_sockets(); }
+  // See listen.
+  void close(io::stream&) override { no_sockets(); }
+  // The node's disk.
+  sim_disk& disk() { return disk_; }
+
+ protected:
+  void wants_flush(io::stream&) override { no_sockets(); }
+
+ private:
+  [[noreturn]] static void no_sockets() {
+    RC_ASSERT_MSG(false, "a simulated node opens no sockets (node_env::transport is set)");
+    __builtin_unreachable();
+  }
+  sim_core& core_;
+  std::uint32_t slot_;
+  std::function<void()> after_event_;
+  sim_disk disk_;
+};
+
+}  // namespace ringchain::dst
