@@ -7,12 +7,16 @@
 // anything else closes the connection (the input ends there). Each raft
 // message goes to core::raft::step() of node 1 of a 3-node cluster; a
 // malformed one must come back as an input_error, never an assertion.
-// After each message the Ready loop runs as node.cc runs it: entries are
+// Before the core, an append goes through the node's chain_index check (its
+// entries must be blocks that chain), as node::receive does; what it
+// refuses closes the connection too. After each message the Ready loop
+// runs as node.cc runs it: entries are
 // "persisted" (the storage completion is fed back at once, or after the
 // next message), their data decoded as blocks as the per_tx write does,
-// committed entries decoded and applied to a ledger as node::apply does
-// (a node stops at a committed entry that is not a block that links, and
-// so does the input), and advance().
+// committed entries decoded and applied to a ledger as node::apply does,
+// and advance(). A committed entry that is not a block linking to the
+// ledger's tip would stop the node (node::apply's fatal error); with the
+// append check in front of the core, no peer input may reach that.
 //
 // The control byte: bits 0-1 where node 1 starts (a fresh follower, a
 // follower with a log of three blocks in terms 1, 1, 2, the leader of term
@@ -29,6 +33,7 @@
 #include "node/chain/ledger.h"
 #include "node/core/raft.h"
 #include "node/net/frame.h"
+#include "node/runtime/chain_index.h"
 #include "proto/node.pb.h"
 #include "tests/fuzz/fuzz_support.h"
 
@@ -80,6 +85,7 @@ class lone_node {
       }
       core::hard_state hs;
       hs.set_term(2);
+      index_.record_log(entries);
       raft_->restore(hs, std::move(entries), 0);
     }
     if (start == 2 || start == 3) {
@@ -98,9 +104,14 @@ class lone_node {
   }
 
   // One raft message from a peer; false when the node refused it (the
-  // connection closes) or stopped.
+  // connection closes).
   bool receive(const raftpb::Message& m) {
     const core::status before = raft_->get_status();
+    // node::receive: a leader's append must carry blocks that chain.
+    if (m.type() == raftpb::MSG_APPEND && m.entries_size() > 0 && m.term() >= before.term &&
+        !index_.check_append(m, raft_->log()).ok()) {
+      return false;
+    }
     const core::input_error err = raft_->step(m);
     if (err != core::input_error::none) {
       const core::status after = raft_->get_status();
@@ -114,13 +125,13 @@ class lone_node {
     if (tick_each_) raft_->tick();
     if (propose_each_) propose();
     drain(lag_storage_);
-    return !stopped_;
+    return true;
   }
 
   // Runs the Ready loop until the core has nothing more; with `lag`, the
   // storage completion of the last write is held back until the next call.
   void drain(bool lag) {
-    for (int rounds = 0; raft_->has_ready() && !stopped_; ++rounds) {
+    for (int rounds = 0; raft_->has_ready(); ++rounds) {
       FUZZ_CHECK(rounds < 1000, "the Ready loop does not settle");
       complete_storage();
       core::ready rd = raft_->take_ready();
@@ -173,6 +184,7 @@ class lone_node {
     const core::proposal p = raft_->propose(b.SerializeAsString());
     if (p.result != core::proposal::code::accepted) return;
     ++proposed_height_;
+    index_.record({p.index, p.term, proposed_height_, chain::header_hash(b.header())});
     proposed_tip_ = chain::header_hash(b.header());
   }
 
@@ -181,7 +193,9 @@ class lone_node {
   void apply(const core::entry& e) {
     if (e.type() != raftpb::ENTRY_NORMAL) return;
     chain::block b;
-    if (!b.ParseFromString(e.data()) || !ledger_.apply(b).ok()) stopped_ = true;
+    FUZZ_CHECK(b.ParseFromString(e.data()), "a committed entry does not hold a block");
+    const base::status s = ledger_.apply(b);
+    FUZZ_CHECK(s.ok(), s.message().c_str());
   }
 
   raftpb::Message vote_response(raftpb::MessageType type, std::uint64_t term) const {
@@ -203,10 +217,10 @@ class lone_node {
   bool propose_each_;
   std::uint64_t proposed_height_ = 0;
   chain::hash proposed_tip_{};
-  bool stopped_ = false;
   std::unique_ptr<core::raft> raft_;
   std::deque<std::uint64_t> pending_;
   chain::ledger ledger_;
+  runtime::chain_index index_;
 };
 
 }  // namespace
