@@ -45,8 +45,10 @@ for t in "${targets[@]}"; do max_len "$t" >/dev/null; done
 scripts/install-deps.sh clang
 
 build_dir=build-fuzz
+# A project test build, as scripts/test.sh makes them: warnings are errors,
+# planted bugs compiled in (and the rest of the tree builds there too).
 CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DRINGCHAIN_FUZZ=ON -DRINGCHAIN_WERROR=ON >/dev/null
+  -DRINGCHAIN_FUZZ=ON -DRINGCHAIN_WERROR=ON -DRINGCHAIN_PLANTED_BUGS=ON >/dev/null
 cmake --build "$build_dir" --target "${targets[@]}"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1

@@ -15,8 +15,10 @@ start=$(date +%s)
 
 scripts/install-deps.sh
 build_dir=build-tsan
+# A project test build, as scripts/test.sh makes them: warnings are errors,
+# planted bugs compiled in.
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGCHAIN_TSAN=ON \
-  -DRINGCHAIN_WERROR=ON >/dev/null
+  -DRINGCHAIN_WERROR=ON -DRINGCHAIN_PLANTED_BUGS=ON >/dev/null
 cmake --build "$build_dir" --target storage_tests runtime_tests cluster_tests ringchain-node \
   ringchain-sim
 
