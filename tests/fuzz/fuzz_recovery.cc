@@ -43,7 +43,9 @@ using namespace ringchain;
 constexpr std::size_t page = 4096;
 
 // A directory of its own for the whole run, in memory when /dev/shm exists;
-// removed at exit.
+// removed at exit when libFuzzer exits through exit() (it does not always:
+// each input's files are removed after it, so at most an empty directory
+// stays behind).
 const fs::path& work_dir() {
   static const fs::path dir = [] {
     const fs::path base =
@@ -121,6 +123,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const base::result<storage::recovered_log> r1 = storage::recover_log(dir);
   const base::result<storage::recovered_log> r2 = storage::recover_log(dir);
+  for (const auto& e : fs::directory_iterator(dir)) fs::remove_all(e.path());
   if (!r1.ok()) {
     FUZZ_CHECK(r1.message().find(dir.string() + "/segment-0000000") != std::string::npos &&
                    r1.message().find("offset") != std::string::npos,
