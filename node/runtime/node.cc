@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "node/base/limits.h"
@@ -95,6 +96,18 @@ base::status node::start_consensus() {
   cc.random = [this](std::uint64_t bound) { return next_random(bound); };
   if (base::status s = cc.validate(); !s.ok()) return s.with_context("consensus config");
   const storage::recovered_log& rec = log_->recovered();
+  // The core asserts that a restored vote names a voter. A block log whose
+  // hard state votes for a node the configuration does not list (the peers
+  // changed under this data directory, or the record is damaged) stops the
+  // start with an error instead. (Found by tests/fuzz/fuzz_recovery.)
+  const std::uint64_t vote = rec.hard_state.vote();
+  if (vote != 0 && std::find(cc.voters.begin(), cc.voters.end(), vote) == cc.voters.end()) {
+    return base::fail("block log: the recovered hard state of term " +
+                      std::to_string(rec.hard_state.term()) + " votes for node " +
+                      std::to_string(vote) +
+                      ", which is not among the peers; was the cluster's membership changed "
+                      "under this data directory?");
+  }
   raft_ = std::make_unique<core::raft>(cc);
   index_.record_log(rec.entries);
   raft_->restore(rec.hard_state, rec.entries, 0);
