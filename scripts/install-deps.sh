@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package ringchain needs to build, test and run.
-# Idempotent: when everything is present it only checks and returns.
+# Installs every Debian 12 package ringchain needs to build, test and run,
+# or, given package names, those instead (scripts/etcd-bench.sh asks for
+# etcd's). Idempotent: when everything is present it only checks and returns.
+#
+#   scripts/install-deps.sh [PACKAGE...]
 set -euo pipefail
 
 packages=(
@@ -12,6 +15,9 @@ packages=(
   prometheus-cpp-dev libtomlplusplus-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
   gnuplot-nox
 )
+if [ $# -gt 0 ]; then
+  packages=("$@")
+fi
 
 missing=()
 for p in "${packages[@]}"; do
