@@ -170,12 +170,64 @@ struct fault_runner {
     return (leader + 1) % cl.size();
   }
 
-  void admin_delay(std::size_t i, std::uint32_t us) {
+  void admin(std::size_t i, const nodepb::AdminRequest& a) {
     net::client c;
     if (!c.connect(cl.admin_address(i), 500ms).ok()) return;
     nodepb::ClientRequest req;
-    req.mutable_admin()->set_barrier_delay_us(us);
+    *req.mutable_admin() = a;
     (void)c.call(req, 1s);
+  }
+
+  // Sets (or, with `on` false, clears) the network emulation of a fault on
+  // node i's links and on every other node's link to i.
+  void emulate(const fault& f, std::size_t i, bool on) {
+    nodepb::LinkEmulation e;
+    if (on) {
+      e.set_partitioned(f.kind == "partition");
+      if (f.kind == "delay") {
+        e.set_delay_ms(f.delay_ms);
+        e.set_jitter_ms(f.jitter_ms);
+      }
+      if (f.kind == "loss") e.set_loss_ppm(static_cast<std::uint32_t>(f.loss_percent * 1e4));
+    }
+    nodepb::AdminRequest to_others;
+    for (std::size_t j = 0; j < cl.size(); ++j) {
+      if (j == i) continue;
+      nodepb::LinkEmulation* l = to_others.add_links();
+      *l = e;
+      l->set_peer(j + 1);
+      nodepb::AdminRequest from_other;
+      *from_other.add_links() = e;
+      from_other.mutable_links(0)->set_peer(i + 1);
+      admin(j, from_other);
+    }
+    admin(i, to_others);
+  }
+
+  void start_fault(const fault& f, std::size_t i) {
+    nodepb::AdminRequest a;
+    if (f.kind == "kill") cl.kill(i);
+    if (f.kind == "pause") ::kill(cl.pid(i), SIGSTOP);
+    if (f.kind == "slow_disk") a.set_barrier_delay_us(f.barrier_delay_us);
+    if (f.kind == "partition" || f.kind == "delay" || f.kind == "loss") emulate(f, i, true);
+    if (f.kind == "clock_skew") {
+      a.set_clock_offset_ms(f.clock_offset_ms);
+      a.set_clock_drift_ppm(f.clock_drift_ppm);
+    }
+    if (a.ByteSizeLong() > 0) admin(i, a);
+  }
+
+  void end_fault(const fault& f, std::size_t i) {
+    nodepb::AdminRequest a;
+    if (f.kind == "kill") cl.start(i);
+    if (f.kind == "pause") ::kill(cl.pid(i), SIGCONT);
+    if (f.kind == "slow_disk") a.set_barrier_delay_us(0);
+    if (f.kind == "partition" || f.kind == "delay" || f.kind == "loss") emulate(f, i, false);
+    if (f.kind == "clock_skew") {
+      a.set_clock_offset_ms(0);
+      a.set_clock_drift_ppm(0);
+    }
+    if (a.ByteSizeLong() > 0) admin(i, a);
   }
 
   void step(std::uint64_t now) {
@@ -187,16 +239,12 @@ struct fault_runner {
       const auto end = start + static_cast<std::uint64_t>(f.duration_s * 1e6);
       if (state[k] == 0 && now >= start) {
         const std::size_t i = target[k] = resolve(f);
-        if (f.kind == "kill") cl.kill(i);
-        if (f.kind == "pause") ::kill(cl.pid(i), SIGSTOP);
-        if (f.kind == "slow_disk") admin_delay(i, f.barrier_delay_us);
+        start_fault(f, i);
         windows.push_back({f.kind, i + 1, monotonic_us(), 0});
         state[k] = 1;
       } else if (state[k] == 1 && now >= end) {
         const std::size_t i = target[k];
-        if (f.kind == "kill") cl.start(i);
-        if (f.kind == "pause") ::kill(cl.pid(i), SIGCONT);
-        if (f.kind == "slow_disk") admin_delay(i, 0);
+        end_fault(f, i);
         for (auto& w : windows) {
           if (w.node == i + 1 && w.kind == f.kind && w.end_us == 0) w.end_us = monotonic_us();
         }

@@ -45,7 +45,10 @@ namespace ringchain::harness {
 struct fault {
   // Seconds into the measured window.
   double at_s = 0;
-  // "kill", "pause" or "slow_disk".
+  // "kill" (-9, then restart), "pause" (SIGSTOP, then SIGCONT), "slow_disk"
+  // (a barrier delay), or through the nodes' own network emulation and
+  // clock: "partition" (the node cut off from every other, both ways),
+  // "delay" and "loss" (on the node's links, both ways), "clock_skew".
   std::string kind;
   // "leader", "follower", or a node number (1 to the cell's nodes).
   std::string node = "leader";
@@ -53,6 +56,13 @@ struct fault {
   double duration_s = 1;
   // The barrier delay of a slow_disk fault.
   std::uint32_t barrier_delay_us = 5000;
+  // A delay fault's delay and jitter; a loss fault's share of messages.
+  std::uint32_t delay_ms = 50;
+  std::uint32_t jitter_ms = 0;
+  double loss_percent = 10;
+  // A clock_skew fault's offset and drift.
+  std::int64_t clock_offset_ms = 0;
+  std::int32_t clock_drift_ppm = 0;
 };
 
 // An experiment as its file describes it: the settings shared by every

@@ -107,8 +107,11 @@ base::status set_fault_key(fault& f, const std::string& name, const toml::node& 
     (name == "at_s" ? f.at_s : f.duration_s) = *d;
   } else if (name == "kind") {
     f.kind = v.value<std::string>().value_or("");
-    if (f.kind != "kill" && f.kind != "pause" && f.kind != "slow_disk") {
-      return base::fail("faults.kind: must be kill, pause or slow_disk");
+    static const std::set<std::string> kinds = {"kill",  "pause", "slow_disk", "partition",
+                                                "delay", "loss",  "clock_skew"};
+    if (!kinds.count(f.kind)) {
+      return base::fail(
+          "faults.kind: must be kill, pause, slow_disk, partition, delay, loss or clock_skew");
     }
   } else if (name == "node") {
     if (auto n = integer(v)) {
@@ -121,6 +124,17 @@ base::status set_fault_key(fault& f, const std::string& name, const toml::node& 
     }
   } else if (name == "barrier_delay_us") {
     return set_number(&f.barrier_delay_us, "faults.barrier_delay_us", v);
+  } else if (name == "delay_ms" || name == "jitter_ms") {
+    return set_number(name == "delay_ms" ? &f.delay_ms : &f.jitter_ms, "faults." + name, v);
+  } else if (name == "loss_percent") {
+    auto d = v.value<double>();
+    if (!d || *d < 0 || *d > 100) return base::fail("faults.loss_percent: 0 to 100");
+    f.loss_percent = *d;
+  } else if (name == "clock_offset_ms" || name == "clock_drift_ppm") {
+    auto n = integer(v);
+    if (!n) return base::fail("faults." + name + ": expected a whole number");
+    if (name == "clock_offset_ms") f.clock_offset_ms = *n;
+    if (name == "clock_drift_ppm") f.clock_drift_ppm = static_cast<std::int32_t>(*n);
   } else {
     return base::fail("faults." + name + ": unknown key");
   }
