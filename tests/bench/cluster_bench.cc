@@ -365,7 +365,8 @@ std::string outcome(const cell_result& r) {
   const std::size_t changes = leader_changes(r);
   if (r.term_after > r.term_before) {
     s += "; term " + std::to_string(r.term_before) + " -> " + std::to_string(r.term_after) + " (" +
-         std::to_string(r.term_after - r.term_before) + " elections)";
+         std::to_string(r.term_after - r.term_before) + " election" +
+         (r.term_after - r.term_before == 1 ? ")" : "s)");
   }
   if (changes > 0) {
     s += "; " + std::to_string(changes) + " leader change" + (changes == 1 ? "" : "s") +
@@ -396,7 +397,7 @@ void print_nodes(const cell_result& r, const verify_capacity& v) {
   const bool totals = r.load.committed_txs == 0;
   const auto txs = totals ? 1 : r.load.committed_txs;
   if (totals) std::printf("    nothing committed; totals over %.1f s:\n", r.load.seconds);
-  std::printf("    %-4s %-18s %10s %10s %10s %10s %12s\n", "node", "role",
+  std::printf("    %-4s %-22s %10s %10s %10s %10s %12s\n", "node", "role",
               totals ? "user_us" : "user_us/tx", totals ? "sys_us" : "sys_us/tx",
               totals ? "vol_cs" : "vol_cs/tx", totals ? "inv_cs" : "inv_cs/tx",
               totals ? "syscalls" : "syscalls/tx");
@@ -410,7 +411,7 @@ void print_nodes(const cell_result& r, const verify_capacity& v) {
     } else {
       std::snprintf(sys, sizeof sys, "%12s", "n/a");
     }
-    std::printf("    %-4zu %-18s %10.1f %10.1f %10.3f %10.3f %s\n", i + 1, role.c_str(),
+    std::printf("    %-4zu %-22s %10.1f %10.1f %10.3f %10.3f %s\n", i + 1, role.c_str(),
                 per_tx(n.used.user_us, txs), per_tx(n.used.system_us, txs),
                 per_tx(n.used.voluntary_switches, txs), per_tx(n.used.involuntary_switches, txs),
                 sys);
