@@ -138,7 +138,10 @@ etcd_p99=$(echo "$put_out" | sed -n 's/.*p99 \([0-9.]*\) ms.*/\1/p')
 perf_writes=""
 if [ "$load" != none ]; then
   echo "etcdctl check perf --load=$load (60 s):"
-  perf_out=$(timeout 180 etcdctl --endpoints="$leader" check perf --load="$load" 2>&1 | tr '\r' '\n' | grep -E 'PASS|FAIL|Slowest|Stddev|Throughput')
+  timeout 180 etcdctl --endpoints="$leader" check perf --load="$load" >"$tmp/check-perf.out" 2>&1
+  # Without its closing lines (an error after the load, say) show its end.
+  perf_out=$(tr '\r' '\n' <"$tmp/check-perf.out" | grep -E 'PASS|FAIL|Slowest|Stddev|Throughput|Error')
+  [ -n "$perf_out" ] || perf_out=$(tr '\r' '\n' <"$tmp/check-perf.out" | tail -3)
   echo "$perf_out" | sed 's/^/  /'
   perf_writes=$(echo "$perf_out" | sed -n 's/.*Throughput[^0-9]*\([0-9]*\) writes\/s.*/\1/p')
 fi
