@@ -11,15 +11,20 @@
 // Keys (scalars, or arrays under [matrix]): nodes, io, persistence,
 // rate_tps, tx_bytes, block_txs_max, round_interval_ms, round_deadline_ms,
 // barrier_delay_us, segment_mib, network, disk; scalars only: name,
-// description, engine, warmup_s, duration_s, clients, repetitions, seed.
+// description, engine, warmup_s, duration_s, clients, repetitions, seed,
+// capacity_search, capacity_probe_s, capacity_max_tps.
 //
 // engine = "processes" (the default) runs real ringchain-node processes on
 // this machine (up to 9 nodes). engine = "sim" runs each cell in the
 // deterministic simulator (sim/dst) in simulated time: up to 128 nodes, a
 // network and a disk profile per cell (network, disk), no io backend.
+// engine = "compose" runs each cell as a Docker Compose project of the
+// repository's docker-compose.yml (3, 5 or 7 node containers; the image
+// from $RINGCHAIN_IMAGE, else ringchain:local), with the same load, faults
+// and reports as "processes".
 // Keys one engine would ignore are refused there: io, barrier_delay_us,
-// segment_mib and clients belong to "processes"; network, disk and seed to
-// "sim".
+// segment_mib and clients belong to "processes" and "compose"; network,
+// disk and seed to "sim".
 #pragma once
 
 #include <cstdint>
@@ -82,6 +87,13 @@ struct experiment {
   double duration_s = 4;
   // Client threads loading a process cluster.
   std::uint32_t clients = 4;
+  // Deadline capacity: for each cell, a short search over offered rates
+  // for the highest load that meets the deadline (capacity.h), then every
+  // cell again at half the lowest capacity (latency at equal load).
+  bool capacity_search = false;
+  // Each probe's measured window, and the highest rate tried.
+  double capacity_probe_s = 2;
+  std::uint32_t capacity_max_tps = 20000;
   // The cells, in the order they run.
   std::vector<cell> cells;
   // Faults scheduled in every cell (engine = "processes" only).
