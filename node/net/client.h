@@ -42,6 +42,9 @@ class client {
 
   void close();
   bool connected() const { return fd_ >= 0; }
+  // The connected socket (-1 when none), for load generators that wait on
+  // many clients at once; reading it is still done by receive().
+  int fd() const { return fd_; }
 
  private:
   int fd_ = -1;

@@ -144,6 +144,11 @@ class process_cluster final : public cluster_driver {
 // A free TCP port on 127.0.0.1, below the kernel's ephemeral range.
 int free_port();
 
+// A plain HTTP GET on loopback (a node's /metrics, say): the whole answer,
+// headers and body, read until the server closes or 3 s pass; empty when
+// nothing answers.
+std::string http_get(const std::string& address, const std::string& path);
+
 // Runs a command and waits for it, killing it after `timeout`; its exit
 // status, or an error naming the command and what happened.
 base::status run_command(const std::vector<std::string>& args, std::chrono::milliseconds timeout);
