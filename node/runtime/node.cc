@@ -258,9 +258,6 @@ void node::send(const core::message& m) {
 }
 
 base::status node::receive(const core::message& m) {
-  if (m.type() == raftpb::MSG_APPEND_RESPONSE && !m.reject()) {
-    trace_->acked(m.from(), m.index(), m.persist_us(), reactor_->now_us());
-  }
   // What a leader appends must be blocks that chain, checked before the
   // core or the chain sees them: a malformed entry is refused input, never
   // a process exit at apply.
@@ -278,6 +275,11 @@ base::status node::receive(const core::message& m) {
 base::status node::step(const core::message& m) {
   if (const core::input_error err = raft_->step(m); err != core::input_error::none) {
     return base::fail(core::to_string(err));
+  }
+  // Only an acknowledgement the core took marks the blocks acknowledged in
+  // the trace.
+  if (m.type() == raftpb::MSG_APPEND_RESPONSE && !m.reject()) {
+    trace_->acked(m.from(), m.index(), m.persist_us(), reactor_->now_us());
   }
   return {};
 }
