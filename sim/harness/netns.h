@@ -39,6 +39,8 @@ class netns_lab {
 
   std::size_t nodes_;
   std::uint32_t id_;
+  // Whether build() added an iptables rule that the destructor removes.
+  bool forward_rule_ = false;
 };
 
 }  // namespace ringchain::harness
