@@ -62,7 +62,7 @@ class [[nodiscard]] result {
   // A result holding `value` (implicit, so `return value;` works).
   result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
   // A result holding an error (implicit, so `return base::fail(...)` works).
-  result(error e) : v_(std::in_place_index<1>, std::move(e)) {}      // NOLINT
+  result(error e) : v_(std::in_place_index<1>, std::move(e)) {}  // NOLINT
 
   // Whether a value is held.
   bool ok() const { return v_.index() == 0; }
