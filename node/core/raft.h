@@ -96,7 +96,7 @@ struct ready {
   // Non-zero when hard_state and entries must be persisted.
   std::uint64_t persist_seq = 0;
   // The hard state (term, vote, commit) to persist with the entries; set
-  // exactly when persist_seq is.
+  // exactly when persist_seq is non-zero.
   std::optional<raftpb::HardState> hard_state;
   // Entries to persist: every entry not yet handed to storage, consecutive.
   // They replace any stored entries from the first one's index on.
@@ -111,7 +111,7 @@ struct ready {
 
 // Outcome of propose().
 struct proposal {
-  // What became of the proposal.
+  // The outcomes of propose().
   enum class code {
     accepted,
     // This node is not the leader; `leader` names the known one, or 0.

@@ -302,9 +302,9 @@ struct reactor_options {
   unsigned recv_buffer_bytes = 64 * 1024;
 };
 
-// The node's event loop, run by one thread calling run_once(); see the top of
-// this file. Backends: uring and epoll (reactor_base), and the simulator's
-// sim_reactor.
+// The node's event loop (see the top of this file), run by one thread
+// calling run_once(). Backends: uring and epoll (reactor_base), and the
+// simulator's sim_reactor, whose events the simulator runs instead.
 class reactor {
  public:
   virtual ~reactor() = default;

@@ -71,7 +71,8 @@ struct block_log_counters {
   std::uint64_t writes = 0;
   // Bytes submitted in those writes, their write headers included.
   std::uint64_t bytes = 0;
-  // Segment files prepared as the log grew (not those found at open).
+  // Segments this log started: the first of an empty log, and each it moved
+  // on to (not those recovery found).
   std::uint64_t segments_created = 0;
 };
 

@@ -31,8 +31,7 @@ namespace ringchain::storage {
 // What recovery read from the log: the state to restart the core from, and
 // where the writer carries on.
 struct recovered_log {
-  // The last hard state written; all zeros (term 0, no vote) when none
-  // was.
+  // The last hard state written; all zeros (term 0, no vote) when none was.
   raftpb::HardState hard_state;
   // Every entry from index 1 on, as the records replay: a rewritten index
   // replaces the suffix from there (Raft §5.3).
