@@ -51,6 +51,9 @@ class client {
   void close();
   // Whether a connection is open (the node may have closed its side).
   bool connected() const { return fd_ >= 0; }
+  // The connected socket (-1 when none), for load generators that wait on
+  // many clients at once; reading it is still done by receive().
+  int fd() const { return fd_; }
 
  private:
   int fd_ = -1;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "node/base/limits.h"
@@ -95,6 +96,18 @@ base::status node::start_consensus() {
   cc.random = [this](std::uint64_t bound) { return next_random(bound); };
   if (base::status s = cc.validate(); !s.ok()) return s.with_context("consensus config");
   const storage::recovered_log& rec = log_->recovered();
+  // The core asserts that a restored vote names a voter. A block log whose
+  // hard state votes for a node the configuration does not list (the peers
+  // changed under this data directory, or the record is damaged) stops the
+  // start with an error instead. (Found by tests/fuzz/fuzz_recovery.)
+  const std::uint64_t vote = rec.hard_state.vote();
+  if (vote != 0 && std::find(cc.voters.begin(), cc.voters.end(), vote) == cc.voters.end()) {
+    return base::fail("block log: the recovered hard state of term " +
+                      std::to_string(rec.hard_state.term()) + " votes for node " +
+                      std::to_string(vote) +
+                      ", which is not among the peers; was the cluster's membership changed "
+                      "under this data directory?");
+  }
   raft_ = std::make_unique<core::raft>(cc);
   index_.record_log(rec.entries);
   raft_->restore(rec.hard_state, rec.entries, 0);
@@ -245,9 +258,6 @@ void node::send(const core::message& m) {
 }
 
 base::status node::receive(const core::message& m) {
-  if (m.type() == raftpb::MSG_APPEND_RESPONSE && !m.reject()) {
-    trace_->acked(m.from(), m.index(), m.persist_us(), reactor_->now_us());
-  }
   // What a leader appends must be blocks that chain, checked before the
   // core or the chain sees them: a malformed entry is refused input, never
   // a process exit at apply.
@@ -265,6 +275,11 @@ base::status node::receive(const core::message& m) {
 base::status node::step(const core::message& m) {
   if (const core::input_error err = raft_->step(m); err != core::input_error::none) {
     return base::fail(core::to_string(err));
+  }
+  // Only an acknowledgement the core took marks the blocks acknowledged in
+  // the trace.
+  if (m.type() == raftpb::MSG_APPEND_RESPONSE && !m.reject()) {
+    trace_->acked(m.from(), m.index(), m.persist_us(), reactor_->now_us());
   }
   return {};
 }

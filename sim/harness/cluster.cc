@@ -134,19 +134,23 @@ process_cluster::~process_cluster() {
 }
 
 std::string process_cluster::client_address(std::size_t i) const {
-  return "127.0.0.1:" + std::to_string(client_ports_[i]);
+  return host(i) + ":" + std::to_string(client_ports_[i]);
 }
 
 std::string process_cluster::peer_address(std::size_t i) const {
-  return "127.0.0.1:" + std::to_string(peer_ports_[i]);
+  return host(i) + ":" + std::to_string(peer_ports_[i]);
 }
 
 std::string process_cluster::admin_address(std::size_t i) const {
-  return "127.0.0.1:" + std::to_string(admin_ports_[i]);
+  return host(i) + ":" + std::to_string(admin_ports_[i]);
 }
 
 std::string process_cluster::metrics_address(std::size_t i) const {
-  return "127.0.0.1:" + std::to_string(metrics_ports_[i]);
+  return host(i) + ":" + std::to_string(metrics_ports_[i]);
+}
+
+std::string process_cluster::host(std::size_t i) const {
+  return opts_.lab != nullptr ? opts_.lab->address(i) : "127.0.0.1";
 }
 
 fs::path process_cluster::data_dir(std::size_t i) const {
@@ -163,17 +167,16 @@ std::string process_cluster::log_of(std::size_t i) const {
 void process_cluster::start(std::size_t i) {
   std::string peers;
   for (std::size_t j = 0; j < opts_.nodes; ++j) {
-    peers += (j ? "," : "") + std::to_string(j + 1) +
-             "@127.0.0.1:" + std::to_string(peer_ports_[j]) +
-             "/127.0.0.1:" + std::to_string(client_ports_[j]);
+    peers +=
+        (j ? "," : "") + std::to_string(j + 1) + "@" + peer_address(j) + "/" + client_address(j);
   }
   std::vector<std::string> args = {opts_.node_binary,
                                    "--id",
                                    std::to_string(i + 1),
                                    "--listen_peer",
-                                   "127.0.0.1:" + std::to_string(peer_ports_[i]),
+                                   peer_address(i),
                                    "--listen_client",
-                                   "127.0.0.1:" + std::to_string(client_ports_[i]),
+                                   client_address(i),
                                    "--listen_admin",
                                    admin_address(i),
                                    "--listen_metrics",
@@ -202,6 +205,7 @@ void process_cluster::start(std::size_t i) {
     args.push_back(std::to_string(opts_.segment_mib));
   }
   args.insert(args.end(), opts_.extra_args.begin(), opts_.extra_args.end());
+  if (opts_.lab != nullptr) args.insert(args.begin(), {"ip", "netns", "exec", opts_.lab->ns(i)});
   const fs::path log = dir_ / ("node" + std::to_string(i + 1) + ".log");
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
@@ -219,7 +223,7 @@ void process_cluster::start(std::size_t i) {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
+    ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
   pids_[i] = pid;
@@ -361,6 +365,20 @@ std::optional<nodepb::SubmitResponse> cluster_driver::submit(std::size_t i,
     if (!c.connect(reachable(s.leader_client()), 1s).ok()) return std::nullopt;
   }
   return std::nullopt;
+}
+
+std::string http_get(const std::string& address, const std::string& path) {
+  net::client c;
+  if (!c.connect(address, 1s).ok()) return {};
+  if (!c.send_raw("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n")) return {};
+  std::string out;
+  const auto end = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < end) {
+    std::string chunk = c.receive_raw(200ms);
+    if (chunk.empty() && !c.connected()) break;
+    out += chunk;
+  }
+  return out;
 }
 
 }  // namespace ringchain::harness

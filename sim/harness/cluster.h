@@ -17,6 +17,7 @@
 
 #include "node/base/result.h"
 #include "node/net/client.h"
+#include "sim/harness/netns.h"
 
 namespace ringchain::harness {
 
@@ -42,6 +43,10 @@ struct process_cluster_options {
   // A lower limit on each node's open files (RLIMIT_NOFILE), for tests of
   // descriptor exhaustion; unset keeps the inherited one.
   std::optional<std::uint64_t> open_files_max;
+  // Run node i in network namespace lab->ns(i) at lab->address(i) (real
+  // partitions: netns.h); borrowed, it outlives the cluster. Null: every
+  // node on 127.0.0.1.
+  const netns_lab* lab = nullptr;
   // Where node data and logs go; kept afterwards. Empty: a temporary
   // directory, removed afterwards.
   std::filesystem::path data_root;
@@ -160,12 +165,19 @@ class process_cluster final : public cluster_driver {
   std::vector<int> client_ports_;
   std::vector<int> admin_ports_;
   std::vector<int> metrics_ports_;
+  // Node i's host: 127.0.0.1, or its namespace's address.
+  std::string host(std::size_t i) const;
   std::filesystem::path tls_dir_;
   std::vector<pid_t> pids_;
 };
 
 // A free TCP port on 127.0.0.1, below the kernel's ephemeral range.
 int free_port();
+
+// A plain HTTP GET on loopback (a node's /metrics, say): the whole answer,
+// headers and body, read until the server closes or 3 s pass; empty when
+// nothing answers.
+std::string http_get(const std::string& address, const std::string& path);
 
 // Runs a command and waits for it, killing it after `timeout`; its exit
 // status, or an error naming the command and what happened.
