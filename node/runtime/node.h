@@ -45,11 +45,17 @@ class block_producer;
 class block_trace;
 class client_service;
 
+// One ringchain node: the consensus core, the ledger and mempool, the
+// block log, and the services around them, all on one reactor thread.
+// Created by open(), driven by run() (or, in the simulator, by process()
+// after the events the simulator runs).
 class node {
  public:
   // Opens the block log, recovers, and starts listening (or, with a
   // simulated transport in `env`, only recovers).
   static base::result<std::unique_ptr<node>> open(const node_config& cfg, const node_env& env = {});
+  // Destroys the node's parts and services (defined where their types are
+  // complete).
   ~node();
   node(const node&) = delete;
   node& operator=(const node&) = delete;

@@ -57,10 +57,13 @@ class syscall_counter {
   // perf_event_paranoid setting, the process is gone).
   static base::result<syscall_counter> open(pid_t pid);
 
+  // Takes over `other`'s events; `other` then counts nothing.
   syscall_counter(syscall_counter&& other) noexcept;
+  // Closes this counter's events and takes over `other`'s.
   syscall_counter& operator=(syscall_counter&& other) noexcept;
   syscall_counter(const syscall_counter&) = delete;
   syscall_counter& operator=(const syscall_counter&) = delete;
+  // Closes the perf events.
   ~syscall_counter();
 
   // System calls entered since open(), by every thread counted.
@@ -85,9 +88,11 @@ class process_watch {
 
   // One sample of everything, at the same moment.
   struct sample {
+    // CPU time and context switches so far.
     proc_times times;
     // System calls since the watch began; 0 when unavailable.
     std::uint64_t syscalls = 0;
+    // Whether `syscalls` was counted (the counter opened and read).
     bool syscalls_ok = false;
   };
   // Samples now; an error when the process is gone.
