@@ -79,6 +79,9 @@ class node_budget {
   std::size_t connections = 0;
   // Bytes of incomplete frames buffered, of every connection.
   std::uint64_t partial_bytes = 0;
+  // The bound on partial_bytes: limits::partial_frame_bytes_total_max, or
+  // lower by configuration (partial_frames_mib).
+  std::uint64_t partial_bytes_max = limits::partial_frame_bytes_total_max;
   // Bytes queued for clients (their last known queue sizes).
   std::uint64_t client_send_bytes = 0;
 

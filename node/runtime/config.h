@@ -81,6 +81,9 @@ struct node_config {
   // How long a client connection may stay idle before it is closed (at
   // least 1 s, at most limits::client_idle_timeout_ms_max).
   std::uint32_t client_idle_timeout_ms = 300'000;
+  // Bytes of incomplete frames the node buffers across every connection,
+  // in MiB (at most limits::partial_frame_bytes_total_max).
+  std::uint32_t partial_frames_mib = 256;
   // Threads that check signatures (the cores but one, by default).
   std::uint32_t verify_threads = default_verify_threads();
   // Followers check every signature of the blocks a leader sends before

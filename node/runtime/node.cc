@@ -126,6 +126,7 @@ base::status node::start_network() {
     producer_->cut_full_blocks();
     handle_ready();
   };
+  budget_.partial_bytes_max = std::uint64_t{cfg_.partial_frames_mib} * limits::mib;
   clients_ = std::make_unique<client_service>(parts, env_, budget_, std::move(hooks));
   if (cfg_.verify_follower_signatures) {
     append_verifier_ = std::make_unique<verifier>(
