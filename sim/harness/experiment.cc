@@ -33,30 +33,55 @@ std::uint64_t monotonic_us() {
          static_cast<std::uint64_t>(ts.tv_nsec) / 1000;
 }
 
-// CPU seconds and context switches of a process, from /proc (zero when
-// it is gone).
-node_resources read_proc(pid_t pid) {
-  node_resources r;
-  const base::result<proc_times> t = read_proc_times(pid);
-  if (!t.ok()) return r;
-  r.cpu_user_s = static_cast<double>(t->user_us) / 1e6;
-  r.cpu_system_s = static_cast<double>(t->system_us) / 1e6;
-  r.voluntary_switches = t->voluntary_switches;
-  r.involuntary_switches = t->involuntary_switches;
-  return r;
-}
+// Each node's process watched over the measured window: CPU, context
+// switches and io_uring workers from /proc, system calls counted by the
+// kernel. Opened at the window's start, so that both backends' counts
+// cover the same span.
+struct node_watches {
+  std::vector<std::optional<pid_t>> pids;
+  std::vector<std::unique_ptr<process_watch>> watches;
+  // Why system calls are not counted (the first node's reason), or "".
+  std::string syscalls_unavailable;
 
-std::vector<node_resources> sample(cluster_driver& cl) {
+  explicit node_watches(cluster_driver& cl) {
+    for (std::size_t i = 0; i < cl.size(); ++i) {
+      pids.push_back(cl.host_pid(i));
+      watches.push_back(pids.back() ? std::make_unique<process_watch>(*pids.back()) : nullptr);
+      if (!pids.back() && syscalls_unavailable.empty()) {
+        syscalls_unavailable = "node " + std::to_string(i + 1) + " has no process on this host";
+      }
+      if (watches.back() && syscalls_unavailable.empty()) {
+        syscalls_unavailable = watches.back()->syscalls_unavailable();
+      }
+    }
+  }
+};
+
+// One sample of every node: /proc and the syscall count (zero when the
+// process is gone or was replaced), and the node's own counters.
+std::vector<node_resources> sample(cluster_driver& cl, const node_watches& w,
+                                   std::vector<proc_times>* times) {
   std::vector<node_resources> out;
+  times->assign(cl.size(), proc_times{});
   for (std::size_t i = 0; i < cl.size(); ++i) {
-    const std::optional<pid_t> pid = cl.host_pid(i);
-    node_resources r = pid ? read_proc(*pid) : node_resources{};
+    node_resources r;
     r.id = i + 1;
+    const bool same_process = w.watches[i] && cl.host_pid(i) == w.pids[i];
+    if (same_process) {
+      if (base::result<process_watch::sample> s = w.watches[i]->take(); s.ok()) {
+        (*times)[i] = s->times;
+        r.cpu_user_s = static_cast<double>(s->times.user_us) / 1e6;
+        r.cpu_system_s = static_cast<double>(s->times.system_us) / 1e6;
+        r.voluntary_switches = s->times.voluntary_switches;
+        r.involuntary_switches = s->times.involuntary_switches;
+        r.syscalls = s->syscalls;
+        r.syscalls_counted = s->syscalls_ok;
+      }
+    }
     if (auto s = cl.status(i)) {
       const auto& m = s->counters();
       auto get = [&](const char* k) { return m.count(k) ? m.at(k) : 0; };
       r.fdatasyncs = get("fdatasyncs");
-      r.io_enter_calls = get("io_enter_calls");
       r.bytes_written = get("bytes_written");
     }
     out.push_back(r);
@@ -230,7 +255,9 @@ namespace {
 // (its counters started over) shows 0 for what it could not report, not a
 // negative difference.
 std::vector<node_resources> used(const std::vector<node_resources>& before,
-                                 const std::vector<node_resources>& after) {
+                                 const std::vector<node_resources>& after,
+                                 const std::vector<proc_times>& times_before,
+                                 const std::vector<proc_times>& times_after) {
   const auto delta = [](auto a, auto b) { return a >= b ? a - b : decltype(a){}; };
   std::vector<node_resources> out;
   for (std::size_t i = 0; i < after.size(); ++i) {
@@ -240,7 +267,10 @@ std::vector<node_resources> used(const std::vector<node_resources>& before,
     d.voluntary_switches = delta(after[i].voluntary_switches, before[i].voluntary_switches);
     d.involuntary_switches = delta(after[i].involuntary_switches, before[i].involuntary_switches);
     d.fdatasyncs = delta(after[i].fdatasyncs, before[i].fdatasyncs);
-    d.io_enter_calls = delta(after[i].io_enter_calls, before[i].io_enter_calls);
+    d.syscalls = delta(after[i].syscalls, before[i].syscalls);
+    d.syscalls_counted = before[i].syscalls_counted && after[i].syscalls_counted;
+    d.io_worker_cpu_s =
+        static_cast<double>(times_after[i].since(times_before[i]).io_worker_total_us) / 1e6;
     d.bytes_written = delta(after[i].bytes_written, before[i].bytes_written);
     out.push_back(d);
   }
@@ -314,7 +344,9 @@ cell_report run_cell(const experiment& e, const cell& c, const run_options& opts
   }
   // Resources at the window's edges; faults in between, on this thread.
   while (monotonic_us() < window_from) std::this_thread::sleep_for(5ms);
-  const auto before = sample(cl);
+  const node_watches watches(cl);
+  std::vector<proc_times> times_before, times_after;
+  const auto before = sample(cl, watches, &times_before);
   fault_runner faults{cl, e.faults, window_from, res.faults, {}, {}};
   while (monotonic_us() < window_to) {
     faults.step(monotonic_us());
@@ -324,10 +356,11 @@ cell_report run_cell(const experiment& e, const cell& c, const run_options& opts
   // start starts and ends at once).
   faults.step(std::numeric_limits<std::uint64_t>::max());
   faults.step(std::numeric_limits<std::uint64_t>::max());
-  const auto after = sample(cl);
+  const auto after = sample(cl, watches, &times_after);
   for (auto& t : threads) t.join();
   cl.stop_all();
-  res.resources = used(before, after);
+  res.resources = used(before, after, times_before, times_after);
+  res.syscalls_unavailable = watches.syscalls_unavailable;
   const double total_s = e.warmup_s + e.duration_s;
   res.offered_tps = static_cast<double>(totals.sent) / total_s;
   res.accepted_tps = static_cast<double>(totals.committed) / total_s;

@@ -49,6 +49,31 @@ void add_switches(pid_t pid, pid_t tid, proc_times* t) {
   }
 }
 
+// utime + stime of a stat file's line, in microseconds: fields 14 and 15
+// (proc(5)), counted after the command name, which is in parentheses and
+// may hold spaces.
+base::result<std::pair<std::uint64_t, std::uint64_t>> stat_times(const std::string& file) {
+  std::ifstream stat(file);
+  const std::string s((std::istreambuf_iterator<char>(stat)), {});
+  const auto close = s.rfind(')');
+  if (close == std::string::npos || close + 2 > s.size()) return base::fail("cannot read " + file);
+  std::istringstream in(s.substr(close + 2));
+  std::string field;
+  std::uint64_t user = 0, system = 0;
+  for (int i = 3; in >> field && i <= 15; ++i) {
+    if (i == 14) user = ticks_to_us(std::stoull(field));
+    if (i == 15) system = ticks_to_us(std::stoull(field));
+  }
+  return std::pair{user, system};
+}
+
+// Whether a thread is one of io_uring's workers, by its name.
+bool is_io_worker(pid_t pid, pid_t tid) {
+  std::string comm;
+  std::ifstream("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/comm") >> comm;
+  return comm.rfind("iou-wrk-", 0) == 0 || comm.rfind("iou-sqp-", 0) == 0;
+}
+
 std::string perf_paranoid() {
   std::string v = "unknown";
   std::ifstream("/proc/sys/kernel/perf_event_paranoid") >> v;
@@ -81,25 +106,28 @@ proc_times proc_times::since(const proc_times& before) const {
   d.system_us = system_us - before.system_us;
   d.voluntary_switches = voluntary_switches - before.voluntary_switches;
   d.involuntary_switches = involuntary_switches - before.involuntary_switches;
+  d.io_worker_us = io_worker_us;
+  for (const auto& [tid, us] : io_worker_us) {
+    const auto was = before.io_worker_us.find(tid);
+    const std::uint64_t from = was == before.io_worker_us.end() ? 0 : was->second;
+    d.io_worker_total_us += us >= from ? us - from : 0;
+  }
   return d;
 }
 
 base::result<proc_times> read_proc_times(pid_t pid) {
-  const std::string stat_file = "/proc/" + std::to_string(pid) + "/stat";
-  std::ifstream stat(stat_file);
-  const std::string s((std::istreambuf_iterator<char>(stat)), {});
-  // The command name, in parentheses, may hold spaces: fields count from
-  // the last ')'. utime and stime are fields 14 and 15 (proc(5)).
-  const auto close = s.rfind(')');
-  if (close == std::string::npos) return base::fail("cannot read " + stat_file);
-  std::istringstream in(s.substr(close + 2));
-  std::string field;
+  const std::string proc = "/proc/" + std::to_string(pid);
+  const auto whole = stat_times(proc + "/stat");
+  if (!whole.ok()) return base::fail(whole.message());
   proc_times t;
-  for (int i = 3; in >> field && i <= 15; ++i) {
-    if (i == 14) t.user_us = ticks_to_us(std::stoull(field));
-    if (i == 15) t.system_us = ticks_to_us(std::stoull(field));
+  t.user_us = whole->first;
+  t.system_us = whole->second;
+  for (const pid_t tid : threads_of(pid)) {
+    add_switches(pid, tid, &t);
+    if (!is_io_worker(pid, tid)) continue;
+    const auto own = stat_times(proc + "/task/" + std::to_string(tid) + "/stat");
+    if (own.ok()) t.io_worker_us[tid] = own->first + own->second;
   }
-  for (const pid_t tid : threads_of(pid)) add_switches(pid, tid, &t);
   return t;
 }
 

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,14 @@ struct proc_times {
   // (/proc/<pid>/task/*/status): voluntary (the thread waited) and
   // involuntary (it was preempted).
   std::uint64_t voluntary_switches = 0, involuntary_switches = 0;
+  // CPU time (user + system) of each io_uring worker thread alive now, by
+  // thread id: io-wq workers ("iou-wrk-*") and an SQPOLL thread
+  // ("iou-sqp-*"). Their time is also part of user_us and system_us.
+  std::map<pid_t, std::uint64_t> io_worker_us;
+  // In a difference: the io_uring workers' CPU time between the samples,
+  // of the workers alive at the later one (a worker that exited in
+  // between is missing, so this is a lower bound).
+  std::uint64_t io_worker_total_us = 0;
 
   // The difference `*this - before`, field by field.
   proc_times since(const proc_times& before) const;

@@ -69,21 +69,26 @@ struct table {
   std::string title;
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;
+  // Lines printed under the table: definitions, and why a figure is n/a.
+  std::vector<std::string> notes = {};
 };
 
-// Per committed block: a node's resource row. The simulator measures disk
-// work only, so its CPU, context switch and kernel entry columns read "-".
+// Per committed block: a node's resource row, with the same definitions
+// for both backends (kernel-counted system calls, CPU from /proc). The
+// simulator measures disk work only, so its other columns read "-".
 std::vector<std::string> resource_row(const cell_report& c, const std::string& who,
                                       const node_resources& n, double per) {
   const bool simulated = c.io == "sim";
   auto measured = [&](std::string v) { return simulated ? std::string("-") : v; };
   return {c.label,
           who,
-          measured(fmt(1000 * (n.cpu_user_s + n.cpu_system_s) / per)),
+          measured(fmt(1000 * n.cpu_user_s / per)),
+          measured(fmt(1000 * n.cpu_system_s / per)),
+          measured(c.io == "uring" ? fmt(1000 * n.io_worker_cpu_s / per) : "0"),
+          measured(n.syscalls_counted ? fmt(static_cast<double>(n.syscalls) / per, 1) : "n/a"),
           measured(fmt(static_cast<double>(n.voluntary_switches) / per, 1) + " / " +
                    fmt(static_cast<double>(n.involuntary_switches) / per, 1)),
           fmt(static_cast<double>(n.fdatasyncs) / per, 2),
-          measured(fmt(static_cast<double>(n.io_enter_calls) / per, 1)),
           fmt(static_cast<double>(n.bytes_written) / 1024 / per, 1)};
 }
 
@@ -100,6 +105,7 @@ void add_resource_rows(const cell_report& c, table* t) {
     return;
   }
   node_resources sum;
+  sum.syscalls_counted = true;
   std::size_t others = 0;
   for (const node_resources& n : c.resources) {
     if (n.id == c.leader) {
@@ -112,7 +118,9 @@ void add_resource_rows(const cell_report& c, table* t) {
     sum.voluntary_switches += n.voluntary_switches;
     sum.involuntary_switches += n.involuntary_switches;
     sum.fdatasyncs += n.fdatasyncs;
-    sum.io_enter_calls += n.io_enter_calls;
+    sum.syscalls += n.syscalls;
+    sum.syscalls_counted = sum.syscalls_counted && n.syscalls_counted;
+    sum.io_worker_cpu_s += n.io_worker_cpu_s;
     sum.bytes_written += n.bytes_written;
   }
   const std::string who = "the other " + std::to_string(others) + ", mean";
@@ -130,8 +138,8 @@ std::vector<table> tables(const run_report& r) {
             "commit", "then apply"},
            {}};
   table t3{"Resources per committed block, per node",
-           {"cell", "node", "CPU ms (user+sys)", "ctx switches vol/invol", "fdatasyncs",
-            "kernel entries", "KiB written"},
+           {"cell", "node", "user CPU ms", "system CPU ms", "io-wq CPU ms", "syscalls",
+            "ctx switches vol/invol", "fdatasyncs", "KiB written"},
            {}};
   for (const cell_report& c : r.cells) {
     if (!c.error.empty()) {
@@ -152,7 +160,15 @@ std::vector<table> tables(const run_report& r) {
                        fmt(m.quorum_wait_us / 1000, 3), fmt(m.commit_us / 1000, 3),
                        fmt(m.apply_us / 1000, 3)});
     add_resource_rows(c, &t3);
+    if (!c.syscalls_unavailable.empty()) {
+      t3.notes.push_back(c.label + ": syscalls n/a: " + c.syscalls_unavailable);
+    }
   }
+  t3.notes.push_back(
+      "syscalls: system calls entered by every thread of the node's process, counted by the "
+      "kernel (raw_syscalls:sys_enter through perf_event_open), for both backends. CPU: "
+      "/proc/<pid>/stat, every thread; io-wq CPU is the part spent in io_uring's worker "
+      "threads alive at the window's end (a lower bound; 0 under epoll).");
   std::vector<table> out{t1, t2, t3};
   table tc{"Deadline capacity, and latency at equal load",
            {"cell", "capacity tx/s", "probes (offered tx/s: met?)", "equal load tx/s", "p50 ms",
@@ -349,8 +365,9 @@ json resources_json(const std::vector<node_resources>& nodes) {
                    {"voluntary_switches", n.voluntary_switches},
                    {"involuntary_switches", n.involuntary_switches},
                    {"fdatasyncs", n.fdatasyncs},
-                   {"io_enter_calls", n.io_enter_calls},
-                   {"bytes_written", n.bytes_written}});
+                   {"bytes_written", n.bytes_written},
+                   {"syscalls", n.syscalls_counted ? json(n.syscalls) : json(nullptr)},
+                   {"io_worker_cpu_s", n.io_worker_cpu_s}});
   }
   return out;
 }
@@ -395,6 +412,7 @@ json cell_json(const cell_report& c) {
   jc["equal_load_tps"] = c.equal_load_tps;
   jc["equal_load"] = summary_json(c.equal_load);
   jc["resources"] = resources_json(c.resources);
+  jc["syscalls_unavailable"] = c.syscalls_unavailable;
   jc["blocks"] = blocks_json(c.blocks);
   return jc;
 }
@@ -450,6 +468,7 @@ void write_html(const run_report& r, const fs::path& dir) {
       out << "</tr>\n";
     }
     out << "</table>\n";
+    for (const auto& note : t.notes) out << "<p>" << html_escape(note) << "</p>\n";
   }
   out << "</body></html>\n";
 }
@@ -478,6 +497,7 @@ std::string markdown(const run_report& r) {
       out << '\n';
     }
     out << '\n';
+    for (const auto& note : t.notes) out << note << "\n\n";
   }
   return out.str();
 }
@@ -530,11 +550,21 @@ base::result<run_report> read_report(const fs::path& dir) {
         c.faults.push_back({jf.at("kind"), jf.at("node"), jf.at("start_us"), jf.at("end_us")});
       }
       for (const auto& jr : jc.at("resources")) {
-        c.resources.push_back({jr.at("node"), jr.at("cpu_user_s"), jr.at("cpu_system_s"),
-                               jr.at("voluntary_switches"), jr.at("involuntary_switches"),
-                               jr.at("fdatasyncs"), jr.at("io_enter_calls"),
-                               jr.at("bytes_written")});
+        node_resources n;
+        n.id = jr.at("node");
+        n.cpu_user_s = jr.at("cpu_user_s");
+        n.cpu_system_s = jr.at("cpu_system_s");
+        n.voluntary_switches = jr.at("voluntary_switches");
+        n.involuntary_switches = jr.at("involuntary_switches");
+        n.fdatasyncs = jr.at("fdatasyncs");
+        n.bytes_written = jr.at("bytes_written");
+        const json syscalls = jr.value("syscalls", json(nullptr));
+        n.syscalls_counted = syscalls.is_number();
+        if (n.syscalls_counted) n.syscalls = syscalls.get<std::uint64_t>();
+        n.io_worker_cpu_s = jr.value("io_worker_cpu_s", 0.0);
+        c.resources.push_back(n);
       }
+      c.syscalls_unavailable = jc.value("syscalls_unavailable", "");
       for (const auto& jb : jc.at("blocks")) c.blocks.push_back(jb.get<block_record>());
       c.summary = summarize(c.blocks, c.nodes / 2 + 1);
       r.cells.push_back(std::move(c));

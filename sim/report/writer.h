@@ -16,12 +16,22 @@ namespace ringchain::report {
 struct node_resources {
   // The node's id.
   std::uint64_t id = 0;
-  // CPU time in user and in system mode.
+  // CPU time in user and in system mode, of every thread of the process
+  // (io_uring's workers included).
   double cpu_user_s = 0, cpu_system_s = 0;
   // Context switches: voluntary (waits) and involuntary (preemptions).
   std::uint64_t voluntary_switches = 0, involuntary_switches = 0;
-  // Barriers, io_uring_enter calls, and bytes written.
-  std::uint64_t fdatasyncs = 0, io_enter_calls = 0, bytes_written = 0;
+  // Barriers and bytes written, as the node counted them.
+  std::uint64_t fdatasyncs = 0, bytes_written = 0;
+  // System calls entered by every thread of the process, counted by the
+  // kernel (the raw_syscalls:sys_enter tracepoint); valid when
+  // syscalls_counted.
+  std::uint64_t syscalls = 0;
+  // Whether `syscalls` was counted (see cell_report::syscalls_unavailable).
+  bool syscalls_counted = false;
+  // CPU time of io_uring's worker threads (io-wq) alive at the window's
+  // end; part of cpu_user_s + cpu_system_s, and 0 under epoll.
+  double io_worker_cpu_s = 0;
 };
 
 // A fault injected during a cell, on the monotonic clock of the traces.
@@ -60,6 +70,9 @@ struct cell_report {
   report::summary summary;
   // Each node's resource use in the window.
   std::vector<node_resources> resources;
+  // Why system calls were not counted, when they were not (perf_event_open
+  // refused, say); empty when they were or nothing was measured.
+  std::string syscalls_unavailable;
   // The faults injected.
   std::vector<fault_window> faults;
   // Distinct leaders' terms among the measured blocks, less one.

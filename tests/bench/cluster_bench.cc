@@ -397,10 +397,10 @@ void print_nodes(const cell_result& r, const verify_capacity& v) {
   const bool totals = r.load.committed_txs == 0;
   const auto txs = totals ? 1 : r.load.committed_txs;
   if (totals) std::printf("    nothing committed; totals over %.1f s:\n", r.load.seconds);
-  std::printf("    %-4s %-22s %10s %10s %10s %10s %12s\n", "node", "role",
+  std::printf("    %-4s %-22s %10s %10s %10s %10s %10s %12s\n", "node", "role",
               totals ? "user_us" : "user_us/tx", totals ? "sys_us" : "sys_us/tx",
-              totals ? "vol_cs" : "vol_cs/tx", totals ? "inv_cs" : "inv_cs/tx",
-              totals ? "syscalls" : "syscalls/tx");
+              totals ? "iowq_us" : "iowq_us/tx", totals ? "vol_cs" : "vol_cs/tx",
+              totals ? "inv_cs" : "inv_cs/tx", totals ? "syscalls" : "syscalls/tx");
   for (std::size_t i = 0; i < r.nodes.size(); ++i) {
     const node_cost& n = r.nodes[i];
     std::string role = i == r.first_leader ? "leader" : "follower";
@@ -411,10 +411,10 @@ void print_nodes(const cell_result& r, const verify_capacity& v) {
     } else {
       std::snprintf(sys, sizeof sys, "%12s", "n/a");
     }
-    std::printf("    %-4zu %-22s %10.1f %10.1f %10.3f %10.3f %s\n", i + 1, role.c_str(),
+    std::printf("    %-4zu %-22s %10.1f %10.1f %10.1f %10.3f %10.3f %s\n", i + 1, role.c_str(),
                 per_tx(n.used.user_us, txs), per_tx(n.used.system_us, txs),
-                per_tx(n.used.voluntary_switches, txs), per_tx(n.used.involuntary_switches, txs),
-                sys);
+                per_tx(n.used.io_worker_total_us, txs), per_tx(n.used.voluntary_switches, txs),
+                per_tx(n.used.involuntary_switches, txs), sys);
   }
   if (!r.nodes.empty() && !r.nodes[0].syscalls_unavailable.empty()) {
     std::printf("    syscalls n/a (%s)\n", r.nodes[0].syscalls_unavailable.c_str());

@@ -2,13 +2,17 @@
 // the kernel, against the work the child was told to do.
 #include "sim/harness/process_stats.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <liburing.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <filesystem>
 #include <thread>
 
 namespace ringchain::harness {
@@ -119,6 +123,42 @@ TEST(process_stats, watch_of_a_gone_process_reports_an_error) {
   const process_watch w(pid);
   EXPECT_FALSE(w.take().ok());
   EXPECT_FALSE(w.syscalls_unavailable().empty());
+}
+
+// io_uring's worker threads are found by name and their CPU time kept per
+// thread: an fsync forced to the io-wq pool runs on an "iou-wrk-*" thread
+// of this process.
+TEST(process_stats, io_uring_workers_are_found) {
+  io_uring ring;
+  const int rc = ::io_uring_queue_init(4, &ring, 0);
+  if (rc < 0) GTEST_SKIP() << "io_uring unavailable here: " << std::strerror(-rc);
+  const auto file =
+      std::filesystem::temp_directory_path() / ("process-stats-iowq-" + std::to_string(::getpid()));
+  const int fd = ::open(file.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "x", 1), 1);
+  io_uring_sqe* sqe = ::io_uring_get_sqe(&ring);
+  ::io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+  sqe->flags |= IOSQE_ASYNC;  // always to io-wq
+  ASSERT_EQ(::io_uring_submit(&ring), 1);
+  io_uring_cqe* cqe = nullptr;
+  ASSERT_EQ(::io_uring_wait_cqe(&ring, &cqe), 0);
+  EXPECT_EQ(cqe->res, 0);
+  ::io_uring_cqe_seen(&ring, cqe);
+  // The worker stays for a while when idle; it is a thread of this process.
+  const auto t = read_proc_times(::getpid());
+  ::io_uring_queue_exit(&ring);
+  ::close(fd);
+  std::filesystem::remove(file);
+  ASSERT_TRUE(t.ok()) << t.message();
+  EXPECT_GE(t->io_worker_us.size(), 1u);
+  // A difference keeps only the time since: against itself, none.
+  EXPECT_EQ(t->since(*t).io_worker_total_us, 0u);
+  proc_times earlier = *t;
+  for (auto& [tid, us] : earlier.io_worker_us) us = 0;
+  std::uint64_t all = 0;
+  for (const auto& [tid, us] : t->io_worker_us) all += us;
+  EXPECT_EQ(t->since(earlier).io_worker_total_us, all);
 }
 
 }  // namespace

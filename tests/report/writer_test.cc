@@ -4,6 +4,9 @@
 #include "sim/report/writer.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 namespace ringchain::report {
 namespace {
@@ -19,7 +22,9 @@ cell_report cell(std::size_t nodes, const std::string& io) {
     node_resources n;
     n.id = i;
     n.fdatasyncs = 10 * i;  // 1 per block on node 1, 2 on node 2, ...
-    n.io_enter_calls = 30;
+    n.syscalls = 30 * i;    // 3 per block on node 1, 6 on node 2, ...
+    n.syscalls_counted = true;
+    n.io_worker_cpu_s = 0.002;
     n.bytes_written = 10 * 1024;
     n.cpu_user_s = 0.05;
     c.resources.push_back(n);
@@ -38,7 +43,10 @@ TEST(markdown, small_cells_list_every_node) {
   run_report r;
   r.cells.push_back(cell(3, "uring"));
   const std::string t = resources_section(r);
-  EXPECT_NE(t.find("| c | 1 | 5.00 | 0.0 / 0.0 | 1.00 | 3.0 | 1.0 |"), std::string::npos) << t;
+  // user, system, io-wq CPU ms, syscalls, switches, fdatasyncs, KiB.
+  EXPECT_NE(t.find("| c | 1 | 5.00 | 0.00 | 0.20 | 3.0 | 0.0 / 0.0 | 1.00 | 1.0 |"),
+            std::string::npos)
+      << t;
   EXPECT_NE(t.find("| c | 2 (leader) |"), std::string::npos) << t;
   EXPECT_NE(t.find("| c | 3 |"), std::string::npos) << t;
 }
@@ -47,10 +55,45 @@ TEST(markdown, large_cells_show_the_leader_and_the_others_mean) {
   run_report r;
   r.cells.push_back(cell(11, "sim"));
   const std::string t = resources_section(r);
-  EXPECT_NE(t.find("| c | 2 (leader) | - | - | 2.00 | - | 1.0 |"), std::string::npos) << t;
+  EXPECT_NE(t.find("| c | 2 (leader) | - | - | - | - | - | 2.00 | 1.0 |"), std::string::npos) << t;
   // Nodes 1 and 3..11: (66 - 2) / 10 = 6.4 fdatasyncs a block.
-  EXPECT_NE(t.find("| c | the other 10, mean | - | - | 6.40 | - | 1.0 |"), std::string::npos) << t;
+  EXPECT_NE(t.find("| c | the other 10, mean | - | - | - | - | - | 6.40 | 1.0 |"),
+            std::string::npos)
+      << t;
   EXPECT_EQ(t.find("| c | 3 |"), std::string::npos) << t;
+}
+
+TEST(markdown, syscalls_not_counted_read_n_a_with_the_reason) {
+  run_report r;
+  r.cells.push_back(cell(3, "epoll"));
+  r.cells[0].resources[1].syscalls_counted = false;
+  r.cells[0].syscalls_unavailable = "perf_event_open refused: EACCES";
+  const std::string t = resources_section(r);
+  // Under epoll there are no io_uring workers: 0, whatever was sampled.
+  EXPECT_NE(t.find("| c | 1 | 5.00 | 0.00 | 0 | 3.0 |"), std::string::npos) << t;
+  EXPECT_NE(t.find("| c | 2 (leader) | 5.00 | 0.00 | 0 | n/a |"), std::string::npos) << t;
+  EXPECT_NE(t.find("c: syscalls n/a: perf_event_open refused: EACCES"), std::string::npos) << t;
+}
+
+TEST(report_json, resources_round_trip_with_syscalls_counted_or_not) {
+  run_report r;
+  r.experiment = "e";
+  r.cells.push_back(cell(3, "uring"));
+  r.cells[0].resources[2].syscalls_counted = false;
+  r.cells[0].syscalls_unavailable = "why";
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("writer-test-" + std::to_string(::getpid()));
+  ASSERT_TRUE(write_reports(r, dir).ok());
+  base::result<run_report> back = read_report(dir);
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(back.ok()) << back.message();
+  const auto& n = back->cells[0].resources;
+  ASSERT_EQ(n.size(), 3u);
+  EXPECT_EQ(n[1].syscalls, 60u);
+  EXPECT_TRUE(n[1].syscalls_counted);
+  EXPECT_FALSE(n[2].syscalls_counted);
+  EXPECT_DOUBLE_EQ(n[0].io_worker_cpu_s, 0.002);
+  EXPECT_EQ(back->cells[0].syscalls_unavailable, "why");
 }
 
 }  // namespace
