@@ -300,6 +300,15 @@ struct reactor_options {
   // Bytes of each receive buffer: uring's provided buffers, epoll's one buffer
   // per stream.
   unsigned recv_buffer_bytes = 64 * 1024;
+  // uring: a kernel thread polls the submission queue (IORING_SETUP_SQPOLL),
+  // so submitting needs no system call while that thread is awake; it
+  // sleeps after sqpoll_idle_ms without work. Off by default: the loop
+  // enters the kernel to wait for completions each iteration anyway, and
+  // the thread spends a core polling (measured by cluster_bench --sqpoll).
+  bool sqpoll = false;
+  // uring with sqpoll: how long the polling thread spins idle before it
+  // sleeps.
+  unsigned sqpoll_idle_ms = 10;
 };
 
 // The node's event loop (see the top of this file), run by one thread

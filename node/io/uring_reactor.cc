@@ -76,12 +76,19 @@ class uring_reactor final : public reactor_base {
     //    in the middle of an iteration; that batches it and keeps the loop
     //    free of surprise interruptions.
     //  - COOP_TASKRUN (5.19): the weaker form of the same, without IPIs.
-    const unsigned attempts[] = {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
-                                 IORING_SETUP_COOP_TASKRUN, 0};
+    //  - SQPOLL, when asked for: a kernel thread takes submissions (it
+    //    cannot be combined with DEFER_TASKRUN, whose completion work runs
+    //    on the submitting thread).
+    const std::vector<unsigned> attempts =
+        opts.sqpoll ? std::vector<unsigned>{IORING_SETUP_SQPOLL | IORING_SETUP_SINGLE_ISSUER,
+                                            IORING_SETUP_SQPOLL}
+                    : std::vector<unsigned>{IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+                                            IORING_SETUP_COOP_TASKRUN, 0};
     int ret = -EINVAL;
     for (unsigned flags : attempts) {
       io_uring_params p{};
       p.flags = flags;
+      p.sq_thread_idle = opts.sqpoll_idle_ms;
       // Twice as many completions as submissions: multishot operations
       // post several completions per submission.
       p.flags |= IORING_SETUP_CQSIZE;
@@ -104,6 +111,7 @@ class uring_reactor final : public reactor_base {
     if (setup_flags_ & IORING_SETUP_SINGLE_ISSUER) flags += "SINGLE_ISSUER ";
     if (setup_flags_ & IORING_SETUP_DEFER_TASKRUN) flags += "DEFER_TASKRUN ";
     if (setup_flags_ & IORING_SETUP_COOP_TASKRUN) flags += "COOP_TASKRUN ";
+    if (setup_flags_ & IORING_SETUP_SQPOLL) flags += "SQPOLL ";
     if (flags.empty()) flags = "no optional flags ";
     flags.pop_back();
     return "io_uring (setup: " + flags + ")";

@@ -92,6 +92,9 @@ struct node_config {
   // when it entered the cluster, and a follower that checks again spends
   // as much CPU as the leader (docs/ARCHITECTURE.md has the cost).
   bool verify_follower_signatures = false;
+  // io=uring: a kernel thread polls the submission queue (SQPOLL). Off by
+  // default; see io::reactor_options::sqpoll for why.
+  bool uring_sqpoll = false;
   // A delay added after every fdatasync (slow-disk experiments; 0: none).
   std::uint32_t barrier_delay_us = 0;
   // Size of each block-log segment, zero-filled before use.

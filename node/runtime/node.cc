@@ -46,7 +46,9 @@ base::result<std::unique_ptr<node>> node::open(const node_config& cfg, const nod
 base::status node::start() {
   reactor_ = env_.reactor;
   if (reactor_ == nullptr) {
-    base::result<std::unique_ptr<io::reactor>> r = io::reactor::create(cfg_.io, {});
+    io::reactor_options opts;
+    opts.sqpoll = cfg_.uring_sqpoll;
+    base::result<std::unique_ptr<io::reactor>> r = io::reactor::create(cfg_.io, opts);
     if (!r.ok()) return r.to_status();
     own_reactor_ = std::move(*r);
     reactor_ = own_reactor_.get();

@@ -7,13 +7,13 @@
 // did not, leader changes, and what each node spent per committed
 // transaction: user and system CPU, context switches and system calls, as
 // the kernel counts them. Then the cost of TLS and of followers' signature
-// checks, where both sides ran, and this machine's Ed25519 verification
-// rate for comparison.
+// checks, and of io_uring's SQPOLL, where both sides ran, and this
+// machine's Ed25519 verification rate for comparison.
 //
 //   cluster_bench [--blocks N] [--clients K] [--connections N] [--batch-txs B]
 //                 [--nodes 3|5|7] [--io uring|epoll|both] [--policy per_block|per_tx|both]
 //                 [--tls on|off|both] [--verify-followers on|off|both]
-//                 [--verifications N]
+//                 [--sqpoll on|off|both] [--verifications N]
 //
 // Transactions are generated and signed before the clock starts. Load is
 // closed-loop: each of K client connections submits a block's worth (256)
@@ -60,16 +60,17 @@ struct options {
   std::vector<std::string> policies = {"per_block", "per_tx"};
   std::vector<bool> tls = {true};
   std::vector<bool> verify_followers = {false};
+  std::vector<bool> sqpoll = {false};
   std::size_t verifications = 2000;
 };
 
 // One cell's settings.
 struct cell_config {
   std::string io, policy;
-  bool tls = true, verify_followers = false;
+  bool tls = true, verify_followers = false, sqpoll = false;
   std::string label() const {
     return io + " " + policy + " tls=" + (tls ? "on" : "off") +
-           " verify_followers=" + (verify_followers ? "on" : "off");
+           " verify_followers=" + (verify_followers ? "on" : "off") + (sqpoll ? " sqpoll" : "");
   }
 };
 
@@ -181,7 +182,9 @@ harness::process_cluster_options cluster_options(const options& opts, const cell
                   "--log_level",
                   "warn",
                   "--verify_follower_signatures",
-                  cfg.verify_followers ? "true" : "false"};
+                  cfg.verify_followers ? "true" : "false",
+                  "--uring_sqpoll",
+                  cfg.sqpoll ? "true" : "false"};
   return o;
 }
 
@@ -450,6 +453,19 @@ void print_cell(const cell_result& r, const verify_capacity& v) {
 
 // For each pair of cells that differ only in `field` (on against off),
 // what turning it on cost.
+// The first leader's figure per committed transaction (0 when none).
+double leader_per_tx(const cell_result& r, std::uint64_t harness::proc_times::*field) {
+  if (r.first_leader >= r.nodes.size()) return 0;
+  return per_tx(r.nodes[r.first_leader].used.*field, r.load.committed_txs);
+}
+
+// The first leader's syscalls per committed transaction (0 when not
+// counted).
+double leader_syscalls_per_tx(const cell_result& r) {
+  if (r.first_leader >= r.nodes.size()) return 0;
+  return per_tx(r.nodes[r.first_leader].syscalls, r.load.committed_txs);
+}
+
 void print_cost(const std::vector<cell_result>& cells, bool cell_config::*field, const char* name) {
   for (const auto& on : cells) {
     if (!(on.cfg.*field) || !on.error.empty()) continue;
@@ -460,12 +476,14 @@ void print_cost(const std::vector<cell_result>& cells, bool cell_config::*field,
       const double tps_on = tx_per_s(on), tps_off = tx_per_s(off);
       std::printf(
           "%s cost, %s %s: tx/s %.0f on vs %.0f off (%+.0f%%); commit p99 %.2f vs %.2f ms; "
-          "leader CPU/tx %.0f vs %.0f us; follower CPU/tx %.0f vs %.0f us\n",
+          "leader CPU/tx %.0f vs %.0f us (system %.1f vs %.1f us, syscalls %.2f vs %.2f); "
+          "follower CPU/tx %.0f vs %.0f us\n",
           name, on.cfg.io.c_str(), on.cfg.policy.c_str(), tps_on, tps_off,
           tps_off > 0 ? (tps_on / tps_off - 1) * 100 : 0.0, commit_percentile(on, 99),
           commit_percentile(off, 99), cpu_us_per_tx(on, on.first_leader),
-          cpu_us_per_tx(off, off.first_leader), follower_cpu_us_per_tx(on),
-          follower_cpu_us_per_tx(off));
+          cpu_us_per_tx(off, off.first_leader), leader_per_tx(on, &harness::proc_times::system_us),
+          leader_per_tx(off, &harness::proc_times::system_us), leader_syscalls_per_tx(on),
+          leader_syscalls_per_tx(off), follower_cpu_us_per_tx(on), follower_cpu_us_per_tx(off));
     }
   }
 }
@@ -509,6 +527,7 @@ bool apply(options& o, const std::string& flag, const std::string& v) {
   if (flag == "--policy") return set(o.policies, one_or_both(v, "per_block", "per_tx"));
   if (flag == "--tls") return set(o.tls, on_off(v));
   if (flag == "--verify-followers") return set(o.verify_followers, on_off(v));
+  if (flag == "--sqpoll") return set(o.sqpoll, on_off(v));
   return false;
 }
 
@@ -559,10 +578,13 @@ int main(int argc, char** argv) {
       const std::size_t n = policy == "per_tx" ? std::max<std::size_t>(1, batches / 10) : batches;
       for (const bool tls : o.tls) {
         for (const bool vf : o.verify_followers) {
-          // The verification next to the cell's: the machine's load moves.
-          const verify_capacity near = measure_verify(o.verifications);
-          cells.push_back(run_cell(o, cell_config{io, policy, tls, vf}, plan, n));
-          print_cell(cells.back(), near);
+          for (const bool sqpoll : o.sqpoll) {
+            if (sqpoll && io != "uring") continue;  // an io_uring setting
+            // The verification next to the cell's: the machine's load moves.
+            const verify_capacity near = measure_verify(o.verifications);
+            cells.push_back(run_cell(o, cell_config{io, policy, tls, vf, sqpoll}, plan, n));
+            print_cell(cells.back(), near);
+          }
         }
       }
     }
@@ -572,6 +594,7 @@ int main(int argc, char** argv) {
               1e6 / end.cpu_us_per_verify, end.cpu_us_per_verify);
   print_cost(cells, &cell_config::tls, "TLS");
   print_cost(cells, &cell_config::verify_followers, "verify_followers");
+  print_cost(cells, &cell_config::sqpoll, "SQPOLL");
   std::printf(
       "\ncommit: from the block's cut on the leader to durable on a quorum (leaders' traces).\n"
       "round: from the start of the block's round (what the round deadline counts).\n"

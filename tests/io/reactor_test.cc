@@ -396,6 +396,41 @@ TEST_P(reactor_test, stream_echo_survives_partial_transfers) {
   ::close(lfd);
 }
 
+// SQPOLL (a kernel thread takes submissions): the same writes, barriers
+// and streams work, and the set-up says it is on.
+TEST_P(reactor_test, sqpoll_ring_writes_durably_and_echoes) {
+  if (GetParam() != backend::uring) GTEST_SKIP() << "SQPOLL is an io_uring setting";
+  reactor_options opts;
+  opts.sqpoll = true;
+  auto made = reactor::create(backend::uring, opts);
+  if (!made.ok()) GTEST_SKIP() << "no SQPOLL ring here: " << made.message();
+  r_ = std::move(*made);
+  EXPECT_NE(r_->describe().find("SQPOLL"), std::string::npos) << r_->describe();
+  const fs::path path = temp_file("sqpoll");
+  const int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  const std::string data(64 * 1024, 's');
+  file_write w;
+  w.fd = fd;
+  w.data = data;
+  EXPECT_EQ(write_and_wait(w), 0);
+  EXPECT_EQ(r_->get_counters().fdatasyncs, 1u);
+  ::close(fd);
+  EXPECT_EQ(fs::file_size(path), data.size());
+  sockaddr_in addr{};
+  const int lfd = listen_loopback(&addr);
+  echo_pair p(*r_);
+  p.start(lfd, addr);
+  ASSERT_TRUE(run_until([&] { return p.connected; }));
+  const std::string sent(1 << 20, 'e');
+  ASSERT_TRUE(p.client.send(sent));
+  ASSERT_TRUE(run_until([&] { return p.client_got.size() == sent.size(); }, 20s));
+  EXPECT_EQ(p.client_got, sent);
+  r_->close(p.client);
+  ASSERT_TRUE(run_until([&] { return p.client_closed != 1 && p.server_closed != 1; }));
+  ::close(lfd);
+}
+
 TEST_P(reactor_test, send_queue_is_bounded) {
   REQUIRE_REACTOR();
   sockaddr_in addr{};
