@@ -20,8 +20,12 @@ summary summarize(const std::vector<block_record>& blocks, std::size_t quorum) {
   if (blocks.empty()) return s;
   std::vector<double> commit_ms, slack_ms;
   std::uint64_t first = blocks.front().round_start_us, last = 0;
-  std::size_t met = 0;
+  std::size_t met = 0, written = 0;
   for (const auto& b : blocks) {
+    if (b.write_submitted_us != 0 && b.barrier_done_us >= b.write_submitted_us) {
+      s.leader_write_us += static_cast<double>(b.barrier_done_us - b.write_submitted_us);
+      ++written;
+    }
     const phases p = split(b, quorum);
     s.txs += b.txs;
     commit_ms.push_back(p.commit_us / 1000.0);
@@ -44,6 +48,7 @@ summary summarize(const std::vector<block_record>& blocks, std::size_t quorum) {
                     &s.mean.commit_us, &s.mean.slack_us}) {
     *v /= n;
   }
+  if (written > 0) s.leader_write_us /= static_cast<double>(written);
   s.seconds = static_cast<double>(last - first) / 1e6;
   s.txs_per_s = s.seconds > 0 ? static_cast<double>(s.txs) / s.seconds : 0;
   s.deadline_met_ratio = static_cast<double>(met) / n;

@@ -53,6 +53,11 @@ struct summary {
   double p50_ms = 0, p90_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
   double slack_p50_ms = 0, slack_p1_ms = 0;  // typical slack, and the worst 1%
   phases mean;                               // mean of each phase over the blocks
+  // The mean time of the leader's own write + barriers (write submitted to
+  // barrier done), whether or not it was on the block's critical path: the
+  // cost of a block's persistence, which `mean.leader_persist_us` counts
+  // only when the leader's disk decided the commit.
+  double leader_write_us = 0;
 };
 
 // Splits every block (`quorum` counts the leader) and adds them up; all

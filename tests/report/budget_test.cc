@@ -97,6 +97,11 @@ TEST(summarize, counts_throughput_deadlines_and_mean_phases) {
   EXPECT_DOUBLE_EQ(s.max_ms, 250.0);
   EXPECT_DOUBLE_EQ(s.mean.quorum_wait_us, (100 + 100 + 1000) / 3.0);
   EXPECT_DOUBLE_EQ(s.mean.commit_us, (1400 + 2100 + 250'000) / 3.0);
+  // The leader's own write + barrier counts in every block, on the
+  // critical path (b: 1700 us) or not (a and late: 200 us each), where
+  // the leader_persist phase counts only b's.
+  EXPECT_DOUBLE_EQ(s.leader_write_us, (200 + 1700 + 200) / 3.0);
+  EXPECT_DOUBLE_EQ(s.mean.leader_persist_us, 1700 / 3.0);
 }
 
 TEST(parse_block_record, reads_a_trace_line_and_refuses_others) {
