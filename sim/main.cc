@@ -393,6 +393,8 @@ int main(int argc, char** argv) {
   d->add_flag(
       "--no-empty-blocks", [&dopt](std::int64_t) { dopt.empty_blocks = false; },
       "leaders cut blocks only for transactions (default: every round)");
+  d->add_option("--snapshot-every", dopt.snapshot_interval_blocks,
+                "nodes snapshot their state every this many blocks (default 20)");
   d->add_option("--plant-bug", da.bug, "test only: plant a known bug (see core::planted_bug)");
   d->add_option("--work-dir", work_dir,
                 "where simulated disks keep their files (default /dev/shm)");

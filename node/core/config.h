@@ -41,6 +41,10 @@ enum class planted_bug : std::uint8_t {
   ack_before_commit,
   // Node: node 2 applies every block's writes with a changed value.
   diverge_state,
+  // Node: snapshots leave the senders' nonces out, and record the state
+  // hash of what they hold (consistent with themselves, so loading them
+  // passes its own check; a node restored from one holds another state).
+  snapshot_drops_nonces,
 };
 const char* to_string(planted_bug b);
 // Parses a bug's name; false for a name it does not know.
@@ -87,6 +91,20 @@ struct config {
   std::uint64_t entry_bytes = limits::entry_bytes_max;
   std::size_t uncommitted_entries = limits::uncommitted_entries_max;
   std::uint64_t uncommitted_bytes = limits::uncommitted_bytes_max;
+
+  // Snapshots (Raft §7): the core asks for one (Ready::snapshot_request)
+  // every snapshot_interval_entries applied entries or
+  // snapshot_interval_bytes of their payload, whichever comes first, and
+  // once it is durable drops its log up to it but for the last
+  // snapshot_catchup_entries (at most snapshot_catchup_bytes).
+  std::uint64_t snapshot_interval_entries = 10'000;
+  std::uint64_t snapshot_interval_bytes = 64 * limits::mib;
+  std::uint64_t snapshot_catchup_entries = 1'000;
+  std::uint64_t snapshot_catchup_bytes = 16 * limits::mib;
+  // The log held in memory, at most (see limits::log_entries_in_memory_max):
+  // room for the catch-up entries, an interval and the uncommitted tail.
+  std::uint64_t log_entries_in_memory = limits::log_entries_in_memory_max;
+  std::uint64_t log_bytes_in_memory = limits::log_bytes_in_memory_max;
 
   random_source random;
 

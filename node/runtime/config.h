@@ -84,6 +84,13 @@ struct node_config {
   std::uint32_t barrier_delay_us = 0;
   // Size of each block-log segment, zero-filled before use.
   std::uint32_t segment_mib = 64;
+  // A snapshot of the state every this many blocks or MiB of blocks,
+  // whichever comes first; the log before it is dropped from memory and
+  // its segments from disk, but for the last snapshot_catchup_blocks,
+  // which a follower a little behind still reads (Raft §7).
+  std::uint32_t snapshot_interval_blocks = 1000;
+  std::uint32_t snapshot_interval_mib = 32;
+  std::uint32_t snapshot_catchup_blocks = 100;
   // spdlog's level: trace, debug, info, warn or error.
   std::string log_level = "info";
 

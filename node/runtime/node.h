@@ -11,8 +11,10 @@
 //
 // The node owns its services: the client service (client_service.h: the
 // client port, verification, answers), the block producer
-// (block_producer.h: rounds and blocks) and the block trace
-// (block_trace.h: the leader's timing of each block).
+// (block_producer.h: rounds and blocks), the block trace (block_trace.h:
+// the leader's timing of each block), its snapshots (snapshots.h: loading,
+// taking and keeping them) and their transfers to and from peers
+// (snapshot_transfer.h).
 #pragma once
 
 #include <cstdint>
@@ -34,6 +36,8 @@
 #include "node/runtime/counters.h"
 #include "node/runtime/env.h"
 #include "node/runtime/metrics.h"
+#include "node/runtime/snapshot_transfer.h"
+#include "node/runtime/snapshots.h"
 #include "node/runtime/verifier.h"
 #include "node/storage/block_log.h"
 #include "proto/node.pb.h"
@@ -79,6 +83,13 @@ class node {
   const core::raft& consensus() const { return *raft_; }
   // The state committed blocks built, for checkers.
   const chain::ledger& ledger() const { return ledger_; }
+  // The snapshot the state was loaded from at start (index 0: none), and
+  // the last one installed from a leader since, for checkers.
+  const raftpb::SnapshotMeta& loaded_snapshot() const { return loaded_snapshot_; }
+  const raftpb::SnapshotMeta& installed_snapshot() const { return installed_snapshot_; }
+  // The state hash of the last snapshot loaded or installed, at its height
+  // (what the snapshot checker compares with a replay of the chain).
+  const chain::ledger::summary& snapshot_state() const { return snapshot_state_; }
 
  private:
   node(const node_config& cfg, const node_env& env);
@@ -94,6 +105,13 @@ class node {
   void persist(core::ready& rd);
   void send(const core::message& m);
   void apply(const core::entry& e);
+  void install(const raftpb::SnapshotMeta& meta);
+  void on_snapshot_taken(const raftpb::SnapshotMeta& meta);
+  void compact_storage();
+  base::status start_snapshots();
+  void start_transfers();
+  // The core's snapshot settings and in-memory log bounds, from the node's.
+  static void set_snapshot_bounds(const node_config& cfg, core::config* cc);
   void on_tick();
   void on_leader_change();
   void fill_status(nodepb::NodeStatus* s) const;
@@ -110,6 +128,14 @@ class node {
   io::reactor* reactor_ = nullptr;
   std::unique_ptr<storage::block_log> log_;
   std::unique_ptr<core::raft> raft_;
+  // Snapshots: this node's, and the transfers to and from its peers.
+  std::unique_ptr<snapshots> snapshots_;
+  std::unique_ptr<snapshot_sender> sender_;
+  std::unique_ptr<snapshot_receiver> receiver_;
+  transfer_counts transfer_counts_;
+  raftpb::SnapshotMeta loaded_snapshot_;
+  raftpb::SnapshotMeta installed_snapshot_;
+  chain::ledger::summary snapshot_state_;
   // xorshift64 state of the election randomness; never 0.
   std::uint64_t random_state_ = 1;
   chain::ledger ledger_;

@@ -61,7 +61,8 @@ class world final : public fault_target {
   // Nodes.
   void set_up_slot(std::uint32_t i);
   void start_node(std::uint32_t i, bool first);
-  bool maybe_corrupt(std::uint32_t i);
+  std::string maybe_corrupt(std::uint32_t i);
+  void check_started_despite(std::uint32_t i, const std::string& path);
   void crash(std::uint32_t i, const char* why);
   void restart_at(std::uint32_t i, time_ns at);
   void after_event(std::uint32_t i);
