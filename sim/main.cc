@@ -27,6 +27,7 @@
 #include "node/base/limits.h"
 #include "sim/dst/dst.h"
 #include "sim/dst/experiment.h"
+#include "sim/harness/capacity.h"
 #include "sim/harness/experiment.h"
 #include "sim/report/writer.h"
 
@@ -55,6 +56,58 @@ report::cell_report run_one_cell(const harness::experiment& e, std::size_t i, co
       stderr, "  simulated %.0f s in %.1f s\n", e.warmup_s + e.duration_s + 1,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - cell_start).count());
   return r;
+}
+
+// Runs cell i of `e` once more at `rate_tps` for `seconds`, in a scratch
+// directory removed afterwards (a capacity probe, or the equal-load run).
+report::cell_report rerun_cell(const harness::experiment& e, std::size_t i, std::uint32_t rate_tps,
+                               double warmup_s, double seconds, const fs::path& out,
+                               const std::string& node_binary) {
+  harness::experiment once = e;
+  once.warmup_s = warmup_s;
+  once.duration_s = seconds;
+  once.cells = {e.cells[i]};
+  once.cells[0].rate_tps = rate_tps;
+  const fs::path dir = out / "scratch";
+  report::cell_report r = run_one_cell(once, 0, dir, node_binary);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return r;
+}
+
+// Deadline capacity of every cell, then every cell again at half the
+// lowest capacity (report::cell_report's capacity fields).
+void search_capacities(const harness::experiment& e, report::run_report& r, const fs::path& out,
+                       const std::string& node_binary) {
+  double lowest = 0;
+  for (std::size_t i = 0; i < e.cells.size(); ++i) {
+    report::cell_report& c = r.cells[i];
+    if (!c.error.empty()) continue;
+    std::fprintf(stderr, "[capacity %zu/%zu] %s\n", i + 1, e.cells.size(), c.label.c_str());
+    const harness::capacity_found found = harness::find_capacity(
+        [&](std::uint32_t rate) {
+          report::cell_report p = rerun_cell(e, i, rate, 0.5, e.capacity_probe_s, out, node_binary);
+          std::fprintf(stderr, "  %u tx/s offered: %s\n", rate,
+                       report::meets_deadline(p) ? "meets the deadline" : "misses it");
+          return p;
+        },
+        e.cells[i].rate_tps, e.capacity_max_tps, 3);
+    c.capacity_tps = found.tps;
+    c.capacity_probes = found.probes;
+    if (found.tps > 0 && (lowest == 0 || found.tps < lowest)) lowest = found.tps;
+  }
+  if (lowest <= 0) return;
+  const auto equal = static_cast<std::uint32_t>(std::max(1.0, lowest / 2));
+  for (std::size_t i = 0; i < e.cells.size(); ++i) {
+    report::cell_report& c = r.cells[i];
+    if (!c.error.empty()) continue;
+    std::fprintf(stderr, "[equal load %zu/%zu] %s at %u tx/s\n", i + 1, e.cells.size(),
+                 c.label.c_str(), equal);
+    const report::cell_report q =
+        rerun_cell(e, i, equal, e.warmup_s, e.duration_s, out, node_binary);
+    c.equal_load_tps = equal;
+    c.equal_load = q.summary;
+  }
 }
 
 // Writes the run's reports and prints the summary; the exit code.
@@ -97,6 +150,7 @@ int run(const fs::path& file, fs::path out, const std::string& node_binary) {
     if (!r.cells.back().error.empty())
       std::fprintf(stderr, "  cell failed: %s\n", r.cells.back().error.c_str());
   }
+  if (e.capacity_search) search_capacities(e, r, out, node_binary);
   if (int code = finish_reports(r, out); code != 0) return code;
   for (const auto& c : r.cells) {
     if (!c.error.empty()) return 1;
@@ -258,6 +312,7 @@ struct sweep_totals {
   std::size_t failed = 0, passed = 0;
   double simulated = 0;
   dst::fault_counts injected;
+  std::uint64_t snapshots_taken = 0, snapshots_installed = 0;
   std::vector<std::uint64_t> failed_seeds;
 };
 
@@ -268,10 +323,12 @@ void print_seed(const dst::result& r, const dst::options& o, bool quiet) {
     if (quiet) return;
     std::printf(
         "seed %llu  ok  height %llu  sim %.1f s  wall %.2f s  events %llu  trace %016llx"
-        "  disk %s  faults: %s\n",
+        "  snapshots %llu/%llu  disk %s  faults: %s\n",
         seed, static_cast<unsigned long long>(r.height), r.simulated_s, r.wall_s,
         static_cast<unsigned long long>(r.events), static_cast<unsigned long long>(r.trace_hash),
-        r.disk.c_str(), r.faults.spec().c_str());
+        static_cast<unsigned long long>(r.snapshots_taken),
+        static_cast<unsigned long long>(r.snapshots_installed), r.disk.c_str(),
+        r.faults.spec().c_str());
   } else {
     std::printf(
         "seed %llu  FAILED at %.3f s: %s\n  faults: %s  disk %s  trace %016llx\n"
@@ -296,6 +353,8 @@ sweep_totals sweep(const seed_range& seeds, const dst::options& o, std::size_t j
       std::lock_guard<std::mutex> lock(mu);
       t.simulated += r.simulated_s;
       t.injected += r.injected;
+      t.snapshots_taken += r.snapshots_taken;
+      t.snapshots_installed += r.snapshots_installed;
       ++(r.ok ? t.passed : t.failed);
       if (!r.ok) t.failed_seeds.push_back(seed);
       print_seed(r, mine, quiet);
@@ -316,12 +375,15 @@ void print_totals(sweep_totals& t, const seed_range& seeds, const dst::options& 
   const std::string kinds = t.injected.summary();
   std::printf(
       "%zu seeds (%llu..%llu, %zu nodes, %llu blocks): %zu passed, %zu failed; %.0f seeds/min, "
-      "%.0f simulated s per wall s (%zu jobs); faults injected:%s\n",
+      "%.0f simulated s per wall s (%zu jobs); faults injected:%s; snapshots taken %llu, "
+      "installed from a leader %llu\n",
       total, static_cast<unsigned long long>(seeds.first),
       static_cast<unsigned long long>(seeds.last), o.nodes,
       static_cast<unsigned long long>(o.blocks), t.passed, t.failed,
       wall > 0 ? static_cast<double>(total) / wall * 60 : 0, wall > 0 ? t.simulated / wall : 0,
-      jobs, kinds.empty() ? " none" : kinds.c_str());
+      jobs, kinds.empty() ? " none" : kinds.c_str(),
+      static_cast<unsigned long long>(t.snapshots_taken),
+      static_cast<unsigned long long>(t.snapshots_installed));
   if (t.failed > 0) {
     std::sort(t.failed_seeds.begin(), t.failed_seeds.end());
     std::printf("failed seeds:");

@@ -112,6 +112,12 @@ inline constexpr std::size_t verify_batch_txs_max = 256;
 // are dropped (Raft resends).
 inline constexpr std::size_t held_inputs_max = 4096;
 
+// Messages held by the network emulation's delay on one link; past this
+// they are dropped (and counted).
+inline constexpr std::size_t emulated_messages_max = 65536;
+// The emulation's delay and jitter on one link.
+inline constexpr std::uint32_t emulated_delay_ms_max = 60'000;
+
 // How long a connection may hold a partial frame without completing it,
 // may stay silent before its first frame, and may stay idle (no frame in
 // or out) before it is closed.

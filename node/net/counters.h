@@ -17,6 +17,9 @@ enum class counter : std::uint8_t {
   messages_dropped_peer_down,
   // Consensus messages not sent: the peer's send queue is full.
   messages_dropped_peer_slow,
+  // Consensus messages dropped by the network emulation (a partition, a
+  // loss, or a full delay queue).
+  messages_dropped_emulated,
   // Accepts that failed (descriptors or memory exhausted, a connection
   // aborted before it was taken); the port backs off and accepts again.
   accept_errors,

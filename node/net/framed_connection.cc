@@ -28,6 +28,7 @@ const char* to_string(counter c) {
     case counter::messages_dropped_peer_down: return "messages_dropped_peer_down";
     case counter::messages_dropped_peer_slow: return "messages_dropped_peer_slow";
     case counter::accept_errors: return "accept_errors";
+    case counter::messages_dropped_emulated: return "messages_dropped_emulated";
     case counter::count_: break;
   }
   return "?";

@@ -126,8 +126,11 @@ void client_service::on_frame(net::framed_connection& c, std::string_view body, 
                  "an admin request on the client port (admin requests go to the admin port)");
         return;
       }
-      hooks_.admin(req.admin());
-      hooks_.fill_status(resp.mutable_status());
+      if (base::status s = hooks_.admin(req.admin()); !s.ok()) {
+        resp.set_error(s.message());
+      } else {
+        hooks_.fill_status(resp.mutable_status());
+      }
       break;
     case nodepb::ClientRequest::kBlock: {
       nodepb::BlockResponse* out = resp.mutable_block();

@@ -27,8 +27,9 @@ namespace ringchain::runtime {
 struct client_service_hooks {
   // Fills a status answer.
   std::function<void(nodepb::NodeStatus*)> fill_status;
-  // Applies an admin request (a slow-disk knob for experiments).
-  std::function<void(const nodepb::AdminRequest&)> admin;
+  // Applies an admin request (experiment knobs: slow disk, network
+  // emulation, clock error); an error refuses it.
+  std::function<base::status(const nodepb::AdminRequest&)> admin;
   // The committed block at a height, if the node holds it.
   std::function<std::optional<chain::block>(std::uint64_t height)> find_block;
   // Verified transactions entered the mempool: cut full blocks and run

@@ -32,6 +32,7 @@
 #include "node/net/http_server.h"
 #include "node/net/tls.h"
 #include "node/runtime/chain_index.h"
+#include "node/runtime/clock_skew.h"
 #include "node/runtime/config.h"
 #include "node/runtime/counters.h"
 #include "node/runtime/env.h"
@@ -116,6 +117,7 @@ class node {
   void on_leader_change();
   void fill_status(nodepb::NodeStatus* s) const;
   void fill_counters(std::map<std::string, std::uint64_t>* out) const;
+  base::status admin(const nodepb::AdminRequest& a);
   std::string scrape_metrics();
   base::status start_metrics();
   std::optional<chain::block> find_block(std::uint64_t height) const;
@@ -143,6 +145,7 @@ class node {
   chain_index index_;
   chain::mempool mempool_;
   counters counters_;
+  clock_skew skew_;
   // The connections' node-wide bounds, counters and refusals.
   net::node_budget budget_;
   // With verify_follower_signatures: the checks of appends' signatures,

@@ -6,6 +6,7 @@
 #include "node/chain/mempool.h"
 #include "node/core/raft.h"
 #include "node/io/reactor.h"
+#include "node/runtime/clock_skew.h"
 #include "node/runtime/config.h"
 #include "node/runtime/counters.h"
 
@@ -24,6 +25,8 @@ struct node_parts {
   chain::mempool& mempool;
   // The runtime's counters.
   counters& counts;
+  // This node's clock error (experiments; none by default).
+  const clock_skew& skew;
 };
 
 }  // namespace ringchain::runtime

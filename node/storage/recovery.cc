@@ -152,8 +152,20 @@ class log_replay {
                         ", after the snapshot at " + std::to_string(base_) +
                         ": the entries between are missing");
     }
+    // Terms never decrease along a log: a leader's log is ordered by term
+    // and a follower's matches it up to each appended entry. The core
+    // asserts it when it restores the log, so a record that breaks it (it
+    // passed its checksum: corruption, or a bug) is refused here, naming
+    // the write. (Found by tests/fuzz/fuzz_recovery.)
+    if (const std::optional<std::uint64_t> prev = term_before(e.index());
+        prev && *prev > e.term()) {
+      return base::fail("entry " + std::to_string(e.index()) + " of term " +
+                        std::to_string(e.term()) + " follows entry " +
+                        std::to_string(e.index() - 1) + " of term " + std::to_string(*prev));
+    }
     seen_ = true;
     last_ = e.index();
+    last_term_ = e.term();
     auto& seg_max = log_->segment_max_index[segment];
     seg_max = std::max(seg_max, e.index());
     // A rewritten index replaces the conflicting suffix (Raft §5.3).
@@ -179,6 +191,17 @@ class log_replay {
   }
 
  private:
+  // The term of the entry before `index`, when the replay knows it.
+  std::optional<std::uint64_t> term_before(std::uint64_t index) const {
+    const std::uint64_t prev = index - 1;
+    if (prev > base_ && prev - base_ <= log_->entries.size()) {
+      return log_->entries[prev - base_ - 1].term();
+    }
+    if (prev == base_ && term_at_base_) return term_at_base_;
+    if (seen_ && prev == last_) return last_term_;
+    return std::nullopt;
+  }
+
   base::status reset(const storagepb::LogReset& r) {
     if (r.index() > base_) {
       return base::fail("the log restarts after a snapshot at index " + std::to_string(r.index()) +
@@ -189,6 +212,7 @@ class log_replay {
     log_->entries.clear();
     seen_ = true;
     last_ = r.index();
+    last_term_ = r.term();
     term_at_base_ = r.index() == base_ ? std::optional(r.term()) : std::nullopt;
     return {};
   }
@@ -196,8 +220,9 @@ class log_replay {
   std::uint64_t base_, base_term_;
   recovered_log* log_;
   bool seen_ = false;
-  // The last index written so far (kept or not).
+  // The last index written so far (kept or not), and its term.
   std::uint64_t last_ = 0;
+  std::uint64_t last_term_ = 0;
   // The term of the entry at the snapshot's index, when the log holds it.
   std::optional<std::uint64_t> term_at_base_;
 };
@@ -250,6 +275,18 @@ class scanner {
     }
     if (!error_.ok()) return base::fail(error_.message());
     replay_.finish();
+    // The block log splits an append above write_bytes_max into several
+    // writes, entries first and the hard state in the last one; a crash
+    // between them leaves entries of a term the recovered hard state has
+    // not reached, which the core refuses to restore (an assertion). The
+    // node saw that term, so it takes it on, with no vote: a vote in that
+    // term would have been in a durable hard state of that term before
+    // these entries, and a vote that never became durable was never sent.
+    // (Found by tests/fuzz/fuzz_recovery.)
+    if (!log_.entries.empty() && log_.entries.back().term() > log_.hard_state.term()) {
+      log_.hard_state.set_term(log_.entries.back().term());
+      log_.hard_state.set_vote(0);
+    }
     return std::move(log_);
   }
 

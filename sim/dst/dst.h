@@ -115,6 +115,10 @@ struct result {
   std::uint64_t acked_txs = 0;
   // Faults injected, by kind.
   fault_counts injected;
+  // Snapshots the nodes took (made durable and compacted their logs
+  // after), and installed from a leader, over every incarnation.
+  std::uint64_t snapshots_taken = 0;
+  std::uint64_t snapshots_installed = 0;
   // Where the nodes' files are (kept only with keep_files).
   std::filesystem::path dir;
   // One node's disk work over the run.

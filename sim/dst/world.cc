@@ -204,6 +204,7 @@ void world::crash(std::uint32_t i, const char* why) {
   node_slot& s = slots_[i];
   if (!s.node) return;
   if (s.reactor->disk().crash()) ++injected_[fault_kind::torn_write];
+  count_snapshots(*s.node);
   s.node.reset();
   core_.events.next_incarnation(i);  // drops its timers, disk completions and inbound messages
   s.paused_until = 0;
@@ -391,9 +392,23 @@ result world::run() {
   return res;
 }
 
-// What the run did: height, events, hash, load, faults and disk work.
+void world::count_snapshots(const runtime::node& n) {
+  const core::counters& c = n.consensus().get_counters();
+  snapshots_taken_ += c.get(core::counter::compactions);
+  snapshots_installed_ += c.get(core::counter::snapshots_installed);
+}
+
+// What the run did: height, events, hash, load, faults, snapshots and disk
+// work.
 void world::collect(result& res) const {
+  res.snapshots_taken = snapshots_taken_;
+  res.snapshots_installed = snapshots_installed_;
   for (const auto& s : slots_) {
+    if (s.node) {
+      const core::counters& c = s.node->consensus().get_counters();
+      res.snapshots_taken += c.get(core::counter::compactions);
+      res.snapshots_installed += c.get(core::counter::snapshots_installed);
+    }
     if (s.node) res.height = std::max(res.height, s.node->ledger().height());
     const io::counters& c = s.reactor->get_counters();
     res.io.push_back(

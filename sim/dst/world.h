@@ -92,6 +92,9 @@ class world final : public fault_target {
   liveness_checker liveness_;
   std::unique_ptr<sim_client> client_;
   std::uint64_t events_ = 0;
+  // Snapshots taken and installed by node incarnations that ended.
+  std::uint64_t snapshots_taken_ = 0, snapshots_installed_ = 0;
+  void count_snapshots(const runtime::node& n);
   bool done_ = false;
 };
 

@@ -77,7 +77,6 @@ cell run(const std::string& io, const std::string& policy, int blocks, int clien
     return out;
   }
   const auto requests = presign(blocks, clients);
-  std::atomic<int> next{0};
   std::atomic<int> committed{0};
   const auto start = clock_type::now();
   std::vector<std::thread> threads;

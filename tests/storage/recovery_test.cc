@@ -106,8 +106,9 @@ struct recovery_result {
   recovered_log log;
 };
 
-recovery_result recover(const fs::path& dir) {
-  base::result<recovered_log> r = recover_log(dir);
+recovery_result recover(const fs::path& dir, std::uint64_t snapshot_index = 0,
+                        std::uint64_t snapshot_term = 0) {
+  base::result<recovered_log> r = recover_log(dir, snapshot_index, snapshot_term);
   if (!r.ok()) return {r.message(), {}};
   return {"", std::move(*r)};
 }
@@ -301,6 +302,116 @@ TEST_F(recovery, rewritten_index_replaces_the_conflicting_suffix) {
   ASSERT_EQ(r.error, "");
   ASSERT_EQ(r.log.entries.size(), 2u);
   EXPECT_EQ(r.log.entries[1].term(), 2u);
+}
+
+// Found by tests/fuzz/fuzz_recovery: the core asserted on such a log at
+// start-up; recovery refuses it instead, naming the write.
+TEST_F(recovery, entry_terms_that_decrease_are_refused) {
+  std::string log = frame_write(1, {entry_record(2, 1), entry_record(2, 2)});
+  std::vector<std::size_t> starts{log.size()};
+  log += frame_write(2, {entry_record(1, 3)});
+  log += frame_write(3, {entry_record(2, 4)});
+  write_segment(1, log);
+  const recovery_result r = recover(dir_);
+  EXPECT_NE(r.error.find("entry 3 of term 1 follows entry 2 of term 2"), std::string::npos)
+      << r.error;
+  EXPECT_NE(
+      r.error.find(segment_path(dir_, 1).string() + " at offset " + std::to_string(starts[0])),
+      std::string::npos)
+      << r.error;
+}
+
+// Found by tests/fuzz/fuzz_recovery: an append above write_bytes_max is
+// split into writes, the hard state in the last; a crash before the last
+// left entries of a term above the hard state's, and the core asserted at
+// start-up. Recovery takes the term on, without a vote.
+TEST_F(recovery, entries_of_a_term_the_hard_state_lacks_raise_its_term) {
+  storagepb::LogRecord hs = hard_state_record(1, 1);
+  hs.mutable_hard_state()->set_vote(2);
+  std::string log = frame_write(1, {entry_record(1, 1), hs});
+  // The first part of a split append of term 3; its hard state never landed.
+  log += frame_write(2, {entry_record(3, 2), entry_record(3, 3)});
+  write_segment(1, log);
+  const recovery_result r = recover(dir_);
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.log.entries.size(), 3u);
+  EXPECT_EQ(r.log.hard_state.term(), 3u);
+  EXPECT_EQ(r.log.hard_state.vote(), 0u);
+  EXPECT_EQ(r.log.hard_state.commit(), 1u);
+}
+
+// ---------------------------------------------------- after a snapshot --
+
+storagepb::LogRecord reset_record(std::uint64_t index, std::uint64_t term) {
+  storagepb::LogRecord rec;
+  rec.mutable_reset()->set_index(index);
+  rec.mutable_reset()->set_term(term);
+  return rec;
+}
+
+// Raft §7: recovery starts from the snapshot; the entries it covers are
+// not kept.
+TEST_F(recovery, entries_a_snapshot_covers_are_not_kept) {
+  write_segment(1, make_log(10, nullptr));
+  const recovery_result r = recover(dir_, 6, 1);
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.log.entries.size(), 4u);
+  EXPECT_EQ(r.log.entries.front().index(), 7u);
+  EXPECT_EQ(r.log.hard_state.commit(), 10u);
+  EXPECT_EQ(r.log.segment_max_index.at(1), 10u);
+}
+
+// Segments below the oldest snapshot kept are deleted: the log may start
+// at any segment and write, but the segments after it must all be there.
+TEST_F(recovery, a_log_whose_first_segments_were_deleted_recovers) {
+  write_segment(3, make_log(5, nullptr, 11));
+  write_segment(4, make_log(5, nullptr, 16));
+  const recovery_result r = recover(dir_, 12, 1);
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.log.entries.size(), 8u);
+  EXPECT_EQ(r.log.entries.front().index(), 13u);
+  EXPECT_EQ(r.log.last_write_seq, 20u);
+  write_segment(6, make_log(1, nullptr, 21));
+  EXPECT_NE(recover(dir_, 12, 1).error.find("segments are missing"), std::string::npos);
+}
+
+TEST_F(recovery, a_log_that_starts_after_the_snapshot_is_refused) {
+  write_segment(3, make_log(5, nullptr, 11));
+  const recovery_result r = recover(dir_, 5, 1);
+  EXPECT_NE(r.error.find("the entries between are missing"), std::string::npos) << r.error;
+}
+
+// A snapshot installed from the leader: the log restarts after it.
+TEST_F(recovery, a_reset_restarts_the_log_after_an_installed_snapshot) {
+  std::string log = make_log(3, nullptr);
+  storagepb::LogRecord e11 = entry_record(2, 11);
+  log += frame_write(4, {reset_record(10, 2), e11, hard_state_record(2, 11)});
+  write_segment(1, log);
+  const recovery_result r = recover(dir_, 10, 2);
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.log.entries.size(), 1u);
+  EXPECT_EQ(r.log.entries[0].index(), 11u);
+  // Without that snapshot (missing or damaged), the state it held is lost:
+  // recovery refuses rather than start from less.
+  EXPECT_NE(recover(dir_, 3, 1).error.find("restarts after a snapshot at index 10"),
+            std::string::npos);
+}
+
+// A crash after an installed snapshot was durable but before its reset
+// record was: the old log holds the snapshot's index with another term, and
+// what follows it does not follow the snapshot.
+TEST_F(recovery, entries_that_do_not_follow_the_snapshot_are_dropped) {
+  std::string log;
+  for (std::uint64_t i = 1; i <= 6; ++i) {
+    log += frame_write(i, {entry_record(1, i), hard_state_record(1, 2)});
+  }
+  write_segment(1, log);
+  const recovery_result r = recover(dir_, 4, 3);
+  ASSERT_EQ(r.error, "");
+  EXPECT_TRUE(r.log.entries.empty());
+  EXPECT_EQ(r.log.dropped_entries, 2u);
+  // The same log under a snapshot of the term it holds keeps them.
+  EXPECT_EQ(recover(dir_, 4, 1).log.entries.size(), 2u);
 }
 
 }  // namespace
