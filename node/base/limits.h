@@ -180,6 +180,13 @@ inline constexpr std::size_t snapshot_chunks_inflight_max = 16;
 inline constexpr std::size_t snapshot_transfers_max = peers_max;
 inline constexpr std::uint32_t snapshot_transfer_retries_max = 5;
 
+// Blocks a node keeps for queries without `archive` (node/storage/
+// block_store.h). They live on disk; only the list of files is in memory.
+inline constexpr std::uint64_t blocks_kept_max = 1'000'000'000;
+// Blocks applied but not yet handed to the block store's writer: past this
+// the store starts a write at once rather than waiting for the next flush.
+inline constexpr std::uint64_t block_store_pending_bytes_max = 4 * mib;
+
 // Snapshot files a node keeps: the newest and the one before it, so that a
 // damaged newest one can be refused and the older one used (its log tail
 // is kept on disk with it).
@@ -211,6 +218,8 @@ static_assert(append_bytes_max <= inflight_bytes_max,
 static_assert(block_bytes_max + block_txs_max * 8 + kib <= entry_bytes_max,
               "a full block (transactions, their framing, the header) fits in one entry");
 static_assert(record_bytes_max <= write_bytes_max, "a record must fit in one write");
+static_assert(block_store_pending_bytes_max + record_bytes_max <= write_bytes_max,
+              "a block store write (pending blocks and one more) fits in one write");
 static_assert(client_frame_bytes_max <= frame_size_max, "client frames are frames");
 static_assert(block_bytes_max + 64 * kib <= client_frame_bytes_max,
               "a block answer (a query for a full block) fits in a client frame");

@@ -133,6 +133,11 @@ constexpr key keys[] = {
      set_number<&node_config::snapshot_interval_blocks>},
     {"snapshot_interval_mib", kind::number, "snapshot the state every this many MiB of blocks",
      set_number<&node_config::snapshot_interval_mib>},
+    {"archive", kind::boolean,
+     "keep every committed block on disk for queries (true), or the newest blocks_kept (false)",
+     set_flag<&node_config::archive>},
+    {"blocks_kept", kind::number, "blocks kept for queries when archive is false",
+     set_number<&node_config::blocks_kept>},
     {"snapshot_catchup_blocks", kind::number,
      "blocks kept in the log behind a snapshot for followers a little behind",
      set_number<&node_config::snapshot_catchup_blocks>},
@@ -235,7 +240,8 @@ base::status node_config::validate() const {
         within("snapshot_interval_mib", snapshot_interval_mib, 1,
                limits::snapshot_interval_bytes_max / limits::mib),
         within("snapshot_catchup_blocks", snapshot_catchup_blocks, 1,
-               limits::snapshot_catchup_entries_max)}) {
+               limits::snapshot_catchup_entries_max),
+        within("blocks_kept", blocks_kept, 1, limits::blocks_kept_max)}) {
     if (!s.ok()) return s;
   }
   if (tick_ms == 0) return base::fail("tick_ms: must be at least 1");

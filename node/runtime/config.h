@@ -91,6 +91,13 @@ struct node_config {
   std::uint32_t snapshot_interval_blocks = 1000;
   std::uint32_t snapshot_interval_mib = 32;
   std::uint32_t snapshot_catchup_blocks = 100;
+  // Old blocks after compaction: with `archive` the node keeps every
+  // committed block on disk (the block store, not memory) and answers any
+  // height; otherwise it keeps about the newest blocks_kept (whole files
+  // of them, so a little more) and answers an older height with "block H
+  // was compacted; this node keeps blocks from H0 on".
+  bool archive = false;
+  std::uint64_t blocks_kept = 100'000;
   // spdlog's level: trace, debug, info, warn or error.
   std::string log_level = "info";
 

@@ -35,7 +35,8 @@ node::node(const node_config& cfg, const node_env& env)
     : cfg_(cfg),
       env_(env),
       mempool_(cfg.mempool_txs_max, limits::mempool_bytes_max),
-      tick_timer_([this] { on_tick(); }) {}
+      tick_timer_([this] { on_tick(); }),
+      flush_timer_([this] { on_flush_timer(); }) {}
 
 node::~node() = default;
 
@@ -66,6 +67,7 @@ base::status node::start() {
   node_parts parts{cfg_, *reactor_, *raft_, ledger_, mempool_, counters_, skew_};
   producer_ = std::make_unique<block_producer>(parts, env_, index_, *trace_, *clients_);
   reactor_->arm(tick_timer_, std::chrono::milliseconds(cfg_.tick_ms));
+  reactor_->arm(flush_timer_, block_flush_interval);
   producer_->start();
   return {};
 }
@@ -231,6 +233,10 @@ void node::handle_ready() {
         ledger_.set_export_drops_nonces_for_testing();
 #endif
       receiver_->drop_through(rd.snapshot_request->index());
+      // The blocks the snapshot covers start to the block store now, so
+      // that they are most likely durable before the snapshot is (a crash
+      // between the two leaves them out of the store: "never held").
+      flush_blocks();
       snapshots_->take(*rd.snapshot_request);
     }
     raft_->advance(rd);
@@ -387,6 +393,7 @@ void node::apply(const core::entry& e) {
     fatal("committed " + s.message());
     return;
   }
+  blocks_->append(e.index(), b.header().height(), e.data());
   counters_.add(counter::blocks_applied);
   counters_.add(counter::txs_applied, static_cast<std::uint64_t>(b.txs_size()));
   counters_.add(counter::txs_skipped_stale_nonce, skipped.size());
@@ -457,15 +464,28 @@ void node::on_leader_change() {
 
 // ------------------------------------------------------------- queries --
 
-// A committed block, found through the index: one lookup and one parse,
-// whatever the height asked for (a query for a missing height costs no
-// walk of the log).
-std::optional<chain::block> node::find_block(std::uint64_t height) const {
+// A committed block: from the log through the index (one lookup and one
+// parse, whatever the height asked for), or, once the log dropped it,
+// from the block store (two reads). Heights the node does not hold are
+// answered with the reason: compacted (with the oldest height kept), never
+// held, or damaged on disk (with the file and offset).
+base::result<chain::block> node::find_block(std::uint64_t height) const {
+  const std::string h = std::to_string(height);
+  if (height == 0 || height > ledger_.height()) {
+    return base::fail("no committed block at height " + h + " (this node's height is " +
+                      std::to_string(ledger_.height()) + ")");
+  }
   const core::raft_log& log = raft_->log();
   const auto ref = index_.by_height(log, height, log.applied());
-  if (!ref || ref->index <= log.compacted_index()) return std::nullopt;
   chain::block b;
-  if (!b.ParseFromString(log.at(ref->index).data())) return std::nullopt;
+  if (ref && ref->index > log.compacted_index() && b.ParseFromString(log.at(ref->index).data())) {
+    return b;
+  }
+  base::result<std::string> stored = blocks_->read(height);
+  if (!stored.ok()) return base::fail(stored.message());
+  if (!b.ParseFromString(*stored)) {
+    return base::fail("block " + h + " in the block store does not parse");
+  }
   return b;
 }
 

@@ -41,6 +41,7 @@
 #include "node/runtime/snapshots.h"
 #include "node/runtime/verifier.h"
 #include "node/storage/block_log.h"
+#include "node/storage/block_store.h"
 #include "proto/node.pb.h"
 
 namespace ringchain::runtime {
@@ -111,6 +112,7 @@ class node {
   void compact_storage();
   base::status start_snapshots();
   void start_transfers();
+  static const std::chrono::milliseconds block_flush_interval;
   // The core's snapshot settings and in-memory log bounds, from the node's.
   static void set_snapshot_bounds(const node_config& cfg, core::config* cc);
   void on_tick();
@@ -120,7 +122,11 @@ class node {
   base::status admin(const nodepb::AdminRequest& a);
   std::string scrape_metrics();
   base::status start_metrics();
-  std::optional<chain::block> find_block(std::uint64_t height) const;
+  base::result<chain::block> find_block(std::uint64_t height) const;
+  void on_flush_timer();
+  // Starts writing the blocks applied since the last flush to the block
+  // store; a failed write stops the node.
+  void flush_blocks();
   void fatal(const std::string& message);
   std::uint64_t next_random(std::uint64_t bound);
 
@@ -134,6 +140,9 @@ class node {
   std::unique_ptr<snapshots> snapshots_;
   std::unique_ptr<snapshot_sender> sender_;
   std::unique_ptr<snapshot_receiver> receiver_;
+  // Committed blocks on disk, for queries after compaction; written in
+  // batches on flush_timer_.
+  std::unique_ptr<storage::block_store> blocks_;
   transfer_counts transfer_counts_;
   raftpb::SnapshotMeta loaded_snapshot_;
   raftpb::SnapshotMeta installed_snapshot_;
@@ -167,6 +176,8 @@ class node {
   std::unique_ptr<net::http_server> metrics_http_;
   peer_transport* transport_ = nullptr;
   io::timer tick_timer_;
+  // Writes the blocks applied since the last flush to the block store.
+  io::timer flush_timer_;
   // Who led when on_leader_change last looked (this node's id, or 0), and
   // the leader this node knew of then (any node's id, or 0).
   std::uint64_t leader_seen_ = 0;

@@ -31,7 +31,19 @@ void node::set_snapshot_bounds(const node_config& cfg, core::config* cc) {
                catchup_bytes + 2 * cc->snapshot_interval_bytes + uncommitted_bytes);
 }
 
+// Blocks applied since the last flush are made durable this often; a
+// snapshot flushes them first.
+const std::chrono::milliseconds node::block_flush_interval{200};
+
 base::status node::start_snapshots() {
+  storage::block_store_options bo;
+  bo.dir = fs::path(cfg_.data_dir) / "blocks";
+  bo.archive = cfg_.archive;
+  bo.blocks_kept = cfg_.blocks_kept;
+  base::result<std::unique_ptr<storage::block_store>> store =
+      storage::block_store::open(*reactor_, bo);
+  if (!store.ok()) return store.to_status();
+  blocks_ = std::move(*store);
   const fs::path dir = fs::path(cfg_.data_dir) / "snap";
   snapshot_hooks hooks;
   hooks.taken = [this](const raftpb::SnapshotMeta& m) { on_snapshot_taken(m); };
@@ -77,14 +89,34 @@ void node::install(const raftpb::SnapshotMeta& meta) {
 // what the oldest snapshot kept covers leaves the disk.
 void node::on_snapshot_taken(const raftpb::SnapshotMeta& meta) {
   counters_.add(counter::snapshots_taken);
-  core::message m;
-  m.set_type(raftpb::MSG_SNAPSHOT_DONE);
-  m.set_from(cfg_.id);
-  m.set_to(cfg_.id);
-  *m.mutable_snapshot() = meta;
-  (void)raft_->step(m);
-  index_.compact(raft_->log().compacted_index());
-  compact_storage();
+  // The block store holds every block the snapshot covers before the log
+  // that holds them may go.
+  blocks_->flush([this, meta](int result) {
+    if (result != 0) {
+      fatal("block store write failed: " + storage::describe_write_error(result));
+      return;
+    }
+    core::message m;
+    m.set_type(raftpb::MSG_SNAPSHOT_DONE);
+    m.set_from(cfg_.id);
+    m.set_to(cfg_.id);
+    *m.mutable_snapshot() = meta;
+    (void)raft_->step(m);
+    index_.compact(raft_->log().compacted_index());
+    compact_storage();
+  });
+}
+
+void node::flush_blocks() {
+  if (!blocks_->dirty()) return;
+  blocks_->flush([this](int result) {
+    if (result != 0) fatal("block store write failed: " + storage::describe_write_error(result));
+  });
+}
+
+void node::on_flush_timer() {
+  flush_blocks();
+  reactor_->arm(flush_timer_, block_flush_interval);
 }
 
 void node::compact_storage() {

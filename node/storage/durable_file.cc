@@ -13,8 +13,8 @@ namespace ringchain::storage {
 namespace fs = std::filesystem;
 
 base::result<std::unique_ptr<durable_file>> durable_file::create(io::reactor& reactor,
-                                                                 const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+                                                                 const fs::path& path, bool keep) {
+  const int fd = ::open(path.c_str(), O_CREAT | (keep ? 0 : O_TRUNC) | O_WRONLY | O_CLOEXEC, 0644);
   if (fd < 0) return base::fail("cannot create " + path.string() + ": " + std::strerror(errno));
   const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
   const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -23,7 +23,10 @@ base::result<std::unique_ptr<durable_file>> durable_file::create(io::reactor& re
     ::close(fd);
     return base::fail("cannot open " + dir.string() + ": " + why);
   }
-  return std::unique_ptr<durable_file>(new durable_file(reactor, path, fd, dir_fd));
+  std::unique_ptr<durable_file> f(new durable_file(reactor, path, fd, dir_fd));
+  const off_t end = ::lseek(fd, 0, SEEK_END);
+  f->size_ = end > 0 ? static_cast<std::uint64_t>(end) : 0;
+  return f;
 }
 
 durable_file::~durable_file() {

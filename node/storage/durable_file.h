@@ -26,10 +26,11 @@ class durable_file {
   // Called when a queued operation is durable (0) or failed (-errno).
   using done_fn = std::function<void(int result)>;
 
-  // Creates `path` (truncating what is there) and opens its directory for
-  // sync_dir().
+  // Creates `path` (truncating what is there, unless `keep` asks to
+  // write on after what it holds) and opens its directory for sync_dir().
   static base::result<std::unique_ptr<durable_file>> create(io::reactor& reactor,
-                                                            const std::filesystem::path& path);
+                                                            const std::filesystem::path& path,
+                                                            bool keep = false);
   ~durable_file();
   durable_file(const durable_file&) = delete;
   durable_file& operator=(const durable_file&) = delete;
