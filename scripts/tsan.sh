@@ -36,7 +36,10 @@ run() {
 }
 run "$build_dir/tests/storage/storage_tests" --gtest_brief=1
 run "$build_dir/tests/runtime/runtime_tests" --gtest_brief=1
-run "$build_dir/tests/cluster/cluster_tests" --gtest_brief=1
+# The hostile tests push hundreds of MiB at a node to show its bounds hold;
+# under ThreadSanitizer's slowdown they time out rather than test threads
+# (the other cluster tests run the verifier threads under load).
+run "$build_dir/tests/cluster/cluster_tests" --gtest_brief=1 --gtest_filter='-io/hostile.*'
 run "$build_dir/sim/ringchain-sim" dst --seeds 1..40 --jobs 2 --quiet
 
 if compgen -G "$reports/report*" >/dev/null; then

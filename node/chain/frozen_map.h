@@ -12,6 +12,9 @@
 
 namespace ringchain::chain {
 
+// A read of a map as it was when the read began, while the map keeps
+// being written (the ledger's copy-on-write export for snapshots; see the
+// file comment).
 template <typename Value>
 class frozen_map {
  public:
@@ -29,7 +32,9 @@ class frozen_map {
     active_ = false;
     saved_.clear();
   }
+  // Whether a read is under way (between begin() and end()).
   bool active() const { return active_; }
+  // Whether the read reached the end of the map.
   bool done() const { return done_; }
 
   // Call before `key` of `live` is written or inserted.

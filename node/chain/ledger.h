@@ -16,11 +16,15 @@
 
 namespace ringchain::chain {
 
+// The state every node builds by applying committed blocks in order. It changes
+// only through apply(); two nodes that applied the same blocks hold equal
+// states and equal state_hash().
 class ledger {
  public:
   // The height and header hash of the last applied block (0 and zeros
   // before the first).
   std::uint64_t height() const { return height_; }
+  // The header hash of the last applied block; all zeros before the first.
   const hash& tip() const { return tip_; }
   // The last applied block's header timestamp (0 before the first).
   std::uint64_t tip_timestamp_us() const { return tip_timestamp_us_; }
@@ -39,6 +43,7 @@ class ledger {
   std::uint64_t last_nonce(const std::string& sender) const;
   // The value of a key, or nothing.
   const std::string* get(const std::string& key) const;
+  // How many keys hold a value.
   std::size_t keys() const { return kv_.size(); }
 
   // A hash of the whole state (keys, values, nonces) and the height; equal
@@ -49,11 +54,16 @@ class ledger {
 
   // What a snapshot records of the ledger besides its pairs.
   struct summary {
+    // The height of the last block applied.
     std::uint64_t height = 0;
+    // That block's hash.
     hash tip{};
+    // That block's timestamp.
     std::uint64_t tip_timestamp_us = 0;
+    // The state hash after it.
     hash state_hash{};
   };
+  // The summary of the ledger as it is now.
   summary summarize() const;
 
   // Starts reading the state as it is now, in parts, while blocks keep
@@ -66,6 +76,7 @@ class ledger {
   bool export_part(std::uint64_t bytes_max, chainpb::StatePart* out);
   // Ends the export, finished or abandoned, and frees what it kept.
   void end_export();
+  // Whether an export is under way.
   bool exporting() const { return kv_view_.active(); }
 
   // Loading a snapshot into a ledger that applied nothing: adds the pairs

@@ -46,6 +46,8 @@ enum class planted_bug : std::uint8_t {
   // passes its own check; a node restored from one holds another state).
   snapshot_drops_nonces,
 };
+// The bug's name, as the simulator's --plant-bug flag and its replay
+// commands spell it.
 const char* to_string(planted_bug b);
 // Parses a bug's name; false for a name it does not know.
 bool parse_planted_bug(std::string_view text, planted_bug* out);
@@ -84,12 +86,26 @@ struct config {
   // from a leader within the timeout ignores vote requests.
   bool check_quorum = true;
 
+  // Appends in flight to one follower before the leader waits for
+  // acknowledgements (at most limits::inflight_appends_max).
   std::size_t inflight_appends = limits::inflight_appends_max;
+  // Payload bytes in flight to one follower (at most
+  // limits::inflight_bytes_max, and at least append_bytes).
   std::uint64_t inflight_bytes = limits::inflight_bytes_max;
+  // Payload bytes of entries in one MSG_APPEND; one larger entry still travels
+  // alone (at most limits::append_bytes_max, and at least entry_bytes).
   std::uint64_t append_bytes = limits::append_bytes_max;
+  // Entries in one MSG_APPEND (at most limits::append_entries_max).
   std::size_t append_entries = limits::append_entries_max;
+  // Payload bytes of one entry: larger proposals are refused as too_large and
+  // larger incoming entries as oversized_entry (at most
+  // limits::entry_bytes_max).
   std::uint64_t entry_bytes = limits::entry_bytes_max;
+  // Uncommitted entries the leader holds before it refuses proposals as busy
+  // (at most limits::uncommitted_entries_max).
   std::size_t uncommitted_entries = limits::uncommitted_entries_max;
+  // Payload bytes of the uncommitted entries the leader holds before it refuses
+  // proposals as busy (at most limits::uncommitted_bytes_max).
   std::uint64_t uncommitted_bytes = limits::uncommitted_bytes_max;
 
   // Snapshots (Raft §7): the core asks for one (Ready::snapshot_request)
@@ -98,14 +114,21 @@ struct config {
   // once it is durable drops its log up to it but for the last
   // snapshot_catchup_entries (at most snapshot_catchup_bytes).
   std::uint64_t snapshot_interval_entries = 10'000;
+  // Payload bytes applied between two snapshot requests, at most.
   std::uint64_t snapshot_interval_bytes = 64 * limits::mib;
+  // Entries kept in the log behind a durable snapshot, for followers a
+  // little behind (they then need no snapshot).
   std::uint64_t snapshot_catchup_entries = 1'000;
+  // Payload bytes of those catch-up entries, at most.
   std::uint64_t snapshot_catchup_bytes = 16 * limits::mib;
-  // The log held in memory, at most (see limits::log_entries_in_memory_max):
+  // Entries held in memory, at most (see limits::log_entries_in_memory_max):
   // room for the catch-up entries, an interval and the uncommitted tail.
   std::uint64_t log_entries_in_memory = limits::log_entries_in_memory_max;
+  // Payload bytes held in memory, at most (limits::log_bytes_in_memory_max).
   std::uint64_t log_bytes_in_memory = limits::log_bytes_in_memory_max;
 
+  // The injected random source (see random_source); it draws the randomized
+  // election timeouts. Required: validate() refuses a config without one.
   random_source random;
 
   // Test-only (see planted_bug).

@@ -33,6 +33,9 @@ namespace ringchain::core {
 
 using entry = raftpb::Entry;
 
+// One node's Raft log and its four positions (see above). The core owns it;
+// the node's runtime reads it (through raft::log()) to find the blocks it
+// holds.
 class raft_log {
  public:
   // Starts from what storage recovered: entries after (compacted_index,
@@ -43,23 +46,34 @@ class raft_log {
   void restore(std::uint64_t compacted_index, std::uint64_t compacted_term,
                std::vector<entry> entries, std::uint64_t committed, std::uint64_t applied);
 
-  // The last entry's index (compacted_index when no entry is held).
+  // The index of the last entry (compacted_index when no entry is held; 0
+  // for the empty log).
   std::uint64_t last_index() const { return compacted_index_ + entries_.size(); }
+  // The term of the last entry (compacted_term when no entry is held; 0 for
+  // the empty log).
   std::uint64_t last_term() const { return term(last_index()).value_or(0); }
-  // The first index held in memory, and the last compacted one and its term.
+  // The first index held in memory.
   std::uint64_t first_index() const { return compacted_index_ + 1; }
+  // The last index a snapshot covers and the log dropped (0: none).
   std::uint64_t compacted_index() const { return compacted_index_; }
+  // The term of the entry at compacted_index.
   std::uint64_t compacted_term() const { return compacted_term_; }
+  // The highest index known committed on a quorum (see the positions above).
   std::uint64_t committed() const { return committed_; }
+  // The highest index handed to the application.
   std::uint64_t applied() const { return applied_; }
+  // The highest index storage reported durable.
   std::uint64_t durable() const { return durable_; }
-  // Entries held in memory, and their payload bytes.
+  // Entries held in memory.
   std::uint64_t size() const { return entries_.size(); }
+  // Payload bytes of the entries held in memory.
   std::uint64_t size_bytes() const { return bytes_.back() - bytes_.front(); }
 
   // The term of the entry at `index`, 0 for index 0, nothing when the log
   // does not reach `index` or compacted it (but compacted_index itself).
   std::optional<std::uint64_t> term(std::uint64_t index) const;
+  // Whether the log holds an entry at `index` with term `term` (index 0
+  // matches term 0): the consistency check of AppendEntries (Raft §5.3).
   bool match_term(std::uint64_t index, std::uint64_t term) const;
 
   // Whether a log ending at (last_index, last_term) is at least as
@@ -76,7 +90,9 @@ class raft_log {
 
   // Outcome of maybe_append().
   struct append_result {
+    // What happened to the append.
     enum class code {
+      // The entries are in the log (up to last_match).
       appended,
       // The entry at prev_index does not have prev_term: nothing changed.
       mismatch,
@@ -84,6 +100,7 @@ class raft_log {
       // a faulty peer sends such an append (Leader Completeness, Raft §5.4).
       conflicts_committed,
     };
+    // What happened to the append.
     code outcome = code::appended;
     // When appended: the last index known to match the leader's log (the
     // append's end, or less when the memory bound cut it short).
@@ -112,19 +129,24 @@ class raft_log {
   // Payload bytes of entries (lo, hi]; compacted_index <= lo <= hi.
   std::uint64_t bytes_between(std::uint64_t lo, std::uint64_t hi) const;
 
-  // Entries not yet handed to storage, and marking them handed as part of
-  // the Ready with sequence number `seq`.
+  // Whether some entries are not yet handed to storage.
   bool has_unhanded() const { return handed_ < last_index(); }
+  // The index of the first entry not yet handed to storage.
   std::uint64_t first_unhanded() const { return handed_ + 1; }
+  // Marks every entry handed to storage as part of the Ready with sequence
+  // number `seq`; sequence numbers rise from one call to the next.
   void mark_handed(std::uint64_t seq);
 
   // Storage reports the Ready `seq` durable (reports arrive in order).
   void mark_durable(std::uint64_t seq);
 
-  // Entries committed and durable here that are not yet applied, and
-  // marking them applied.
+  // Whether entries committed and durable here are not yet applied.
   bool has_unapplied() const;
+  // The highest index that may be applied: min(committed, durable), since a
+  // follower applies only what it holds durably.
   std::uint64_t apply_bound() const;
+  // Marks entries up to `index` applied; asserts that `index` moves forward
+  // and stays within apply_bound().
   void mark_applied(std::uint64_t index);
 
   // Drops the entries up to `index`, which must be applied (a snapshot
@@ -135,7 +157,8 @@ class raft_log {
   // durable.
   void install(std::uint64_t index, std::uint64_t term);
 
-  // The entry at `index`, which must be held (first_index..last_index).
+  // The entry at `index`; asserts that the log holds it (first_index() <=
+  // index <= last_index()).
   const entry& at(std::uint64_t index) const;
 
  private:

@@ -7,6 +7,7 @@
 
 namespace ringchain::net {
 
+// What the node's connections count; one counter_set slot each.
 enum class counter : std::uint8_t {
   // Connections accepted on the peer and client ports.
   connections_accepted,
@@ -25,6 +26,7 @@ enum class counter : std::uint8_t {
   accept_errors,
   count_,
 };
+// The counter's name ("accept_errors"), as status and metrics export it.
 const char* to_string(counter c);
 using counters = base::counter_set<counter>;
 

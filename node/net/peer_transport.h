@@ -60,6 +60,7 @@ struct link_emulation {
   // Each message is held for delay_ms plus a uniform draw in
   // [0, jitter_ms], and leaves in order (as TCP would deliver it).
   std::uint32_t delay_ms = 0;
+  // The upper end of the uniform draw added to delay_ms.
   std::uint32_t jitter_ms = 0;
   // Messages dropped, per million.
   std::uint32_t loss_ppm = 0;
@@ -80,14 +81,18 @@ struct peer_link {
   // Whether this node's connection to it is up.
   bool connected = false;
   // When this node last received a frame from it (reactor clock, µs; 0:
-  // never), and when `connected` last changed.
+  // never).
   std::uint64_t last_heard_us = 0;
+  // When `connected` last changed (reactor clock, µs).
   std::uint64_t changed_us = 0;
 };
 
 // The bounds of the peer port.
 port_limits peer_port_limits();
 
+// The production transport: one dialled link to each peer, with its
+// emulation, and the peer port for the links peers dial here (see the top
+// of this file). Runs on the reactor thread.
 class tcp_peers final : public peer_transport {
  public:
   // Hands a received message to the node; an error refuses it and closes
@@ -97,6 +102,8 @@ class tcp_peers final : public peer_transport {
   // `budget` (the node's: counters, refusals, node-wide bounds) outlives
   // the transport.
   tcp_peers(io::reactor& reactor, tcp_peers_config cfg, deliver_fn deliver, node_budget& budget);
+  // Destroys the links and the peer port (defined where `link` is
+  // complete).
   ~tcp_peers() override;
 
   // Listens on the peer port and dials every peer.
@@ -109,6 +116,8 @@ class tcp_peers final : public peer_transport {
   base::status emulate(std::uint64_t peer, const link_emulation& e);
   // The emulation of each link that has one.
   std::map<std::uint64_t, link_emulation> emulation() const;
+  // Sends through the link to m.to(), after its emulation (which may drop
+  // or delay the message, counted); nothing for an unknown node.
   void send(const raftpb::Message& m) override;
 
  private:

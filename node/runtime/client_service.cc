@@ -189,7 +189,7 @@ bool client_service::start_verifying(pending_submit* submit, nodepb::ClientReque
   if (over_share || verifier_->queued() + jobs > limits::verify_jobs_max) {
     refuse_all(submit, over_share ? "busy: this connection's earlier submissions are still "
                                     "being verified; retry later"
-                                  : chain::to_string(chain::tx_error::mempool_full));
+                                  : "busy: the node's signature checks are full; retry later");
     return false;
   }
   for (std::size_t first = 0; first < n; first += limits::verify_batch_txs_max) {

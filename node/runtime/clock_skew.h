@@ -12,6 +12,8 @@
 
 namespace ringchain::runtime {
 
+// One node's clock error (see the top of this file); both zero, no error.
+// The node's time readings and timer intervals go through it.
 struct clock_skew {
   // Added to the wall clock.
   std::int64_t offset_ms = 0;

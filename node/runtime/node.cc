@@ -144,6 +144,7 @@ base::status node::start_network() {
     producer_->cut_full_blocks();
     handle_ready();
   };
+  budget_.partial_bytes_max = std::uint64_t{cfg_.partial_frames_mib} * limits::mib;
   clients_ = std::make_unique<client_service>(parts, env_, budget_, std::move(hooks));
   if (cfg_.verify_follower_signatures) {
     append_verifier_ = std::make_unique<verifier>(
@@ -296,6 +297,7 @@ void node::send(const core::message& m) {
 }
 
 base::status node::receive(const core::message& m) {
+  // Snapshot transfers go to their own modules, not the core.
   switch (m.type()) {
     case raftpb::MSG_SNAPSHOT_CHUNK: receiver_->on_chunk(m); return {};
     case raftpb::MSG_SNAPSHOT_ACK: sender_->on_ack(m); return {};
@@ -304,9 +306,6 @@ base::status node::receive(const core::message& m) {
       return base::fail("MSG_SNAPSHOT from node " + std::to_string(m.from()) +
                         " without its file (snapshots travel as chunks)");
     default: break;
-  }
-  if (m.type() == raftpb::MSG_APPEND_RESPONSE && !m.reject()) {
-    trace_->acked(m.from(), m.index(), m.persist_us(), reactor_->now_us());
   }
   // What a leader appends must be blocks that chain, checked before the
   // core or the chain sees them: a malformed entry is refused input, never
@@ -325,6 +324,11 @@ base::status node::receive(const core::message& m) {
 base::status node::step(const core::message& m) {
   if (const core::input_error err = raft_->step(m); err != core::input_error::none) {
     return base::fail(core::to_string(err));
+  }
+  // Only an acknowledgement the core took marks the blocks acknowledged in
+  // the trace.
+  if (m.type() == raftpb::MSG_APPEND_RESPONSE && !m.reject()) {
+    trace_->acked(m.from(), m.index(), m.persist_us(), reactor_->now_us());
   }
   return {};
 }

@@ -50,11 +50,17 @@ class block_producer;
 class block_trace;
 class client_service;
 
+// One ringchain node: the consensus core, the ledger and mempool, the
+// block log, and the services around them, all on one reactor thread.
+// Created by open(), driven by run() (or, in the simulator, by process()
+// after the events the simulator runs).
 class node {
  public:
   // Opens the block log, recovers, and starts listening (or, with a
   // simulated transport in `env`, only recovers).
   static base::result<std::unique_ptr<node>> open(const node_config& cfg, const node_env& env = {});
+  // Destroys the node's parts and services (defined where their types are
+  // complete).
   ~node();
   node(const node&) = delete;
   node& operator=(const node&) = delete;
@@ -85,9 +91,11 @@ class node {
   const core::raft& consensus() const { return *raft_; }
   // The state committed blocks built, for checkers.
   const chain::ledger& ledger() const { return ledger_; }
-  // The snapshot the state was loaded from at start (index 0: none), and
-  // the last one installed from a leader since, for checkers.
+  // The snapshot the state was loaded from at start (index 0: none), for
+  // checkers.
   const raftpb::SnapshotMeta& loaded_snapshot() const { return loaded_snapshot_; }
+  // The last snapshot installed from a leader since start (index 0: none),
+  // for checkers.
   const raftpb::SnapshotMeta& installed_snapshot() const { return installed_snapshot_; }
   // The state hash of the last snapshot loaded or installed, at its height
   // (what the snapshot checker compares with a replay of the chain).

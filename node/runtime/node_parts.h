@@ -12,6 +12,8 @@
 
 namespace ringchain::runtime {
 
+// References to the node's shared parts, handed by value to each service
+// (block producer, client service) when the node builds it.
 struct node_parts {
   // The node's settings.
   const node_config& cfg;

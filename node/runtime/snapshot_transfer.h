@@ -51,16 +51,21 @@ struct transfer_hooks {
 
 // Counts of what the transfers did, for the node's status.
 struct transfer_counts {
+  // Chunks this node sent as a leader (resends included).
   std::uint64_t chunks_sent = 0;
+  // Chunks this node took as a follower.
   std::uint64_t chunks_received = 0;
   // Chunks refused: bad checksum, out of order, or beyond the window.
   std::uint64_t chunks_refused = 0;
+  // Transfers given up after repeated silence.
   std::uint64_t transfers_failed = 0;
+  // Snapshots received whole and handed to the core.
   std::uint64_t snapshots_received = 0;
 };
 
 // What both sides of a transfer work with.
 struct transfer_context {
+  // The node's reactor: timers and the files' durable writes.
   io::reactor& reactor;
   // This node's core (read only: its role, term, log and progress).
   const core::raft& raft;
@@ -69,14 +74,18 @@ struct transfer_context {
   // Silence this long: the sender resends from the last acknowledged
   // offset; the receiver gives an incoming snapshot up after ten times it.
   std::uint64_t timeout_us;
+  // How the transfer reaches the network, the core and the node.
   transfer_hooks hooks;
+  // Where the transfer counts (the node's).
   transfer_counts& counts;
 };
 
 // The leader's side: one transfer per follower at most.
 class snapshot_sender {
  public:
+  // A sender with no transfer under way.
   explicit snapshot_sender(transfer_context ctx);
+  // Drops the transfers in progress; the snapshot files stay.
   ~snapshot_sender();
   snapshot_sender(const snapshot_sender&) = delete;
   snapshot_sender& operator=(const snapshot_sender&) = delete;
@@ -106,7 +115,9 @@ class snapshot_sender {
 // replaces it).
 class snapshot_receiver {
  public:
+  // A receiver with no incoming snapshot.
   explicit snapshot_receiver(transfer_context ctx);
+  // Drops an incoming snapshot in progress.
   ~snapshot_receiver();
   snapshot_receiver(const snapshot_receiver&) = delete;
   snapshot_receiver& operator=(const snapshot_receiver&) = delete;

@@ -44,12 +44,15 @@ storagepb::SnapshotHeader make_snapshot_header(const raftpb::SnapshotMeta& meta,
 // The ledger summary a snapshot header records.
 chain::ledger::summary header_summary(const storagepb::SnapshotHeader& h);
 
+// A node's snapshot files: taking one from the ledger's export, loading
+// the newest valid one at start, and keeping the two newest.
 class snapshots {
  public:
   // Snapshots of `ledger` in `dir` (created when missing), written through
   // `reactor`; `node_id` names the node in log lines.
   snapshots(io::reactor& reactor, chain::ledger& ledger, std::filesystem::path dir,
             std::uint64_t node_id, snapshot_hooks hooks);
+  // Ends the ledger's export if a snapshot was being taken.
   ~snapshots();
   snapshots(const snapshots&) = delete;
   snapshots& operator=(const snapshots&) = delete;

@@ -21,6 +21,8 @@
 
 namespace ringchain::storage {
 
+// One file written through the reactor's durable writes (see the file
+// comment).
 class durable_file {
  public:
   // Called when a queued operation is durable (0) or failed (-errno).
@@ -31,6 +33,8 @@ class durable_file {
   static base::result<std::unique_ptr<durable_file>> create(io::reactor& reactor,
                                                             const std::filesystem::path& path,
                                                             bool keep = false);
+  // Closes the file and its directory (see the file comment about writes
+  // in flight).
   ~durable_file();
   durable_file(const durable_file&) = delete;
   durable_file& operator=(const durable_file&) = delete;
@@ -50,6 +54,7 @@ class durable_file {
   std::uint64_t size() const { return size_; }
   // Whether no operation is queued or in flight.
   bool idle() const { return queue_.empty() && !write_.busy_; }
+  // The file's path.
   const std::filesystem::path& path() const { return path_; }
   // The first error (-errno); 0 while healthy.
   int failed() const { return failed_; }

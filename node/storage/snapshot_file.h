@@ -61,6 +61,7 @@ class snapshot_decoder {
   // Takes each part in order; an error stops the decoding.
   using part_fn = std::function<base::status(const chainpb::StatePart&)>;
 
+  // A decoder at the start of a file; each part goes to `on_part`.
   explicit snapshot_decoder(part_fn on_part) : on_part_(std::move(on_part)) {}
 
   // The next bytes of the file. The error names the offset of the record

@@ -238,7 +238,7 @@ std::string cluster_state(const std::vector<node_view>& nodes) {
 
 void safety_checkers::check_acked(const std::vector<node_view>& nodes,
                                   const std::map<std::string, std::uint64_t>& acked,
-                                  core::planted_bug bug) const {
+                                  [[maybe_unused]] core::planted_bug bug) const {
   const node_view* best = nullptr;
   for (const node_view& v : nodes) {
     if (v.node != nullptr &&

@@ -53,6 +53,7 @@ struct options {
   // often and a node that was down or cut off for a few seconds needs a
   // snapshot from the leader.
   std::uint32_t snapshot_interval_blocks = 20;
+  // Blocks the nodes keep in their logs behind a snapshot.
   std::uint32_t snapshot_catchup_blocks = 5;
   // Whether leaders cut a block every round even with no transactions.
   // Without them a new leader appends nothing of its own term until load
@@ -118,6 +119,7 @@ struct result {
   // Snapshots the nodes took (made durable and compacted their logs
   // after), and installed from a leader, over every incarnation.
   std::uint64_t snapshots_taken = 0;
+  // Snapshots installed from a leader, over every incarnation.
   std::uint64_t snapshots_installed = 0;
   // Where the nodes' files are (kept only with keep_files).
   std::filesystem::path dir;

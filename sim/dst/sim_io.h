@@ -129,6 +129,7 @@ class sim_reactor final : public io::reactor {
   void submit(io::file_write& w) override;
   // Sockets: a simulated node opens none (node_env::transport is set).
   void listen(io::listener&, int) override { no_sockets(); }
+  // See listen.
   void resume_accept(io::listener&) override { no_sockets(); }
   // See listen.
   void open(io::stream&, int) override { no_sockets(); }

@@ -20,7 +20,9 @@ using probe_fn = std::function<report::cell_report(std::uint32_t rate_tps)>;
 // What a search found: the highest rate that met the deadline (0 when
 // even the first probe missed it) and every probe, in the order run.
 struct capacity_found {
+  // The highest offered rate that met the deadline; 0 when none did.
   double tps = 0;
+  // Every probe, in the order run.
   std::vector<report::cell_report::probe> probes;
 };
 

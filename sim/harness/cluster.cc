@@ -367,4 +367,18 @@ std::optional<nodepb::SubmitResponse> cluster_driver::submit(std::size_t i,
   return std::nullopt;
 }
 
+std::string http_get(const std::string& address, const std::string& path) {
+  net::client c;
+  if (!c.connect(address, 1s).ok()) return {};
+  if (!c.send_raw("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n")) return {};
+  std::string out;
+  const auto end = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < end) {
+    std::string chunk = c.receive_raw(200ms);
+    if (chunk.empty() && !c.connected()) break;
+    out += chunk;
+  }
+  return out;
+}
+
 }  // namespace ringchain::harness

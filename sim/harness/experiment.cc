@@ -17,6 +17,7 @@
 #include "node/chain/transaction.h"
 #include "sim/harness/cluster.h"
 #include "sim/harness/compose_cluster.h"
+#include "sim/harness/process_stats.h"
 
 namespace ringchain::harness {
 
@@ -32,34 +33,16 @@ std::uint64_t monotonic_us() {
          static_cast<std::uint64_t>(ts.tv_nsec) / 1000;
 }
 
-// CPU seconds and context switches of a process, from /proc.
+// CPU seconds and context switches of a process, from /proc (zero when
+// it is gone).
 node_resources read_proc(pid_t pid) {
   node_resources r;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(stat)), {});
-  const auto close = s.rfind(')');
-  if (close != std::string::npos) {
-    std::istringstream in(s.substr(close + 2));
-    std::string field;
-    double utime = 0, stime = 0;
-    for (int i = 3; in >> field; ++i) {
-      if (i == 14) utime = std::stod(field);
-      if (i == 15) {
-        stime = std::stod(field);
-        break;
-      }
-    }
-    const double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
-    r.cpu_user_s = utime / hz;
-    r.cpu_system_s = stime / hz;
-  }
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("voluntary_ctxt_switches:", 0) == 0)
-      r.voluntary_switches = std::stoull(line.substr(24));
-    if (line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
-      r.involuntary_switches = std::stoull(line.substr(27));
-  }
+  const base::result<proc_times> t = read_proc_times(pid);
+  if (!t.ok()) return r;
+  r.cpu_user_s = static_cast<double>(t->user_us) / 1e6;
+  r.cpu_system_s = static_cast<double>(t->system_us) / 1e6;
+  r.voluntary_switches = t->voluntary_switches;
+  r.involuntary_switches = t->involuntary_switches;
   return r;
 }
 

@@ -61,12 +61,15 @@ struct fault {
   double duration_s = 1;
   // The barrier delay of a slow_disk fault.
   std::uint32_t barrier_delay_us = 5000;
-  // A delay fault's delay and jitter; a loss fault's share of messages.
+  // A delay fault's delay.
   std::uint32_t delay_ms = 50;
+  // A delay fault's jitter.
   std::uint32_t jitter_ms = 0;
+  // A loss fault's share of messages dropped.
   double loss_percent = 10;
-  // A clock_skew fault's offset and drift.
+  // A clock_skew fault's offset of the node's wall clock.
   std::int64_t clock_offset_ms = 0;
+  // A clock_skew fault's drift of the node's timers.
   std::int32_t clock_drift_ppm = 0;
 };
 
@@ -91,8 +94,9 @@ struct experiment {
   // for the highest load that meets the deadline (capacity.h), then every
   // cell again at half the lowest capacity (latency at equal load).
   bool capacity_search = false;
-  // Each probe's measured window, and the highest rate tried.
+  // Each probe's measured window.
   double capacity_probe_s = 2;
+  // The highest offered rate the search tries.
   std::uint32_t capacity_max_tps = 20000;
   // The cells, in the order they run.
   std::vector<cell> cells;

@@ -51,6 +51,15 @@ base::status netns_lab::build() {
   if (base::status s = ip({"link", "add", bridge(), "type", "bridge"}); !s.ok()) return s;
   if (base::status s = ip({"addr", "add", net + "254/24", "dev", bridge()}); !s.ok()) return s;
   if (base::status s = ip({"link", "set", bridge(), "up"}); !s.ok()) return s;
+  // Bridged packets pass the host's iptables FORWARD chain when
+  // br_netfilter is loaded (Docker loads it and sets the policy to DROP):
+  // let this bridge's own traffic through, and nothing else.
+  if (run_command({"iptables", "-L", "FORWARD", "-n"}, 10s).ok()) {
+    forward_rule_ =
+        run_command({"iptables", "-I", "FORWARD", "-i", bridge(), "-o", bridge(), "-j", "ACCEPT"},
+                    10s)
+            .ok();
+  }
   for (std::size_t i = 0; i < nodes_; ++i) {
     const std::string inner = "eth0";
     const std::string peer = host_veth(i) + "p";
@@ -76,6 +85,10 @@ netns_lab::~netns_lab() {
     (void)ip({"netns", "del", ns(i)});
   }
   (void)ip({"link", "del", bridge()});
+  if (forward_rule_) {
+    (void)run_command({"iptables", "-D", "FORWARD", "-i", bridge(), "-o", bridge(), "-j", "ACCEPT"},
+                      10s);
+  }
 }
 
 base::status netns_lab::cut(std::size_t i, bool on) {

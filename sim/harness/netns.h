@@ -16,6 +16,8 @@
 
 namespace ringchain::harness {
 
+// One lab of namespaced nodes (see the top of this file), owned by the test
+// or benchmark that made it; node indexes run from 0.
 class netns_lab {
  public:
   // Makes `nodes` namespaces, their veth pairs and the bridge.
@@ -25,8 +27,9 @@ class netns_lab {
   netns_lab(const netns_lab&) = delete;
   netns_lab& operator=(const netns_lab&) = delete;
 
-  // Node i's namespace name and address.
+  // Node i's namespace name ("rc<lab>n<i + 1>").
   std::string ns(std::size_t i) const;
+  // Node i's address, 10.77.<lab>.<i + 1>.
   std::string address(std::size_t i) const;
   // Cuts node i off (its link down), or restores it.
   base::status cut(std::size_t i, bool on);
@@ -39,6 +42,8 @@ class netns_lab {
 
   std::size_t nodes_;
   std::uint32_t id_;
+  // Whether build() added an iptables rule that the destructor removes.
+  bool forward_rule_ = false;
 };
 
 }  // namespace ringchain::harness

@@ -73,12 +73,20 @@ struct cell_report {
   // offered load found to meet the deadline (0: not searched), the probes
   // that found it, and the cell measured again at the run's equal load.
   double capacity_tps = 0;
+  // One run of the capacity search.
   struct probe {
+    // The rate offered, the rate clients saw committed, and the share of
+    // blocks within the deadline.
     double offered_tps = 0, committed_tps = 0, deadline_met_ratio = 0;
+    // Whether the probe met the deadline (meets_deadline).
     bool met = false;
   };
+  // The search's probes, in the order run.
   std::vector<probe> capacity_probes;
+  // The run's equal load: half the lowest capacity of its cells (0: not
+  // measured).
   double equal_load_tps = 0;
+  // The cell's blocks measured again at equal_load_tps.
   report::summary equal_load;
 };
 

@@ -15,6 +15,7 @@
 namespace ringchain::testing {
 namespace {
 
+using harness::http_get;
 using harness::process_cluster;
 using harness::process_cluster_options;
 
@@ -200,21 +201,6 @@ TEST_P(cluster, bad_input_closes_only_that_connection) {
   auto r = c.submit(0, make_txs("still", 1, 10), 10s);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(committed(*r), 10);
-}
-
-// A plain HTTP GET on loopback; the whole answer (headers and body).
-std::string http_get(const std::string& address, const std::string& path) {
-  net::client c;
-  if (!c.connect(address, 1s).ok()) return {};
-  c.send_raw("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
-  std::string out;
-  const auto end = std::chrono::steady_clock::now() + 3s;
-  while (std::chrono::steady_clock::now() < end) {
-    std::string chunk = c.receive_raw(200ms);
-    if (chunk.empty() && !c.connected()) break;
-    out += chunk;
-  }
-  return out;
 }
 
 TEST_P(cluster, metrics_and_status_show_the_cluster) {
