@@ -133,7 +133,7 @@ class node {
   base::result<chain::block> find_block(std::uint64_t height) const;
   void on_flush_timer();
   // Starts writing the blocks applied since the last flush to the block
-  // store; a failed write stops the node.
+  // store (a failed write stops the node).
   void flush_blocks();
   void fatal(const std::string& message);
   std::uint64_t next_random(std::uint64_t bound);

@@ -40,6 +40,9 @@ base::status node::start_snapshots() {
   bo.dir = fs::path(cfg_.data_dir) / "blocks";
   bo.archive = cfg_.archive;
   bo.blocks_kept = cfg_.blocks_kept;
+  bo.on_write_error = [this](int result) {
+    fatal("block store write failed: " + storage::describe_write_error(result));
+  };
   base::result<std::unique_ptr<storage::block_store>> store =
       storage::block_store::open(*reactor_, bo);
   if (!store.ok()) return store.to_status();
@@ -92,10 +95,7 @@ void node::on_snapshot_taken(const raftpb::SnapshotMeta& meta) {
   // The block store holds every block the snapshot covers before the log
   // that holds them may go.
   blocks_->flush([this, meta](int result) {
-    if (result != 0) {
-      fatal("block store write failed: " + storage::describe_write_error(result));
-      return;
-    }
+    if (result != 0) return;  // on_write_error stopped the node
     core::message m;
     m.set_type(raftpb::MSG_SNAPSHOT_DONE);
     m.set_from(cfg_.id);
@@ -109,9 +109,8 @@ void node::on_snapshot_taken(const raftpb::SnapshotMeta& meta) {
 
 void node::flush_blocks() {
   if (!blocks_->dirty()) return;
-  blocks_->flush([this](int result) {
-    if (result != 0) fatal("block store write failed: " + storage::describe_write_error(result));
-  });
+  // A failed write stops the node through on_write_error.
+  blocks_->flush([](int) {});
 }
 
 void node::on_flush_timer() {

@@ -272,7 +272,7 @@ void block_store::append(std::uint64_t index, std::uint64_t height, std::string_
     // whose name is made durable with its first write.
     flush([](int) {});
     if (base::status st = start_file(height); !st.ok()) {
-      failed_ = -EIO;
+      write_failed(-EIO);
       return;
     }
     trim();
@@ -325,7 +325,7 @@ void block_store::write_done(std::uint64_t seq, int result) {
   RC_ASSERT(seq >= flushes_done_ && seq < flushes_done_ + flushes_.size());
   pending_flush& p = flushes_[seq - flushes_done_];
   if (result != 0 && p.error == 0) p.error = result;
-  if (result != 0 && failed_ == 0) failed_ = result;
+  if (result != 0) write_failed(result);
   if (p.writes_left > 0) --p.writes_left;
   while (!flushes_.empty() && flushes_.front().writes_left == 0) {
     pending_flush done = std::move(flushes_.front());
@@ -336,6 +336,12 @@ void block_store::write_done(std::uint64_t seq, int result) {
     }
     if (done.done) done.done(done.error != 0 ? done.error : failed_);
   }
+}
+
+void block_store::write_failed(int result) {
+  if (failed_ != 0) return;
+  failed_ = result;
+  if (opts_.on_write_error) opts_.on_write_error(result);
 }
 
 std::uint64_t block_store::first_height() const {

@@ -55,6 +55,10 @@ struct block_store_options {
   std::uint64_t blocks_kept = 100'000;
   // A file is closed and a new one started past this many bytes.
   std::uint64_t file_bytes = 64 * 1024 * 1024;
+  // Called once, with -errno, when a write first fails (whichever flush
+  // it belongs to, and from the write's completion): the node stops, as
+  // for any failed write. Nothing is written after it.
+  std::function<void(int result)> on_write_error;
 };
 
 // Committed blocks on disk by height (see the file comment).
@@ -113,6 +117,7 @@ class block_store {
   base::status check_tail(file& f);
   base::status start_file(std::uint64_t first_height);
   void write_done(std::uint64_t seq, int result);
+  void write_failed(int result);
   void trim();
 
   io::reactor& reactor_;

@@ -190,9 +190,11 @@ TEST(Dst, CorruptedLogIsRefusedAndTheClusterCarriesOn) {
 }
 
 // Failed barriers and full disks stop the node (it acknowledges nothing
-// more); it restarts from its durable log.
+// more); it restarts from its durable log. 120 blocks: long enough for
+// several faults at these rates (the block store's writes changed the
+// schedule, and 60 blocks then saw only two).
 TEST(Dst, DiskErrorsStopTheNodeAndItRecovers) {
-  options o = base(11);
+  options o = base(11, 120);
   o.swarm = false;
   o.faults = faults("barrier_error,disk_full");
   o.faults.barrier_error_per_s = o.faults.disk_full_per_s = 0.5;
