@@ -115,9 +115,19 @@ bool sim_disk::crash() {
 std::string sim_disk::corrupt(std::string* what) {
   rng& r = core_.random;
   // Files deleted since (segments and snapshots compaction dropped) are
-  // not candidates.
+  // not candidates, nor the last write overall, nor the block log's final
+  // write, which recovery rightly takes for a torn one (other files, the
+  // block store's, may be written after it).
+  std::size_t log_final = writes_.size();
+  for (std::size_t k = writes_.size(); k-- > 0;) {
+    if (std::filesystem::path(writes_[k].path).parent_path().filename() == "log") {
+      log_final = k;
+      break;
+    }
+  }
   std::vector<const write_record*> live;
   for (std::size_t k = 0; k + 1 < writes_.size(); ++k) {
+    if (k == log_final) continue;
     std::error_code ec;
     const std::uintmax_t size = std::filesystem::file_size(writes_[k].path, ec);
     if (!ec && size >= writes_[k].offset + writes_[k].bytes) live.push_back(&writes_[k]);
