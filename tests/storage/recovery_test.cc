@@ -397,6 +397,28 @@ TEST_F(recovery, a_reset_restarts_the_log_after_an_installed_snapshot) {
             std::string::npos);
 }
 
+// A snapshot installed from the leader at 10, its reset record torn by a
+// crash, then entries after the snapshot appended after the old log: the
+// gap skips only indexes the snapshot covers. One that reaches past the
+// snapshot is still refused.
+TEST_F(recovery, a_gap_the_snapshot_covers_is_not_a_gap) {
+  std::string log = make_log(3, nullptr);
+  log += frame_write(4, {entry_record(2, 11), hard_state_record(2, 11)});
+  log += frame_write(5, {entry_record(2, 12), hard_state_record(2, 12)});
+  write_segment(1, log);
+  const recovery_result r = recover(dir_, 10, 2);
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.log.entries.size(), 2u);
+  EXPECT_EQ(r.log.entries[0].index(), 11u);
+  // A later snapshot covers them too.
+  const recovery_result later = recover(dir_, 12, 2);
+  ASSERT_EQ(later.error, "");
+  EXPECT_TRUE(later.log.entries.empty());
+  // Under an older snapshot entries 4 to 9 are missing.
+  EXPECT_NE(recover(dir_, 5, 1).error.find("entry 11 follows entry 3"), std::string::npos)
+      << recover(dir_, 5, 1).error;
+}
+
 // A crash after an installed snapshot was durable but before its reset
 // record was: the old log holds the snapshot's index with another term, and
 // what follows it does not follow the snapshot.
