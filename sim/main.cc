@@ -195,23 +195,27 @@ int compare(const fs::path& a, const fs::path& b) {
 
 // ------------------------------------------------------------ dst --
 
-// Seeds being run, for the abort handler: a node's assertion ends the
-// process, and the seed must not be lost with it.
+// Seeds being run, for the abort handler: a node's assertion or a crash
+// (SIGSEGV, SIGBUS) ends the process, and the seed must not be lost with it.
 constexpr std::size_t jobs_max = 64;
 std::atomic<std::uint64_t> running_seed[jobs_max];
 
-void on_abort(int) {
+void on_abort(int sig) {
   for (auto& s : running_seed) {
     const std::uint64_t seed = s.load();
     if (seed == 0) continue;
     char buf[128];
-    const int n =
-        std::snprintf(buf, sizeof buf,
-                      "ringchain-sim dst: aborted while running seed %llu (replay it "
-                      "with --seed %llu)\n",
-                      static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
+    const int n = std::snprintf(buf, sizeof buf,
+                                "ringchain-sim dst: signal %d while running seed %llu (replay it "
+                                "with --seed %llu)\n",
+                                sig, static_cast<unsigned long long>(seed),
+                                static_cast<unsigned long long>(seed));
     if (n > 0) (void)!::write(2, buf, static_cast<std::size_t>(n));
   }
+  // The default action ends the process (a handler that returned from
+  // SIGSEGV would fault again).
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
 }
 
 // The dst command line beyond dst::options.
@@ -402,7 +406,7 @@ int run_dst(const dst_args& a, dst::options o) {
     return 2;
   }
   if (!o.verbose) spdlog::set_level(spdlog::level::off);
-  std::signal(SIGABRT, on_abort);
+  for (int sig : {SIGABRT, SIGSEGV, SIGBUS}) std::signal(sig, on_abort);
   const auto start = std::chrono::steady_clock::now();
   sweep_totals t = sweep(*seeds, o, a.jobs, a.quiet);
   const double wall =
