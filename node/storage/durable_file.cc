@@ -77,7 +77,12 @@ void durable_file::on_written(int result) {
   if (result != 0 && failed_ == 0) failed_ = result;
   done_fn done = std::move(current_.done);
   current_ = {};
+  // Not idle while the callback runs: an owner that drops its idle files
+  // from inside it (a snapshot finished) must not free this one under
+  // the next() below (found by the simulator: a use after free).
+  delivering_ = true;
   if (done) done(result);
+  delivering_ = false;
   next();
 }
 

@@ -52,8 +52,9 @@ class durable_file {
 
   // The end of what was queued.
   std::uint64_t size() const { return size_; }
-  // Whether no operation is queued or in flight.
-  bool idle() const { return queue_.empty() && !write_.busy_; }
+  // Whether no operation is queued or in flight, and no completion's
+  // callback is running.
+  bool idle() const { return queue_.empty() && !write_.busy_ && !delivering_; }
   // The file's path.
   const std::filesystem::path& path() const { return path_; }
   // The first error (-errno); 0 while healthy.
@@ -82,6 +83,8 @@ class durable_file {
   op current_;
   io::file_write write_;
   std::uint64_t size_ = 0;
+  // A completion's callback is running (see idle()).
+  bool delivering_ = false;
   int failed_ = 0;
   bool abandoned_ = false;
 };
