@@ -195,23 +195,27 @@ int compare(const fs::path& a, const fs::path& b) {
 
 // ------------------------------------------------------------ dst --
 
-// Seeds being run, for the abort handler: a node's assertion ends the
-// process, and the seed must not be lost with it.
+// Seeds being run, for the abort handler: a node's assertion or a crash
+// (SIGSEGV, SIGBUS) ends the process, and the seed must not be lost with it.
 constexpr std::size_t jobs_max = 64;
 std::atomic<std::uint64_t> running_seed[jobs_max];
 
-void on_abort(int) {
+void on_abort(int sig) {
   for (auto& s : running_seed) {
     const std::uint64_t seed = s.load();
     if (seed == 0) continue;
     char buf[128];
-    const int n =
-        std::snprintf(buf, sizeof buf,
-                      "ringchain-sim dst: aborted while running seed %llu (replay it "
-                      "with --seed %llu)\n",
-                      static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
+    const int n = std::snprintf(buf, sizeof buf,
+                                "ringchain-sim dst: signal %d while running seed %llu (replay it "
+                                "with --seed %llu)\n",
+                                sig, static_cast<unsigned long long>(seed),
+                                static_cast<unsigned long long>(seed));
     if (n > 0) (void)!::write(2, buf, static_cast<std::size_t>(n));
   }
+  // The default action ends the process (a handler that returned from
+  // SIGSEGV would fault again).
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
 }
 
 // The dst command line beyond dst::options.
@@ -312,6 +316,7 @@ struct sweep_totals {
   std::size_t failed = 0, passed = 0;
   double simulated = 0;
   dst::fault_counts injected;
+  std::uint64_t snapshots_taken = 0, snapshots_installed = 0;
   std::vector<std::uint64_t> failed_seeds;
 };
 
@@ -322,10 +327,12 @@ void print_seed(const dst::result& r, const dst::options& o, bool quiet) {
     if (quiet) return;
     std::printf(
         "seed %llu  ok  height %llu  sim %.1f s  wall %.2f s  events %llu  trace %016llx"
-        "  disk %s  faults: %s\n",
+        "  snapshots %llu/%llu  disk %s  faults: %s\n",
         seed, static_cast<unsigned long long>(r.height), r.simulated_s, r.wall_s,
         static_cast<unsigned long long>(r.events), static_cast<unsigned long long>(r.trace_hash),
-        r.disk.c_str(), r.faults.spec().c_str());
+        static_cast<unsigned long long>(r.snapshots_taken),
+        static_cast<unsigned long long>(r.snapshots_installed), r.disk.c_str(),
+        r.faults.spec().c_str());
   } else {
     std::printf(
         "seed %llu  FAILED at %.3f s: %s\n  faults: %s  disk %s  trace %016llx\n"
@@ -350,6 +357,8 @@ sweep_totals sweep(const seed_range& seeds, const dst::options& o, std::size_t j
       std::lock_guard<std::mutex> lock(mu);
       t.simulated += r.simulated_s;
       t.injected += r.injected;
+      t.snapshots_taken += r.snapshots_taken;
+      t.snapshots_installed += r.snapshots_installed;
       ++(r.ok ? t.passed : t.failed);
       if (!r.ok) t.failed_seeds.push_back(seed);
       print_seed(r, mine, quiet);
@@ -370,12 +379,15 @@ void print_totals(sweep_totals& t, const seed_range& seeds, const dst::options& 
   const std::string kinds = t.injected.summary();
   std::printf(
       "%zu seeds (%llu..%llu, %zu nodes, %llu blocks): %zu passed, %zu failed; %.0f seeds/min, "
-      "%.0f simulated s per wall s (%zu jobs); faults injected:%s\n",
+      "%.0f simulated s per wall s (%zu jobs); faults injected:%s; snapshots taken %llu, "
+      "installed from a leader %llu\n",
       total, static_cast<unsigned long long>(seeds.first),
       static_cast<unsigned long long>(seeds.last), o.nodes,
       static_cast<unsigned long long>(o.blocks), t.passed, t.failed,
       wall > 0 ? static_cast<double>(total) / wall * 60 : 0, wall > 0 ? t.simulated / wall : 0,
-      jobs, kinds.empty() ? " none" : kinds.c_str());
+      jobs, kinds.empty() ? " none" : kinds.c_str(),
+      static_cast<unsigned long long>(t.snapshots_taken),
+      static_cast<unsigned long long>(t.snapshots_installed));
   if (t.failed > 0) {
     std::sort(t.failed_seeds.begin(), t.failed_seeds.end());
     std::printf("failed seeds:");
@@ -394,7 +406,7 @@ int run_dst(const dst_args& a, dst::options o) {
     return 2;
   }
   if (!o.verbose) spdlog::set_level(spdlog::level::off);
-  std::signal(SIGABRT, on_abort);
+  for (int sig : {SIGABRT, SIGSEGV, SIGBUS}) std::signal(sig, on_abort);
   const auto start = std::chrono::steady_clock::now();
   sweep_totals t = sweep(*seeds, o, a.jobs, a.quiet);
   const double wall =
@@ -447,6 +459,8 @@ int main(int argc, char** argv) {
   d->add_flag(
       "--no-empty-blocks", [&dopt](std::int64_t) { dopt.empty_blocks = false; },
       "leaders cut blocks only for transactions (default: every round)");
+  d->add_option("--snapshot-every", dopt.snapshot_interval_blocks,
+                "nodes snapshot their state every this many blocks (default 20)");
   d->add_option("--plant-bug", da.bug, "test only: plant a known bug (see core::planted_bug)");
   d->add_option("--work-dir", work_dir,
                 "where simulated disks keep their files (default /dev/shm)");

@@ -152,7 +152,84 @@ inline constexpr std::uint64_t write_alignment_bytes = 4096;
 // One segment file of the block log, preallocated when created.
 inline constexpr std::uint64_t segment_bytes_max = 256 * mib;
 
+// Snapshots and compaction (Raft §7). A core asks for a snapshot of the
+// state every snapshot_interval_entries applied entries or
+// snapshot_interval_bytes of their payload, whichever comes first; once it
+// is durable the core drops its log up to the snapshot, but keeps up to
+// snapshot_catchup_entries (and snapshot_catchup_bytes) behind it, so that
+// a follower a little behind catches up from the log instead of a
+// snapshot.
+inline constexpr std::uint64_t snapshot_interval_entries_max = 100'000;
+// The largest snapshot_interval_bytes a config may set.
+inline constexpr std::uint64_t snapshot_interval_bytes_max = 1024 * mib;
+// The most entries a config may keep behind a snapshot for catch-up.
+inline constexpr std::uint64_t snapshot_catchup_entries_max = 100'000;
+// The most payload bytes a config may keep behind a snapshot for catch-up.
+inline constexpr std::uint64_t snapshot_catchup_bytes_max = 256 * mib;
+
+// The consensus log one core holds in memory, entries and payload bytes:
+// what is kept behind the last snapshot, what was applied since, and the
+// uncommitted tail. A leader refuses proposals and a follower takes no
+// more of an append at this bound (a new leader's empty entry may pass it
+// by one); compaction keeps the log below it in steady state.
+inline constexpr std::uint64_t log_entries_in_memory_max = 262'144;
+// The payload bytes of that log, at most.
+inline constexpr std::uint64_t log_bytes_in_memory_max = 2048 * mib;
+
+// One record of a snapshot file (node/storage/snapshot_file.h): a part of
+// the state, a batch of key-value pairs and nonces. A snapshot is written
+// and loaded a few records per step of the node's loop; the writer aims at
+// snapshot_part_bytes per record (a single large pair may pass it, up to
+// the record bound), so a step stays under a millisecond of CPU.
+inline constexpr std::uint64_t snapshot_record_bytes_max = 128 * kib;
+// What the writer aims at per record (see above).
+inline constexpr std::uint64_t snapshot_part_bytes = 32 * kib;
+
+// One chunk of a snapshot on its way to a follower (the follower loads it
+// in one step), and the chunks a leader sends ahead of the follower's
+// durable acknowledgement.
+inline constexpr std::uint64_t snapshot_chunk_bytes_max = 64 * kib;
+// Chunks sent ahead of the follower's durable acknowledgement, at most.
+inline constexpr std::size_t snapshot_chunks_inflight_max = 16;
+
+// Snapshot transfers a leader runs at once (one per follower at most), and
+// the silent timeouts a transfer survives before the leader gives up and
+// its core asks again later.
+inline constexpr std::size_t snapshot_transfers_max = peers_max;
+// Silent timeouts one transfer survives before the leader gives it up.
+inline constexpr std::uint32_t snapshot_transfer_retries_max = 5;
+
+// Blocks a node keeps for queries without `archive` (node/storage/
+// block_store.h). They live on disk; only the list of files is in memory.
+inline constexpr std::uint64_t blocks_kept_max = 1'000'000'000;
+// Blocks applied but not yet handed to the block store's writer: past this
+// the store starts a write at once rather than waiting for the next flush.
+inline constexpr std::uint64_t block_store_pending_bytes_max = 4 * mib;
+
+// Snapshot files a node keeps: the newest and the one before it, so that a
+// damaged newest one can be refused and the older one used (its log tail
+// is kept on disk with it).
+inline constexpr std::size_t snapshots_kept = 2;
+
 static_assert(entry_bytes_max <= append_bytes_max, "an entry must fit in one append");
+static_assert(snapshot_interval_entries_max + snapshot_catchup_entries_max +
+                      uncommitted_entries_max <=
+                  log_entries_in_memory_max,
+              "a log between two snapshots, with its catch-up entries and uncommitted tail, "
+              "fits in memory");
+static_assert(snapshot_interval_bytes_max + snapshot_catchup_bytes_max + uncommitted_bytes_max <=
+                  log_bytes_in_memory_max,
+              "a log between two snapshots, with its catch-up entries and uncommitted tail, "
+              "fits in memory");
+static_assert(entry_bytes_max <= log_bytes_in_memory_max, "one entry fits in the log");
+static_assert(tx_payload_bytes_max + snapshot_part_bytes + kib <= snapshot_record_bytes_max,
+              "a part that ends with the largest key-value pair fits in a snapshot record");
+static_assert(snapshot_record_bytes_max <= record_bytes_max, "snapshot records are records");
+static_assert(snapshot_chunk_bytes_max + 64 * kib <= frame_size_max,
+              "a snapshot chunk with its message envelope fits in one frame");
+static_assert(snapshot_chunk_bytes_max * snapshot_chunks_inflight_max <= peer_send_bytes_max,
+              "the chunks in flight fit in a peer's send queue");
+static_assert(snapshots_kept >= 2, "a damaged newest snapshot needs an older one to fall back to");
 static_assert(append_bytes_max + 1 * mib <= frame_size_max,
               "an append with its message envelope must fit in one frame");
 static_assert(append_bytes_max <= inflight_bytes_max,
@@ -160,6 +237,8 @@ static_assert(append_bytes_max <= inflight_bytes_max,
 static_assert(block_bytes_max + block_txs_max * 8 + kib <= entry_bytes_max,
               "a full block (transactions, their framing, the header) fits in one entry");
 static_assert(record_bytes_max <= write_bytes_max, "a record must fit in one write");
+static_assert(block_store_pending_bytes_max + record_bytes_max <= write_bytes_max,
+              "a block store write (pending blocks and one more) fits in one write");
 static_assert(client_frame_bytes_max <= frame_size_max, "client frames are frames");
 static_assert(block_bytes_max + 64 * kib <= client_frame_bytes_max,
               "a block answer (a query for a full block) fits in a client frame");

@@ -39,8 +39,35 @@ base::status config::validate() const {
         check_bound("append_entries", append_entries, limits::append_entries_max),
         check_bound("entry_bytes", entry_bytes, limits::entry_bytes_max),
         check_bound("uncommitted_entries", uncommitted_entries, limits::uncommitted_entries_max),
-        check_bound("uncommitted_bytes", uncommitted_bytes, limits::uncommitted_bytes_max)}) {
+        check_bound("uncommitted_bytes", uncommitted_bytes, limits::uncommitted_bytes_max),
+        check_bound("snapshot_interval_entries", snapshot_interval_entries,
+                    limits::snapshot_interval_entries_max),
+        check_bound("snapshot_interval_bytes", snapshot_interval_bytes,
+                    limits::snapshot_interval_bytes_max),
+        check_bound("snapshot_catchup_entries", snapshot_catchup_entries,
+                    limits::snapshot_catchup_entries_max),
+        check_bound("snapshot_catchup_bytes", snapshot_catchup_bytes,
+                    limits::snapshot_catchup_bytes_max),
+        check_bound("log_entries_in_memory", log_entries_in_memory,
+                    limits::log_entries_in_memory_max),
+        check_bound("log_bytes_in_memory", log_bytes_in_memory, limits::log_bytes_in_memory_max)}) {
     if (!s.ok()) return s;
+  }
+  // Steady state must fit: the catch-up entries, an interval's worth and
+  // the uncommitted tail, or the log would stop at its bound for good.
+  if (snapshot_catchup_entries + snapshot_interval_entries + uncommitted_entries >
+      log_entries_in_memory) {
+    return base::fail(
+        "log_entries_in_memory must hold snapshot_catchup_entries + "
+        "snapshot_interval_entries + uncommitted_entries");
+  }
+  if (snapshot_catchup_bytes + snapshot_interval_bytes + uncommitted_bytes > log_bytes_in_memory) {
+    return base::fail(
+        "log_bytes_in_memory must hold snapshot_catchup_bytes + snapshot_interval_bytes + "
+        "uncommitted_bytes");
+  }
+  if (entry_bytes > log_bytes_in_memory) {
+    return base::fail("entry_bytes must not exceed log_bytes_in_memory");
   }
   if (heartbeat_ticks == 0 || heartbeat_ticks >= election_ticks) {
     return base::fail("heartbeat_ticks must be at least 1 and less than election_ticks");
@@ -63,6 +90,7 @@ constexpr std::pair<planted_bug, const char*> bug_names[] = {
     {planted_bug::no_campaign_after_restart, "no_campaign_after_restart"},
     {planted_bug::ack_before_commit, "ack_before_commit"},
     {planted_bug::diverge_state, "diverge_state"},
+    {planted_bug::snapshot_drops_nonces, "snapshot_drops_nonces"},
 };
 }  // namespace
 

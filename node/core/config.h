@@ -41,6 +41,10 @@ enum class planted_bug : std::uint8_t {
   ack_before_commit,
   // Node: node 2 applies every block's writes with a changed value.
   diverge_state,
+  // Node: snapshots leave the senders' nonces out, and record the state
+  // hash of what they hold (consistent with themselves, so loading them
+  // passes its own check; a node restored from one holds another state).
+  snapshot_drops_nonces,
 };
 // The bug's name, as the simulator's --plant-bug flag and its replay
 // commands spell it.
@@ -103,6 +107,25 @@ struct config {
   // Payload bytes of the uncommitted entries the leader holds before it refuses
   // proposals as busy (at most limits::uncommitted_bytes_max).
   std::uint64_t uncommitted_bytes = limits::uncommitted_bytes_max;
+
+  // Snapshots (Raft §7): the core asks for one (Ready::snapshot_request)
+  // every snapshot_interval_entries applied entries or
+  // snapshot_interval_bytes of their payload, whichever comes first, and
+  // once it is durable drops its log up to it but for the last
+  // snapshot_catchup_entries (at most snapshot_catchup_bytes).
+  std::uint64_t snapshot_interval_entries = 10'000;
+  // Payload bytes applied between two snapshot requests, at most.
+  std::uint64_t snapshot_interval_bytes = 64 * limits::mib;
+  // Entries kept in the log behind a durable snapshot, for followers a
+  // little behind (they then need no snapshot).
+  std::uint64_t snapshot_catchup_entries = 1'000;
+  // Payload bytes of those catch-up entries, at most.
+  std::uint64_t snapshot_catchup_bytes = 16 * limits::mib;
+  // Entries held in memory, at most (see limits::log_entries_in_memory_max):
+  // room for the catch-up entries, an interval and the uncommitted tail.
+  std::uint64_t log_entries_in_memory = limits::log_entries_in_memory_max;
+  // Payload bytes held in memory, at most (limits::log_bytes_in_memory_max).
+  std::uint64_t log_bytes_in_memory = limits::log_bytes_in_memory_max;
 
   // The injected random source (see random_source); it draws the randomized
   // election timeouts. Required: validate() refuses a config without one.

@@ -6,24 +6,30 @@
 
 namespace ringchain::core {
 
-void raft_log::restore(std::vector<entry> entries, std::uint64_t committed, std::uint64_t applied) {
-  entries_ = std::move(entries);
+void raft_log::restore(std::uint64_t compacted_index, std::uint64_t compacted_term,
+                       std::vector<entry> entries, std::uint64_t committed, std::uint64_t applied) {
+  compacted_index_ = compacted_index;
+  compacted_term_ = compacted_term;
+  entries_.clear();
   bytes_.assign(1, 0);
-  for (std::size_t i = 0; i < entries_.size(); ++i) {
-    RC_ASSERT(entries_[i].index() == i + 1);
-    RC_ASSERT(i == 0 || entries_[i].term() >= entries_[i - 1].term());
-    bytes_.push_back(bytes_.back() + entries_[i].data().size());
+  std::uint64_t prev_term = compacted_term;
+  for (entry& e : entries) {
+    RC_ASSERT(e.index() == last_index() + 1);
+    RC_ASSERT(e.term() >= prev_term);
+    prev_term = e.term();
+    bytes_.push_back(bytes_.back() + e.data().size());
+    entries_.push_back(std::move(e));
   }
   persisting_.clear();
   handed_ = durable_ = last_index();
-  committed_ = std::min(committed, last_index());
-  applied_ = std::min(applied, committed_);
+  committed_ = std::clamp(committed, compacted_index, last_index());
+  applied_ = std::clamp(applied, compacted_index, committed_);
 }
 
 std::optional<std::uint64_t> raft_log::term(std::uint64_t index) const {
-  if (index == 0) return 0;
-  if (index > last_index()) return std::nullopt;
-  return entries_[index - 1].term();
+  if (index == compacted_index_) return compacted_term_;
+  if (index < compacted_index_ || index > last_index()) return std::nullopt;
+  return entries_[index - compacted_index_ - 1].term();
 }
 
 bool raft_log::match_term(std::uint64_t index, std::uint64_t t) const {
@@ -37,13 +43,14 @@ bool raft_log::is_up_to_date(std::uint64_t index, std::uint64_t t) const {
 
 std::uint64_t raft_log::find_conflict_by_term(std::uint64_t index, std::uint64_t t) const {
   index = std::min(index, last_index());
-  while (index > 0 && entries_[index - 1].term() > t) --index;
+  if (index <= compacted_index_) return index;
+  while (index > compacted_index_ && at(index).term() > t) --index;
   return index;
 }
 
 const entry& raft_log::at(std::uint64_t index) const {
-  RC_ASSERT(index >= 1 && index <= last_index());
-  return entries_[index - 1];
+  RC_ASSERT(index > compacted_index_ && index <= last_index());
+  return entries_[index - compacted_index_ - 1];
 }
 
 void raft_log::append(entry e) {
@@ -53,30 +60,39 @@ void raft_log::append(entry e) {
   entries_.push_back(std::move(e));
 }
 
-raft_log::append_outcome raft_log::maybe_append(
+raft_log::append_result raft_log::maybe_append(
     std::uint64_t prev_index, std::uint64_t prev_term,
-    const google::protobuf::RepeatedPtrField<entry>& entries) {
-  if (!match_term(prev_index, prev_term)) return append_outcome::mismatch;
+    const google::protobuf::RepeatedPtrField<entry>& entries, std::uint64_t entries_max,
+    std::uint64_t bytes_max) {
+  using code = append_result::code;
+  if (!match_term(prev_index, prev_term)) return {code::mismatch, 0};
   // Skip entries already present; the first that differs in term, or lies
   // beyond our log, starts the part to write (Raft §5.3, receiver step 3).
   int i = 0;
-  while (i < entries.size() && match_term(entries[i].index(), entries[i].term())) {
-    ++i;
-  }
-  if (i == entries.size()) return append_outcome::appended;
+  while (i < entries.size() && match_term(entries[i].index(), entries[i].term())) ++i;
+  if (i == entries.size()) return {code::appended, prev_index + entries.size()};
   const std::uint64_t first_new = entries[i].index();
-  if (first_new <= committed_) return append_outcome::conflicts_committed;
+  if (first_new <= committed_) return {code::conflicts_committed, 0};
   if (first_new <= last_index()) truncate_after(first_new - 1);
-  for (; i < entries.size(); ++i) append(entries[i]);
-  return append_outcome::appended;
+  for (; i < entries.size(); ++i) {
+    const entry& e = entries[i];
+    const bool room = size() < entries_max && size_bytes() + e.data().size() <= bytes_max;
+    if (!room && size() > 0) break;
+    append(e);
+  }
+  return {code::appended, last_index()};
 }
 
 void raft_log::truncate_after(std::uint64_t index) {
-  RC_ASSERT(index >= committed_);
-  entries_.resize(index);
-  bytes_.resize(index + 1);
+  RC_ASSERT(index >= committed_ && index >= compacted_index_);
+  entries_.resize(index - compacted_index_);
+  bytes_.resize(index - compacted_index_ + 1);
   handed_ = std::min(handed_, index);
   durable_ = std::min(durable_, index);
+  cap_persisting(index);
+}
+
+void raft_log::cap_persisting(std::uint64_t index) {
   // Writes in flight still make their entries at or below `index` durable;
   // what they wrote above it is gone from the log.
   for (auto& r : persisting_) r.last_index = std::min(r.last_index, index);
@@ -90,9 +106,10 @@ void raft_log::commit_to(std::uint64_t index) {
 
 void raft_log::slice(std::uint64_t lo, std::size_t max_count, std::uint64_t max_bytes,
                      google::protobuf::RepeatedPtrField<entry>* out) const {
+  RC_ASSERT(lo > compacted_index_);
   std::uint64_t bytes = 0;
   for (std::uint64_t i = lo; i <= last_index() && out->size() < static_cast<int>(max_count); ++i) {
-    const entry& e = entries_[i - 1];
+    const entry& e = at(i);
     if (out->size() > 0 && bytes + e.data().size() > max_bytes) break;
     bytes += e.data().size();
     *out->Add() = e;
@@ -100,8 +117,8 @@ void raft_log::slice(std::uint64_t lo, std::size_t max_count, std::uint64_t max_
 }
 
 std::uint64_t raft_log::bytes_between(std::uint64_t lo, std::uint64_t hi) const {
-  RC_ASSERT(lo <= hi && hi <= last_index());
-  return bytes_[hi] - bytes_[lo];
+  RC_ASSERT(compacted_index_ <= lo && lo <= hi && hi <= last_index());
+  return bytes_[hi - compacted_index_] - bytes_[lo - compacted_index_];
 }
 
 void raft_log::mark_handed(std::uint64_t seq) {
@@ -131,6 +148,26 @@ bool raft_log::has_unapplied() const {
 void raft_log::mark_applied(std::uint64_t index) {
   RC_ASSERT(index >= applied_ && index <= apply_bound());
   applied_ = index;
+}
+
+void raft_log::compact(std::uint64_t index) {
+  RC_ASSERT(index >= compacted_index_ && index <= applied_);
+  compacted_term_ = term(index).value();
+  while (compacted_index_ < index) {
+    entries_.pop_front();
+    bytes_.pop_front();
+    ++compacted_index_;
+  }
+}
+
+void raft_log::install(std::uint64_t index, std::uint64_t term) {
+  RC_ASSERT(index > committed_);
+  entries_.clear();
+  bytes_.assign(1, 0);
+  compacted_index_ = index;
+  compacted_term_ = term;
+  committed_ = applied_ = durable_ = handed_ = index;
+  cap_persisting(index);
 }
 
 }  // namespace ringchain::core

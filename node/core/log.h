@@ -1,16 +1,25 @@
 // The Raft log of one node, with the bookkeeping of what is durable.
 //
-// The log keeps every entry in memory (snapshots and compaction come later).
-// Index 1 is the first entry; index 0 with term 0 stands for the empty log.
-// Four positions move through it, and the log keeps them ordered:
+// The log holds the entries after `compacted_index` in memory: entries up
+// to there were dropped after a snapshot covered them (Raft §7), and only
+// the term of the last one is kept (for the consistency check of the next
+// append). Index 1 is the first entry ever; compacted_index 0 with term 0
+// stands for a log that was never compacted. Four positions move through
+// it, and the log keeps them ordered:
 //
-//   applied <= min(committed, durable),  durable <= handed <= last_index
+//   compacted <= applied <= min(committed, durable),
+//   durable <= handed <= last_index
 //
 //  - handed:    entries up to here were given to storage in a Ready.
 //  - durable:   storage reported entries up to here as durable.
 //  - committed: known committed on a quorum (may run ahead of durable on a
 //               follower, which applies only what it holds durably).
 //  - applied:   handed to the application in a Ready.
+//
+// Compaction drops entries up to an applied index; installing a snapshot
+// from the leader drops the whole log and starts it again after the
+// snapshot's index, which counts as committed, applied and durable (the
+// runtime holds the snapshot durably before the core sees it).
 #pragma once
 
 #include <cstdint>
@@ -29,24 +38,39 @@ using entry = raftpb::Entry;
 // holds.
 class raft_log {
  public:
-  // Starts from a log recovered from storage; all of it is durable.
-  // `committed` and `applied` come from the recovered hard state and the
-  // application; they are clamped to what the log holds.
-  void restore(std::vector<entry> entries, std::uint64_t committed, std::uint64_t applied);
+  // Starts from what storage recovered: entries after (compacted_index,
+  // compacted_term), all durable (the caller's snapshot covers
+  // compacted_index, or both are 0). `committed` and `applied` come from
+  // the recovered hard state and the application; they are clamped to
+  // what the log holds, and are at least compacted_index.
+  void restore(std::uint64_t compacted_index, std::uint64_t compacted_term,
+               std::vector<entry> entries, std::uint64_t committed, std::uint64_t applied);
 
-  // The index of the last entry; 0 for the empty log.
-  std::uint64_t last_index() const { return entries_.size(); }
-  // The term of the last entry; 0 for the empty log.
+  // The index of the last entry (compacted_index when no entry is held; 0
+  // for the empty log).
+  std::uint64_t last_index() const { return compacted_index_ + entries_.size(); }
+  // The term of the last entry (compacted_term when no entry is held; 0 for
+  // the empty log).
   std::uint64_t last_term() const { return term(last_index()).value_or(0); }
+  // The first index held in memory.
+  std::uint64_t first_index() const { return compacted_index_ + 1; }
+  // The last index a snapshot covers and the log dropped (0: none).
+  std::uint64_t compacted_index() const { return compacted_index_; }
+  // The term of the entry at compacted_index.
+  std::uint64_t compacted_term() const { return compacted_term_; }
   // The highest index known committed on a quorum (see the positions above).
   std::uint64_t committed() const { return committed_; }
   // The highest index handed to the application.
   std::uint64_t applied() const { return applied_; }
   // The highest index storage reported durable.
   std::uint64_t durable() const { return durable_; }
+  // Entries held in memory.
+  std::uint64_t size() const { return entries_.size(); }
+  // Payload bytes of the entries held in memory.
+  std::uint64_t size_bytes() const { return bytes_.back() - bytes_.front(); }
 
   // The term of the entry at `index`, 0 for index 0, nothing when the log
-  // does not reach `index`.
+  // does not reach `index` or compacted it (but compacted_index itself).
   std::optional<std::uint64_t> term(std::uint64_t index) const;
   // Whether the log holds an entry at `index` with term `term` (index 0
   // matches term 0): the consistency check of AppendEntries (Raft §5.3).
@@ -57,38 +81,52 @@ class raft_log {
   bool is_up_to_date(std::uint64_t last_index, std::uint64_t last_term) const;
 
   // The largest index at or below `index` whose term is at most `term`
-  // (fast backtracking, as in etcd-io/raft's findConflictByTerm).
+  // (fast backtracking, as in etcd-io/raft's findConflictByTerm); never
+  // below compacted_index.
   std::uint64_t find_conflict_by_term(std::uint64_t index, std::uint64_t term) const;
 
   // Appends entries that follow the last one (the leader's own proposals).
   void append(entry e);
 
   // Outcome of maybe_append().
-  enum class append_outcome {
-    appended,
-    // The entry at prev_index does not have prev_term: nothing changed.
-    mismatch,
-    // The entries would replace a committed entry: nothing changed. Only a
-    // faulty peer sends such an append (Leader Completeness, Raft §5.4).
-    conflicts_committed,
+  struct append_result {
+    // What happened to the append.
+    enum class code {
+      // The entries are in the log (up to last_match).
+      appended,
+      // The entry at prev_index does not have prev_term: nothing changed.
+      mismatch,
+      // The entries would replace a committed entry: nothing changed. Only
+      // a faulty peer sends such an append (Leader Completeness, Raft §5.4).
+      conflicts_committed,
+    };
+    // What happened to the append.
+    code outcome = code::appended;
+    // When appended: the last index known to match the leader's log (the
+    // append's end, or less when the memory bound cut it short).
+    std::uint64_t last_match = 0;
   };
 
   // Follower side of AppendEntries (Raft §5.3): when the entry at
   // prev_index has prev_term, deletes any conflicting suffix and appends
-  // what is new. The caller has validated that `entries` are consecutive
-  // from prev_index + 1 with terms in order.
-  append_outcome maybe_append(std::uint64_t prev_index, std::uint64_t prev_term,
-                              const google::protobuf::RepeatedPtrField<entry>& entries);
+  // what is new, as long as the log stays within `entries_max` entries
+  // and `bytes_max` payload bytes in memory (at least one entry is always
+  // taken into an empty log). The caller has validated that `entries` are
+  // consecutive from prev_index + 1 with terms in order, and that
+  // prev_index >= committed().
+  append_result maybe_append(std::uint64_t prev_index, std::uint64_t prev_term,
+                             const google::protobuf::RepeatedPtrField<entry>& entries,
+                             std::uint64_t entries_max, std::uint64_t bytes_max);
 
   // Moves the commit index forward (never back); asserts it is in the log.
   void commit_to(std::uint64_t index);
 
   // Entries [lo, last_index], at most max_count and max_bytes of payload,
-  // but always at least one when lo <= last_index.
+  // but always at least one when lo <= last_index. lo > compacted_index.
   void slice(std::uint64_t lo, std::size_t max_count, std::uint64_t max_bytes,
              google::protobuf::RepeatedPtrField<entry>* out) const;
 
-  // Payload bytes of entries (lo, hi].
+  // Payload bytes of entries (lo, hi]; compacted_index <= lo <= hi.
   std::uint64_t bytes_between(std::uint64_t lo, std::uint64_t hi) const;
 
   // Whether some entries are not yet handed to storage.
@@ -111,13 +149,23 @@ class raft_log {
   // and stays within apply_bound().
   void mark_applied(std::uint64_t index);
 
-  // The entry at `index`; asserts that the log holds it (1 <= index <=
-  // last_index()).
+  // Drops the entries up to `index`, which must be applied (a snapshot
+  // covers them).
+  void compact(std::uint64_t index);
+  // A snapshot from the leader at (index, term) replaces the whole log: no
+  // entry is held after it, and it counts as committed, applied and
+  // durable.
+  void install(std::uint64_t index, std::uint64_t term);
+
+  // The entry at `index`; asserts that the log holds it (first_index() <=
+  // index <= last_index()).
   const entry& at(std::uint64_t index) const;
 
  private:
   // Drops entries after `index` (a conflicting suffix, Raft §5.3).
   void truncate_after(std::uint64_t index);
+  // Caps what writes in flight will make durable at `index`.
+  void cap_persisting(std::uint64_t index);
 
   // A Ready whose entries are on their way to disk.
   struct persist_record {
@@ -127,10 +175,15 @@ class raft_log {
     std::uint64_t last_index;
   };
 
-  std::vector<entry> entries_;
-  // bytes_[i] is the payload size of entries 1..i; bytes_[0] is 0.
-  std::vector<std::uint64_t> bytes_{0};
+  // entries_[k] holds index compacted_index_ + 1 + k.
+  std::deque<entry> entries_;
+  // bytes_[k] is the payload size of every entry up to index
+  // compacted_index_ + k, counted from some fixed origin; bytes_[0] is
+  // the compacted prefix's.
+  std::deque<std::uint64_t> bytes_{0};
   std::deque<persist_record> persisting_;
+  std::uint64_t compacted_index_ = 0;
+  std::uint64_t compacted_term_ = 0;
   std::uint64_t committed_ = 0;
   std::uint64_t applied_ = 0;
   std::uint64_t durable_ = 0;

@@ -39,6 +39,8 @@ bool progress::acknowledge(std::uint64_t index) {
 }
 
 bool progress::back_off(std::uint64_t rejected, std::uint64_t next_to_try) {
+  // A snapshot is on its way: rejections answer appends sent before it.
+  if (state == progress_state::snapshot) return false;
   if (state == progress_state::replicate) {
     // A rejection at or below match answers an old append.
     if (rejected <= match) return false;
@@ -55,9 +57,17 @@ bool progress::back_off(std::uint64_t rejected, std::uint64_t next_to_try) {
 
 void progress::become_probe() {
   state = progress_state::probe;
+  pending_snapshot = 0;
   probe_sent = false;
   window.reset();
   next = std::max(next, match + 1);
+}
+
+void progress::become_snapshot(std::uint64_t index) {
+  state = progress_state::snapshot;
+  pending_snapshot = index;
+  probe_sent = false;
+  window.reset();
 }
 
 void progress::become_replicate() {

@@ -60,6 +60,10 @@ enum class progress_state {
   // The follower's log matches up to `match`: the leader streams appends
   // optimistically, bounded by the in-flight window.
   replicate,
+  // The follower needs entries the leader compacted: a snapshot at
+  // `pending_snapshot` is on its way (Raft §7), and appends wait until the
+  // follower acknowledges it or the runtime reports the transfer failed.
+  snapshot,
 };
 
 // The leader's record of one follower (itself included, whose match is what its
@@ -82,11 +86,20 @@ struct progress {
   bool probe_sent = false;
   // Heard from within the current check-quorum period.
   bool recent_active = false;
+  // In snapshot state: the index of the snapshot being sent.
+  std::uint64_t pending_snapshot = 0;
   // The appends in flight; used in replicate state only.
   inflights window;
 
   // Whether the leader should hold back further appends to this follower.
-  bool paused() const { return state == progress_state::probe ? probe_sent : window.full(); }
+  bool paused() const {
+    switch (state) {
+      case progress_state::probe: return probe_sent;
+      case progress_state::replicate: return window.full();
+      case progress_state::snapshot: return true;
+    }
+    return true;
+  }
 
   // A successful acknowledgement up to `index`; returns whether it moved
   // anything forward.
@@ -102,6 +115,8 @@ struct progress {
   // Enters replicate state: the window is emptied and next is match + 1. When
   // an answer shows where the follower's log matches.
   void become_replicate();
+  // The follower needs the snapshot at `index`.
+  void become_snapshot(std::uint64_t index);
   // Records an append of entries (next-1, last] with `bytes` of payload.
   void sent(std::uint64_t last, std::uint64_t bytes);
 };

@@ -26,6 +26,11 @@ const char* to_string(counter c) {
     case counter::inputs_refused: return "inputs_refused";
     case counter::messages_dropped_outbox_full: return "messages_dropped_outbox_full";
     case counter::responses_dropped_held_full: return "responses_dropped_held_full";
+    case counter::snapshots_requested: return "snapshots_requested";
+    case counter::snapshots_sent: return "snapshots_sent";
+    case counter::snapshots_installed: return "snapshots_installed";
+    case counter::compactions: return "compactions";
+    case counter::log_full: return "log_full";
     case counter::count_: break;
   }
   return "?";
@@ -57,12 +62,23 @@ raft::raft(config cfg) : cfg_(std::move(cfg)), id_(cfg_.id), voters_(cfg_.voters
   reset_election_timeout();
 }
 
-void raft::restore(const hard_state& hs, std::vector<entry> entries, std::uint64_t applied) {
+void raft::restore(const hard_state& hs, std::vector<entry> entries, std::uint64_t applied,
+                   const raftpb::SnapshotMeta& snapshot) {
   RC_ASSERT(log_.last_index() == 0 && term_ == 0 && seq_handed_ == 0);
   RC_ASSERT(hs.vote() == 0 || slot_.count(hs.vote()) == 1);
   term_ = term_handed_ = hs.term();
   vote_ = vote_handed_ = hs.vote();
-  log_.restore(std::move(entries), hs.commit(), applied);
+  // A snapshot installed from a leader is durable before the hard state of
+  // the term it came in: a crash between the two leaves a snapshot of a
+  // later term. Adopting that term (without a vote) is what the lost
+  // hard state said.
+  if (snapshot.term() > term_) {
+    term_ = snapshot.term();
+    vote_ = 0;
+  }
+  snapshot_ = snapshot;
+  log_.restore(snapshot.index(), snapshot.term(), std::move(entries), hs.commit(),
+               std::max(applied, snapshot.index()));
   RC_ASSERT(log_.last_term() <= term_);
   restored_ = hs.term() > 0;
 }
@@ -241,7 +257,8 @@ bool raft::term_or_vote_unhanded() const {
 }
 
 std::uint64_t raft::seq_for_current_state() const {
-  const bool unhanded = log_.has_unhanded() || term_or_vote_unhanded();
+  const bool unhanded =
+      log_.has_unhanded() || term_or_vote_unhanded() || pending_install_.has_value();
   return unhanded ? seq_handed_ + 1 : seq_handed_;
 }
 
@@ -277,7 +294,12 @@ input_error raft::validate(const message& m) const {
   if (t == raftpb::MSG_STORAGE_DONE) {
     return m.from() == id_ && m.to() == id_ ? input_error::none : input_error::local_only_type;
   }
-  if (t < raftpb::MSG_PRE_VOTE || t > raftpb::MSG_HEARTBEAT_RESPONSE) {
+  if (t == raftpb::MSG_SNAPSHOT_DONE || t == raftpb::MSG_SNAPSHOT_STATUS) {
+    if (m.from() != id_ || m.to() != id_) return input_error::local_only_type;
+    if (t == raftpb::MSG_SNAPSHOT_DONE && m.snapshot().index() == 0) return input_error::malformed;
+    return input_error::none;
+  }
+  if (t < raftpb::MSG_PRE_VOTE || t > raftpb::MSG_SNAPSHOT) {
     return input_error::unknown_type;
   }
   if (m.to() != id_) return input_error::wrong_recipient;
@@ -285,6 +307,10 @@ input_error raft::validate(const message& m) const {
     return input_error::unknown_sender;
   }
   if (t != raftpb::MSG_APPEND && m.entries_size() != 0) {
+    return input_error::malformed;
+  }
+  if (t == raftpb::MSG_SNAPSHOT && (m.snapshot().index() == 0 || m.snapshot().term() > m.term() ||
+                                    m.snapshot().conf().voters_size() == 0)) {
     return input_error::malformed;
   }
   if (t == raftpb::MSG_APPEND) {
@@ -319,9 +345,11 @@ input_error raft::step(const message& m) {
     counters_.add(counter::inputs_refused);
     return err;
   }
-  if (m.type() == raftpb::MSG_STORAGE_DONE) {
-    storage_done(m);
-    return input_error::none;
+  switch (m.type()) {
+    case raftpb::MSG_STORAGE_DONE: storage_done(m); return input_error::none;
+    case raftpb::MSG_SNAPSHOT_DONE: snapshot_done(m); return input_error::none;
+    case raftpb::MSG_SNAPSHOT_STATUS: snapshot_status(m); return input_error::none;
+    default: break;
   }
   if (m.type() == raftpb::MSG_APPEND && m.term() == term_ && role_ == role::leader) {
     // Two leaders in one term: only a faulty peer can cause it.
@@ -333,6 +361,8 @@ input_error raft::step(const message& m) {
     // before it can change the term or the log.
     for (const entry& e : m.entries()) {
       if (e.index() > log_.committed()) break;
+      // Compacted entries are committed here, and the snapshot holds them.
+      if (e.index() <= log_.compacted_index()) continue;
       if (!log_.match_term(e.index(), e.term())) {
         counters_.add(counter::inputs_refused);
         return input_error::conflicts_committed;
@@ -377,13 +407,14 @@ bool raft::step_term(const message& m) {
     }
     if (t == raftpb::MSG_PRE_VOTE) return true;
     if (t == raftpb::MSG_PRE_VOTE_RESPONSE && !m.reject()) return true;
-    const bool from_leader = t == raftpb::MSG_APPEND || t == raftpb::MSG_HEARTBEAT;
+    const bool from_leader =
+        t == raftpb::MSG_APPEND || t == raftpb::MSG_HEARTBEAT || t == raftpb::MSG_SNAPSHOT;
     become_follower(m.term(), from_leader ? m.from() : 0);
     return true;
   }
   if (m.term() < term_) {
     if ((cfg_.check_quorum || cfg_.pre_vote) &&
-        (t == raftpb::MSG_APPEND || t == raftpb::MSG_HEARTBEAT)) {
+        (t == raftpb::MSG_APPEND || t == raftpb::MSG_HEARTBEAT || t == raftpb::MSG_SNAPSHOT)) {
       // A stale leader (say, back from a partition) learns the new term
       // from this answer and steps down; without it, with pre-vote, the
       // cluster could wait on it forever.
@@ -465,6 +496,10 @@ void raft::step_candidate(const message& m) {
       become_follower(m.term(), m.from());
       handle_heartbeat(m);
       break;
+    case raftpb::MSG_SNAPSHOT:
+      become_follower(m.term(), m.from());
+      handle_snapshot(m);
+      break;
     case raftpb::MSG_PRE_VOTE_RESPONSE:
     case raftpb::MSG_VOTE_RESPONSE: record_vote(m); break;
     default: break;
@@ -482,6 +517,11 @@ void raft::step_follower(const message& m) {
       election_elapsed_ = 0;
       leader_ = m.from();
       handle_heartbeat(m);
+      break;
+    case raftpb::MSG_SNAPSHOT:
+      election_elapsed_ = 0;
+      leader_ = m.from();
+      handle_snapshot(m);
       break;
     default: break;
   }
@@ -511,9 +551,15 @@ void raft::handle_append(const message& m) {
       RC_PLANTED(cfg_.bug, skip_prev_check) && m.index() <= log_.last_index()
           ? log_.term(m.index()).value_or(0)
           : m.log_term();
-  const auto outcome = log_.maybe_append(m.index(), prev_term, m.entries());
-  if (outcome == raft_log::append_outcome::appended) {
-    const std::uint64_t last_new = m.index() + m.entries_size();
+  const auto result = log_.maybe_append(m.index(), prev_term, m.entries(),
+                                        cfg_.log_entries_in_memory, cfg_.log_bytes_in_memory);
+  if (result.outcome == raft_log::append_result::code::appended) {
+    // The memory bound may have cut the append short: acknowledge what was
+    // taken, and the leader sends the rest later.
+    const std::uint64_t last_new = result.last_match;
+    if (last_new < m.index() + static_cast<std::uint64_t>(m.entries_size())) {
+      counters_.add(counter::log_full);
+    }
     // Raft §5.3: commit up to the leader's commit, but only within what is
     // known to match the leader.
     log_.commit_to(std::min(m.commit(), last_new));
@@ -523,7 +569,7 @@ void raft::handle_append(const message& m) {
   }
   // step() refuses appends that conflict with a committed entry, and the
   // early return above covers appends below the commit index.
-  RC_ASSERT(outcome == raft_log::append_outcome::mismatch);
+  RC_ASSERT(result.outcome == raft_log::append_result::code::mismatch);
   // Raft §5.3 with fast backtracking: point the leader at the last entry
   // that can match, skipping whole terms that cannot.
   const std::uint64_t hint =
@@ -576,6 +622,13 @@ proposal raft::propose(std::string data) {
     p.result = proposal::code::busy;
     return p;
   }
+  if (log_.size() >= cfg_.log_entries_in_memory ||
+      log_.size_bytes() + data.size() > cfg_.log_bytes_in_memory) {
+    // Until a snapshot lets the log be compacted.
+    counters_.add(counter::log_full);
+    p.result = proposal::code::busy;
+    return p;
+  }
   entry e;
   e.set_term(term_);
   e.set_index(last + 1);
@@ -592,6 +645,11 @@ proposal raft::propose(std::string data) {
 bool raft::send_append(std::uint64_t to, bool send_empty) {
   progress& pr = progress_for(to);
   if (pr.paused()) return false;
+  if (pr.next <= log_.compacted_index()) {
+    // The entries it needs are compacted: only a snapshot helps (Raft §7).
+    send_snapshot(to);
+    return false;
+  }
   const std::uint64_t prev = pr.next - 1;
   message m = make(raftpb::MSG_APPEND, to);
   m.set_index(prev);
@@ -648,6 +706,11 @@ void raft::handle_append_response(const message& m) {
   }
   const bool was_paused = pr.paused();
   const bool moved = pr.acknowledge(m.index());
+  if (pr.state == progress_state::snapshot) {
+    // An answer to an append sent before the snapshot: keep waiting.
+    if (pr.match < pr.pending_snapshot) return;
+    pr.become_probe();
+  }
   const bool probe_answered = pr.state == progress_state::probe && pr.match == m.index();
   if (!moved && !probe_answered) return;
   if (pr.state == progress_state::probe && m.from() != id_) {
@@ -682,14 +745,17 @@ void raft::handle_heartbeat_response(const message& m) {
 // ---------------------------------------------------------------- ready --
 
 bool raft::has_ready() const {
-  return !outbox_.empty() || log_.has_unhanded() || term_or_vote_unhanded() || log_.has_unapplied();
+  return !outbox_.empty() || log_.has_unhanded() || term_or_vote_unhanded() ||
+         log_.has_unapplied() || pending_install_.has_value();
 }
 
 ready raft::take_ready() {
   RC_ASSERT_MSG(!ready_outstanding_, "advance() the previous Ready first");
   ready rd;
-  if (log_.has_unhanded() || term_or_vote_unhanded()) {
+  if (log_.has_unhanded() || term_or_vote_unhanded() || pending_install_) {
     rd.persist_seq = ++seq_handed_;
+    rd.snapshot = std::move(pending_install_);
+    pending_install_.reset();
     hard_state hs;
     hs.set_term(term_);
     hs.set_vote(vote_);
@@ -710,6 +776,14 @@ ready raft::take_ready() {
   const std::uint64_t bound = log_.apply_bound();
   for (std::uint64_t i = log_.applied() + 1; i <= bound; ++i) {
     rd.committed_entries.push_back(log_.at(i));
+  }
+  if (!rd.committed_entries.empty() && snapshot_requested_ == 0 && snapshot_due(bound)) {
+    raftpb::SnapshotMeta& req = rd.snapshot_request.emplace();
+    req.set_index(bound);
+    req.set_term(log_.term(bound).value());
+    *req.mutable_conf() = conf();
+    snapshot_requested_ = bound;
+    counters_.add(counter::snapshots_requested);
   }
   ready_outstanding_ = true;
   ready_seq_ = rd.persist_seq;
@@ -737,6 +811,8 @@ status raft::get_status() const {
   s.committed = log_.committed();
   s.applied = log_.applied();
   s.durable = log_.durable();
+  s.compacted = log_.compacted_index();
+  s.snapshot_index = snapshot_.index();
   return s;
 }
 

@@ -13,6 +13,11 @@
 //     core.tick(); core.step(msg); core.propose(data);   // any number
 //     if (core.has_ready()) {
 //       ready rd = core.take_ready();
+//       // 0. Install. If rd.snapshot is set, a snapshot from the leader
+//       //    replaces this node's state and log: the runtime already holds
+//       //    its file durably (it steps MSG_SNAPSHOT in only then); it
+//       //    loads that state now and, with the write of step 1, records
+//       //    that the log restarts after rd.snapshot->index().
 //       // 1. Persist. If rd.persist_seq != 0, write rd.hard_state and
 //       //    rd.entries as one write (entries replace any stored entries
 //       //    from rd.entries.front().index on). The write may complete
@@ -26,9 +31,17 @@
 //       //    once its own write is durable. Responses whose content depends
 //       //    on unpersisted state (votes, append acknowledgements) are held
 //       //    by the core and appear in a later Ready, after the
-//       //    MSG_STORAGE_DONE that makes them true.
+//       //    MSG_STORAGE_DONE that makes them true. A MSG_SNAPSHOT carries
+//       //    only the snapshot's metadata: the runtime sends the file and,
+//       //    if it cannot, reports MSG_SNAPSHOT_STATUS with reject.
 //       // 3. Apply rd.committed_entries in order. They are committed on a
 //       //    quorum and durable on this node.
+//       // 4. Snapshot. If rd.snapshot_request is set, snapshot the state
+//       //    as it is after step 3 (it is the state at
+//       //    rd.snapshot_request->index()); once the snapshot is durable
+//       //    feed back MSG_SNAPSHOT_DONE with it, and the core drops its
+//       //    log up to there (keeping the catch-up entries). The core asks
+//       //    for one snapshot at a time.
 //       core.advance(rd);
 //     }
 //
@@ -95,6 +108,9 @@ const char* to_string(input_error e);
 struct ready {
   // Non-zero when hard_state and entries must be persisted.
   std::uint64_t persist_seq = 0;
+  // A snapshot from the leader to install (step 0); persist_seq is then
+  // set, and the write records that the log restarts after it.
+  std::optional<raftpb::SnapshotMeta> snapshot;
   // The hard state (term, vote, commit) to persist with the entries; set
   // exactly when persist_seq is non-zero.
   std::optional<raftpb::HardState> hard_state;
@@ -107,6 +123,8 @@ struct ready {
   // Entries to apply, in index order: committed on a quorum and durable on this
   // node.
   std::vector<entry> committed_entries;
+  // Snapshot the state after committed_entries (step 4).
+  std::optional<raftpb::SnapshotMeta> snapshot_request;
 };
 
 // Outcome of propose().
@@ -153,6 +171,10 @@ struct status {
   std::uint64_t applied = 0;
   // The highest index storage reported durable.
   std::uint64_t durable = 0;
+  // The last index dropped from memory.
+  std::uint64_t compacted = 0;
+  // The index of the last durable snapshot.
+  std::uint64_t snapshot_index = 0;
 };
 
 // Things worth counting that are not errors of the caller.
@@ -170,6 +192,14 @@ enum class counter : std::uint8_t {
   messages_dropped_outbox_full,
   // Responses dropped because held_messages_max were waiting for storage.
   responses_dropped_held_full,
+  // Snapshots asked of the application, sent to followers, installed from
+  // a leader; log compactions.
+  snapshots_requested,
+  snapshots_sent,
+  snapshots_installed,
+  compactions,
+  // Proposals refused and appends cut short at the in-memory log bound.
+  log_full,
   count_,
 };
 // The counter's name ("terms_led"), as status and metrics export it.
@@ -186,10 +216,12 @@ class raft {
   // follower in term 0 with an empty log, unless restore() follows.
   explicit raft(config cfg);
 
-  // Restarts from what storage recovered: the hard state, every durable
-  // entry, and how far the application has applied. Call before anything
-  // else.
-  void restore(const hard_state& hs, std::vector<entry> entries, std::uint64_t applied);
+  // Restarts from what storage recovered: the hard state, the snapshot the
+  // application state was loaded from (index 0: none), every durable entry
+  // after it, and how far the application has applied (at least the
+  // snapshot's index). Call before anything else.
+  void restore(const hard_state& hs, std::vector<entry> entries, std::uint64_t applied,
+               const raftpb::SnapshotMeta& snapshot = {});
 
   // Advances logical time by one tick.
   void tick();
@@ -224,6 +256,10 @@ class raft {
   // The leader's view of a follower's replication; nullptr when not leader
   // or for an unknown id.
   const progress* progress_of(std::uint64_t id) const;
+  // The last durable snapshot (index 0: none yet).
+  const raftpb::SnapshotMeta& last_snapshot() const { return snapshot_; }
+  // The membership as this node knows it.
+  raftpb::ConfState conf() const;
 
  private:
   // The durable-before-send ordering of one response.
@@ -245,6 +281,9 @@ class raft {
   void handle_heartbeat(const message& m);
   void handle_append_response(const message& m);
   void handle_heartbeat_response(const message& m);
+  void handle_snapshot(const message& m);
+  void snapshot_done(const message& m);
+  void snapshot_status(const message& m);
   void record_vote(const message& m);
 
   // Starts the real election once pre-vote (if enabled) has succeeded.
@@ -258,6 +297,9 @@ class raft {
   void tick_leader();
 
   bool send_append(std::uint64_t to, bool send_empty);
+  void send_snapshot(std::uint64_t to);
+  // Whether applying up to `index` makes a snapshot due.
+  bool snapshot_due(std::uint64_t index) const;
   void broadcast_append();
   void broadcast_heartbeat();
   void broadcast_vote_requests(raftpb::MessageType type, std::uint64_t term);
@@ -307,6 +349,14 @@ class raft {
   std::uint64_t vote_handed_ = 0;
   // Started from a recovered hard state (planted_bug::no_campaign_after_restart).
   bool restored_ = false;
+
+  // The last durable snapshot (taken here or installed from a leader).
+  raftpb::SnapshotMeta snapshot_;
+  // The index of the snapshot asked of the application and not yet
+  // reported durable (0: none).
+  std::uint64_t snapshot_requested_ = 0;
+  // A snapshot installed from the leader, not yet handed to the caller.
+  std::optional<raftpb::SnapshotMeta> pending_install_;
 
   bool ready_outstanding_ = false;
   std::uint64_t ready_seq_ = 0;

@@ -18,6 +18,26 @@ void chain_index::record_log(const std::vector<core::entry>& entries) {
   }
 }
 
+void chain_index::reset(const block_ref& base) {
+  by_index_.clear();
+  by_height_.clear();
+  base_ = base;
+}
+
+void chain_index::compact(std::uint64_t index) {
+  auto end = by_index_.upper_bound(index);
+  if (end == by_index_.begin()) return;
+  // Compacted entries are committed: the last record among them is the
+  // block the rest of the log chains after.
+  base_ = std::prev(end)->second;
+  for (auto it = by_index_.begin(); it != end; ++it) {
+    auto [first, last] = by_height_.equal_range(it->second.height);
+    for (auto h = first; h != last;)
+      h = h->second == it->first ? by_height_.erase(h) : std::next(h);
+  }
+  by_index_.erase(by_index_.begin(), end);
+}
+
 bool chain_index::holds(const core::raft_log& log, const block_ref& r) const {
   return r.index <= log.last_index() && log.match_term(r.index, r.term);
 }
@@ -28,6 +48,7 @@ std::optional<chain_index::block_ref> chain_index::at_or_before(const core::raft
     --it;
     if (holds(log, it->second)) return it->second;
   }
+  if (base_.height > 0 && base_.index <= index) return base_;
   return std::nullopt;
 }
 

@@ -9,6 +9,10 @@
 // checked, before the core decides to take it. A record counts only while
 // the log holds an entry of the same term at its index, so records of
 // entries the core refused or later replaced are never used.
+//
+// When the log is compacted the index drops its records up to there but
+// the last one (the base: the block the next one chains after), so it
+// holds about as many records as the log holds entries.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +46,16 @@ class chain_index {
   // Parses and records every block among `entries` (a restart's log);
   // entries that hold no block are skipped.
   void record_log(const std::vector<core::entry>& entries);
+  // Forgets every record: the log restarts after a snapshot whose last
+  // block is `base` (height 0: no block yet).
+  void reset(const block_ref& base);
+  // The log was compacted through `index`: records up to it go, the last
+  // of them stays as the base.
+  void compact(std::uint64_t index);
+  // The last block at or before the log's compacted index (height 0: none).
+  const block_ref& base() const { return base_; }
+  // Records held.
+  std::size_t size() const { return by_index_.size(); }
 
   // The last block the log holds at or before `index`, if any.
   std::optional<block_ref> at_or_before(const core::raft_log& log, std::uint64_t index) const;
@@ -61,6 +75,8 @@ class chain_index {
  private:
   bool holds(const core::raft_log& log, const block_ref& r) const;
 
+  // The block the log's first entry follows; counts as held.
+  block_ref base_;
   std::map<std::uint64_t, block_ref> by_index_;
   // Height -> the indexes recorded for it (a height can appear at several
   // indexes when leaders' blocks were replaced).

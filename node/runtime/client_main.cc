@@ -79,7 +79,11 @@ int block(net::client& c, std::uint64_t height) {
   req.mutable_block()->set_height(height);
   auto resp = c.call(req, 5s);
   if (!resp.ok()) return fail(resp.message());
-  if (!resp->block().found()) return fail("no committed block at height " + std::to_string(height));
+  if (!resp->block().found()) {
+    return fail(resp->block().reason().empty()
+                    ? "no committed block at height " + std::to_string(height)
+                    : resp->block().reason());
+  }
   const auto& h = resp->block().block().header();
   std::cout << "block " << h.height() << " (term " << h.term() << ", round " << h.round()
             << ", proposer " << h.proposer() << ")\nhash "

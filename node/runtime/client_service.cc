@@ -134,9 +134,11 @@ void client_service::on_frame(net::framed_connection& c, std::string_view body, 
       break;
     case nodepb::ClientRequest::kBlock: {
       nodepb::BlockResponse* out = resp.mutable_block();
-      if (std::optional<chain::block> b = hooks_.find_block(req.block().height())) {
+      if (base::result<chain::block> b = hooks_.find_block(req.block().height()); b.ok()) {
         out->set_found(true);
         *out->mutable_block() = std::move(*b);
+      } else {
+        out->set_reason(b.message());
       }
       break;
     }

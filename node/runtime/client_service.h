@@ -30,8 +30,8 @@ struct client_service_hooks {
   // Applies an admin request (experiment knobs: slow disk, network
   // emulation, clock error); an error refuses it.
   std::function<base::status(const nodepb::AdminRequest&)> admin;
-  // The committed block at a height, if the node holds it.
-  std::function<std::optional<chain::block>(std::uint64_t height)> find_block;
+  // The committed block at a height, or why the node does not hold it.
+  std::function<base::result<chain::block>(std::uint64_t height)> find_block;
   // Verified transactions entered the mempool: cut full blocks and run
   // the Ready loop.
   std::function<void()> admitted;

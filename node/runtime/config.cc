@@ -134,6 +134,19 @@ constexpr key keys[] = {
      set_number<&node_config::barrier_delay_us>},
     {"segment_mib", kind::number, "block-log segment size in MiB (16 to 256)",
      set_number<&node_config::segment_mib>},
+    {"snapshot_interval_blocks", kind::number,
+     "snapshot the state every this many blocks (or snapshot_interval_mib, whichever first)",
+     set_number<&node_config::snapshot_interval_blocks>},
+    {"snapshot_interval_mib", kind::number, "snapshot the state every this many MiB of blocks",
+     set_number<&node_config::snapshot_interval_mib>},
+    {"archive", kind::boolean,
+     "keep every committed block on disk for queries (true), or the newest blocks_kept (false)",
+     set_flag<&node_config::archive>},
+    {"blocks_kept", kind::number, "blocks kept for queries when archive is false",
+     set_number<&node_config::blocks_kept>},
+    {"snapshot_catchup_blocks", kind::number,
+     "blocks kept in the log behind a snapshot for followers a little behind",
+     set_number<&node_config::snapshot_catchup_blocks>},
     {"log_level", kind::text, "trace, debug, info, warn or error",
      set_text<&node_config::log_level>},
 };
@@ -229,7 +242,14 @@ base::status node_config::validate() const {
         within("partial_frames_mib", partial_frames_mib, 1,
                limits::partial_frame_bytes_total_max / limits::mib),
         within("segment_mib", segment_mib, limits::write_bytes_max / limits::mib,
-               limits::segment_bytes_max / limits::mib)}) {
+               limits::segment_bytes_max / limits::mib),
+        within("snapshot_interval_blocks", snapshot_interval_blocks, 1,
+               limits::snapshot_interval_entries_max),
+        within("snapshot_interval_mib", snapshot_interval_mib, 1,
+               limits::snapshot_interval_bytes_max / limits::mib),
+        within("snapshot_catchup_blocks", snapshot_catchup_blocks, 1,
+               limits::snapshot_catchup_entries_max),
+        within("blocks_kept", blocks_kept, 1, limits::blocks_kept_max)}) {
     if (!s.ok()) return s;
   }
   if (tick_ms == 0) return base::fail("tick_ms: must be at least 1");

@@ -99,6 +99,23 @@ struct node_config {
   std::uint32_t barrier_delay_us = 0;
   // Size of each block-log segment, zero-filled before use.
   std::uint32_t segment_mib = 64;
+  // A snapshot of the state every this many blocks or MiB of blocks,
+  // whichever comes first; the log before it is dropped from memory and
+  // its segments from disk, but for the last snapshot_catchup_blocks,
+  // which a follower a little behind still reads (Raft §7).
+  std::uint32_t snapshot_interval_blocks = 1000;
+  // A snapshot after this many MiB of blocks (see above).
+  std::uint32_t snapshot_interval_mib = 32;
+  // Blocks kept in the log behind a snapshot for followers a little behind.
+  std::uint32_t snapshot_catchup_blocks = 100;
+  // Old blocks after compaction: with `archive` the node keeps every
+  // committed block on disk (the block store, not memory) and answers any
+  // height; otherwise it keeps about the newest blocks_kept (whole files
+  // of them, so a little more) and answers an older height with "block H
+  // was compacted; this node keeps blocks from H0 on".
+  bool archive = false;
+  // Blocks kept for queries without archive (1..limits::blocks_kept_max).
+  std::uint64_t blocks_kept = 100'000;
   // spdlog's level: trace, debug, info, warn or error.
   std::string log_level = "info";
 

@@ -24,6 +24,9 @@ enum class counter : std::uint8_t {
   // Times the leader this node knows of changed (to another node, or to
   // none).
   leader_changes,
+  // Snapshots taken here, and installed from a leader.
+  snapshots_taken,
+  snapshots_installed,
   count_,
 };
 // The counter's name ("blocks_applied"), as status and metrics export it.

@@ -24,6 +24,8 @@ const char* to_string(counter c) {
     case counter::txs_skipped_stale_nonce: return "txs_skipped_stale_nonce";
     case counter::txs_refused: return "txs_refused";
     case counter::leader_changes: return "leader_changes";
+    case counter::snapshots_taken: return "snapshots_taken";
+    case counter::snapshots_installed: return "snapshots_installed";
     case counter::count_: break;
   }
   return "?";
@@ -33,7 +35,8 @@ node::node(const node_config& cfg, const node_env& env)
     : cfg_(cfg),
       env_(env),
       mempool_(cfg.mempool_txs_max, limits::mempool_bytes_max),
-      tick_timer_([this] { on_tick(); }) {}
+      tick_timer_([this] { on_tick(); }),
+      flush_timer_([this] { on_flush_timer(); }) {}
 
 node::~node() = default;
 
@@ -66,16 +69,20 @@ base::status node::start() {
   node_parts parts{cfg_, *reactor_, *raft_, ledger_, mempool_, counters_, skew_};
   producer_ = std::make_unique<block_producer>(parts, env_, index_, *trace_, *clients_);
   reactor_->arm(tick_timer_, std::chrono::milliseconds(cfg_.tick_ms));
+  reactor_->arm(flush_timer_, block_flush_interval);
   producer_->start();
   return {};
 }
 
 base::status node::open_log() {
+  if (base::status s = start_snapshots(); !s.ok()) return s;
   storage::block_log_options lo;
   lo.dir = fs::path(cfg_.data_dir) / "log";
   lo.policy = cfg_.persistence;
   lo.segment_bytes = std::uint64_t{cfg_.segment_mib} * limits::mib;
   lo.barrier_delay = std::chrono::microseconds(cfg_.barrier_delay_us);
+  lo.snapshot_index = loaded_snapshot_.index();
+  lo.snapshot_term = loaded_snapshot_.term();
   base::result<std::unique_ptr<storage::block_log>> opened =
       storage::block_log::open(*reactor_, lo);
   if (!opened.ok()) return opened.to_status();
@@ -84,6 +91,12 @@ base::status node::open_log() {
   if (rec.torn_bytes > 0) {
     spdlog::warn("node {}: dropped a torn final write of {} bytes at {} offset {}", cfg_.id,
                  rec.torn_bytes, rec.torn_file.string(), rec.torn_offset_bytes);
+  }
+  if (rec.dropped_entries > 0) {
+    spdlog::warn(
+        "node {}: dropped {} log entries after snapshot {} that do not follow it (the node "
+        "stopped while installing it)",
+        cfg_.id, rec.dropped_entries, loaded_snapshot_.index());
   }
   return {};
 }
@@ -94,6 +107,7 @@ base::status node::start_consensus() {
   for (const auto& p : cfg_.peers) cc.voters.push_back(p.id);
   cc.election_ticks = cfg_.election_ticks;
   cc.heartbeat_ticks = cfg_.heartbeat_ticks;
+  node::set_snapshot_bounds(cfg_, &cc);
   cc.bug = env_.bug;
   cc.random = [this](std::uint64_t bound) { return next_random(bound); };
   if (base::status s = cc.validate(); !s.ok()) return s.with_context("consensus config");
@@ -111,10 +125,14 @@ base::status node::start_consensus() {
                       "under this data directory?");
   }
   raft_ = std::make_unique<core::raft>(cc);
+  const raftpb::SnapshotMeta& snap = loaded_snapshot_;
+  index_.reset({snap.index(), snap.term(), ledger_.height(), ledger_.tip()});
   index_.record_log(rec.entries);
-  raft_->restore(rec.hard_state, rec.entries, 0);
-  spdlog::info("node {}: recovered term {} and {} entries ({} committed)", cfg_.id,
-               rec.hard_state.term(), rec.entries.size(), rec.hard_state.commit());
+  raft_->restore(rec.hard_state, rec.entries, snap.index(), snap);
+  start_transfers();
+  spdlog::info("node {}: recovered term {}, snapshot {} and {} entries after it ({} committed)",
+               cfg_.id, rec.hard_state.term(), snap.index(), rec.entries.size(),
+               rec.hard_state.commit());
   return {};
 }
 
@@ -208,9 +226,22 @@ void node::fatal(const std::string& message) {
 void node::handle_ready() {
   while (stopping_ == 0 && raft_->has_ready()) {
     core::ready rd = raft_->take_ready();
+    if (rd.snapshot) install(*rd.snapshot);
     if (rd.persist_seq != 0) persist(rd);
     for (const core::message& m : rd.messages) send(m);
     for (const core::entry& e : rd.committed_entries) apply(e);
+    if (rd.snapshot_request) {
+#ifdef RINGCHAIN_PLANTED_BUGS
+      if (RC_PLANTED(env_.bug, snapshot_drops_nonces))
+        ledger_.set_export_drops_nonces_for_testing();
+#endif
+      receiver_->drop_through(rd.snapshot_request->index());
+      // The blocks the snapshot covers start to the block store now, so
+      // that they are most likely durable before the snapshot is (a crash
+      // between the two leaves them out of the store: "never held").
+      flush_blocks();
+      snapshots_->take(*rd.snapshot_request);
+    }
     raft_->advance(rd);
   }
 }
@@ -233,26 +264,33 @@ void node::persist(core::ready& rd) {
   const std::uint64_t seq = rd.persist_seq;
   std::uint64_t bytes = 0;
   for (const core::entry& e : rd.entries) bytes += e.data().size();
-  log_->append(rd.hard_state ? &*rd.hard_state : nullptr, rd.entries, txs,
-               [this, seq, first, last, now, bytes](int result) {
-                 if (result != 0) {
-                   fatal(log_->failure_message());
-                   return;
-                 }
-                 const std::uint64_t done = reactor_->now_us();
-                 if (first != 0) trace_->barrier_done(first, last, done);
-                 if (metrics_) metrics_->observe_write(done - now, bytes);
-                 core::message m;
-                 m.set_type(raftpb::MSG_STORAGE_DONE);
-                 m.set_from(cfg_.id);
-                 m.set_to(cfg_.id);
-                 m.set_persist_seq(seq);
-                 m.set_persist_us(done - now);
-                 raft_->step(m);
-               });
+  log_->append(
+      rd.hard_state ? &*rd.hard_state : nullptr, rd.entries, txs,
+      [this, seq, first, last, now, bytes](int result) {
+        if (result != 0) {
+          fatal(log_->failure_message());
+          return;
+        }
+        const std::uint64_t done = reactor_->now_us();
+        if (first != 0) trace_->barrier_done(first, last, done);
+        if (metrics_) metrics_->observe_write(done - now, bytes);
+        core::message m;
+        m.set_type(raftpb::MSG_STORAGE_DONE);
+        m.set_from(cfg_.id);
+        m.set_to(cfg_.id);
+        m.set_persist_seq(seq);
+        m.set_persist_us(done - now);
+        raft_->step(m);
+      },
+      rd.snapshot ? &*rd.snapshot : nullptr);
 }
 
 void node::send(const core::message& m) {
+  if (m.type() == raftpb::MSG_SNAPSHOT) {
+    // Only its metadata: the sender moves the file.
+    sender_->start(m);
+    return;
+  }
   if (m.type() == raftpb::MSG_APPEND) {
     const std::uint64_t now = reactor_->now_us();
     for (const core::entry& e : m.entries()) trace_->sent(e.index(), m.to(), now);
@@ -261,6 +299,16 @@ void node::send(const core::message& m) {
 }
 
 base::status node::receive(const core::message& m) {
+  // Snapshot transfers go to their own modules, not the core.
+  switch (m.type()) {
+    case raftpb::MSG_SNAPSHOT_CHUNK: receiver_->on_chunk(m); return {};
+    case raftpb::MSG_SNAPSHOT_ACK: sender_->on_ack(m); return {};
+    case raftpb::MSG_SNAPSHOT:
+      // A snapshot is stepped in by the receiver once its file is here.
+      return base::fail("MSG_SNAPSHOT from node " + std::to_string(m.from()) +
+                        " without its file (snapshots travel as chunks)");
+    default: break;
+  }
   // What a leader appends must be blocks that chain, checked before the
   // core or the chain sees them: a malformed entry is refused input, never
   // a process exit at apply.
@@ -351,6 +399,7 @@ void node::apply(const core::entry& e) {
     fatal("committed " + s.message());
     return;
   }
+  blocks_->append(e.index(), b.header().height(), e.data());
   counters_.add(counter::blocks_applied);
   counters_.add(counter::txs_applied, static_cast<std::uint64_t>(b.txs_size()));
   counters_.add(counter::txs_skipped_stale_nonce, skipped.size());
@@ -373,6 +422,8 @@ void node::submit(nodepb::ClientRequest req,
 
 void node::on_tick() {
   raft_->tick();
+  sender_->tick();
+  receiver_->tick();
   reactor_->arm(tick_timer_, skew_.interval(std::chrono::milliseconds(cfg_.tick_ms)));
 }
 
@@ -419,15 +470,28 @@ void node::on_leader_change() {
 
 // ------------------------------------------------------------- queries --
 
-// A committed block, found through the index: one lookup and one parse,
-// whatever the height asked for (a query for a missing height costs no
-// walk of the log).
-std::optional<chain::block> node::find_block(std::uint64_t height) const {
+// A committed block: from the log through the index (one lookup and one
+// parse, whatever the height asked for), or, once the log dropped it,
+// from the block store (two reads). Heights the node does not hold are
+// answered with the reason: compacted (with the oldest height kept), never
+// held, or damaged on disk (with the file and offset).
+base::result<chain::block> node::find_block(std::uint64_t height) const {
+  const std::string h = std::to_string(height);
+  if (height == 0 || height > ledger_.height()) {
+    return base::fail("no committed block at height " + h + " (this node's height is " +
+                      std::to_string(ledger_.height()) + ")");
+  }
   const core::raft_log& log = raft_->log();
   const auto ref = index_.by_height(log, height, log.applied());
-  if (!ref) return std::nullopt;
   chain::block b;
-  if (!b.ParseFromString(log.at(ref->index).data())) return std::nullopt;
+  if (ref && ref->index > log.compacted_index() && b.ParseFromString(log.at(ref->index).data())) {
+    return b;
+  }
+  base::result<std::string> stored = blocks_->read(height);
+  if (!stored.ok()) return base::fail(stored.message());
+  if (!b.ParseFromString(*stored)) {
+    return base::fail("block " + h + " in the block store does not parse");
+  }
   return b;
 }
 
@@ -485,6 +549,14 @@ void node::fill_counters(std::map<std::string, std::uint64_t>* out) const {
   budget_.refusals().counts().for_each(
       [&m](const char* name, std::uint64_t v) { m[std::string("refused_") + name] = v; });
   raft_->get_counters().for_each(put);
+  m["snapshot_chunks_sent"] = transfer_counts_.chunks_sent;
+  m["snapshot_chunks_received"] = transfer_counts_.chunks_received;
+  m["snapshot_chunks_refused"] = transfer_counts_.chunks_refused;
+  m["snapshot_transfers_failed"] = transfer_counts_.transfers_failed;
+  m["snapshots_received"] = transfer_counts_.snapshots_received;
+  m["log_entries_in_memory"] = raft_->log().size();
+  m["log_bytes_in_memory"] = raft_->log().size_bytes();
+  m["log_segments"] = log_->segments();
   const io::counters& rc = reactor_->get_counters();
   m["loop_iterations"] = rc.loop_iterations;
   m["io_enter_calls"] = rc.enter_calls;

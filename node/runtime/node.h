@@ -11,8 +11,10 @@
 //
 // The node owns its services: the client service (client_service.h: the
 // client port, verification, answers), the block producer
-// (block_producer.h: rounds and blocks) and the block trace
-// (block_trace.h: the leader's timing of each block).
+// (block_producer.h: rounds and blocks), the block trace (block_trace.h:
+// the leader's timing of each block), its snapshots (snapshots.h: loading,
+// taking and keeping them) and their transfers to and from peers
+// (snapshot_transfer.h).
 #pragma once
 
 #include <cstdint>
@@ -35,8 +37,11 @@
 #include "node/runtime/counters.h"
 #include "node/runtime/env.h"
 #include "node/runtime/metrics.h"
+#include "node/runtime/snapshot_transfer.h"
+#include "node/runtime/snapshots.h"
 #include "node/runtime/verifier.h"
 #include "node/storage/block_log.h"
+#include "node/storage/block_store.h"
 #include "proto/node.pb.h"
 
 namespace ringchain::runtime {
@@ -86,6 +91,15 @@ class node {
   const core::raft& consensus() const { return *raft_; }
   // The state committed blocks built, for checkers.
   const chain::ledger& ledger() const { return ledger_; }
+  // The snapshot the state was loaded from at start (index 0: none), for
+  // checkers.
+  const raftpb::SnapshotMeta& loaded_snapshot() const { return loaded_snapshot_; }
+  // The last snapshot installed from a leader since start (index 0: none),
+  // for checkers.
+  const raftpb::SnapshotMeta& installed_snapshot() const { return installed_snapshot_; }
+  // The state hash of the last snapshot loaded or installed, at its height
+  // (what the snapshot checker compares with a replay of the chain).
+  const chain::ledger::summary& snapshot_state() const { return snapshot_state_; }
 
  private:
   node(const node_config& cfg, const node_env& env);
@@ -101,6 +115,14 @@ class node {
   void persist(core::ready& rd);
   void send(const core::message& m);
   void apply(const core::entry& e);
+  void install(const raftpb::SnapshotMeta& meta);
+  void on_snapshot_taken(const raftpb::SnapshotMeta& meta);
+  void compact_storage();
+  base::status start_snapshots();
+  void start_transfers();
+  static const std::chrono::milliseconds block_flush_interval;
+  // The core's snapshot settings and in-memory log bounds, from the node's.
+  static void set_snapshot_bounds(const node_config& cfg, core::config* cc);
   void on_tick();
   void on_leader_change();
   void fill_status(nodepb::NodeStatus* s) const;
@@ -108,7 +130,11 @@ class node {
   base::status admin(const nodepb::AdminRequest& a);
   std::string scrape_metrics();
   base::status start_metrics();
-  std::optional<chain::block> find_block(std::uint64_t height) const;
+  base::result<chain::block> find_block(std::uint64_t height) const;
+  void on_flush_timer();
+  // Starts writing the blocks applied since the last flush to the block
+  // store (a failed write stops the node).
+  void flush_blocks();
   void fatal(const std::string& message);
   std::uint64_t next_random(std::uint64_t bound);
 
@@ -118,6 +144,17 @@ class node {
   io::reactor* reactor_ = nullptr;
   std::unique_ptr<storage::block_log> log_;
   std::unique_ptr<core::raft> raft_;
+  // Snapshots: this node's, and the transfers to and from its peers.
+  std::unique_ptr<snapshots> snapshots_;
+  std::unique_ptr<snapshot_sender> sender_;
+  std::unique_ptr<snapshot_receiver> receiver_;
+  // Committed blocks on disk, for queries after compaction; written in
+  // batches on flush_timer_.
+  std::unique_ptr<storage::block_store> blocks_;
+  transfer_counts transfer_counts_;
+  raftpb::SnapshotMeta loaded_snapshot_;
+  raftpb::SnapshotMeta installed_snapshot_;
+  chain::ledger::summary snapshot_state_;
   // xorshift64 state of the election randomness; never 0.
   std::uint64_t random_state_ = 1;
   chain::ledger ledger_;
@@ -147,6 +184,8 @@ class node {
   std::unique_ptr<net::http_server> metrics_http_;
   peer_transport* transport_ = nullptr;
   io::timer tick_timer_;
+  // Writes the blocks applied since the last flush to the block store.
+  io::timer flush_timer_;
   // Who led when on_leader_change last looked (this node's id, or 0), and
   // the leader this node knew of then (any node's id, or 0).
   std::uint64_t leader_seen_ = 0;

@@ -73,7 +73,7 @@ base::result<std::unique_ptr<block_log>> block_log::open(io::reactor& reactor,
   std::error_code ec;
   fs::create_directories(opts.dir, ec);
   if (ec) return base::fail("block log: cannot create " + opts.dir.string() + ": " + ec.message());
-  base::result<recovered_log> rec = recover_log(opts.dir);
+  base::result<recovered_log> rec = recover_log(opts.dir, opts.snapshot_index, opts.snapshot_term);
   if (!rec.ok()) return base::fail(rec.message());
   std::unique_ptr<block_log> log(new block_log(reactor, opts));
   if (base::status s = log->start(std::move(*rec)); !s.ok()) return base::fail(s.message());
@@ -83,6 +83,7 @@ base::result<std::unique_ptr<block_log>> block_log::open(io::reactor& reactor,
 base::status block_log::start(recovered_log rec) {
   recovered_ = std::move(rec);
   write_seq_ = recovered_.last_write_seq;
+  segment_max_index_ = recovered_.segment_max_index;
   write_.on_done = [this](int result) { on_written(result); };
   write_.barrier_delay = opts_.barrier_delay;
   if (recovered_.segment == 0) return open_segment(1, true);
@@ -161,7 +162,8 @@ base::status block_log::open_segment(std::uint64_t n, bool create) {
 }
 
 void block_log::append(const raftpb::HardState* hs, std::span<const raftpb::Entry> entries,
-                       std::uint32_t transactions, done_fn done) {
+                       std::uint32_t transactions, done_fn done,
+                       const raftpb::SnapshotMeta* reset) {
   RC_ASSERT(done);
   if (failed_ != 0) {
     // Nothing is accepted after a failure; the caller is stopping.
@@ -171,27 +173,34 @@ void block_log::append(const raftpb::HardState* hs, std::span<const raftpb::Entr
   ++counters_.appends;
   storagepb::LogRecord rec;
   std::uint64_t group_start = pending_.size();
-  auto add = [&](const storagepb::LogRecord& r) {
+  std::uint64_t max_index = 0;
+  auto add = [&](const storagepb::LogRecord& r, std::uint64_t index) {
     const std::string payload = r.SerializeAsString();
     // A write never exceeds write_bytes_max (recovery's torn window): an
     // append that would is split into several, only the last reporting.
     if (pending_.size() - group_start + record_header_bytes + payload.size() >
         limits::write_bytes_max) {
-      waiting_.push_back({pending_.size() - group_start, 1, [](int) {}});
+      waiting_.push_back({pending_.size() - group_start, 1, [](int) {}, max_index});
       group_start = pending_.size();
     }
+    max_index = std::max(max_index, index);
     append_record(payload, &pending_);
   };
+  if (reset != nullptr) {
+    rec.mutable_reset()->set_index(reset->index());
+    rec.mutable_reset()->set_term(reset->term());
+    add(rec, 0);
+  }
   for (const raftpb::Entry& e : entries) {
     *rec.mutable_entry() = e;
-    add(rec);
+    add(rec, e.index());
   }
   if (hs != nullptr) {
     *rec.mutable_hard_state() = *hs;
-    add(rec);
+    add(rec, 0);
   }
   const std::uint32_t parts = opts_.policy == persistence::per_tx ? std::max(transactions, 1u) : 1u;
-  waiting_.push_back({pending_.size() - group_start, parts, std::move(done)});
+  waiting_.push_back({pending_.size() - group_start, parts, std::move(done), max_index});
   maybe_write();
 }
 
@@ -200,11 +209,13 @@ void block_log::maybe_write() {
   // Take as many waiting appends as fit in one write.
   std::uint64_t bytes = 0;
   std::uint32_t parts = 0;
+  in_flight_max_index_ = 0;
   while (!waiting_.empty() &&
          (bytes == 0 ||
           bytes + waiting_.front().bytes + write_header_bytes_max <= limits::write_bytes_max)) {
     bytes += waiting_.front().bytes;
     parts += waiting_.front().parts;
+    in_flight_max_index_ = std::max(in_flight_max_index_, waiting_.front().max_index);
     in_flight_.push_back(std::move(waiting_.front().done));
     waiting_.pop_front();
   }
@@ -224,6 +235,7 @@ void block_log::maybe_write() {
       return;
     }
   }
+  in_flight_segment_ = segment_;
   write_.fd = fd_;
   write_.offset = offset_;
   write_.barrier_delay = opts_.barrier_delay;
@@ -244,6 +256,8 @@ void block_log::on_written(int result) {
     return;
   }
   offset_ = align_up(offset_ + buffer_.size());
+  auto& seg_max = segment_max_index_[in_flight_segment_];
+  seg_max = std::max(seg_max, in_flight_max_index_);
   // The next segment is filled once this one is half full: early enough to
   // be ready at the rollover, late enough that a starting node does not
   // write a whole segment of zeros while it elects a leader.
@@ -262,6 +276,23 @@ void block_log::fail(int err) {
   for (auto& w : waiting_) done.push_back(std::move(w.done));
   waiting_.clear();
   for (done_fn& d : done) d(err);
+}
+
+std::size_t block_log::drop_segments_through(std::uint64_t index) {
+  std::size_t dropped = 0;
+  // Oldest first, so the segments left follow each other without a gap;
+  // the newest segment with a durable write holds the latest hard state.
+  while (segment_max_index_.size() > 1) {
+    const auto [n, max_index] = *segment_max_index_.begin();
+    if (n == segment_ || max_index > index) break;
+    const fs::path path = segment_path(opts_.dir, n);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+      break;  // tried again after the next snapshot
+    segment_max_index_.erase(segment_max_index_.begin());
+    ++counters_.segments_deleted;
+    ++dropped;
+  }
+  return dropped;
 }
 
 void block_log::replace_fd_for_testing(int fd) {

@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -57,6 +58,11 @@ struct block_log_options {
   std::uint64_t segment_bytes = 64 * limits::mib;
   // Delay added after every barrier: a slow-disk knob for experiments.
   std::chrono::nanoseconds barrier_delay{0};
+  // The snapshot the node's state was loaded from (0: none): recovery
+  // starts from it (recovery.h).
+  std::uint64_t snapshot_index = 0;
+  // That snapshot's term.
+  std::uint64_t snapshot_term = 0;
 
   // Whether the options are usable; the error names the problem.
   base::status validate() const;
@@ -74,6 +80,8 @@ struct block_log_counters {
   // Segments this log started: the first of an empty log, and each it moved
   // on to (not those recovery found).
   std::uint64_t segments_created = 0;
+  // Segments deleted because a snapshot covers every entry they hold.
+  std::uint64_t segments_deleted = 0;
 };
 
 // One node's block log; see the top of this file. The node's runtime owns it
@@ -99,9 +107,19 @@ class block_log {
   // Persists a hard state (may be null) and entries (which replace any
   // stored entries from entries.front().index() on). `transactions` is the
   // number of transactions they carry, used by the per_tx policy (at least
-  // one part is written). `done` runs from the reactor loop.
+  // one part is written). With `reset`, a snapshot installed from the
+  // leader, the log first restarts after it (no entry written before
+  // counts any more). `done` runs from the reactor loop.
   void append(const raftpb::HardState* hs, std::span<const raftpb::Entry> entries,
-              std::uint32_t transactions, done_fn done);
+              std::uint32_t transactions, done_fn done,
+              const raftpb::SnapshotMeta* reset = nullptr);
+
+  // Deletes the oldest segments while every entry they hold is at or below
+  // `index` (a snapshot the node keeps covers them), but never the last
+  // segment that holds a durable write. Returns how many it deleted.
+  std::size_t drop_segments_through(std::uint64_t index);
+  // Segment files in use (holding durable writes), and their numbers.
+  std::size_t segments() const { return segment_max_index_.size(); }
 
   // The first error, as -errno; 0 while healthy.
   int failed() const { return failed_; }
@@ -137,6 +155,8 @@ class block_log {
     std::uint64_t bytes;
     std::uint32_t parts;
     done_fn done;
+    // The highest entry index it writes (0: none).
+    std::uint64_t max_index = 0;
   };
 
   io::reactor& reactor_;
@@ -153,6 +173,11 @@ class block_log {
   std::string buffer_;
   io::file_write write_;
   std::uint64_t write_seq_ = 0;
+  // The highest entry index each segment holding a durable write holds;
+  // and the write in flight's segment and highest index.
+  std::map<std::uint64_t, std::uint64_t> segment_max_index_;
+  std::uint64_t in_flight_segment_ = 0;
+  std::uint64_t in_flight_max_index_ = 0;
   // The next segment, being filled with zeros on a helper thread.
   std::future<base::status> next_;
   int failed_ = 0;

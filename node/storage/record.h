@@ -22,6 +22,9 @@ std::uint32_t crc32c(std::string_view data);
 // The same with Boost.CRC's table, for CPUs without the instruction; the
 // tests hold the two against each other.
 std::uint32_t crc32c_portable(std::string_view data);
+// The CRC-32C of a || data, given crc = crc32c(a): a checksum computed
+// piece by piece (crc32c_extend(0, data) == crc32c(data)).
+std::uint32_t crc32c_extend(std::uint32_t crc, std::string_view data);
 
 // Appends `payload` to `out`, framed.
 void append_record(std::string_view payload, std::string* out);

@@ -33,9 +33,17 @@ namespace ringchain::storage {
 struct recovered_log {
   // The last hard state written; all zeros (term 0, no vote) when none was.
   raftpb::HardState hard_state;
-  // Every entry from index 1 on, as the records replay: a rewritten index
-  // replaces the suffix from there (Raft §5.3).
+  // The entries after the snapshot recovery started from (from index 1 on
+  // without one), as the records replay: a rewritten index replaces the
+  // suffix from there (Raft §5.3).
   std::vector<raftpb::Entry> entries;
+  // Entries after the snapshot that were dropped because they do not
+  // follow it (a crash between a snapshot's install and its reset record).
+  std::uint64_t dropped_entries = 0;
+  // The highest entry index each segment that holds a complete write
+  // holds (0: none), by segment number: what may be deleted once a
+  // snapshot covers it.
+  std::map<std::uint64_t, std::uint64_t> segment_max_index;
   // Where the next write goes: the last segment's number.
   std::uint64_t segment = 0;
   // The offset in that segment where the next write goes.
@@ -54,8 +62,11 @@ struct recovered_log {
 // The path of segment `n` in `dir`.
 std::filesystem::path segment_path(const std::filesystem::path& dir, std::uint64_t n);
 
-// Recovers the log in `dir` (which must exist). The error names the file,
-// the offset and the problem.
-base::result<recovered_log> recover_log(const std::filesystem::path& dir);
+// Recovers the log in `dir` (which must exist), starting from a snapshot
+// at (snapshot_index, snapshot_term), both 0 for none. The error names the
+// file, the offset and the problem.
+base::result<recovered_log> recover_log(const std::filesystem::path& dir,
+                                        std::uint64_t snapshot_index = 0,
+                                        std::uint64_t snapshot_term = 0);
 
 }  // namespace ringchain::storage

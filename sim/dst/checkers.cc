@@ -21,22 +21,33 @@ void safety_checkers::check_node(std::uint32_t slot, std::uint64_t id, const run
   check_log(s, id, r.log());
   check_leader(s, id, r);
   check_commits(s, id, r);
+  check_snapshot(s, id, n);
   check_chain(s, id, n.ledger());
 }
 
 // Log matching: entries with the same index and term hold the same data
 // and follow the same term. Each node's log is compared from where it
-// last changed.
+// last changed, and only what it holds: entries it compacted, or that a
+// snapshot replaced, are forgotten.
 void safety_checkers::check_log(node_seen& s, std::uint64_t id, const core::raft_log& log) {
+  const std::uint64_t first = log.first_index();
   const std::uint64_t last = log.last_index();
-  std::uint64_t k = std::min<std::uint64_t>(last, s.mirror.size());
-  while (k > 0 && s.mirror[k - 1].first != log.at(k).term()) --k;
-  s.mirror.resize(k);
-  for (std::uint64_t i = k + 1; i <= last; ++i) {
+  while (!s.mirror.empty() && s.mirror_first < first) {
+    s.mirror.pop_front();
+    ++s.mirror_first;
+  }
+  if (s.mirror.empty()) s.mirror_first = first;
+  std::uint64_t end = std::min(last + 1, s.mirror_first + s.mirror.size());
+  while (end > s.mirror_first &&
+         s.mirror[end - 1 - s.mirror_first].first != log.at(end - 1).term()) {
+    --end;
+  }
+  s.mirror.resize(end - s.mirror_first);
+  for (std::uint64_t i = end; i <= last; ++i) {
     const core::entry& e = log.at(i);
     const std::uint64_t data =
         std::hash<std::string>{}(e.data()) ^ static_cast<std::uint64_t>(e.type());
-    const std::uint64_t prev = i > 1 ? log.at(i - 1).term() : 0;
+    const std::uint64_t prev = log.term(i - 1).value();
     auto [it, fresh] = entries_.emplace(std::make_pair(i, e.term()), fingerprint{data, prev});
     if (!fresh && (it->second.data != data || it->second.prev_term != prev)) {
       fail("log matching: entry " + str(i) + " of term " + str(e.term()) + " on node " + str(id) +
@@ -47,9 +58,10 @@ void safety_checkers::check_log(node_seen& s, std::uint64_t id, const core::raft
 }
 
 // Election safety: at most one leader per term. Leader completeness: a
-// leader holds every entry committed in an earlier term. (A leader of an
-// earlier term than the commit's may lack it: it can still win its old
-// term from nodes that never heard of the later one.)
+// leader holds every entry committed in an earlier term (in its log, or
+// below its compacted index, in its state). (A leader of an earlier term
+// than the commit's may lack it: it can still win its old term from nodes
+// that never heard of the later one.)
 void safety_checkers::check_leader(node_seen& s, std::uint64_t id, const core::raft& r) {
   const core::status st = r.get_status();
   if (st.role != core::role::leader) return;
@@ -60,33 +72,65 @@ void safety_checkers::check_leader(node_seen& s, std::uint64_t id, const core::r
   if (s.led_term == st.term) return;
   s.led_term = st.term;
   const core::raft_log& log = r.log();
-  for (std::uint64_t k = 1; k <= committed_.size(); ++k) {
-    if (commit_terms_[k - 1] >= st.term) continue;
-    if (k > log.last_index() || s.mirror[k - 1] != committed_[k - 1]) {
-      fail("committed entry " + str(k) + " (term " + str(committed_[k - 1].first) +
+  for (auto c = committed_.lower_bound(log.first_index()); c != committed_.end(); ++c) {
+    const std::uint64_t k = c->first;
+    if (c->second.term_seen >= st.term) continue;
+    if (k > log.last_index() || s.mirror[k - s.mirror_first] != c->second.mark) {
+      fail("committed entry " + str(k) + " (term " + str(c->second.mark.first) +
            ") is missing from node " + str(id) + ", leader of term " + str(st.term));
     }
   }
 }
 
-// Committed entries never change.
+// Committed entries never change. (Entries a node got through a snapshot
+// it never held; the snapshot checker covers them.)
 void safety_checkers::check_commits(node_seen& s, std::uint64_t id, const core::raft& r) {
-  const std::uint64_t c = r.log().committed();
-  for (std::uint64_t k = s.checked_commit + 1; k <= c; ++k) {
-    if (k <= committed_.size()) {
-      if (committed_[k - 1] != s.mirror[k - 1]) {
-        fail("committed entry " + str(k) + " differs on node " + str(id) + " (term " +
-             str(s.mirror[k - 1].first) + ", committed elsewhere with term " +
-             str(committed_[k - 1].first) + ")");
-      }
-    } else {
-      committed_.push_back(s.mirror[k - 1]);
-      // The term it committed in, at most: the term of the first node seen
-      // to hold it committed.
-      commit_terms_.push_back(r.get_status().term);
+  const core::raft_log& log = r.log();
+  const std::uint64_t c = log.committed();
+  for (std::uint64_t k = std::max(s.checked_commit, log.compacted_index()) + 1; k <= c; ++k) {
+    const entry_mark& mark = s.mirror[k - s.mirror_first];
+    auto [it, fresh] = committed_.emplace(k, committed_entry{mark, r.get_status().term});
+    if (!fresh && it->second.mark != mark) {
+      fail("committed entry " + str(k) + " differs on node " + str(id) + " (term " +
+           str(mark.first) + ", committed elsewhere with term " + str(it->second.mark.first) + ")");
     }
+    if (fresh && log.at(k).type() == raftpb::ENTRY_NORMAL) committed_blocks_[k] = log.at(k).data();
   }
   s.checked_commit = std::max(s.checked_commit, c);
+  replay_committed();
+}
+
+// Replays committed blocks in order as far as they were seen.
+void safety_checkers::replay_committed() {
+  for (auto it = committed_.find(reference_next_);
+       it != committed_.end() && it->first == reference_next_; ++it, ++reference_next_) {
+    auto block = committed_blocks_.find(reference_next_);
+    if (block == committed_blocks_.end()) continue;
+    chain::block b;
+    if (!b.ParseFromString(block->second)) fail("a committed entry does not hold a block");
+    if (base::status st = reference_.apply(b); !st.ok()) {
+      fail("replaying the committed chain: " + st.message());
+    }
+    reference_states_[reference_.height()] = reference_.state_hash();
+  }
+}
+
+// A node restored from a snapshot has the state the committed chain has
+// at the snapshot's height, replayed block by block.
+void safety_checkers::check_snapshot(node_seen& s, std::uint64_t id, const runtime::node& n) {
+  const chain::ledger::summary& snap = n.snapshot_state();
+  if (snap.height == 0) return;
+  if (snap.height == s.checked_snapshot_height && snap.state_hash == s.checked_snapshot_hash) {
+    return;
+  }
+  auto it = reference_states_.find(snap.height);
+  if (it == reference_states_.end()) return;  // the replay is behind: later
+  s.checked_snapshot_height = snap.height;
+  s.checked_snapshot_hash = snap.state_hash;
+  if (it->second != snap.state_hash) {
+    fail("node " + str(id) + " restored from a snapshot at height " + str(snap.height) +
+         " holds another state than the committed chain replayed to that height");
+  }
 }
 
 // Every node's chain and state agree at every height.
@@ -130,13 +174,7 @@ namespace {
 
 // Whether the last block the node applied was made at or after `wall_us`.
 bool applied_block_since(const runtime::node& n, std::uint64_t wall_us) {
-  const core::raft_log& log = n.consensus().log();
-  for (std::uint64_t i = log.applied(); i >= 1; --i) {
-    if (log.at(i).type() != raftpb::ENTRY_NORMAL) continue;
-    chain::block b;
-    return b.ParseFromString(log.at(i).data()) && b.header().timestamp_us() >= wall_us;
-  }
-  return false;
+  return n.ledger().height() > 0 && n.ledger().tip_timestamp_us() >= wall_us;
 }
 
 }  // namespace
@@ -198,19 +236,27 @@ std::string cluster_state(const std::vector<node_view>& nodes) {
 
 // ------------------------------------------------------------- acked --
 
-namespace {
-
-// Replays the node's committed chain from scratch: it tells which
-// transactions were applied (a block may carry some with stale nonces,
-// which every node skips), hash -> height. The replayed ledger is left in
-// `replayed`.
-std::map<std::string, std::uint64_t> replay_chain(const runtime::node& n, chain::ledger& replayed) {
+void safety_checkers::check_acked(const std::vector<node_view>& nodes,
+                                  const std::map<std::string, std::uint64_t>& acked,
+                                  [[maybe_unused]] core::planted_bug bug) const {
+  const node_view* best = nullptr;
+  for (const node_view& v : nodes) {
+    if (v.node != nullptr &&
+        (best == nullptr || v.node->ledger().height() > best->node->ledger().height())) {
+      best = &v;
+    }
+  }
+  if (best == nullptr) return;
+  // The committed chain from scratch, to the tallest node's height; which
+  // transactions it applied (a block may carry some with stale nonces,
+  // which every node skips): hash -> height.
+  const std::uint64_t height = best->node->ledger().height();
+  chain::ledger replayed;
   std::map<std::string, std::uint64_t> chain_txs;
-  const core::raft_log& log = n.consensus().log();
-  for (std::uint64_t i = 1; i <= log.applied(); ++i) {
-    if (log.at(i).type() != raftpb::ENTRY_NORMAL) continue;
+  for (auto it = committed_blocks_.begin();
+       it != committed_blocks_.end() && replayed.height() < height; ++it) {
     chain::block b;
-    if (!b.ParseFromString(log.at(i).data())) continue;
+    if (!b.ParseFromString(it->second)) fail("a committed entry does not hold a block");
     std::vector<int> skipped;
     if (base::status applied = replayed.apply(b, &skipped); !applied.ok()) {
       fail("replaying the committed chain: " + applied.message());
@@ -224,37 +270,19 @@ std::map<std::string, std::uint64_t> replay_chain(const runtime::node& n, chain:
       chain_txs[std::string(chain::as_bytes(chain::tx_hash(b.txs(k))))] = b.header().height();
     }
   }
-  return chain_txs;
-}
-
-}  // namespace
-
-void check_acked(const std::vector<node_view>& nodes,
-                 const std::map<std::string, std::uint64_t>& acked,
-                 [[maybe_unused]] core::planted_bug bug) {
-  const node_view* best = nullptr;
-  for (const node_view& v : nodes) {
-    if (v.node != nullptr &&
-        (best == nullptr || v.node->ledger().height() > best->node->ledger().height())) {
-      best = &v;
-    }
-  }
-  if (best == nullptr) return;
-  chain::ledger replayed;
-  const std::map<std::string, std::uint64_t> chain_txs = replay_chain(*best->node, replayed);
   if (!RC_PLANTED(bug, diverge_state) &&
       replayed.state_hash() != best->node->ledger().state_hash()) {
     fail("replaying the committed chain gives another state than node " + str(best->id) + "'s");
   }
-  for (const auto& [h, height] : acked) {
+  for (const auto& [h, at] : acked) {
     auto it = chain_txs.find(h);
     if (it == chain_txs.end()) {
-      fail("a transaction acknowledged as committed at height " + str(height) +
+      fail("a transaction acknowledged as committed at height " + str(at) +
            " is not applied in the final chain");
     }
-    if (it->second != height) {
-      fail("a transaction acknowledged at height " + str(height) +
-           " is in the final chain at height " + str(it->second));
+    if (it->second != at) {
+      fail("a transaction acknowledged at height " + str(at) + " is in the final chain at height " +
+           str(it->second));
     }
   }
 }

@@ -7,7 +7,16 @@
 //   - a committed entry never changes, and a leader holds every entry
 //     committed in an earlier term (leader completeness);
 //   - every node's chain and state hash agree at every height;
+//   - a node restored from a snapshot (at start, or installed from the
+//     leader) has the state hash the committed chain replayed to that
+//     height has (snapshots);
 //   - a node acknowledges only entries its disk holds (durability).
+//
+// Snapshots compact logs: the log checkers compare only what a node holds
+// (its entries after its compacted index); what it compacted it holds in
+// its state, which the chain, state and snapshot checkers watch. The
+// checkers keep every committed block they saw, in order, and replay them
+// as they come (the reference the snapshot checker compares with).
 //
 // At the end: the committed chain replays to the same state, and every
 // transaction acknowledged to the client is in it at its height. After
@@ -18,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <utility>
@@ -57,29 +67,56 @@ class safety_checkers {
   // Durability: checks a message the node in slot `from` sends (an
   // acknowledgement of entries it does not hold durably fails).
   void check_sent(std::uint64_t from_id, const runtime::node& from, const core::message& m) const;
+  // At the end of a run: replays the committed chain from scratch to the
+  // tallest node's height (it must reach that node's state, unless `bug`
+  // plants a divergence) and checks every acknowledged transaction (hash
+  // -> height) is applied in it at the height it was acknowledged at.
+  void check_acked(const std::vector<node_view>& nodes,
+                   const std::map<std::string, std::uint64_t>& acked, core::planted_bug bug) const;
 
  private:
+  // An entry's term and fingerprint (a hash of its data and type).
+  using entry_mark = std::pair<std::uint64_t, std::uint64_t>;
   // What was checked of one node in its current incarnation.
   struct node_seen {
-    // Each entry's term and fingerprint, as last checked.
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> mirror;
+    // The marks of the entries it holds, from index mirror_first on, as
+    // last checked.
+    std::deque<entry_mark> mirror;
+    std::uint64_t mirror_first = 1;
     std::uint64_t checked_commit = 0, checked_height = 0, led_term = 0;
+    // The snapshot state last compared with the replayed chain.
+    std::uint64_t checked_snapshot_height = 0;
+    chain::hash checked_snapshot_hash{};
   };
   // One entry's data hash and the term of the entry before it.
   struct fingerprint {
     std::uint64_t data, prev_term;
   };
+  // A committed entry: its mark, and the term it was first seen committed
+  // in (at most the term it committed in).
+  struct committed_entry {
+    entry_mark mark;
+    std::uint64_t term_seen;
+  };
   void check_log(node_seen& s, std::uint64_t id, const core::raft_log& log);
   void check_leader(node_seen& s, std::uint64_t id, const core::raft& r);
   void check_commits(node_seen& s, std::uint64_t id, const core::raft& r);
+  void check_snapshot(node_seen& s, std::uint64_t id, const runtime::node& n);
   void check_chain(node_seen& s, std::uint64_t id, const chain::ledger& l);
+  void replay_committed();
 
   std::vector<node_seen> seen_;
   std::map<std::uint64_t, std::uint64_t> leaders_;                          // term -> node
   std::map<std::pair<std::uint64_t, std::uint64_t>, fingerprint> entries_;  // (index, term)
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> committed_;          // term, fingerprint
-  std::vector<std::uint64_t> commit_terms_;
+  std::map<std::uint64_t, committed_entry> committed_;                      // by index
+  // The data of every committed block seen, by index.
+  std::map<std::uint64_t, std::string> committed_blocks_;
   std::map<std::uint64_t, std::pair<chain::hash, chain::hash>> chain_;  // height -> tip, state
+  // The committed chain replayed as it is seen: the next index to replay,
+  // and the state hash at each height.
+  chain::ledger reference_;
+  std::uint64_t reference_next_ = 1;
+  std::map<std::uint64_t, chain::hash> reference_states_;
 };
 
 // Liveness after the heal: within `bound` every healthy node applies a
@@ -110,12 +147,5 @@ class liveness_checker {
 // "node 1 leader term 6 commit 42/43 height 20; node 2 down; ...": for
 // liveness failures.
 std::string cluster_state(const std::vector<node_view>& nodes);
-
-// At the end of a run: replays the committed chain of the tallest node
-// from scratch (it must reach that node's state, unless `bug` plants a
-// divergence) and checks every acknowledged transaction (hash -> height)
-// is applied in it at the height it was acknowledged at.
-void check_acked(const std::vector<node_view>& nodes,
-                 const std::map<std::string, std::uint64_t>& acked, core::planted_bug bug);
 
 }  // namespace ringchain::dst

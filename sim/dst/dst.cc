@@ -13,6 +13,11 @@ base::status validate(const options& o) {
     return base::fail("--nodes must be in [1, " + std::to_string(limits::peers_max) + "]");
   }
   if (o.blocks == 0) return base::fail("--blocks must be at least 1");
+  if (o.snapshot_interval_blocks == 0 ||
+      o.snapshot_interval_blocks > limits::snapshot_interval_entries_max) {
+    return base::fail("--snapshot-every must be in [1, " +
+                      std::to_string(limits::snapshot_interval_entries_max) + "]");
+  }
   if (!o.empty_blocks && o.txs_per_submit == 0) {
     return base::fail("--no-empty-blocks with --txs-per-submit 0 cuts no block");
   }
@@ -39,6 +44,8 @@ std::string replay_command(const options& o) {
   if (o.submit_interval_ms != defaults.submit_interval_ms)
     cmd += " --submit-every-ms " + std::to_string(o.submit_interval_ms);
   if (!o.empty_blocks) cmd += " --no-empty-blocks";
+  if (o.snapshot_interval_blocks != defaults.snapshot_interval_blocks)
+    cmd += " --snapshot-every " + std::to_string(o.snapshot_interval_blocks);
   return cmd;
 }
 

@@ -48,6 +48,13 @@ struct options {
   std::uint32_t submit_interval_ms = 0;
   // Load: each transaction's size.
   std::uint32_t tx_bytes = 128;
+  // The nodes snapshot their state every this many blocks and keep this
+  // many behind a snapshot in their logs: small, so that compaction runs
+  // often and a node that was down or cut off for a few seconds needs a
+  // snapshot from the leader.
+  std::uint32_t snapshot_interval_blocks = 20;
+  // Blocks the nodes keep in their logs behind a snapshot.
+  std::uint32_t snapshot_catchup_blocks = 5;
   // Whether leaders cut a block every round even with no transactions.
   // Without them a new leader appends nothing of its own term until load
   // arrives, which leaves room for schedules that empty blocks would hide
@@ -109,6 +116,11 @@ struct result {
   std::uint64_t acked_txs = 0;
   // Faults injected, by kind.
   fault_counts injected;
+  // Snapshots the nodes took (made durable and compacted their logs
+  // after), and installed from a leader, over every incarnation.
+  std::uint64_t snapshots_taken = 0;
+  // Snapshots installed from a leader, over every incarnation.
+  std::uint64_t snapshots_installed = 0;
   // Where the nodes' files are (kept only with keep_files).
   std::filesystem::path dir;
   // One node's disk work over the run.

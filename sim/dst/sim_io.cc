@@ -29,7 +29,7 @@ std::size_t op(io::op_kind k) {
 // -------------------------------------------------------------- disk --
 
 void sim_disk::submit(io::file_write& w) {
-  in_flight_ = &w;
+  in_flight_.push_back(&w);
   const std::uint64_t chunks = std::max<std::uint32_t>(w.chunks, 1);
   time_ns d = profile_.write_ns(core_.random, w.data.size());
   for (std::uint64_t c = 1; c < chunks; ++c) d += profile_.barrier.sample_ns(core_.random);
@@ -46,7 +46,7 @@ void sim_disk::submit(io::file_write& w) {
 }
 
 void sim_disk::complete(io::file_write& w) {
-  in_flight_ = nullptr;
+  std::erase(in_flight_, &w);
   int result = 0;
   if (full_) {
     result = -ENOSPC;
@@ -80,7 +80,7 @@ void sim_disk::land(const io::file_write& w) {
   }
   counts_.bytes_written += done;
   counts_.fdatasyncs += std::max<std::uint32_t>(w.chunks, 1);
-  if (mix_.corrupt > 0) {
+  if (mix_.corrupt > 0 && !w.data.empty()) {
     char path[64];
     std::snprintf(path, sizeof path, "/proc/self/fd/%d", w.fd);
     std::error_code ec;
@@ -89,28 +89,51 @@ void sim_disk::land(const io::file_write& w) {
 }
 
 void sim_disk::restart() {
-  in_flight_ = nullptr;
+  in_flight_.clear();
   fail_next_barrier_ = full_ = fault_fired_ = crash_in_next_write_ = false;
 }
 
 bool sim_disk::crash() {
   bool torn = false;
-  if (in_flight_ != nullptr && mix_.torn_write > 0 && core_.random.chance(mix_.torn_write)) {
+  for (const io::file_write* in : in_flight_) {
+    if (mix_.torn_write <= 0 || in->data.size() < 2 || !core_.random.chance(mix_.torn_write)) {
+      continue;
+    }
     // Part of the write in flight reaches the platter before the power goes.
-    const io::file_write& w = *in_flight_;
+    const io::file_write& w = *in;
     const std::uint64_t part = 1 + core_.random.below(w.data.size() - 1);
     RC_ASSERT(::pwrite(w.fd, w.data.data(), part, static_cast<off_t>(w.offset)) ==
               static_cast<ssize_t>(part));
     torn = true;
   }
-  in_flight_ = nullptr;
+  in_flight_.clear();
   return torn;
 }
 
-// Recovery must refuse the log this leaves.
-std::string sim_disk::corrupt() {
+// Recovery must refuse the log this leaves, or (a snapshot) the node must
+// not use the damaged file.
+std::string sim_disk::corrupt(std::string* what) {
   rng& r = core_.random;
-  const write_record& w = writes_[r.below(writes_.size() - 1)];
+  // Files deleted since (segments and snapshots compaction dropped) are
+  // not candidates, nor the last write overall, nor the block log's final
+  // write, which recovery rightly takes for a torn one (other files, the
+  // block store's, may be written after it).
+  std::size_t log_final = writes_.size();
+  for (std::size_t k = writes_.size(); k-- > 0;) {
+    if (std::filesystem::path(writes_[k].path).parent_path().filename() == "log") {
+      log_final = k;
+      break;
+    }
+  }
+  std::vector<const write_record*> live;
+  for (std::size_t k = 0; k + 1 < writes_.size(); ++k) {
+    if (k == log_final) continue;
+    std::error_code ec;
+    const std::uintmax_t size = std::filesystem::file_size(writes_[k].path, ec);
+    if (!ec && size >= writes_[k].offset + writes_[k].bytes) live.push_back(&writes_[k]);
+  }
+  if (live.empty()) return {};
+  const write_record& w = *live[r.below(live.size())];
   const std::uint64_t at = w.offset + r.below(w.bytes);
   const int fd = ::open(w.path.c_str(), O_RDWR | O_CLOEXEC);
   RC_ASSERT(fd >= 0);
@@ -119,7 +142,8 @@ std::string sim_disk::corrupt() {
   b ^= static_cast<unsigned char>(1u << r.below(8));
   RC_ASSERT(::pwrite(fd, &b, 1, static_cast<off_t>(at)) == 1);
   ::close(fd);
-  return "byte flipped at " + w.path + " offset " + std::to_string(at);
+  *what = "byte flipped at " + w.path + " offset " + std::to_string(at);
+  return w.path;
 }
 
 // ----------------------------------------------------------- reactor --

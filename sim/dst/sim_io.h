@@ -47,15 +47,16 @@ class sim_disk {
   // A new incarnation of the node starts: no write in flight, no fault
   // armed.
   void restart();
-  // The node crashes: with probability mix.torn_write, part of the write
-  // in flight reaches the file. Returns whether a write was torn.
+  // The node crashes: with probability mix.torn_write, part of each write
+  // in flight reaches its file. Returns whether a write was torn.
   bool crash();
   // Whether there are past writes to corrupt (the last one is never
   // picked: a torn final write is damage recovery may drop).
   bool corruptible() const { return writes_.size() >= 2; }
-  // Flips one bit of one byte inside a completed write other than the last;
-  // returns what it did, for the verbose log.
-  std::string corrupt();
+  // Flips one bit of one byte inside a completed write other than the
+  // last, in a file that still exists; returns the file's path (empty when
+  // no write qualifies), and what it did in *what, for the verbose log.
+  std::string corrupt(std::string* what);
   // Faults: the next barrier fails with EIO, every write fails with
   // ENOSPC, or a crash strikes during the next write.
   void fail_next_barrier() { fail_next_barrier_ = true; }
@@ -85,7 +86,9 @@ class sim_disk {
   const fault_mix& mix_;
   io::counters& counts_;
   disk_hooks hooks_;
-  io::file_write* in_flight_ = nullptr;
+  // Writes submitted and not completed (a node writes its block log and
+  // its snapshot files at once).
+  std::vector<io::file_write*> in_flight_;
   bool fail_next_barrier_ = false;
   bool full_ = false;
   bool fault_fired_ = false;

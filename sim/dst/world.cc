@@ -11,6 +11,7 @@
 #include "node/base/assert.h"
 #include "node/base/limits.h"
 #include "node/storage/recovery.h"
+#include "node/storage/snapshot_file.h"
 
 namespace ringchain::dst {
 
@@ -120,6 +121,8 @@ void world::set_up_slot(std::uint32_t i) {
   c.block_txs_max = o_.block_txs_max;
   c.empty_blocks = o_.empty_blocks;
   c.segment_mib = 16;
+  c.snapshot_interval_blocks = o_.snapshot_interval_blocks;
+  c.snapshot_catchup_blocks = o_.snapshot_catchup_blocks;
   // The first segment, sparse: reads as the zeros the node would write.
   const fs::path log_dir = fs::path(c.data_dir) / "log";
   fs::create_directories(log_dir);
@@ -136,7 +139,7 @@ void world::start_node(std::uint32_t i, bool first) {
   core_.events.next_incarnation(i);
   safety_.restart(i);
   s.reactor->disk().restart();
-  const bool corrupted = !first && maybe_corrupt(i);
+  const std::string corrupted = first ? std::string() : maybe_corrupt(i);
   runtime::node_env env;
   env.reactor = s.reactor.get();
   env.transport = s.transport.get();
@@ -151,39 +154,60 @@ void world::start_node(std::uint32_t i, bool first) {
   if (opened.ok()) s.node = std::move(*opened);
   const std::string who = "node " + std::to_string(s.id);
   if (!s.node) {
-    if (corrupted) {
+    if (!corrupted.empty()) {
       s.lost = true;
       core_.note(who + " refuses its corrupted log and stays down: " + err);
       return;
     }
     fail(who + " failed to restart: " + err);
   }
-  if (corrupted) fail(who + " restarted from a log with a corrupted record");
+  if (!corrupted.empty()) check_started_despite(i, corrupted);
   core_.note(who + (first ? " starts" : " restarts"));
   after_event(i);
 }
 
 // At a restart, with probability mix.corrupt, flips a byte of an earlier
 // write: recovery must refuse the log. At most one node is lost so, and
-// only in clusters of 3 or more, which carry on without it.
-bool world::maybe_corrupt(std::uint32_t i) {
+// only in clusters of 3 or more, which carry on without it. Returns the
+// corrupted file's path (empty: nothing corrupted).
+std::string world::maybe_corrupt(std::uint32_t i) {
   sim_disk& d = slots_[i].reactor->disk();
   if (mix_.corrupt <= 0 || !d.corruptible() || n_ < 3 || !core_.random.chance(mix_.corrupt)) {
-    return false;
+    return {};
   }
   for (const auto& other : slots_) {
-    if (other.lost) return false;
+    if (other.lost) return {};
   }
-  const std::string what = d.corrupt();
+  std::string what;
+  const std::string path = d.corrupt(&what);
+  if (path.empty()) return {};
   ++injected_[fault_kind::corrupt];
   core_.note("node " + std::to_string(slots_[i].id) + ": " + what);
-  return true;
+  return path;
+}
+
+// A node started although a byte of `path` flipped: only a snapshot may be
+// damaged so, and the node must have refused it (started from another).
+void world::check_started_despite(std::uint32_t i, const std::string& path) {
+  const std::string who = "node " + std::to_string(slots_[i].id);
+  const fs::path p(path);
+  // The block store is no consensus state: a damaged block shows when a
+  // query reads it.
+  if (p.parent_path().filename() == "blocks") return;
+  if (p.parent_path().filename() != "snap") {
+    fail(who + " restarted from a log with a corrupted record");
+  }
+  const std::uint64_t loaded = slots_[i].node->loaded_snapshot().index();
+  if (storage::snapshot_path(p.parent_path(), loaded) == p) {
+    fail(who + " restarted from a damaged snapshot (" + path + ")");
+  }
 }
 
 void world::crash(std::uint32_t i, const char* why) {
   node_slot& s = slots_[i];
   if (!s.node) return;
   if (s.reactor->disk().crash()) ++injected_[fault_kind::torn_write];
+  count_snapshots(*s.node);
   s.node.reset();
   core_.events.next_incarnation(i);  // drops its timers, disk completions and inbound messages
   s.paused_until = 0;
@@ -360,7 +384,7 @@ result world::run() {
     schedule_phases();
     loop();
     for (std::uint32_t i = 0; i < n_; ++i) check_node(i);
-    check_acked(views(), client_->acked(), o_.bug);
+    safety_.check_acked(views(), client_->acked(), o_.bug);
   } catch (const violation_found& v) {
     res.ok = false;
     res.violation = v.what;
@@ -371,9 +395,23 @@ result world::run() {
   return res;
 }
 
-// What the run did: height, events, hash, load, faults and disk work.
+void world::count_snapshots(const runtime::node& n) {
+  const core::counters& c = n.consensus().get_counters();
+  snapshots_taken_ += c.get(core::counter::compactions);
+  snapshots_installed_ += c.get(core::counter::snapshots_installed);
+}
+
+// What the run did: height, events, hash, load, faults, snapshots and disk
+// work.
 void world::collect(result& res) const {
+  res.snapshots_taken = snapshots_taken_;
+  res.snapshots_installed = snapshots_installed_;
   for (const auto& s : slots_) {
+    if (s.node) {
+      const core::counters& c = s.node->consensus().get_counters();
+      res.snapshots_taken += c.get(core::counter::compactions);
+      res.snapshots_installed += c.get(core::counter::snapshots_installed);
+    }
     if (s.node) res.height = std::max(res.height, s.node->ledger().height());
     const io::counters& c = s.reactor->get_counters();
     res.io.push_back(

@@ -63,7 +63,8 @@ class world final : public fault_target {
   // Nodes.
   void set_up_slot(std::uint32_t i);
   void start_node(std::uint32_t i, bool first);
-  bool maybe_corrupt(std::uint32_t i);
+  std::string maybe_corrupt(std::uint32_t i);
+  void check_started_despite(std::uint32_t i, const std::string& path);
   void crash(std::uint32_t i, const char* why);
   void restart_at(std::uint32_t i, time_ns at);
   void after_event(std::uint32_t i);
@@ -93,6 +94,9 @@ class world final : public fault_target {
   liveness_checker liveness_;
   std::unique_ptr<sim_client> client_;
   std::uint64_t events_ = 0;
+  // Snapshots taken and installed by node incarnations that ended.
+  std::uint64_t snapshots_taken_ = 0, snapshots_installed_ = 0;
+  void count_snapshots(const runtime::node& n);
   bool done_ = false;
 };
 

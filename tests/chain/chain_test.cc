@@ -5,13 +5,10 @@
 #include "node/chain/block.h"
 #include "node/chain/ledger.h"
 #include "node/chain/mempool.h"
+#include "tests/chain/chain_helpers.h"
 
 namespace ringchain::chain {
 namespace {
-
-key_pair seeded(char c) {
-  return key_pair_from_seed(std::string(32, c));
-}
 
 TEST(sha256, matches_the_standard_test_vector) {
   // FIPS 180-2, appendix B.1.
@@ -150,16 +147,6 @@ TEST(merkle_root, follows_rfc6962) {
   // A leaf equal to an inner node's hash does not give the same root.
   const hash forged[] = {h_node(h_leaf(a), h_leaf(b))};
   EXPECT_NE(merkle_root(forged), merkle_root(two));
-}
-
-block chain_block(std::uint64_t height, const hash& prev, std::vector<transaction> txs) {
-  block_params p;
-  p.height = height;
-  p.term = 1;
-  p.prev_hash = prev;
-  p.proposer = 1;
-  p.round = height;
-  return make_block(p, std::move(txs));
 }
 
 TEST(block, link_checks_height_prev_hash_count_and_root) {

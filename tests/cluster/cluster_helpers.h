@@ -1,10 +1,14 @@
 // What the process-cluster tests share: signed load and answer counting.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <chrono>
 #include <string>
 
 #include "node/chain/block.h"
 #include "proto/node.pb.h"
+#include "sim/harness/cluster.h"
 
 namespace ringchain::testing {
 
@@ -21,6 +25,24 @@ inline nodepb::SubmitRequest make_txs(const std::string& tag, std::uint64_t firs
         chain::make_transaction(k, nonce, tag + "-" + std::to_string(nonce), std::string(200, 'v'));
   }
   return req;
+}
+
+// All running nodes reach the leader's height with identical state.
+inline void expect_agreement(harness::process_cluster& c) {
+  using namespace std::chrono_literals;
+  auto leader = c.wait_for_leader(10s);
+  ASSERT_TRUE(leader.has_value());
+  auto ls = c.status(*leader);
+  ASSERT_TRUE(ls.has_value());
+  ASSERT_TRUE(c.wait_for_height(ls->height(), 10s)) << "followers did not catch up";
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    if (!c.running(i)) continue;
+    auto s = c.status(i);
+    ASSERT_TRUE(s.has_value());
+    if (s->height() != ls->height()) continue;  // a newer block arrived meanwhile
+    EXPECT_EQ(s->state_hash(), ls->state_hash()) << "node " << i + 1;
+    EXPECT_EQ(s->tip_hash(), ls->tip_hash()) << "node " << i + 1;
+  }
 }
 
 inline int committed(const nodepb::SubmitResponse& r) {

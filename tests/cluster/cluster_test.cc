@@ -42,23 +42,6 @@ std::set<std::string> chain_keys(process_cluster& c, std::size_t i) {
   return keys;
 }
 
-// All running nodes reach the leader's height with identical state.
-void expect_agreement(process_cluster& c) {
-  auto leader = c.wait_for_leader(10s);
-  ASSERT_TRUE(leader.has_value());
-  auto ls = c.status(*leader);
-  ASSERT_TRUE(ls.has_value());
-  ASSERT_TRUE(c.wait_for_height(ls->height(), 10s)) << "followers did not catch up";
-  for (std::size_t i = 0; i < c.size(); ++i) {
-    if (!c.running(i)) continue;
-    auto s = c.status(i);
-    ASSERT_TRUE(s.has_value());
-    if (s->height() != ls->height()) continue;  // a newer block arrived meanwhile
-    EXPECT_EQ(s->state_hash(), ls->state_hash()) << "node " << i + 1;
-    EXPECT_EQ(s->tip_hash(), ls->tip_hash()) << "node " << i + 1;
-  }
-}
-
 class cluster : public ::testing::TestWithParam<std::string> {
  protected:
   process_cluster_options opts() {

@@ -5,7 +5,8 @@
 // the lines after it, from `----` to the next blank line, are its expected
 // output. Lines starting with `#` are comments.
 //
-//   add-nodes N [pre-vote=false] [check-quorum=false]   start N nodes
+//   add-nodes N [pre-vote=false] [check-quorum=false] [snapshot-interval=N]
+//             [catchup=N]                                start N nodes
 //   campaign ID | propose ID DATA | tick ID [COUNT]
 //   process-ready ID... | persist ID... | deliver [ID...] | stabilize
 //   partition 1 2 / 3 | drop FROM TO | heal
@@ -94,6 +95,10 @@ void script_runner::add_nodes(const std::vector<std::string>& w) {
     if (w[i] == "pre-vote=false") opts.pre_vote = false;
     if (w[i] == "check-quorum=false") opts.check_quorum = false;
     if (w[i].rfind("inflight=", 0) == 0) opts.inflight_appends = std::stoul(w[i].substr(9));
+    if (w[i].rfind("snapshot-interval=", 0) == 0) {
+      opts.snapshot_interval = std::stoul(w[i].substr(18));
+    }
+    if (w[i].rfind("catchup=", 0) == 0) opts.snapshot_catchup = std::stoul(w[i].substr(8));
   }
   if (!cluster_) {
     cluster_ = std::make_unique<core_cluster>(opts);
@@ -107,8 +112,11 @@ void script_runner::status() {
     const core::status s = cluster_->raft(id).get_status();
     out_ << id << ": " << core::to_string(s.role) << " term=" << s.term << " vote=" << s.vote
          << " leader=" << s.leader << " last=" << s.last_index << " commit=" << s.committed
-         << " durable=" << s.durable << " applied=" << s.applied
-         << (cluster_->node(id).up ? "" : " (down)") << "\n";
+         << " durable=" << s.durable << " applied=" << s.applied;
+    if (s.snapshot_index > 0) {
+      out_ << " snapshot=" << s.snapshot_index << " compacted=" << s.compacted;
+    }
+    out_ << (cluster_->node(id).up ? "" : " (down)") << "\n";
   }
 }
 
@@ -160,7 +168,8 @@ std::string script_runner::run(const std::string& line) {
     status();
   } else if (cmd == "log") {
     const core::raft_log& log = cluster_->raft(to_id(w.at(1))).log();
-    for (std::uint64_t i = 1; i <= log.last_index(); ++i) {
+    if (log.compacted_index() > 0) out_ << "compacted through " << log.compacted_index() << "\n";
+    for (std::uint64_t i = log.first_index(); i <= log.last_index(); ++i) {
       out_ << core_cluster::describe(log.at(i)) << "\n";
     }
   } else if (cmd == "check") {

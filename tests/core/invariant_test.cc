@@ -107,8 +107,8 @@ class invariant_checker : public ::testing::Test {
 
 TEST_F(invariant_checker, detects_a_committed_entry_lost_from_disks) {
   // Plant the bug: two disks forget the last entry.
-  c.node(1).disk.entries.pop_back();
-  c.node(2).disk.entries.pop_back();
+  c.node(1).disk.entries.erase(std::prev(c.node(1).disk.entries.end()));
+  c.node(2).disk.entries.erase(std::prev(c.node(2).disk.entries.end()));
   const auto v = c.check_invariants();
   ASSERT_FALSE(v.empty());
   EXPECT_NE(v[0].find("durable on only 1 nodes"), std::string::npos) << v[0];

@@ -125,5 +125,35 @@ TEST_F(chain_index_test, records_of_entries_the_log_does_not_hold_are_ignored) {
   EXPECT_EQ(index_.by_height(log_, 1, 1)->term, 2u);
 }
 
+// After compaction the index holds about what the log holds: records up
+// to the compacted index go, the last of them stays as the base the next
+// block chains after.
+TEST_F(chain_index_test, compaction_drops_records_but_keeps_the_base) {
+  chain::hash prev{};
+  for (std::uint64_t i = 1; i <= 6; ++i) {
+    core::entry e = block_entry(i, i, prev);
+    prev = last_hash();
+    index_.record({i, 1, i, prev});
+    log_.append(std::move(e));
+  }
+  log_.commit_to(6);
+  log_.mark_handed(1);
+  log_.mark_durable(1);
+  log_.mark_applied(6);
+  log_.compact(4);
+  index_.compact(4);
+  EXPECT_EQ(index_.size(), 2u);
+  EXPECT_EQ(index_.base().height, 4u);
+  EXPECT_FALSE(index_.by_height(log_, 3, 6)) << "compacted: the block store answers";
+  EXPECT_EQ(index_.at_or_before(log_, 6)->height, 6u);
+  // An append after the compacted index chains after the base.
+  core::entry b7 = block_entry(7, 7, prev);
+  EXPECT_TRUE(index_.check_append(append(6, 1, {b7}), log_).ok());
+  // A reset (an installed snapshot) leaves only the snapshot's block.
+  index_.reset({20, 2, 18, prev});
+  EXPECT_EQ(index_.size(), 0u);
+  EXPECT_EQ(index_.at_or_before(log_, 25)->height, 18u);
+}
+
 }  // namespace
 }  // namespace ringchain::runtime

@@ -281,6 +281,53 @@ TEST_P(block_log_test, torn_final_write_is_dropped_and_writing_resumes) {
   EXPECT_EQ(log_->recovered().torn_bytes, 0u);
 }
 
+// Raft §7: once a snapshot covers them, the oldest segments leave the
+// disk; the log reopened from that snapshot holds what follows it.
+TEST_P(block_log_test, segments_a_snapshot_covers_are_deleted) {
+  open_log();
+  raftpb::HardState hs;
+  hs.set_term(1);
+  // 40 appends of 1 MiB fill three 16 MiB segments.
+  for (std::uint64_t i = 1; i <= 40; ++i) {
+    hs.set_commit(i);
+    ASSERT_EQ(append_sync(&hs, {entry(1, i, limits::mib)}), 0) << i;
+  }
+  ASSERT_GE(log_->segments(), 3u);
+  EXPECT_GE(log_->drop_segments_through(30), 1u);
+  EXPECT_FALSE(fs::exists(segment_path(opts_.dir, 1)));
+  // Never the last segment holding a write: it has the latest hard state.
+  log_->drop_segments_through(1000);
+  EXPECT_EQ(log_->segments(), 1u);
+  opts_.snapshot_index = 38;
+  opts_.snapshot_term = 1;
+  open_log();
+  ASSERT_EQ(log_->recovered().entries.size(), 2u);
+  EXPECT_EQ(log_->recovered().entries[0].index(), 39u);
+  EXPECT_EQ(log_->recovered().hard_state.commit(), 40u);
+}
+
+// A snapshot installed from the leader: the write that records it restarts
+// the log after it.
+TEST_P(block_log_test, a_reset_restarts_the_log_after_an_installed_snapshot) {
+  open_log();
+  ASSERT_EQ(append_sync(nullptr, {entry(1, 1), entry(1, 2)}), 0);
+  raftpb::SnapshotMeta snap;
+  snap.set_index(10);
+  snap.set_term(2);
+  raftpb::HardState hs;
+  hs.set_term(2);
+  int result = 1;
+  log_->append(
+      &hs, std::vector<raftpb::Entry>{entry(2, 11)}, 1, [&](int r) { result = r; }, &snap);
+  run_until([&] { return result != 1; });
+  ASSERT_EQ(result, 0);
+  opts_.snapshot_index = 10;
+  opts_.snapshot_term = 2;
+  open_log();
+  ASSERT_EQ(log_->recovered().entries.size(), 1u);
+  EXPECT_EQ(log_->recovered().entries[0].index(), 11u);
+}
+
 TEST(block_log_options, validate_names_the_problem) {
   block_log_options o;
   EXPECT_NE(o.validate().message().find("data directory"), std::string::npos);

@@ -106,8 +106,9 @@ struct recovery_result {
   recovered_log log;
 };
 
-recovery_result recover(const fs::path& dir) {
-  base::result<recovered_log> r = recover_log(dir);
+recovery_result recover(const fs::path& dir, std::uint64_t snapshot_index = 0,
+                        std::uint64_t snapshot_term = 0) {
+  base::result<recovered_log> r = recover_log(dir, snapshot_index, snapshot_term);
   if (!r.ok()) return {r.message(), {}};
   return {"", std::move(*r)};
 }
@@ -337,6 +338,102 @@ TEST_F(recovery, entries_of_a_term_the_hard_state_lacks_raise_its_term) {
   EXPECT_EQ(r.log.hard_state.term(), 3u);
   EXPECT_EQ(r.log.hard_state.vote(), 0u);
   EXPECT_EQ(r.log.hard_state.commit(), 1u);
+}
+
+// ---------------------------------------------------- after a snapshot --
+
+storagepb::LogRecord reset_record(std::uint64_t index, std::uint64_t term) {
+  storagepb::LogRecord rec;
+  rec.mutable_reset()->set_index(index);
+  rec.mutable_reset()->set_term(term);
+  return rec;
+}
+
+// Raft §7: recovery starts from the snapshot; the entries it covers are
+// not kept.
+TEST_F(recovery, entries_a_snapshot_covers_are_not_kept) {
+  write_segment(1, make_log(10, nullptr));
+  const recovery_result r = recover(dir_, 6, 1);
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.log.entries.size(), 4u);
+  EXPECT_EQ(r.log.entries.front().index(), 7u);
+  EXPECT_EQ(r.log.hard_state.commit(), 10u);
+  EXPECT_EQ(r.log.segment_max_index.at(1), 10u);
+}
+
+// Segments below the oldest snapshot kept are deleted: the log may start
+// at any segment and write, but the segments after it must all be there.
+TEST_F(recovery, a_log_whose_first_segments_were_deleted_recovers) {
+  write_segment(3, make_log(5, nullptr, 11));
+  write_segment(4, make_log(5, nullptr, 16));
+  const recovery_result r = recover(dir_, 12, 1);
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.log.entries.size(), 8u);
+  EXPECT_EQ(r.log.entries.front().index(), 13u);
+  EXPECT_EQ(r.log.last_write_seq, 20u);
+  write_segment(6, make_log(1, nullptr, 21));
+  EXPECT_NE(recover(dir_, 12, 1).error.find("segments are missing"), std::string::npos);
+}
+
+TEST_F(recovery, a_log_that_starts_after_the_snapshot_is_refused) {
+  write_segment(3, make_log(5, nullptr, 11));
+  const recovery_result r = recover(dir_, 5, 1);
+  EXPECT_NE(r.error.find("the entries between are missing"), std::string::npos) << r.error;
+}
+
+// A snapshot installed from the leader: the log restarts after it.
+TEST_F(recovery, a_reset_restarts_the_log_after_an_installed_snapshot) {
+  std::string log = make_log(3, nullptr);
+  storagepb::LogRecord e11 = entry_record(2, 11);
+  log += frame_write(4, {reset_record(10, 2), e11, hard_state_record(2, 11)});
+  write_segment(1, log);
+  const recovery_result r = recover(dir_, 10, 2);
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.log.entries.size(), 1u);
+  EXPECT_EQ(r.log.entries[0].index(), 11u);
+  // Without that snapshot (missing or damaged), the state it held is lost:
+  // recovery refuses rather than start from less.
+  EXPECT_NE(recover(dir_, 3, 1).error.find("restarts after a snapshot at index 10"),
+            std::string::npos);
+}
+
+// A snapshot installed from the leader at 10, its reset record torn by a
+// crash, then entries after the snapshot appended after the old log: the
+// gap skips only indexes the snapshot covers. One that reaches past the
+// snapshot is still refused.
+TEST_F(recovery, a_gap_the_snapshot_covers_is_not_a_gap) {
+  std::string log = make_log(3, nullptr);
+  log += frame_write(4, {entry_record(2, 11), hard_state_record(2, 11)});
+  log += frame_write(5, {entry_record(2, 12), hard_state_record(2, 12)});
+  write_segment(1, log);
+  const recovery_result r = recover(dir_, 10, 2);
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.log.entries.size(), 2u);
+  EXPECT_EQ(r.log.entries[0].index(), 11u);
+  // A later snapshot covers them too.
+  const recovery_result later = recover(dir_, 12, 2);
+  ASSERT_EQ(later.error, "");
+  EXPECT_TRUE(later.log.entries.empty());
+  // Under an older snapshot entries 4 to 9 are missing.
+  EXPECT_NE(recover(dir_, 5, 1).error.find("entry 11 follows entry 3"), std::string::npos)
+      << recover(dir_, 5, 1).error;
+}
+
+// A crash after an installed snapshot was durable but before its reset
+// record was: the old log holds the snapshot's index with another term, and
+// what follows it does not follow the snapshot.
+TEST_F(recovery, entries_that_do_not_follow_the_snapshot_are_dropped) {
+  std::string log;
+  for (std::uint64_t i = 1; i <= 6; ++i) {
+    log += frame_write(i, {entry_record(1, i), hard_state_record(1, 2)});
+  }
+  write_segment(1, log);
+  const recovery_result r = recover(dir_, 4, 3);
+  ASSERT_EQ(r.error, "");
+  EXPECT_TRUE(r.log.entries.empty());
+  EXPECT_EQ(r.log.dropped_entries, 2u);
+  // The same log under a snapshot of the term it holds keeps them.
+  EXPECT_EQ(recover(dir_, 4, 1).log.entries.size(), 2u);
 }
 
 }  // namespace

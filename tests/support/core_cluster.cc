@@ -28,6 +28,9 @@ core::config core_cluster::make_config(std::uint64_t id, splitmix64* random) con
   cfg.pre_vote = opts_.pre_vote;
   cfg.check_quorum = opts_.check_quorum;
   cfg.inflight_appends = opts_.inflight_appends;
+  cfg.snapshot_interval_entries = opts_.snapshot_interval;
+  cfg.snapshot_catchup_entries = opts_.snapshot_catchup;
+  cfg.log_entries_in_memory = opts_.log_entries_in_memory;
   cfg.random = [random](std::uint64_t bound) { return random->uniform(bound); };
   return cfg;
 }
@@ -102,6 +105,9 @@ std::string core_cluster::describe(const message& m) {
     case raftpb::MSG_VOTE:
     case raftpb::MSG_PRE_VOTE: s << " log_term=" << m.log_term() << " index=" << m.index(); break;
     case raftpb::MSG_HEARTBEAT: s << " commit=" << m.commit(); break;
+    case raftpb::MSG_SNAPSHOT:
+      s << " index=" << m.snapshot().index() << " snap_term=" << m.snapshot().term();
+      break;
     default:
       if (m.reject()) s << " reject";
       break;
@@ -113,6 +119,14 @@ bool core_cluster::process_ready(std::uint64_t id) {
   cluster_node& n = nodes_.at(id);
   if (!n.up || !n.raft->has_ready()) return false;
   core::ready rd = n.raft->take_ready();
+  if (rd.snapshot) {
+    // The transfer made the snapshot durable before the core saw it.
+    RC_ASSERT(n.received.meta.index() == rd.snapshot->index());
+    if (trace)
+      emit(std::to_string(id) + " install snapshot index=" + std::to_string(rd.snapshot->index()));
+    n.applied = n.received.state;
+    if (opts_.record) n.disk.snapshot = n.received;
+  }
   if (rd.persist_seq != 0) {
     if (trace) {
       std::ostringstream s;
@@ -121,7 +135,7 @@ bool core_cluster::process_ready(std::uint64_t id) {
       for (const entry& e : rd.entries) s << "\n  " << describe(e);
       emit(s.str());
     }
-    n.writes.push_back({rd.persist_seq, rd.hard_state,
+    n.writes.push_back({rd.persist_seq, rd.snapshot.has_value(), rd.hard_state,
                         opts_.record ? std::move(rd.entries) : std::vector<entry>{}});
   }
   for (message& m : rd.messages) {
@@ -132,22 +146,62 @@ bool core_cluster::process_ready(std::uint64_t id) {
     if (trace) emit(std::to_string(id) + " apply " + describe(e));
     if (opts_.record) n.applied.push_back(e);
   }
+  handle_snapshots(id, n, rd);
   n.raft->advance(rd);
   observe(id);
   return true;
 }
 
+// A snapshot the core asks for: the applied entries up to its index.
+void core_cluster::handle_snapshots(std::uint64_t id, cluster_node& n, const core::ready& rd) {
+  if (!rd.snapshot_request) return;
+  const raftpb::SnapshotMeta& req = *rd.snapshot_request;
+  if (trace) emit(std::to_string(id) + " snapshot index=" + std::to_string(req.index()));
+  RC_ASSERT(!opts_.record || n.applied.size() == req.index());
+  n.taking = snapshot_data{req, n.applied};
+}
+
+void core_cluster::persist_snapshot(std::uint64_t id, cluster_node& n) {
+  if (!n.taking) return;
+  snapshot_data snap = std::move(*n.taking);
+  n.taking.reset();
+  const std::uint64_t index = snap.meta.index();
+  if (trace) emit(std::to_string(id) + " snapshot durable index=" + std::to_string(index));
+  if (opts_.record && index > n.disk.snapshot.meta.index()) {
+    // The log up to it leaves the disk (its segments, in a real node).
+    n.disk.entries.erase(n.disk.entries.begin(), n.disk.entries.upper_bound(index));
+    n.disk.snapshot = snap;
+  }
+  message done;
+  done.set_type(raftpb::MSG_SNAPSHOT_DONE);
+  done.set_from(id);
+  done.set_to(id);
+  *done.mutable_snapshot() = snap.meta;
+  const core::input_error err = n.raft->step(done);
+  if (err != core::input_error::none) {
+    emit("snapshot completion refused: " + std::string(core::to_string(err)));
+  }
+}
+
+void core_cluster::persist_write(std::uint64_t id, cluster_node& n, pending_write& w) {
+  (void)id;
+  if (w.reset) n.disk.entries.clear();
+  if (w.hard_state) n.disk.hard_state = *w.hard_state;
+  if (!w.entries.empty()) {
+    n.disk.entries.erase(n.disk.entries.lower_bound(w.entries.front().index()),
+                         n.disk.entries.end());
+    for (entry& e : w.entries) n.disk.entries.emplace(e.index(), std::move(e));
+  }
+}
+
 bool core_cluster::persist(std::uint64_t id) {
   cluster_node& n = nodes_.at(id);
-  if (!n.up || n.writes.empty()) return false;
+  if (!n.up || (n.writes.empty() && !n.taking)) return false;
+  persist_snapshot(id, n);
   while (!n.writes.empty()) {
     pending_write w = std::move(n.writes.front());
     n.writes.pop_front();
-    if (w.hard_state) n.disk.hard_state = *w.hard_state;
-    if (!w.entries.empty()) {
-      n.disk.entries.resize(w.entries.front().index() - 1);
-      for (entry& e : w.entries) n.disk.entries.push_back(std::move(e));
-    }
+    persist_write(id, n, w);
     message done;
     done.set_type(raftpb::MSG_STORAGE_DONE);
     done.set_from(id);
@@ -184,8 +238,30 @@ bool core_cluster::deliver(std::uint64_t id) {
   return moved;
 }
 
-void core_cluster::deliver_one(const message& m) {
+// A MSG_SNAPSHOT carries the sender's durable snapshot, as the runtime's
+// transfer does; one that cannot arrive is reported failed to the sender.
+bool core_cluster::deliver_snapshot(const message& m) {
+  cluster_node& from = nodes_.at(m.from());
   if (!link_up(m.from(), m.to())) {
+    if (from.up) {
+      message status;
+      status.set_type(raftpb::MSG_SNAPSHOT_STATUS);
+      status.set_from(m.from());
+      status.set_to(m.from());
+      status.set_peer(m.to());
+      status.set_reject(true);
+      (void)from.raft->step(status);
+    }
+    return false;
+  }
+  RC_ASSERT(from.disk.snapshot.meta.index() == m.snapshot().index());
+  nodes_.at(m.to()).received = from.disk.snapshot;
+  return true;
+}
+
+void core_cluster::deliver_one(const message& m) {
+  const bool snapshot_ok = m.type() != raftpb::MSG_SNAPSHOT || deliver_snapshot(m);
+  if (!link_up(m.from(), m.to()) || !snapshot_ok) {
     if (trace) emit("  drop " + describe(m));
     return;
   }
@@ -232,6 +308,7 @@ void core_cluster::crash(std::uint64_t id) {
   cluster_node& n = nodes_.at(id);
   n.up = false;
   n.writes.clear();
+  n.taking.reset();
   std::erase_if(network_, [id](const message& m) { return m.to() == id; });
 }
 
@@ -241,8 +318,19 @@ void core_cluster::restart(std::uint64_t id) {
   n.up = true;
   n.applied.clear();
   n.raft = std::make_unique<core::raft>(make_config(id, n.random.get()));
-  // The application state is rebuilt from the log, so it starts at 0.
-  n.raft->restore(n.disk.hard_state, n.disk.entries, 0);
+  // The application state is the snapshot's, then rebuilt from the log.
+  // The entries after the snapshot count if they follow it (recovery.h).
+  const raftpb::SnapshotMeta& snap = n.disk.snapshot.meta;
+  std::vector<entry> after;
+  auto at = n.disk.entries.find(snap.index());
+  if (snap.index() == 0 || at == n.disk.entries.end() || at->second.term() == snap.term()) {
+    for (auto it = n.disk.entries.upper_bound(snap.index());
+         it != n.disk.entries.end() && it->first == snap.index() + after.size() + 1; ++it) {
+      after.push_back(it->second);
+    }
+  }
+  n.applied = n.disk.snapshot.state;
+  n.raft->restore(n.disk.hard_state, std::move(after), snap.index(), snap);
   observe(id);
 }
 
@@ -263,7 +351,7 @@ void core_cluster::observe(std::uint64_t id) {
   // Records newly committed entries from the top down; the first one
   // already recorded is compared, and Log Matching (checked separately)
   // covers the entries below it.
-  for (std::uint64_t i = st.committed; i >= 1; --i) {
+  for (std::uint64_t i = st.committed; i > r.log().compacted_index(); --i) {
     const entry& e = r.log().at(i);
     auto [it, inserted] = committed_.emplace(i, e);
     if (inserted) continue;
@@ -281,11 +369,13 @@ void core_cluster::check_log_matching(std::vector<std::string>& out) const {
     for (auto b = std::next(a); b != nodes_.end(); ++b) {
       const core::raft_log& la = a->second.raft->log();
       const core::raft_log& lb = b->second.raft->log();
+      // Only what both hold: compacted entries are in their states.
+      const std::uint64_t floor = std::max(la.compacted_index(), lb.compacted_index());
       std::uint64_t i = std::min(la.last_index(), lb.last_index());
-      while (i > 0 && la.at(i).term() != lb.at(i).term()) --i;
+      while (i > floor && la.at(i).term() != lb.at(i).term()) --i;
       // Raft §5.3 Log Matching: same index and term means identical
       // entries up to there.
-      for (; i > 0; --i) {
+      for (; i > floor; --i) {
         if (la.at(i).term() != lb.at(i).term() || la.at(i).data() != lb.at(i).data()) {
           out.push_back("log matching broken between " + std::to_string(a->first) + " and " +
                         std::to_string(b->first) + " at " + std::to_string(i));
@@ -301,9 +391,12 @@ void core_cluster::check_committed(std::vector<std::string>& out) const {
   for (const auto& [index, e] : committed_) {
     // A committed entry never vanishes: a quorum holds it on disk.
     std::size_t holders = 0;
+    const auto same = [&e](const entry& x) { return x.term() == e.term() && x.data() == e.data(); };
     for (const auto& [id, n] : nodes_) {
-      const auto& d = n.disk.entries;
-      if (d.size() >= index && d[index - 1].term() == e.term() && d[index - 1].data() == e.data()) {
+      const auto it = n.disk.entries.find(index);
+      const auto& snap = n.disk.snapshot;
+      if ((it != n.disk.entries.end() && same(it->second)) ||
+          (index <= snap.meta.index() && same(snap.state[index - 1]))) {
         ++holders;
       }
     }

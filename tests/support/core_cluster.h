@@ -2,10 +2,14 @@
 //
 // Each node is a core::raft with a simulated disk: writes from a Ready stay
 // pending until persist() makes them durable, and crash() loses whatever is
-// pending. Messages wait in one network queue until deliver() hands them
-// over, unless a partition or a dropped link discards them. Every step can
-// be traced as text, which the scripted interaction tests compare with
-// golden files.
+// pending. A node's application state is the list of entries it applied;
+// a snapshot is that list up to the snapshot's index. Snapshots the core
+// asks for become durable with the node's next persist(); a MSG_SNAPSHOT
+// delivered carries the sender's durable snapshot, as the runtime's
+// transfer would (a dropped one is reported failed to the sender's core). Messages wait in one
+// network queue until deliver() hands them over, unless a partition or a dropped link discards
+// them. Every step can be traced as text, which the scripted interaction tests compare with golden
+// files.
 //
 // The cluster records what it observes (leaders per term, every committed
 // entry) and check_invariants() verifies Raft's safety properties against
@@ -49,16 +53,32 @@ struct cluster_options {
   // checker needs. Benchmarks turn it off to measure the cores alone;
   // crash, restart and check_invariants need it on.
   bool record = true;
+  // Snapshots every this many applied entries, keeping this many behind
+  // (by default, never in a test's length), and the in-memory log bound.
+  std::uint64_t snapshot_interval = limits::snapshot_interval_entries_max;
+  std::uint64_t snapshot_catchup = limits::snapshot_catchup_entries_max;
+  std::uint64_t log_entries_in_memory = limits::log_entries_in_memory_max;
 };
 
-// What one node's disk holds durably.
+// A snapshot: its metadata and the application state (the entries applied
+// up to its index).
+struct snapshot_data {
+  raftpb::SnapshotMeta meta;
+  std::vector<core::entry> state;
+};
+
+// What one node's disk holds durably: the hard state, the last snapshot,
+// and the log entries by index.
 struct durable_state {
   core::hard_state hard_state;
-  std::vector<core::entry> entries;
+  snapshot_data snapshot;
+  std::map<std::uint64_t, core::entry> entries;
 };
 
 struct pending_write {
   std::uint64_t seq = 0;
+  // A snapshot install: the log restarts after it.
+  bool reset = false;
   std::optional<core::hard_state> hard_state;
   std::vector<core::entry> entries;
 };
@@ -68,7 +88,11 @@ struct cluster_node {
   std::unique_ptr<splitmix64> random;
   durable_state disk;
   std::deque<pending_write> writes;
-  // Entries this node's application applied since it last started.
+  // The snapshot asked for, durable at the next persist().
+  std::optional<snapshot_data> taking;
+  // The snapshot a delivered MSG_SNAPSHOT carried.
+  snapshot_data received;
+  // The application state: every entry applied, in order from index 1.
   std::vector<core::entry> applied;
   bool up = true;
 };
@@ -125,6 +149,10 @@ class core_cluster {
  private:
   core::config make_config(std::uint64_t id, splitmix64* random) const;
   void emit(const std::string& line);
+  void handle_snapshots(std::uint64_t id, cluster_node& n, const core::ready& rd);
+  void persist_write(std::uint64_t id, cluster_node& n, pending_write& w);
+  void persist_snapshot(std::uint64_t id, cluster_node& n);
+  bool deliver_snapshot(const core::message& m);
   bool link_up(std::uint64_t from, std::uint64_t to) const;
   void deliver_one(const core::message& m);
   void observe(std::uint64_t id);
