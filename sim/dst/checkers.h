@@ -26,7 +26,7 @@
 #include "node/chain/block.h"
 #include "node/core/config.h"
 #include "node/runtime/node.h"
-#include "sim/dst/event_queue.h"
+#include "sim/dst/sim_core.h"
 
 namespace ringchain::dst {
 
@@ -108,7 +108,8 @@ class liveness_checker {
 };
 
 // "node 1 leader term 6 commit 42/43 height 20; node 2 down; ...": for
-// liveness failures.
+// liveness failures (the first 9 nodes of a larger cluster, and a count
+// of the others).
 std::string cluster_state(const std::vector<node_view>& nodes);
 
 // At the end of a run: replays the committed chain of the tallest node

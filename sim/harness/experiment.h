@@ -10,16 +10,21 @@
 //
 // Keys (scalars, or arrays under [matrix]): nodes, io, persistence,
 // rate_tps, tx_bytes, block_txs_max, round_interval_ms, round_deadline_ms,
-// barrier_delay_us, segment_mib, network, disk; scalars only: name,
-// description, engine, warmup_s, duration_s, clients, repetitions, seed.
+// election_ticks, barrier_delay_us, segment_mib, network, disk, machine;
+// scalars only:
+// name, description, engine, warmup_s, duration_s, clients, repetitions,
+// seed.
 //
 // engine = "processes" (the default) runs real ringchain-node processes on
 // this machine (up to 9 nodes). engine = "sim" runs each cell in the
-// deterministic simulator (sim/dst) in simulated time: up to 128 nodes, a
-// network and a disk profile per cell (network, disk), no io backend.
-// Keys one engine would ignore are refused there: io, barrier_delay_us,
-// segment_mib and clients belong to "processes"; network, disk and seed to
-// "sim".
+// deterministic simulator (sim/dst) in simulated time: up to
+// limits::sim_nodes_max nodes, a network and a disk profile per cell
+// (network, disk), and a machine profile (machine = "FILE", relative to
+// the experiment file; `ringchain-sim calibrate` writes one) whose CPU
+// time the nodes spend, and whose disk and network they use unless the
+// cell names others. Keys one engine would ignore are refused there:
+// segment_mib and clients belong to "processes"; network, disk, machine
+// and seed to "sim".
 #pragma once
 
 #include <cstdint>

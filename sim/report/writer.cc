@@ -35,6 +35,10 @@ std::vector<block_record> read_traces(const std::vector<std::filesystem::path>& 
   return all;
 }
 
+bool cpu_figures(const cell_report& c) {
+  return c.engine != "sim" || !c.machine.empty();
+}
+
 void measure_window(cell_report* r, std::uint64_t from_us, std::uint64_t to_us,
                     std::uint64_t round_us) {
   r->summary = summarize(r->blocks, r->nodes / 2 + 1);
@@ -59,9 +63,7 @@ using nlohmann::json;
 namespace {
 
 std::string fmt(double v, int decimals = 2) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
+  return fixed(v, decimals);
 }
 
 // One table of the report, rendered as Markdown and as HTML.
@@ -71,12 +73,13 @@ struct table {
   std::vector<std::vector<std::string>> rows;
 };
 
-// Per committed block: a node's resource row. The simulator measures disk
-// work only, so its CPU, context switch and kernel entry columns read "-".
+// Per committed block: a node's resource row. Without CPU figures (a
+// simulated cell without a machine profile) the CPU, context switch and
+// kernel entry columns read "-".
 std::vector<std::string> resource_row(const cell_report& c, const std::string& who,
                                       const node_resources& n, double per) {
-  const bool simulated = c.io == "sim";
-  auto measured = [&](std::string v) { return simulated ? std::string("-") : v; };
+  const bool figures = cpu_figures(c);
+  auto measured = [&](std::string v) { return figures ? v : std::string("-"); };
   return {c.label,
           who,
           measured(fmt(1000 * (n.cpu_user_s + n.cpu_system_s) / per)),
@@ -283,6 +286,8 @@ json cell_json(const cell_report& c) {
   json jc;
   jc["label"] = c.label;
   jc["nodes"] = c.nodes;
+  jc["engine"] = c.engine;
+  jc["machine"] = c.machine;
   jc["io"] = c.io;
   jc["persistence"] = c.persistence;
   jc["round_deadline_ms"] = c.round_deadline_ms;
@@ -415,6 +420,9 @@ base::result<run_report> read_report(const fs::path& dir) {
       c.label = jc.at("label");
       c.nodes = jc.at("nodes");
       c.io = jc.at("io");
+      // Reports from before simulated cells had an engine said io "sim".
+      c.engine = jc.value("engine", c.io == "sim" ? "sim" : "processes");
+      c.machine = jc.value("machine", "");
       c.persistence = jc.at("persistence");
       c.round_deadline_ms = jc.at("round_deadline_ms");
       c.txs_per_block = jc.at("txs_per_block");
