@@ -13,6 +13,8 @@
 #   6. kill the leader's container (SIGKILL), wait for a new leader, commit
 #      through it;
 #   7. restart the killed node and wait until it catches up;
+#   8. run configs/experiments/compose-smoke.toml (engine = "compose") with
+#      the same image, when build/sim/ringchain-sim is built;
 #   and always (trap) tear the project down: containers, network, volumes.
 #
 #   scripts/compose-test.sh [--nodes 3|5|7] [--keep]
@@ -354,6 +356,25 @@ if [ "$caught" -eq 1 ]; then
   pass "recovery: node$old restarted and reached height $h (leader was at ${target})"
 else
   fail "recovery" "node$old at height ${h:-?} after $wait_s s, leader at ${target:-?}"
+fi
+
+# --- 8. an experiment on a container cluster ------------------------------------
+# engine = "compose": the same reports as local processes, with a container
+# cut from the network and an emulated delay (configs/experiments/compose-smoke.toml).
+sim=${RINGCHAIN_SIM:-build/sim/ringchain-sim}
+if [ -x "$sim" ]; then
+  out_dir=$(mktemp -d)
+  say "running configs/experiments/compose-smoke.toml on containers ($sim)"
+  if RINGCHAIN_IMAGE=$node_tag timeout 600 "$sim" run configs/experiments/compose-smoke.toml \
+       --out "$out_dir" >"$out_dir/run.log" 2>&1 &&
+     grep -q '"error": ""' "$out_dir/report.json" && grep -q '"kind": "partition"' "$out_dir/report.json"; then
+    pass "experiment: compose-smoke wrote its reports ($(grep -o '[0-9.]*% of blocks committed within' "$out_dir/report.md" | head -n 1) the deadline)"
+  else
+    fail "experiment" "compose-smoke: $(tail -n 5 "$out_dir/run.log" 2>/dev/null)"
+  fi
+  rm -rf "$out_dir"
+else
+  say "skipping the compose experiment: no $sim (scripts/test.sh builds it)"
 fi
 
 summary

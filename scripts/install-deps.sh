@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package ringchain needs to build, test and run.
+# Installs every Debian 12 package ringchain needs to build, test and run,
+# and any more packages named as arguments (scripts/fuzz.sh adds clang).
 # Idempotent: when everything is present it only checks and returns.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus-cpp-dev libtomlplusplus-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
   gnuplot-nox
+  "$@"
 )
 
 missing=()

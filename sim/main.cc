@@ -29,6 +29,7 @@
 #include "sim/commands.h"
 #include "sim/dst/dst.h"
 #include "sim/dst/experiment.h"
+#include "sim/harness/capacity.h"
 #include "sim/harness/experiment.h"
 #include "sim/report/writer.h"
 
@@ -50,6 +51,58 @@ report::cell_report run_one_cell(const harness::experiment& e, std::size_t i, co
       stderr, "  simulated %.0f s in %.1f s\n", e.warmup_s + e.duration_s + 1,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - cell_start).count());
   return r;
+}
+
+// Runs cell i of `e` once more at `rate_tps` for `seconds`, in a scratch
+// directory removed afterwards (a capacity probe, or the equal-load run).
+report::cell_report rerun_cell(const harness::experiment& e, std::size_t i, std::uint32_t rate_tps,
+                               double warmup_s, double seconds, const fs::path& out,
+                               const std::string& node_binary) {
+  harness::experiment once = e;
+  once.warmup_s = warmup_s;
+  once.duration_s = seconds;
+  once.cells = {e.cells[i]};
+  once.cells[0].rate_tps = rate_tps;
+  const fs::path dir = out / "scratch";
+  report::cell_report r = run_one_cell(once, 0, dir, node_binary);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return r;
+}
+
+// Deadline capacity of every cell, then every cell again at half the
+// lowest capacity (report::cell_report's capacity fields).
+void search_capacities(const harness::experiment& e, report::run_report& r, const fs::path& out,
+                       const std::string& node_binary) {
+  double lowest = 0;
+  for (std::size_t i = 0; i < e.cells.size(); ++i) {
+    report::cell_report& c = r.cells[i];
+    if (!c.error.empty()) continue;
+    std::fprintf(stderr, "[capacity %zu/%zu] %s\n", i + 1, e.cells.size(), c.label.c_str());
+    const harness::capacity_found found = harness::find_capacity(
+        [&](std::uint32_t rate) {
+          report::cell_report p = rerun_cell(e, i, rate, 0.5, e.capacity_probe_s, out, node_binary);
+          std::fprintf(stderr, "  %u tx/s offered: %s\n", rate,
+                       report::meets_deadline(p) ? "meets the deadline" : "misses it");
+          return p;
+        },
+        e.cells[i].rate_tps, e.capacity_max_tps, 3);
+    c.capacity_tps = found.tps;
+    c.capacity_probes = found.probes;
+    if (found.tps > 0 && (lowest == 0 || found.tps < lowest)) lowest = found.tps;
+  }
+  if (lowest <= 0) return;
+  const auto equal = static_cast<std::uint32_t>(std::max(1.0, lowest / 2));
+  for (std::size_t i = 0; i < e.cells.size(); ++i) {
+    report::cell_report& c = r.cells[i];
+    if (!c.error.empty()) continue;
+    std::fprintf(stderr, "[equal load %zu/%zu] %s at %u tx/s\n", i + 1, e.cells.size(),
+                 c.label.c_str(), equal);
+    const report::cell_report q =
+        rerun_cell(e, i, equal, e.warmup_s, e.duration_s, out, node_binary);
+    c.equal_load_tps = equal;
+    c.equal_load = q.summary;
+  }
 }
 
 // Writes the run's reports and prints the summary; the exit code.
@@ -92,6 +145,7 @@ int run(const fs::path& file, fs::path out, const std::string& node_binary) {
     if (!r.cells.back().error.empty())
       std::fprintf(stderr, "  cell failed: %s\n", r.cells.back().error.c_str());
   }
+  if (e.capacity_search) search_capacities(e, r, out, node_binary);
   if (int code = finish_reports(r, out); code != 0) return code;
   for (const auto& c : r.cells) {
     if (!c.error.empty()) return 1;

@@ -6,6 +6,8 @@
 #pragma once
 
 namespace ringchain::detail {
+// Prints the failed expression, its file and line and the message to stderr,
+// then aborts: called by RC_ASSERT and RC_ASSERT_MSG, never directly.
 [[noreturn]] void assert_failed(const char* expr, const char* file, int line,
                                 const char* msg) noexcept;
 }  // namespace ringchain::detail

@@ -12,7 +12,9 @@
 
 namespace ringchain::limits {
 
+// A kibibyte (1024 bytes); with mib, the units of the byte bounds below.
 inline constexpr std::uint64_t kib = 1024;
+// A mebibyte: 1024 kibibytes.
 inline constexpr std::uint64_t mib = 1024 * kib;
 
 // Cluster size of a real node: the peers its configuration lists and it
@@ -24,6 +26,7 @@ inline constexpr std::size_t peers_max = 128;
 // clusters of real nodes in one process, up to sim_nodes_max (1,001 nodes
 // across three regions is its largest experiment).
 inline constexpr std::size_t voters_max = 1024;
+// Nodes of one simulated cluster (sim/dst), within voters_max.
 inline constexpr std::size_t sim_nodes_max = 1024;
 
 // Size of one entry's payload (a block plus its header, encoded).
@@ -46,6 +49,7 @@ inline constexpr std::uint64_t inflight_bytes_max = 64 * mib;
 // Entries the leader holds that are not yet committed; proposals beyond this
 // are refused so that a stalled quorum cannot grow the log without bound.
 inline constexpr std::size_t uncommitted_entries_max = 4096;
+// Payload bytes of those uncommitted entries, with the same refusal past it.
 inline constexpr std::uint64_t uncommitted_bytes_max = 256 * mib;
 
 // Responses a node holds back until its storage reports the state they
@@ -66,24 +70,28 @@ inline constexpr std::uint32_t election_ticks_max = 10000;
 // A transaction's payload (an encoded key-value write).
 inline constexpr std::uint64_t tx_payload_bytes_max = 64 * kib;
 
-// Transactions of one block, and their encoded bytes (payload, sender,
-// nonce and signature each).
+// Transactions of one block.
 inline constexpr std::size_t block_txs_max = 16384;
+// Encoded bytes of one block's transactions (payload, sender, nonce and
+// signature each).
 inline constexpr std::uint64_t block_bytes_max = 3 * mib;
 
-// Transactions and bytes waiting in a node's mempool; past these, clients
-// are told to back off.
+// Transactions waiting in a node's mempool; past this, clients are told to
+// back off.
 inline constexpr std::size_t mempool_txs_max = 200000;
+// Bytes waiting in a node's mempool; past this, clients are told to back
+// off.
 inline constexpr std::uint64_t mempool_bytes_max = 128 * mib;
 
 // One frame on the wire: a whole MSG_APPEND plus its envelope.
 inline constexpr std::uint64_t frame_size_max = 16 * mib;
 
-// Connections each port holds at once: the peer port (one per peer, with
-// room for re-dials), the client port, and the admin port (loopback, for
-// operators).
+// Connections each port holds at once. The peer port: one per peer, with
+// room for re-dials.
 inline constexpr std::size_t peer_connections_max = 2 * peers_max;
+// Connections the client port holds at once.
 inline constexpr std::size_t client_connections_max = 1024;
+// Connections the admin port (loopback, for operators) holds at once.
 inline constexpr std::size_t admin_connections_max = 16;
 // Connections of all ports together.
 inline constexpr std::size_t connections_max =
@@ -100,19 +108,21 @@ inline constexpr std::size_t submit_txs_max = 1024;
 // connection whose partial frame would pass this is closed.
 inline constexpr std::uint64_t partial_frame_bytes_total_max = 256 * mib;
 
-// Bytes queued for one peer (a slow peer's messages are dropped past it)
-// and for one client (a client that does not read is disconnected), and
-// queued for clients altogether.
+// Bytes queued for one peer: a slow peer's messages are dropped past it.
 inline constexpr std::uint64_t peer_send_bytes_max = 64 * mib;
+// Bytes queued for one client: a client that does not read is
+// disconnected.
 inline constexpr std::uint64_t client_send_bytes_max = 8 * mib;
+// Bytes queued for all clients together.
 inline constexpr std::uint64_t client_send_bytes_total_max = 256 * mib;
 
-// Signature-check batches waiting, in all and per connection (a client
-// that sends batch after batch waits its turn instead of holding the
-// verifier), and the transactions one batch carries at most (bigger
-// submissions are checked as several batches, others' batches between).
+// Signature-check batches waiting, in all.
 inline constexpr std::size_t verify_jobs_max = 256;
+// Signature-check batches waiting for one connection: a client that sends
+// batch after batch waits its turn instead of holding the verifier.
 inline constexpr std::size_t verify_jobs_per_connection_max = 8;
+// Transactions one signature-check batch carries at most: bigger
+// submissions are checked as several batches, others' batches between.
 inline constexpr std::size_t verify_batch_txs_max = 256;
 
 // Consensus messages a follower holds while the signatures of an append
@@ -120,11 +130,20 @@ inline constexpr std::size_t verify_batch_txs_max = 256;
 // are dropped (Raft resends).
 inline constexpr std::size_t held_inputs_max = 4096;
 
-// How long a connection may hold a partial frame without completing it,
-// may stay silent before its first frame, and may stay idle (no frame in
-// or out) before it is closed.
+// Messages held by the network emulation's delay on one link; past this
+// they are dropped (and counted).
+inline constexpr std::size_t emulated_messages_max = 65536;
+// The emulation's delay and jitter on one link.
+inline constexpr std::uint32_t emulated_delay_ms_max = 60'000;
+
+// How long a connection may hold a partial frame without completing it
+// before it is closed.
 inline constexpr std::uint32_t frame_stall_timeout_ms_max = 10'000;
+// How long a new connection may stay silent, before its first frame, until
+// it is closed.
 inline constexpr std::uint32_t first_frame_timeout_ms_max = 5'000;
+// How long a connection may stay idle (no frame in or out) before it is
+// closed.
 inline constexpr std::uint32_t client_idle_timeout_ms_max = 300'000;
 
 // One write to the block log: the records of one Ready (its entries and

@@ -18,6 +18,8 @@ namespace ringchain::base {
 // An operating error: the sentence that explains it.
 class error {
  public:
+  // An error with this sentence; prefer fail(), which asserts that the sentence
+  // is not empty.
   explicit error(std::string message) : message_(std::move(message)) {}
   // The sentence; never empty.
   const std::string& message() const { return message_; }
@@ -40,6 +42,7 @@ class [[nodiscard]] status {
   // Failure (implicit, so `return base::fail(...)` works).
   status(error e) : error_(std::move(e.message())) {}  // NOLINT(google-explicit-constructor)
 
+  // Whether this is success.
   bool ok() const { return error_.empty(); }
   // The error's sentence; empty on success.
   const std::string& message() const { return error_; }
@@ -56,26 +59,35 @@ class [[nodiscard]] status {
 template <class T>
 class [[nodiscard]] result {
  public:
+  // A result holding `value` (implicit, so `return value;` works).
   result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
-  result(error e) : v_(std::in_place_index<1>, std::move(e)) {}      // NOLINT
+  // A result holding an error (implicit, so `return base::fail(...)` works).
+  result(error e) : v_(std::in_place_index<1>, std::move(e)) {}  // NOLINT
 
+  // Whether a value is held.
   bool ok() const { return v_.index() == 0; }
   // The value; asserts that there is one.
   T& value() & {
     RC_ASSERT_MSG(ok(), "result holds an error");
     return std::get<0>(v_);
   }
+  // The value, read-only; asserts that there is one.
   const T& value() const& {
     RC_ASSERT_MSG(ok(), "result holds an error");
     return std::get<0>(v_);
   }
+  // The value, moved out of a temporary result; asserts that there is one.
   T&& value() && {
     RC_ASSERT_MSG(ok(), "result holds an error");
     return std::get<0>(std::move(v_));
   }
+  // Member access to the value; asserts that there is one.
   T* operator->() { return &value(); }
+  // Member access to the value, read-only; asserts that there is one.
   const T* operator->() const { return &value(); }
+  // The value; asserts that there is one.
   T& operator*() & { return value(); }
+  // The value, read-only; asserts that there is one.
   const T& operator*() const& { return value(); }
   // The error's sentence; empty when there is a value.
   const std::string& message() const {

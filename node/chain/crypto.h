@@ -9,21 +9,30 @@
 
 namespace ringchain::chain {
 
+// Bytes of a SHA-256 hash.
 inline constexpr std::size_t hash_bytes = 32;
+// Bytes of a raw Ed25519 public key.
 inline constexpr std::size_t public_key_bytes = 32;
+// Bytes of a raw Ed25519 private key (its seed).
 inline constexpr std::size_t private_key_bytes = 32;
+// Bytes of an Ed25519 signature.
 inline constexpr std::size_t signature_bytes = 64;
 
 using hash = std::array<unsigned char, hash_bytes>;
 
 // SHA-256 of the concatenation of `parts`.
 hash sha256(std::initializer_list<std::string_view> parts);
+// The hash's bytes as a string_view, valid while `h` lives (for protobuf fields
+// and hashing).
 std::string_view as_bytes(const hash& h);
+// Lowercase hexadecimal of `bytes`, two digits a byte.
 std::string to_hex(std::string_view bytes);
 
 // An Ed25519 key pair, raw 32-byte keys.
 struct key_pair {
+  // The raw 32-byte public key: what a transaction's sender holds.
   std::string public_key;
+  // The raw 32-byte private key (the Ed25519 seed, RFC 8032) that signs.
   std::string private_key;
 };
 

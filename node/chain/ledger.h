@@ -13,11 +13,15 @@
 
 namespace ringchain::chain {
 
+// The state every node builds by applying committed blocks in order. It changes
+// only through apply(); two nodes that applied the same blocks hold equal
+// states and equal state_hash().
 class ledger {
  public:
   // The height and header hash of the last applied block (0 and zeros
   // before the first).
   std::uint64_t height() const { return height_; }
+  // The header hash of the last applied block; all zeros before the first.
   const hash& tip() const { return tip_; }
 
   // Checks that `b` links to the tip and applies it. Returns the problem
@@ -34,6 +38,7 @@ class ledger {
   std::uint64_t last_nonce(const std::string& sender) const;
   // The value of a key, or nothing.
   const std::string* get(const std::string& key) const;
+  // How many keys hold a value.
   std::size_t keys() const { return kv_.size(); }
 
   // A hash of the whole state (keys, values, nonces) and the height; equal

@@ -11,8 +11,14 @@
 
 namespace ringchain::chain {
 
+// The node's queue of verified transactions waiting for a block, in arrival
+// order. A (sender, nonce) pair waits at most once, and the queue is bounded by
+// transactions and by their encoded bytes (limits::mempool_txs_max and
+// mempool_bytes_max bound the configured values).
 class mempool {
  public:
+  // An empty mempool that holds at most `txs_max` transactions and `bytes_max`
+  // encoded bytes.
   mempool(std::size_t txs_max, std::uint64_t bytes_max)
       : txs_max_(txs_max), bytes_max_(bytes_max) {}
 
@@ -22,11 +28,14 @@ class mempool {
   tx_error add(transaction tx, const ledger& l);
 
   // Takes transactions in arrival order for the next block, at most
-  // `txs_max` and `bytes_max` of payload, dropping any whose nonce the
+  // `txs_max` and `bytes_max` of encoded transactions (a first transaction
+  // above `bytes_max` still goes alone), dropping any whose nonce the
   // ledger has passed meanwhile.
   std::vector<transaction> take(std::size_t txs_max, std::uint64_t bytes_max, const ledger& l);
 
+  // Transactions waiting.
   std::size_t size() const { return queue_.size(); }
+  // Encoded bytes of the transactions waiting.
   std::uint64_t bytes() const { return bytes_; }
 
  private:

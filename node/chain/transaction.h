@@ -20,6 +20,7 @@ enum class tx_error {
   replay,        // this sender's nonce was already used
   mempool_full,  // back off and retry
 };
+// A sentence for the error, told to the client; "ok" for none.
 const char* to_string(tx_error e);
 
 // The bytes a sender signs: a domain tag, the sender, the nonce

@@ -42,6 +42,8 @@ enum class planted_bug : std::uint8_t {
   // Node: node 2 applies every block's writes with a changed value.
   diverge_state,
 };
+// The bug's name, as the simulator's --plant-bug flag and its replay
+// commands spell it.
 const char* to_string(planted_bug b);
 // Parses a bug's name; false for a name it does not know.
 bool parse_planted_bug(std::string_view text, planted_bug* out);
@@ -80,14 +82,30 @@ struct config {
   // from a leader within the timeout ignores vote requests.
   bool check_quorum = true;
 
+  // Appends in flight to one follower before the leader waits for
+  // acknowledgements (at most limits::inflight_appends_max).
   std::size_t inflight_appends = limits::inflight_appends_max;
+  // Payload bytes in flight to one follower (at most
+  // limits::inflight_bytes_max, and at least append_bytes).
   std::uint64_t inflight_bytes = limits::inflight_bytes_max;
+  // Payload bytes of entries in one MSG_APPEND; one larger entry still travels
+  // alone (at most limits::append_bytes_max, and at least entry_bytes).
   std::uint64_t append_bytes = limits::append_bytes_max;
+  // Entries in one MSG_APPEND (at most limits::append_entries_max).
   std::size_t append_entries = limits::append_entries_max;
+  // Payload bytes of one entry: larger proposals are refused as too_large and
+  // larger incoming entries as oversized_entry (at most
+  // limits::entry_bytes_max).
   std::uint64_t entry_bytes = limits::entry_bytes_max;
+  // Uncommitted entries the leader holds before it refuses proposals as busy
+  // (at most limits::uncommitted_entries_max).
   std::size_t uncommitted_entries = limits::uncommitted_entries_max;
+  // Payload bytes of the uncommitted entries the leader holds before it refuses
+  // proposals as busy (at most limits::uncommitted_bytes_max).
   std::uint64_t uncommitted_bytes = limits::uncommitted_bytes_max;
 
+  // The injected random source (see random_source); it draws the randomized
+  // election timeouts. Required: validate() refuses a config without one.
   random_source random;
 
   // Test-only (see planted_bug).

@@ -24,6 +24,9 @@ namespace ringchain::core {
 
 using entry = raftpb::Entry;
 
+// One node's Raft log and its four positions (see above). The core owns it;
+// the node's runtime reads it (through raft::log()) to find the blocks it
+// holds.
 class raft_log {
  public:
   // Starts from a log recovered from storage; all of it is durable.
@@ -31,15 +34,22 @@ class raft_log {
   // application; they are clamped to what the log holds.
   void restore(std::vector<entry> entries, std::uint64_t committed, std::uint64_t applied);
 
+  // The index of the last entry; 0 for the empty log.
   std::uint64_t last_index() const { return entries_.size(); }
+  // The term of the last entry; 0 for the empty log.
   std::uint64_t last_term() const { return term(last_index()).value_or(0); }
+  // The highest index known committed on a quorum (see the positions above).
   std::uint64_t committed() const { return committed_; }
+  // The highest index handed to the application.
   std::uint64_t applied() const { return applied_; }
+  // The highest index storage reported durable.
   std::uint64_t durable() const { return durable_; }
 
   // The term of the entry at `index`, 0 for index 0, nothing when the log
   // does not reach `index`.
   std::optional<std::uint64_t> term(std::uint64_t index) const;
+  // Whether the log holds an entry at `index` with term `term` (index 0
+  // matches term 0): the consistency check of AppendEntries (Raft §5.3).
   bool match_term(std::uint64_t index, std::uint64_t term) const;
 
   // Whether a log ending at (last_index, last_term) is at least as
@@ -81,21 +91,28 @@ class raft_log {
   // Payload bytes of entries (lo, hi].
   std::uint64_t bytes_between(std::uint64_t lo, std::uint64_t hi) const;
 
-  // Entries not yet handed to storage, and marking them handed as part of
-  // the Ready with sequence number `seq`.
+  // Whether some entries are not yet handed to storage.
   bool has_unhanded() const { return handed_ < last_index(); }
+  // The index of the first entry not yet handed to storage.
   std::uint64_t first_unhanded() const { return handed_ + 1; }
+  // Marks every entry handed to storage as part of the Ready with sequence
+  // number `seq`; sequence numbers rise from one call to the next.
   void mark_handed(std::uint64_t seq);
 
   // Storage reports the Ready `seq` durable (reports arrive in order).
   void mark_durable(std::uint64_t seq);
 
-  // Entries committed and durable here that are not yet applied, and
-  // marking them applied.
+  // Whether entries committed and durable here are not yet applied.
   bool has_unapplied() const;
+  // The highest index that may be applied: min(committed, durable), since a
+  // follower applies only what it holds durably.
   std::uint64_t apply_bound() const;
+  // Marks entries up to `index` applied; asserts that `index` moves forward
+  // and stays within apply_bound().
   void mark_applied(std::uint64_t index);
 
+  // The entry at `index`; asserts that the log holds it (1 <= index <=
+  // last_index()).
   const entry& at(std::uint64_t index) const;
 
  private:

@@ -63,7 +63,10 @@ namespace ringchain::core {
 using message = raftpb::Message;
 using hard_state = raftpb::HardState;
 
+// A node's role in its current term. pre_candidate asks a pre-vote (Raft thesis
+// §9.6) before it raises its term; candidate asks for real votes (Raft §5.2).
 enum class role { follower, pre_candidate, candidate, leader };
+// The role's name ("pre-candidate"), for status and logs.
 const char* to_string(role r);
 
 // Why step() refused a message. The message changed nothing.
@@ -85,20 +88,30 @@ enum class input_error {
   // sends one.
   conflicts_committed,
 };
+// A sentence for the error, for logs ("none" for none).
 const char* to_string(input_error e);
 
 // A batch of work for the caller; see "The Ready contract" above.
 struct ready {
   // Non-zero when hard_state and entries must be persisted.
   std::uint64_t persist_seq = 0;
+  // The hard state (term, vote, commit) to persist with the entries; set
+  // exactly when persist_seq is non-zero.
   std::optional<raftpb::HardState> hard_state;
+  // Entries to persist: every entry not yet handed to storage, consecutive.
+  // They replace any stored entries from the first one's index on.
   std::vector<entry> entries;
+  // Messages to send; see step 2 of the contract for why they may leave before
+  // the write is durable.
   std::vector<message> messages;
+  // Entries to apply, in index order: committed on a quorum and durable on this
+  // node.
   std::vector<entry> committed_entries;
 };
 
 // Outcome of propose().
 struct proposal {
+  // The outcomes of propose().
   enum class code {
     accepted,
     // This node is not the leader; `leader` names the known one, or 0.
@@ -108,22 +121,37 @@ struct proposal {
     // The uncommitted tail of the log is at its bound; retry later.
     busy,
   };
+  // What became of the proposal; index, term and leader are set as the code
+  // says.
   code result = code::accepted;
+  // When accepted: the index the entry got in the leader's log.
   std::uint64_t index = 0;
+  // When accepted: the term the entry was proposed in.
   std::uint64_t term = 0;
+  // The leader: this node when accepted, the known leader (or 0) when
+  // not_leader.
   std::uint64_t leader = 0;
 };
 
 // A snapshot of the node's consensus state, for status queries and tests.
 struct status {
+  // This node's id.
   std::uint64_t id = 0;
+  // Its current role.
   core::role role = core::role::follower;
+  // Its current term.
   std::uint64_t term = 0;
+  // The node it voted for in the current term; 0 for none.
   std::uint64_t vote = 0;
+  // The leader it knows for the current term; 0 for none.
   std::uint64_t leader = 0;
+  // The index of its last log entry.
   std::uint64_t last_index = 0;
+  // Its commit index.
   std::uint64_t committed = 0;
+  // The highest index handed to the application.
   std::uint64_t applied = 0;
+  // The highest index storage reported durable.
   std::uint64_t durable = 0;
 };
 
@@ -144,9 +172,14 @@ enum class counter : std::uint8_t {
   responses_dropped_held_full,
   count_,
 };
+// The counter's name ("terms_led"), as status and metrics export it.
 const char* to_string(counter c);
 using counters = base::counter_set<counter>;
 
+// One node's Raft consensus state machine; see the top of this file for how the
+// caller drives it (the Ready contract) and how it refuses input. It owns its
+// log and the leader's progress of each follower, and changes only in the calls
+// below.
 class raft {
  public:
   // `cfg` must have passed config::validate(); the node starts as a
@@ -170,13 +203,23 @@ class raft {
   // Starts an election now, as if the election timeout had elapsed.
   void campaign();
 
+  // Whether there is work for the caller: messages, entries or a term or vote
+  // to persist, or entries to apply.
   bool has_ready() const;
+  // Takes the batch of work; asserts that the previous one was advanced.
   ready take_ready();
+  // Tells the core that `rd`, the Ready last taken, is handled: its committed
+  // entries count as applied. Persisting is reported separately
+  // (MSG_STORAGE_DONE).
   void advance(const ready& rd);
 
+  // A snapshot of the consensus state.
   status get_status() const;
+  // What the core counted since it started.
   const counters& get_counters() const { return counters_; }
+  // The log, read-only (the runtime finds its blocks there).
   const raft_log& log() const { return log_; }
+  // This node's id.
   std::uint64_t id() const { return id_; }
   // The leader's view of a follower's replication; nullptr when not leader
   // or for an unknown id.

@@ -10,6 +10,8 @@
 
 namespace ringchain::io {
 
+// What the uring and epoll backends share (see the top of this file); each
+// derives from it and implements its hooks.
 class reactor_base : public reactor {
  protected:
   // Begins a file write: the first part ends at the first chunk boundary.
@@ -54,7 +56,11 @@ class reactor_base : public reactor {
   std::vector<stream*> closing_;
 };
 
+// A reactor on one io_uring; the error says why io_uring is unavailable and
+// names --io=epoll as the way to run anyway.
 base::result<std::unique_ptr<reactor>> make_uring_reactor(const reactor_options& opts);
+// A reactor on Boost.Asio's epoll reactor, with pwrite + fdatasync for file
+// writes.
 base::result<std::unique_ptr<reactor>> make_epoll_reactor(const reactor_options& opts);
 
 }  // namespace ringchain::io

@@ -10,6 +10,7 @@
 
 namespace ringchain::net {
 
+// Bytes of a frame's header: the body's length, 32-bit little-endian.
 inline constexpr std::size_t frame_header_bytes = 4;
 
 // Appends `msg` framed to `out`; false when it is above `frame_bytes_max`.

@@ -28,6 +28,7 @@ const char* to_string(counter c) {
     case counter::messages_dropped_peer_down: return "messages_dropped_peer_down";
     case counter::messages_dropped_peer_slow: return "messages_dropped_peer_slow";
     case counter::accept_errors: return "accept_errors";
+    case counter::messages_dropped_emulated: return "messages_dropped_emulated";
     case counter::count_: break;
   }
   return "?";
@@ -163,7 +164,7 @@ void framed_connection::account_partial() {
   const std::uint64_t held = reader_.buffered_bytes();
   budget_.partial_bytes = budget_.partial_bytes - partial_held_ + held;
   partial_held_ = held;
-  if (held > 0 && budget_.partial_bytes > limits::partial_frame_bytes_total_max) {
+  if (held > 0 && budget_.partial_bytes > budget_.partial_bytes_max) {
     refuse(refusal::buffers_full, "the node's buffers for incomplete frames are full (" +
                                       std::to_string(budget_.partial_bytes) + " bytes)");
   }

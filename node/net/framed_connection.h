@@ -50,10 +50,11 @@ struct port_limits {
   // queued answers (client and admin ports; a peer's queue has its own).
   bool counts_toward_send_total = true;
   // How long a new connection may stay silent before its first complete
-  // frame, may hold an incomplete frame without progress, and may stay
-  // without a frame in or out.
+  // frame.
   std::uint32_t first_frame_timeout_ms = limits::first_frame_timeout_ms_max;
+  // How long a connection may hold an incomplete frame without progress.
   std::uint32_t frame_stall_timeout_ms = limits::frame_stall_timeout_ms_max;
+  // How long a connection may stay without a frame in or out.
   std::uint32_t idle_timeout_ms = limits::client_idle_timeout_ms_max;
 };
 
@@ -67,15 +68,20 @@ class node_budget {
 
   // Counters of the node's connections.
   counters& counts() { return counts_; }
+  // Counters of the node's connections, read-only.
   const counters& counts() const { return counts_; }
   // Refusals by reason, and their log.
   refusal_log& refusals() { return refusals_; }
+  // Refusals by reason, read-only.
   const refusal_log& refusals() const { return refusals_; }
 
   // Accepted connections open now, of every port.
   std::size_t connections = 0;
   // Bytes of incomplete frames buffered, of every connection.
   std::uint64_t partial_bytes = 0;
+  // The bound on partial_bytes: limits::partial_frame_bytes_total_max, or
+  // lower by configuration (partial_frames_mib).
+  std::uint64_t partial_bytes_max = limits::partial_frame_bytes_total_max;
   // Bytes queued for clients (their last known queue sizes).
   std::uint64_t client_send_bytes = 0;
 
@@ -106,6 +112,8 @@ class framed_connection {
   // client for dialled ones).
   framed_connection(io::reactor& reactor, connection_handler handler, node_budget& budget,
                     const port_limits& limits, tls_context* tls = nullptr);
+  // Gives back this connection's share of the node-wide partial-frame and
+  // queued-answer bytes.
   ~framed_connection();
   framed_connection(const framed_connection&) = delete;
   framed_connection& operator=(const framed_connection&) = delete;
@@ -193,6 +201,8 @@ class frame_server {
   // `tls`, every connection speaks TLS as the server.
   frame_server(io::reactor& reactor, connection_handler handler, node_budget& budget,
                port_limits limits, tls_context* tls = nullptr);
+  // Disarms the server's timers and closes the listening socket; the
+  // connections it owns go with it.
   ~frame_server();
   frame_server(const frame_server&) = delete;
   frame_server& operator=(const frame_server&) = delete;

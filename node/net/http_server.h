@@ -18,16 +18,25 @@ namespace ringchain::net {
 
 // An answer to a GET: a content type and a body.
 struct http_answer {
+  // The Content-Type header's value.
   std::string content_type = "text/plain; charset=utf-8";
+  // The body, sent with its Content-Length.
   std::string body;
 };
 
+// The node's metrics endpoint: answers each GET through the handler, on the
+// reactor thread. See the top of this file for its bounds.
 class http_server {
  public:
   // Answers GET `path`; nothing for an unknown path (404).
   using handler_fn = std::function<std::optional<http_answer>(const std::string& path)>;
 
+  // A server that answers through `handler`; accept errors and refused
+  // connections count in `budget` (the node's), which outlives it. listen()
+  // starts it.
   http_server(io::reactor& reactor, handler_fn handler, node_budget& budget);
+  // Disarms the server's timers and closes the listening socket; the
+  // connections it owns go with it.
   ~http_server();
   http_server(const http_server&) = delete;
   http_server& operator=(const http_server&) = delete;

@@ -52,6 +52,28 @@ struct tcp_peers_config {
   std::uint32_t link_timeout_ms = 300;
 };
 
+// Network emulation on one link: what this node does to the messages it
+// sends the peer. It lives in the transport, not the kernel (no netem
+// needed), so process, container and simulated experiments mean the same
+// thing. Off by default; set through the admin port.
+struct link_emulation {
+  // Each message is held for delay_ms plus a uniform draw in
+  // [0, jitter_ms], and leaves in order (as TCP would deliver it).
+  std::uint32_t delay_ms = 0;
+  // The upper end of the uniform draw added to delay_ms.
+  std::uint32_t jitter_ms = 0;
+  // Messages dropped, per million.
+  std::uint32_t loss_ppm = 0;
+  // Every message dropped: a partition from this side.
+  bool partitioned = false;
+  // Whether it changes anything.
+  bool active() const { return delay_ms || jitter_ms || loss_ppm || partitioned; }
+  // "delay 50 ms, jitter 10 ms, loss 1%, partitioned" ("none" when off).
+  std::string describe() const;
+  // Whether the values are within their bounds.
+  base::status validate() const;
+};
+
 // One peer's link, as the status and the metrics show it.
 struct peer_link {
   // The peer's node id.
@@ -59,14 +81,18 @@ struct peer_link {
   // Whether this node's connection to it is up.
   bool connected = false;
   // When this node last received a frame from it (reactor clock, µs; 0:
-  // never), and when `connected` last changed.
+  // never).
   std::uint64_t last_heard_us = 0;
+  // When `connected` last changed (reactor clock, µs).
   std::uint64_t changed_us = 0;
 };
 
 // The bounds of the peer port.
 port_limits peer_port_limits();
 
+// The production transport: one dialled link to each peer, with its
+// emulation, and the peer port for the links peers dial here (see the top
+// of this file). Runs on the reactor thread.
 class tcp_peers final : public peer_transport {
  public:
   // Hands a received message to the node; an error refuses it and closes
@@ -76,6 +102,8 @@ class tcp_peers final : public peer_transport {
   // `budget` (the node's: counters, refusals, node-wide bounds) outlives
   // the transport.
   tcp_peers(io::reactor& reactor, tcp_peers_config cfg, deliver_fn deliver, node_budget& budget);
+  // Destroys the links and the peer port (defined where `link` is
+  // complete).
   ~tcp_peers() override;
 
   // Listens on the peer port and dials every peer.
@@ -84,12 +112,21 @@ class tcp_peers final : public peer_transport {
   std::uint16_t local_port() const { return server_.local_port(); }
   // Every peer's link, by id.
   std::vector<peer_link> links() const;
+  // Sets the network emulation of the link to `peer` (logged).
+  base::status emulate(std::uint64_t peer, const link_emulation& e);
+  // The emulation of each link that has one.
+  std::map<std::uint64_t, link_emulation> emulation() const;
+  // Sends through the link to m.to(), after its emulation (which may drop
+  // or delay the message, counted); nothing for an unknown node.
   void send(const raftpb::Message& m) override;
 
  private:
   struct link;
   void dial(link& p);
   void link_up(link& p, framed_connection& c);
+  void transmit(link& p, const raftpb::Message& m);
+  void release_delayed(link& p);
+  std::uint64_t next_random();
   void link_down(link& p);
   void on_frame(framed_connection& c, std::string_view body);
 
@@ -100,6 +137,8 @@ class tcp_peers final : public peer_transport {
   port_limits limits_;
   frame_server server_;
   std::map<std::uint64_t, std::unique_ptr<link>> links_;
+  // xorshift64 state of the emulation's draws (jitter, loss).
+  std::uint64_t random_state_ = 0x9e3779b97f4a7c15ULL;
 };
 
 }  // namespace ringchain::net

@@ -11,6 +11,7 @@
 
 namespace ringchain::net {
 
+// Why bad input was refused; one counter and one log rate limit each.
 enum class refusal : std::uint8_t {
   // A frame announced above the port's frame bound.
   frame_too_large,
@@ -51,6 +52,8 @@ enum class refusal : std::uint8_t {
   tls,
   count_,
 };
+// The reason's name ("frame_too_large"), as logs, status and metrics show
+// it.
 const char* to_string(refusal r);
 
 // Counts refusals by reason and logs them, at most one line a second per

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <deque>
 
 #include "node/net/peer_transport.h"
 #include "proto/node.pb.h"
@@ -42,6 +43,11 @@ struct tcp_peers::link {
   std::uint64_t changed_us = 0;
   // Abandons a dial that has not connected in time.
   std::unique_ptr<io::timer> connect_timeout;
+  // Network emulation, and the messages its delay holds (in order, with
+  // the time each may leave).
+  link_emulation emulation;
+  std::deque<std::pair<std::uint64_t, raftpb::Message>> delayed;
+  std::unique_ptr<io::timer> release;
   std::uint32_t backoff_ms = redial_backoff_first_ms;
   // Whether the last attempt failed to resolve the address (logged once
   // per run of failures).
@@ -76,6 +82,7 @@ base::status tcp_peers::start() {
     l->connect_timeout = std::make_unique<io::timer>([raw] {
       if (!raw->connected && raw->conn) raw->conn->close();
     });
+    l->release = std::make_unique<io::timer>([this, raw] { release_delayed(*raw); });
     links_[p.id] = std::move(l);
     dial(*raw);
   }
@@ -86,6 +93,87 @@ void tcp_peers::send(const raftpb::Message& m) {
   auto it = links_.find(m.to());
   if (it == links_.end()) return;
   link& p = *it->second;
+  const link_emulation& e = p.emulation;
+  if (!e.active()) {
+    transmit(p, m);
+    return;
+  }
+  if (e.partitioned || (e.loss_ppm > 0 && next_random() % 1'000'000 < e.loss_ppm) ||
+      p.delayed.size() >= limits::emulated_messages_max) {
+    budget_.counts().add(counter::messages_dropped_emulated);
+    return;
+  }
+  if (e.delay_ms == 0 && e.jitter_ms == 0) {
+    transmit(p, m);
+    return;
+  }
+  const std::uint64_t jitter_us =
+      e.jitter_ms == 0 ? 0 : next_random() % (std::uint64_t{e.jitter_ms} * 1000 + 1);
+  std::uint64_t due = reactor_.now_us() + std::uint64_t{e.delay_ms} * 1000 + jitter_us;
+  if (!p.delayed.empty()) due = std::max(due, p.delayed.back().first);  // in order, as TCP
+  p.delayed.emplace_back(due, m);
+  if (!p.release->armed()) release_delayed(p);
+}
+
+// Sends what the emulated delay has held long enough, and waits for the
+// next.
+void tcp_peers::release_delayed(link& p) {
+  const std::uint64_t now = reactor_.now_us();
+  while (!p.delayed.empty() && p.delayed.front().first <= now) {
+    transmit(p, p.delayed.front().second);
+    p.delayed.pop_front();
+  }
+  if (!p.delayed.empty()) {
+    reactor_.arm(*p.release, std::chrono::microseconds(p.delayed.front().first - now));
+  }
+}
+
+std::uint64_t tcp_peers::next_random() {
+  random_state_ ^= random_state_ << 13;
+  random_state_ ^= random_state_ >> 7;
+  random_state_ ^= random_state_ << 17;
+  return random_state_;
+}
+
+base::status tcp_peers::emulate(std::uint64_t peer, const link_emulation& e) {
+  auto it = links_.find(peer);
+  if (it == links_.end()) return base::fail("no link to node " + std::to_string(peer));
+  if (base::status s = e.validate(); !s.ok()) return s;
+  it->second->emulation = e;
+  spdlog::info("node {}: network emulation on the link to node {}: {}", cfg_.self, peer,
+               e.describe());
+  return {};
+}
+
+std::map<std::uint64_t, link_emulation> tcp_peers::emulation() const {
+  std::map<std::uint64_t, link_emulation> out;
+  for (const auto& [id, l] : links_) {
+    if (l->emulation.active()) out[id] = l->emulation;
+  }
+  return out;
+}
+
+std::string link_emulation::describe() const {
+  if (!active()) return "none";
+  std::string out;
+  const auto add = [&out](const std::string& part) { out += (out.empty() ? "" : ", ") + part; };
+  if (delay_ms) add("delay " + std::to_string(delay_ms) + " ms");
+  if (jitter_ms) add("jitter " + std::to_string(jitter_ms) + " ms");
+  if (loss_ppm) add("loss " + std::to_string(loss_ppm / 10'000.0).substr(0, 6) + "%");
+  if (partitioned) add("partitioned");
+  return out;
+}
+
+base::status link_emulation::validate() const {
+  if (delay_ms > limits::emulated_delay_ms_max || jitter_ms > limits::emulated_delay_ms_max) {
+    return base::fail("emulated delay and jitter are at most " +
+                      std::to_string(limits::emulated_delay_ms_max) + " ms");
+  }
+  if (loss_ppm > 1'000'000) return base::fail("loss is at most 1,000,000 per million");
+  return {};
+}
+
+void tcp_peers::transmit(link& p, const raftpb::Message& m) {
   if (!p.connected) {
     budget_.counts().add(counter::messages_dropped_peer_down);
     return;

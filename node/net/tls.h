@@ -28,8 +28,9 @@ namespace ringchain::net {
 struct tls_files {
   // The cluster CA's certificate (the only one trusted).
   std::string ca;
-  // This node's certificate and private key.
+  // This node's certificate.
   std::string cert;
+  // This node's private key, the certificate's pair.
   std::string key;
 };
 
@@ -44,6 +45,7 @@ class tls_context {
   // file and OpenSSL's reason.
   static base::result<std::unique_ptr<tls_context>> load(const tls_files& files,
                                                          bool require_peer_certificate);
+  // Releases this object's reference to OpenSSL's context.
   ~tls_context();
   tls_context(const tls_context&) = delete;
   tls_context& operator=(const tls_context&) = delete;
@@ -64,6 +66,7 @@ class tls_session {
  public:
   // `server`: this side accepted the connection.
   tls_session(tls_context& ctx, bool server);
+  // Frees the OpenSSL session and, with it, its two BIOs.
   ~tls_session();
   tls_session(const tls_session&) = delete;
   tls_session& operator=(const tls_session&) = delete;

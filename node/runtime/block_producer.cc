@@ -12,7 +12,8 @@ block_producer::block_producer(node_parts parts, const node_env& env, chain_inde
       round_timer_([this] { on_round(); }) {}
 
 void block_producer::start() {
-  parts_.reactor.arm(round_timer_, std::chrono::milliseconds(parts_.cfg.round_interval_ms));
+  parts_.reactor.arm(round_timer_,
+                     parts_.skew.interval(std::chrono::milliseconds(parts_.cfg.round_interval_ms)));
   round_start_us_ = parts_.reactor.now_us();
 }
 
@@ -25,7 +26,8 @@ void block_producer::on_round() {
   const std::uint64_t interval = std::uint64_t{parts_.cfg.round_interval_ms} * 1000;
   next_round_us_ = next_round_us_ == 0 ? now + interval : next_round_us_ + interval;
   if (next_round_us_ <= now) next_round_us_ = now + interval;  // fell behind a whole round
-  parts_.reactor.arm(round_timer_, std::chrono::microseconds(next_round_us_ - now));
+  parts_.reactor.arm(round_timer_,
+                     parts_.skew.interval(std::chrono::microseconds(next_round_us_ - now)));
   ++round_;
   round_start_us_ = now;
   if (parts_.raft.get_status().role == core::role::leader) propose();
@@ -59,7 +61,7 @@ bool block_producer::propose() {
   p.prev_hash = prev ? prev->hash : chain::hash{};
   p.proposer = cfg.id;
   p.round = round_;
-  p.timestamp_us = parts_.reactor.wall_us();
+  p.timestamp_us = parts_.skew.wall_us(parts_.reactor);
   const std::size_t n = txs.size();
   chain::block b = chain::make_block(p, std::move(txs));
   std::string data = b.SerializeAsString();

@@ -14,6 +14,8 @@
 
 namespace ringchain::runtime {
 
+// The node's block producer (see the top of this file). It runs on every
+// node, but only the leader cuts blocks; it runs on the reactor thread.
 class block_producer {
  public:
   // Blocks chain after the last one `index` knows, and are recorded there

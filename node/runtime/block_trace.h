@@ -32,8 +32,9 @@ struct block_record {
   std::uint64_t write_submitted_us = 0, barrier_done_us = 0;
   // Durable on a quorum (seen by the leader), and applied to its ledger.
   std::uint64_t committed_us = 0, applied_us = 0;
-  // round_start_us + round_deadline_ms, and whether committed_us is within.
+  // round_start_us + round_deadline_ms.
   std::uint64_t deadline_us = 0;
+  // Whether committed_us is at or before deadline_us.
   bool deadline_met = false;
   // One follower's view of the block.
   struct follower {
@@ -45,6 +46,7 @@ struct block_record {
     // The follower's own receive-to-durable time, from its acknowledgement.
     std::uint64_t persist_us = 0;
   };
+  // Every follower an append carrying the block went to, in id order.
   std::vector<follower> followers;
 };
 
@@ -52,6 +54,8 @@ struct block_record {
 // by argument-dependent lookup). from_json throws nlohmann::json's
 // exceptions on a missing or mistyped field.
 void to_json(nlohmann::json& j, const block_record& r);
+// Reads a record from `j`; a missing deadline_met is worked out from the
+// times.
 void from_json(const nlohmann::json& j, block_record& r);
 
 // Parses one line of trace.jsonl.

@@ -22,14 +22,18 @@
 
 namespace ringchain::runtime {
 
+// The node's index of the blocks in its consensus log (see the top of this
+// file). The node records blocks as it checks appends, proposes blocks or
+// restarts, and asks it where blocks are.
 class chain_index {
  public:
   // One block in the log.
   struct block_ref {
     // The entry's log index and term.
     std::uint64_t index = 0, term = 0;
-    // The block's height and header hash.
+    // The block's height.
     std::uint64_t height = 0;
+    // The block's header hash.
     chain::hash hash{};
   };
 

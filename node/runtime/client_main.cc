@@ -33,6 +33,15 @@ void print_status(const nodepb::NodeStatus& s) {
   const std::map<std::string, std::uint64_t> sorted(s.counters().begin(), s.counters().end());
   std::cout << "counters:\n";
   for (const auto& [k, v] : sorted) std::cout << "  " << k << " " << v << "\n";
+  if (s.clock_offset_ms() != 0 || s.clock_drift_ppm() != 0) {
+    std::cout << "clock error: offset " << s.clock_offset_ms() << " ms, drift "
+              << s.clock_drift_ppm() << " ppm\n";
+  }
+  for (const auto& e : s.emulation()) {
+    std::cout << "network emulation to node " << e.peer() << ": delay " << e.delay_ms()
+              << " ms, jitter " << e.jitter_ms() << " ms, loss " << e.loss_ppm() << " ppm"
+              << (e.partitioned() ? ", partitioned" : "") << "\n";
+  }
   if (s.peers_size() > 0) std::cout << "peers:\n";
   const auto ago = [](std::int64_t ms) {
     return ms < 0 ? std::string("never") : std::to_string(ms) + " ms ago";
@@ -52,15 +61,16 @@ int status(net::client& c) {
   return 0;
 }
 
-int admin(net::client& c, std::uint32_t barrier_delay_us) {
+int admin(net::client& c, const nodepb::AdminRequest& a) {
   nodepb::ClientRequest req;
-  req.mutable_admin()->set_barrier_delay_us(barrier_delay_us);
+  *req.mutable_admin() = a;
   auto resp = c.call(req, 5s);
   if (!resp.ok()) {
     return fail(resp.message() + " (admin requests are taken on the node's admin port, " +
                 "listen_admin, only)");
   }
-  std::cout << "barrier delay set to " << barrier_delay_us << " us\n";
+  if (resp->has_error()) return fail(resp->error());
+  print_status(resp->status());
   return 0;
 }
 
@@ -165,16 +175,40 @@ int main(int argc, char** argv) {
   sub->add_option("--seed", so.seed, "the sender's key seed (same seed, same sender)");
   sub->add_option("--timeout", so.timeout_s, "seconds to wait for the commit")
       ->check(CLI::Range(1, 3600));
-  std::uint32_t delay_us = 0;
+  nodepb::AdminRequest ar;
   auto* adm = app.add_subcommand("admin", "operator requests, sent to the node's admin port");
-  adm->add_option("--barrier-delay-us", delay_us,
-                  "delay added after every fdatasync (slow-disk experiments; 0: none)")
-      ->required();
+  adm->add_option_function<std::uint32_t>(
+      "--barrier-delay-us", [&ar](std::uint32_t v) { ar.set_barrier_delay_us(v); },
+      "delay added after every fdatasync (slow-disk experiments; 0: none)");
+  nodepb::LinkEmulation link;
+  adm->add_option_function<std::uint64_t>(
+      "--link", [&link](std::uint64_t v) { link.set_peer(v); },
+      "network emulation on the link to this peer (with the options below)");
+  adm->add_option_function<std::uint32_t>(
+      "--delay-ms", [&link](std::uint32_t v) { link.set_delay_ms(v); }, "--link: added delay");
+  adm->add_option_function<std::uint32_t>(
+      "--jitter-ms", [&link](std::uint32_t v) { link.set_jitter_ms(v); },
+      "--link: uniform jitter on top");
+  adm->add_option_function<double>(
+      "--loss", [&link](double v) { link.set_loss_ppm(static_cast<std::uint32_t>(v * 1e4)); },
+      "--link: percent of messages dropped");
+  adm->add_flag_function(
+      "--partition", [&link](std::int64_t) { link.set_partitioned(true); },
+      "--link: drop every message (all emulation options zero heal the link)");
+  adm->add_option_function<std::int64_t>(
+      "--clock-offset-ms", [&ar](std::int64_t v) { ar.set_clock_offset_ms(v); },
+      "this node's wall clock error");
+  adm->add_option_function<std::int32_t>(
+      "--clock-drift-ppm", [&ar](std::int32_t v) { ar.set_clock_drift_ppm(v); },
+      "this node's timer rate error");
   CLI11_PARSE(app, argc, argv);
   net::client c;
   if (base::status s = c.connect(node, 2s); !s.ok()) return fail(s.message());
   if (st->parsed()) return status(c);
   if (bl->parsed()) return block(c, height);
-  if (adm->parsed()) return admin(c, delay_us);
+  if (adm->parsed()) {
+    if (link.peer() != 0) *ar.add_links() = link;
+    return admin(c, ar);
+  }
   return submit(c, node, so);
 }

@@ -125,8 +125,11 @@ void client_service::on_frame(net::framed_connection& c, std::string_view body, 
                  "an admin request on the client port (admin requests go to the admin port)");
         return;
       }
-      hooks_.admin(req.admin());
-      hooks_.fill_status(resp.mutable_status());
+      if (base::status s = hooks_.admin(req.admin()); !s.ok()) {
+        resp.set_error(s.message());
+      } else {
+        hooks_.fill_status(resp.mutable_status());
+      }
       break;
     case nodepb::ClientRequest::kBlock: {
       nodepb::BlockResponse* out = resp.mutable_block();
@@ -183,7 +186,7 @@ bool client_service::start_verifying(pending_submit* submit, nodepb::ClientReque
   if (over_share || verifier_->queued() + jobs > limits::verify_jobs_max) {
     refuse_all(submit, over_share ? "busy: this connection's earlier submissions are still "
                                     "being verified; retry later"
-                                  : chain::to_string(chain::tx_error::mempool_full));
+                                  : "busy: the node's signature checks are full; retry later");
     return false;
   }
   for (std::size_t first = 0; first < n; first += limits::verify_batch_txs_max) {

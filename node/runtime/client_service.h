@@ -27,8 +27,9 @@ namespace ringchain::runtime {
 struct client_service_hooks {
   // Fills a status answer.
   std::function<void(nodepb::NodeStatus*)> fill_status;
-  // Applies an admin request (a slow-disk knob for experiments).
-  std::function<void(const nodepb::AdminRequest&)> admin;
+  // Applies an admin request (experiment knobs: slow disk, network
+  // emulation, clock error); an error refuses it.
+  std::function<base::status(const nodepb::AdminRequest&)> admin;
   // The committed block at a height, if the node holds it.
   std::function<std::optional<chain::block>(std::uint64_t height)> find_block;
   // Verified transactions entered the mempool: cut full blocks and run
@@ -36,13 +37,21 @@ struct client_service_hooks {
   std::function<void()> admitted;
 };
 
+// The node's client service (see the top of this file). It owns the client
+// and admin ports and the verifier, and runs on the reactor thread.
 class client_service {
  public:
   // Replies for in-process clients.
   using reply_fn = std::function<void(const nodepb::ClientResponse&)>;
 
+  // A service that checks signatures as `env` says (its verify_tx, and
+  // inline or on cfg.verify_threads workers), counts in `budget` (the
+  // node's, which outlives it) and reaches the rest of the node through
+  // `hooks`. No port is open until listen().
   client_service(node_parts parts, const node_env& env, net::node_budget& budget,
                  client_service_hooks hooks);
+  // Closes the ports and stops the verifier (defined where pending_submit
+  // is complete).
   ~client_service();
   client_service(const client_service&) = delete;
   client_service& operator=(const client_service&) = delete;

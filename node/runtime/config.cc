@@ -119,6 +119,9 @@ constexpr key keys[] = {
      set_number<&node_config::client_connections_max>},
     {"client_idle_timeout_ms", kind::number, "a client connection idle this long is closed",
      set_number<&node_config::client_idle_timeout_ms>},
+    {"partial_frames_mib", kind::number,
+     "MiB of incomplete frames buffered across every connection, at most",
+     set_number<&node_config::partial_frames_mib>},
     {"verify_threads", kind::number, "threads that check signatures (default: cores - 1)",
      set_number<&node_config::verify_threads>},
     {"verify_follower_signatures", kind::boolean,
@@ -220,6 +223,8 @@ base::status node_config::validate() const {
         within("client_idle_timeout_ms", client_idle_timeout_ms, 1000,
                limits::client_idle_timeout_ms_max),
         within("verify_threads", verify_threads, 1, verify_threads_max),
+        within("partial_frames_mib", partial_frames_mib, 1,
+               limits::partial_frame_bytes_total_max / limits::mib),
         within("segment_mib", segment_mib, limits::write_bytes_max / limits::mib,
                limits::segment_bytes_max / limits::mib)}) {
     if (!s.ok()) return s;

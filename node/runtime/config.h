@@ -23,11 +23,14 @@ std::uint32_t default_verify_threads();
 // Verifier threads at most.
 inline constexpr std::uint32_t verify_threads_max = 64;
 
+// One node's settings, as load_config() reads them from the file and the
+// flags; fixed once the node starts. validate() checks them together.
 struct node_config {
   // This node's id (non-zero, and listed in `peers`).
   std::uint64_t id = 0;
-  // "host:port" this node listens on for peers, and for clients.
+  // "host:port" this node listens on for peers.
   std::string listen_peer = "127.0.0.1:7001";
+  // "host:port" this node listens on for clients.
   std::string listen_client = "127.0.0.1:8001";
   // "host:port" of the admin port: requests that change the node's
   // behaviour (the slow-disk knob) are taken here only. Keep it on
@@ -41,7 +44,9 @@ struct node_config {
   // files (scripts/make-certs.sh makes them). All three, or none (plain
   // TCP, with a warning at start-up).
   std::string tls_ca;
+  // This node's certificate (PEM; see tls_ca).
   std::string tls_cert;
+  // This node's private key (PEM; see tls_ca).
   std::string tls_key;
   // Every node of the cluster, this one included.
   std::vector<peer_address> peers;
@@ -56,22 +61,29 @@ struct node_config {
   // A block meets its deadline when committed this long after its round
   // started (recorded in the block trace).
   std::uint32_t round_deadline_ms = 200;
-  // A block's transactions and their encoded bytes, at most.
+  // A block's transactions, at most (up to limits::block_txs_max).
   std::uint32_t block_txs_max = 256;
+  // A block's encoded transaction bytes, at most (up to
+  // limits::block_bytes_max).
   std::uint64_t block_bytes_max = 1 << 20;
   // Cut a block even when the mempool is empty.
   bool empty_blocks = false;
-  // The consensus tick, and the election timeout and heartbeat interval in
-  // ticks.
+  // The consensus tick.
   std::uint32_t tick_ms = 10;
+  // The election timeout in ticks (core::config::election_ticks).
   std::uint32_t election_ticks = 30;
+  // The leader's heartbeat interval in ticks; below election_ticks.
   std::uint32_t heartbeat_ticks = 3;
   // Transactions waiting in the mempool, at most.
   std::uint64_t mempool_txs_max = 100000;
-  // Client connections at once (at most limits::client_connections_max),
-  // and how long one may stay idle.
+  // Client connections at once (at most limits::client_connections_max).
   std::uint32_t client_connections_max = 1024;
+  // How long a client connection may stay idle before it is closed (at
+  // least 1 s, at most limits::client_idle_timeout_ms_max).
   std::uint32_t client_idle_timeout_ms = 300'000;
+  // Bytes of incomplete frames the node buffers across every connection,
+  // in MiB (at most limits::partial_frame_bytes_total_max).
+  std::uint32_t partial_frames_mib = 256;
   // Threads that check signatures (the cores but one, by default).
   std::uint32_t verify_threads = default_verify_threads();
   // Followers check every signature of the blocks a leader sends before
@@ -97,7 +109,9 @@ struct node_config {
 // at once with `exit_code` (0 after --help, 2 after a bad setting, with the
 // reason printed).
 struct command_line {
+  // The settings to run with; nothing when the program exits at once.
   std::optional<node_config> config;
+  // The exit status when `config` is empty.
   int exit_code = 0;
 };
 

@@ -7,6 +7,7 @@
 
 namespace ringchain::runtime {
 
+// What the node's runtime counts; one counter_set slot each.
 enum class counter : std::uint8_t {
   // Blocks the leader proposed to the log.
   blocks_proposed,
@@ -25,6 +26,7 @@ enum class counter : std::uint8_t {
   leader_changes,
   count_,
 };
+// The counter's name ("blocks_applied"), as status and metrics export it.
 const char* to_string(counter c);
 using counters = base::counter_set<counter>;
 

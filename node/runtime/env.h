@@ -18,6 +18,8 @@ namespace ringchain::runtime {
 // messages come back in through node::receive().
 using peer_transport = net::peer_transport;
 
+// The seams of one node (see the top of this file). Default-constructed, a
+// node runs on its own reactor, TCP and worker threads.
 struct node_env {
   // Borrowed, and outlives the node: run on this reactor instead of
   // creating one of the configured backend.

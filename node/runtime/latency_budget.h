@@ -27,14 +27,22 @@ namespace ringchain::runtime {
 
 // The phases of one block, in microseconds; they sum to commit_us.
 struct phases {
+  // Round start -> the leader hands its own write to storage.
   double build_us = 0;
+  // The leader's own write + barrier; 0 unless its disk completed the quorum.
   double leader_persist_us = 0;
+  // Send delay + round trip to the follower that completed the quorum,
+  // minus that follower's disk time; 0 when the leader's disk completed it.
   double network_us = 0;
+  // That follower's receive-to-durable time, from its acknowledgement.
   double follower_persist_us = 0;
+  // Quorum durable -> the leader marks the block committed.
   double quorum_wait_us = 0;
+  // Commit -> applied to the leader's ledger; after commit_us, not in it.
   double apply_us = 0;
   double commit_us = 0;  // round start -> committed
   double slack_us = 0;   // deadline - committed; negative when missed
+  // Whether the block committed by its deadline (slack_us >= 0).
   bool deadline_met = false;
 };
 

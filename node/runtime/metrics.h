@@ -30,10 +30,12 @@ namespace ringchain::runtime {
 
 // The node's state when a scrape arrives.
 struct metrics_snapshot {
-  // Whether some node leads (as far as this one knows), and whether it is
-  // this one.
+  // Whether some node leads (as far as this one knows).
   bool has_leader = false;
+  // Whether this node leads.
   bool is_leader = false;
+  // The current term, the ledger's height, the commit index and the
+  // transactions in the mempool.
   std::uint64_t term = 0, height = 0, commit_index = 0, mempool_txs = 0;
   // Every counter of the node, by name (status shows the same).
   std::map<std::string, std::uint64_t> counters;
@@ -41,18 +43,23 @@ struct metrics_snapshot {
   std::map<std::string, std::uint64_t> refusals;
   // Reactor operations submitted and completed, by kind.
   std::map<std::string, std::uint64_t> submitted, completed;
-  // The links to the peers; connections open per port.
+  // The links to the peers (none with a simulated transport).
   std::vector<net::peer_link> links;
+  // Connections open, by port ("client").
   std::map<std::string, std::uint64_t> connections;
   // The reactor's clock now (µs), for ages.
   std::uint64_t now_us = 0;
 };
 
+// One node's Prometheus registry and its metrics (see the top of this
+// file); used on the reactor thread only.
 class node_metrics {
  public:
   // `quorum` counts the leader (2 of 3); the deadline shapes the commit
   // latency buckets (one bucket ends exactly at it).
   node_metrics(std::uint64_t node_id, std::size_t quorum, std::uint32_t round_deadline_ms);
+  // Destroys the registry and every metric in it (defined where the
+  // prometheus-cpp types are complete).
   ~node_metrics();
   node_metrics(const node_metrics&) = delete;
   node_metrics& operator=(const node_metrics&) = delete;

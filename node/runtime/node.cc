@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "node/base/limits.h"
@@ -60,7 +61,7 @@ base::status node::start() {
   trace_ = std::make_unique<block_trace>(cfg_.id, cfg_.peers.size(), cfg_.round_deadline_ms);
   if (base::status s = trace_->open(fs::path(cfg_.data_dir) / "trace.jsonl"); !s.ok()) return s;
   if (base::status s = start_metrics(); !s.ok()) return s;
-  node_parts parts{cfg_, *reactor_, *raft_, ledger_, mempool_, counters_};
+  node_parts parts{cfg_, *reactor_, *raft_, ledger_, mempool_, counters_, skew_};
   producer_ = std::make_unique<block_producer>(parts, env_, index_, *trace_, *clients_);
   reactor_->arm(tick_timer_, std::chrono::milliseconds(cfg_.tick_ms));
   producer_->start();
@@ -95,6 +96,18 @@ base::status node::start_consensus() {
   cc.random = [this](std::uint64_t bound) { return next_random(bound); };
   if (base::status s = cc.validate(); !s.ok()) return s.with_context("consensus config");
   const storage::recovered_log& rec = log_->recovered();
+  // The core asserts that a restored vote names a voter. A block log whose
+  // hard state votes for a node the configuration does not list (the peers
+  // changed under this data directory, or the record is damaged) stops the
+  // start with an error instead. (Found by tests/fuzz/fuzz_recovery.)
+  const std::uint64_t vote = rec.hard_state.vote();
+  if (vote != 0 && std::find(cc.voters.begin(), cc.voters.end(), vote) == cc.voters.end()) {
+    return base::fail("block log: the recovered hard state of term " +
+                      std::to_string(rec.hard_state.term()) + " votes for node " +
+                      std::to_string(vote) +
+                      ", which is not among the peers; was the cluster's membership changed "
+                      "under this data directory?");
+  }
   raft_ = std::make_unique<core::raft>(cc);
   index_.record_log(rec.entries);
   raft_->restore(rec.hard_state, rec.entries, 0);
@@ -104,18 +117,16 @@ base::status node::start_consensus() {
 }
 
 base::status node::start_network() {
-  node_parts parts{cfg_, *reactor_, *raft_, ledger_, mempool_, counters_};
+  node_parts parts{cfg_, *reactor_, *raft_, ledger_, mempool_, counters_, skew_};
   client_service_hooks hooks;
   hooks.fill_status = [this](nodepb::NodeStatus* s) { fill_status(s); };
-  hooks.admin = [this](const nodepb::AdminRequest& a) {
-    log_->set_barrier_delay(std::chrono::microseconds(a.barrier_delay_us()));
-    spdlog::info("node {}: barrier delay set to {} us", cfg_.id, a.barrier_delay_us());
-  };
+  hooks.admin = [this](const nodepb::AdminRequest& a) { return admin(a); };
   hooks.find_block = [this](std::uint64_t height) { return find_block(height); };
   hooks.admitted = [this] {
     producer_->cut_full_blocks();
     handle_ready();
   };
+  budget_.partial_bytes_max = std::uint64_t{cfg_.partial_frames_mib} * limits::mib;
   clients_ = std::make_unique<client_service>(parts, env_, budget_, std::move(hooks));
   if (cfg_.verify_follower_signatures) {
     append_verifier_ = std::make_unique<verifier>(
@@ -247,9 +258,6 @@ void node::send(const core::message& m) {
 }
 
 base::status node::receive(const core::message& m) {
-  if (m.type() == raftpb::MSG_APPEND_RESPONSE && !m.reject()) {
-    trace_->acked(m.from(), m.index(), m.persist_us(), reactor_->now_us());
-  }
   // What a leader appends must be blocks that chain, checked before the
   // core or the chain sees them: a malformed entry is refused input, never
   // a process exit at apply.
@@ -267,6 +275,11 @@ base::status node::receive(const core::message& m) {
 base::status node::step(const core::message& m) {
   if (const core::input_error err = raft_->step(m); err != core::input_error::none) {
     return base::fail(core::to_string(err));
+  }
+  // Only an acknowledgement the core took marks the blocks acknowledged in
+  // the trace.
+  if (m.type() == raftpb::MSG_APPEND_RESPONSE && !m.reject()) {
+    trace_->acked(m.from(), m.index(), m.persist_us(), reactor_->now_us());
   }
   return {};
 }
@@ -357,7 +370,32 @@ void node::submit(nodepb::ClientRequest req,
 
 void node::on_tick() {
   raft_->tick();
-  reactor_->arm(tick_timer_, std::chrono::milliseconds(cfg_.tick_ms));
+  reactor_->arm(tick_timer_, skew_.interval(std::chrono::milliseconds(cfg_.tick_ms)));
+}
+
+// An operator's request from the admin port: each field present changes
+// its setting, and the change is logged.
+base::status node::admin(const nodepb::AdminRequest& a) {
+  if (a.has_clock_drift_ppm() &&
+      (a.clock_drift_ppm() > clock_drift_ppm_max || a.clock_drift_ppm() < -clock_drift_ppm_max)) {
+    return base::fail("clock drift is within ±" + std::to_string(clock_drift_ppm_max) + " ppm");
+  }
+  for (const nodepb::LinkEmulation& l : a.links()) {
+    if (!tcp_) return base::fail("this node has no TCP peer links to emulate");
+    const net::link_emulation e{l.delay_ms(), l.jitter_ms(), l.loss_ppm(), l.partitioned()};
+    if (base::status s = tcp_->emulate(l.peer(), e); !s.ok()) return s;
+  }
+  if (a.has_barrier_delay_us()) {
+    log_->set_barrier_delay(std::chrono::microseconds(a.barrier_delay_us()));
+    spdlog::info("node {}: barrier delay set to {} us", cfg_.id, a.barrier_delay_us());
+  }
+  if (a.has_clock_offset_ms()) skew_.offset_ms = a.clock_offset_ms();
+  if (a.has_clock_drift_ppm()) skew_.drift_ppm = a.clock_drift_ppm();
+  if (a.has_clock_offset_ms() || a.has_clock_drift_ppm()) {
+    spdlog::info("node {}: clock error set: offset {} ms, drift {} ppm", cfg_.id, skew_.offset_ms,
+                 skew_.drift_ppm);
+  }
+  return {};
 }
 
 void node::on_leader_change() {
@@ -404,6 +442,18 @@ void node::fill_status(nodepb::NodeStatus* s) const {
   s->set_mempool_txs(mempool_.size());
   s->set_io(io::to_string(cfg_.io));
   s->set_persistence(storage::to_string(cfg_.persistence));
+  s->set_clock_offset_ms(skew_.offset_ms);
+  s->set_clock_drift_ppm(skew_.drift_ppm);
+  if (tcp_) {
+    for (const auto& [peer, e] : tcp_->emulation()) {
+      nodepb::LinkEmulation* l = s->add_emulation();
+      l->set_peer(peer);
+      l->set_delay_ms(e.delay_ms);
+      l->set_jitter_ms(e.jitter_ms);
+      l->set_loss_ppm(e.loss_ppm);
+      l->set_partitioned(e.partitioned);
+    }
+  }
   std::map<std::string, std::uint64_t> all;
   fill_counters(&all);
   s->mutable_counters()->insert(all.begin(), all.end());

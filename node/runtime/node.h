@@ -30,6 +30,7 @@
 #include "node/net/http_server.h"
 #include "node/net/tls.h"
 #include "node/runtime/chain_index.h"
+#include "node/runtime/clock_skew.h"
 #include "node/runtime/config.h"
 #include "node/runtime/counters.h"
 #include "node/runtime/env.h"
@@ -44,11 +45,17 @@ class block_producer;
 class block_trace;
 class client_service;
 
+// One ringchain node: the consensus core, the ledger and mempool, the
+// block log, and the services around them, all on one reactor thread.
+// Created by open(), driven by run() (or, in the simulator, by process()
+// after the events the simulator runs).
 class node {
  public:
   // Opens the block log, recovers, and starts listening (or, with a
   // simulated transport in `env`, only recovers).
   static base::result<std::unique_ptr<node>> open(const node_config& cfg, const node_env& env = {});
+  // Destroys the node's parts and services (defined where their types are
+  // complete).
   ~node();
   node(const node&) = delete;
   node& operator=(const node&) = delete;
@@ -98,6 +105,7 @@ class node {
   void on_leader_change();
   void fill_status(nodepb::NodeStatus* s) const;
   void fill_counters(std::map<std::string, std::uint64_t>* out) const;
+  base::status admin(const nodepb::AdminRequest& a);
   std::string scrape_metrics();
   base::status start_metrics();
   std::optional<chain::block> find_block(std::uint64_t height) const;
@@ -117,6 +125,7 @@ class node {
   chain_index index_;
   chain::mempool mempool_;
   counters counters_;
+  clock_skew skew_;
   // The connections' node-wide bounds, counters and refusals.
   net::node_budget budget_;
   // With verify_follower_signatures: the checks of appends' signatures,

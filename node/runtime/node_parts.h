@@ -6,11 +6,14 @@
 #include "node/chain/mempool.h"
 #include "node/core/raft.h"
 #include "node/io/reactor.h"
+#include "node/runtime/clock_skew.h"
 #include "node/runtime/config.h"
 #include "node/runtime/counters.h"
 
 namespace ringchain::runtime {
 
+// References to the node's shared parts, handed by value to each service
+// (block producer, client service) when the node builds it.
 struct node_parts {
   // The node's settings.
   const node_config& cfg;
@@ -24,6 +27,8 @@ struct node_parts {
   chain::mempool& mempool;
   // The runtime's counters.
   counters& counts;
+  // This node's clock error (experiments; none by default).
+  const clock_skew& skew;
 };
 
 }  // namespace ringchain::runtime

@@ -47,13 +47,20 @@ struct verify_job {
   std::uint64_t queue = 0;
   // Where the batch starts within its submission.
   std::size_t first = 0;
+  // The transactions to check.
   std::vector<chain::transaction> txs;
   // Filled by a worker, one per transaction.
   std::vector<chain::tx_error> results;
 };
 
+// A signature checker (see the top of this file). The client service has
+// one for submissions, and the node one for leaders' appends when
+// verify_follower_signatures is set; both submit batches on the reactor
+// thread and get the results back there.
 class verifier {
  public:
+  // Where batches are checked: on worker threads, or on the reactor thread
+  // when submitted (the simulator's inline mode).
   enum class mode { thread, inline_ };
 
   // Checks one transaction (chain::verify unless a node_env says otherwise).
@@ -66,6 +73,8 @@ class verifier {
   // job takes (verify_cost_ns).
   verifier(io::reactor& reactor, std::function<void(verify_job&&)> done, std::size_t jobs_max,
            std::size_t threads, const node_env& env = {});
+  // Stops and joins the workers (batches still queued are dropped), or in
+  // the inline mode disarms the wake-up timer.
   ~verifier();
   verifier(const verifier&) = delete;
   verifier& operator=(const verifier&) = delete;

@@ -42,11 +42,16 @@ enum class persistence {
   // barrier, in turn.
   per_tx,
 };
+// The policy's name, as configuration spells it: "per_block" or "per_tx".
 const char* to_string(persistence p);
+// Parses "per_block" or "per_tx"; false for anything else.
 bool parse_persistence(std::string_view text, persistence* out);
 
+// How a block log is opened; validate() checks them.
 struct block_log_options {
+  // The directory of the segment files; created if missing.
   std::filesystem::path dir;
+  // When barriers are issued; see persistence.
   persistence policy = persistence::per_block;
   // Size of each preallocated segment file.
   std::uint64_t segment_bytes = 64 * limits::mib;
@@ -59,12 +64,20 @@ struct block_log_options {
 
 // What the block log did.
 struct block_log_counters {
+  // Calls of append().
   std::uint64_t appends = 0;
+  // Writes submitted, each with its barriers (several appends ride in one under
+  // group commit).
   std::uint64_t writes = 0;
+  // Bytes submitted in those writes, their write headers included.
   std::uint64_t bytes = 0;
+  // Segments this log started: the first of an empty log, and each it moved
+  // on to (not those recovery found).
   std::uint64_t segments_created = 0;
 };
 
+// One node's block log; see the top of this file. The node's runtime owns it
+// and calls it on the reactor thread.
 class block_log {
  public:
   // Called when an append is durable (0) or can never be (-errno).
@@ -75,6 +88,8 @@ class block_log {
   // names the file and offset) or a file cannot be opened.
   static base::result<std::unique_ptr<block_log>> open(io::reactor& reactor,
                                                        const block_log_options& opts);
+  // Waits for a segment being prepared on the helper thread, and closes the
+  // current segment file.
   ~block_log();
 
   // What recovery found: the hard state and entries to restore the core
@@ -92,6 +107,7 @@ class block_log {
   int failed() const { return failed_; }
   // A sentence describing the failure, for the fatal log line.
   std::string failure_message() const;
+  // What the log did since it was opened.
   const block_log_counters& get_counters() const { return counters_; }
   // Changes the delay added after every barrier, from the next write on.
   void set_barrier_delay(std::chrono::nanoseconds d) {

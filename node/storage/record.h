@@ -14,6 +14,7 @@
 
 namespace ringchain::storage {
 
+// Bytes of a record's header: the checksum and the length, 4 bytes each.
 inline constexpr std::size_t record_header_bytes = 8;
 
 // CRC-32C of `data`, with the CPU's CRC32 instruction where it has one.
@@ -25,6 +26,7 @@ std::uint32_t crc32c_portable(std::string_view data);
 // Appends `payload` to `out`, framed.
 void append_record(std::string_view payload, std::string* out);
 
+// What decode_record found at the start of a buffer.
 enum class record_status {
   ok,
   // The header is all zeros: nothing was written here.
@@ -36,12 +38,16 @@ enum class record_status {
   bad_checksum,
 };
 
+// A phrase for the status, for recovery's errors ("checksum mismatch").
 const char* to_string(record_status s);
 
+// One record decoded from a buffer.
 struct decoded_record {
+  // Whether a record is there, and if not, why.
   record_status status = record_status::end;
   // Header plus payload, when status is ok.
   std::size_t size_bytes = 0;
+  // The payload, pointing into the decoded buffer; set when status is ok.
   std::string_view payload;
 };
 

@@ -28,18 +28,26 @@
 
 namespace ringchain::storage {
 
+// What recovery read from the log: the state to restart the core from, and
+// where the writer carries on.
 struct recovered_log {
+  // The last hard state written; all zeros (term 0, no vote) when none was.
   raftpb::HardState hard_state;
+  // Every entry from index 1 on, as the records replay: a rewritten index
+  // replaces the suffix from there (Raft §5.3).
   std::vector<raftpb::Entry> entries;
-  // Where the next write goes: the last segment's number and offset, and
-  // the sequence number of the last complete write.
+  // Where the next write goes: the last segment's number.
   std::uint64_t segment = 0;
+  // The offset in that segment where the next write goes.
   std::uint64_t write_offset_bytes = 0;
+  // The sequence number of the last complete write.
   std::uint64_t last_write_seq = 0;
-  // A torn final write dropped by recovery: where it started and how many
-  // bytes were zeroed. torn_bytes is 0 when the log ended cleanly.
+  // A torn final write dropped by recovery: the file it was in (empty when
+  // the log ended cleanly).
   std::filesystem::path torn_file;
+  // Where in torn_file the torn write started.
   std::uint64_t torn_offset_bytes = 0;
+  // How many bytes of it were zeroed; 0 when the log ended cleanly.
   std::uint64_t torn_bytes = 0;
 };
 

@@ -57,11 +57,17 @@ dst::cpu_profile measure_cpu(std::uint32_t tx_bytes);
 // `bytes` at a time (each part made durable in turn: chunks > 1 is the
 // per-transaction pattern), `writes` times or for budget_ms.
 struct disk_pattern {
+  // The reactor backend each writer runs.
   io::backend io = io::backend::uring;
+  // Threads writing at once, each to its own file.
   std::uint32_t writers = 1;
+  // Bytes of each part.
   std::uint64_t bytes = 4096;
+  // Parts per write, each made durable in turn.
   std::uint32_t chunks = 1;
+  // Writes per writer, at most.
   std::uint32_t writes = 5000;
+  // Milliseconds the measurement runs, at most.
   std::uint32_t budget_ms = 1500;
 };
 // The latency of one part (write + barrier) under pattern `p`, in

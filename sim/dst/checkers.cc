@@ -236,7 +236,8 @@ std::map<std::string, std::uint64_t> replay_chain(const runtime::node& n, chain:
 }  // namespace
 
 void check_acked(const std::vector<node_view>& nodes,
-                 const std::map<std::string, std::uint64_t>& acked, core::planted_bug bug) {
+                 const std::map<std::string, std::uint64_t>& acked,
+                 [[maybe_unused]] core::planted_bug bug) {
   const node_view* best = nullptr;
   for (const node_view& v : nodes) {
     if (v.node != nullptr &&

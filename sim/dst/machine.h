@@ -62,6 +62,7 @@ struct cpu_profile {
   // thread woken (a socket's data, a completion) runs after `wakeup`, and
   // a short burst of work then takes `stretch` times its CPU time.
   latency wakeup;
+  // How many times its CPU time a short burst of work takes (at least 1).
   double stretch = 1;
   // Whether CPU time is simulated.
   bool on() const { return cores > 0; }

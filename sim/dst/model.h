@@ -45,6 +45,7 @@ class rng {
 inline constexpr double quantile_points[] = {0,   0.05, 0.1, 0.15, 0.2,  0.25, 0.3, 0.35,
                                              0.4, 0.45, 0.5, 0.55, 0.6,  0.65, 0.7, 0.75,
                                              0.8, 0.85, 0.9, 0.95, 0.99, 0.999};
+// How many quantile_points there are.
 inline constexpr std::size_t quantile_count = sizeof quantile_points / sizeof quantile_points[0];
 
 // A latency distribution given by its median and 99th percentile, in

@@ -50,6 +50,7 @@ struct cpu_use {
 // entry that holds no block).
 std::uint64_t block_txs(const core::entry& e);
 
+// The CPUs of a world's nodes (see the top of this file).
 class sim_cpu {
  public:
   // CPUs for `nodes` node slots, costs from `profile` (off when its cores
@@ -77,11 +78,13 @@ class sim_cpu {
   // observed (the node reads its clock: reactor::now_us).
   void observe(std::uint32_t slot);
 
-  // Charges the loop: a message sent (its share of message_us, and its
-  // bytes' copy), or received (the same, plus checking the blocks an
-  // append carries), and a client's submission of `txs`.
+  // Charges the loop for a message sent: its share of message_us, and
+  // its bytes' copy.
   void sent(std::uint32_t slot, const core::message& m);
+  // Charges the loop for a message received: as sent, plus checking the
+  // blocks an append carries.
   void received(std::uint32_t slot, const core::message& m);
+  // Charges the loop for a client's submission of `txs`.
   void submitted(std::uint32_t slot, std::size_t txs);
   // Charges the loop for `ns` of CPU work (stretched by other load).
   void spend(std::uint32_t slot, time_ns ns);

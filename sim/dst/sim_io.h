@@ -146,6 +146,7 @@ class sim_reactor final : public io::reactor {
   void drop_blocking_writes() { blocking_.clear(); }
   // Sockets: a simulated node opens none (node_env::transport is set).
   void listen(io::listener&, int) override { no_sockets(); }
+  // See listen.
   void resume_accept(io::listener&) override { no_sockets(); }
   // See listen.
   void open(io::stream&, int) override { no_sockets(); }

@@ -27,6 +27,8 @@ class world final : public fault_target {
  public:
   // A world for valid options (validate(o) is ok); nothing runs yet.
   explicit world(const options& o);
+  // Destroys the nodes, drops the events still queued, and removes the world's
+  // files unless options::keep_files is set.
   ~world() override;
   world(const world&) = delete;
   world& operator=(const world&) = delete;

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -71,33 +72,54 @@ process_cluster::process_cluster(process_cluster_options opts) : opts_(std::move
   }
 }
 
-base::status run_command(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+base::result<std::string> run_capture(const std::vector<std::string>& args,
+                                      std::chrono::milliseconds timeout) {
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return base::fail("pipe: " + std::string(std::strerror(errno)));
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-    ::dup2(null, 1);
+    ::dup2(out[1], 1);
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
+    ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
+  ::close(out[1]);
+  ::fcntl(out[0], F_SETFL, O_NONBLOCK);
+  std::string text;
   const auto end = std::chrono::steady_clock::now() + timeout;
   int status = 0;
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > end) {
+  for (bool done = false; !done;) {
+    char buf[4096];
+    for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) {
+      text.append(buf, static_cast<std::size_t>(n));
+    }
+    done = ::waitpid(pid, &status, WNOHANG) != 0;
+    if (!done && std::chrono::steady_clock::now() > end) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, &status, 0);
+      ::close(out[0]);
       return base::fail(args[0] + " did not finish within " + std::to_string(timeout.count()) +
                         " ms");
     }
-    std::this_thread::sleep_for(10ms);
+    if (!done) std::this_thread::sleep_for(5ms);
   }
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) {
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(out[0]);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return base::fail(args[0] + " failed (exit status " + std::to_string(status) + ")");
+    return base::fail(args[0] + " " + (args.size() > 1 ? args[1] : "") + " failed (exit status " +
+                      std::to_string(WEXITSTATUS(status)) + ")");
   }
-  return {};
+  return text;
+}
+
+base::status run_command(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+  return run_capture(args, timeout).to_status();
 }
 
 process_cluster::~process_cluster() {
@@ -112,19 +134,23 @@ process_cluster::~process_cluster() {
 }
 
 std::string process_cluster::client_address(std::size_t i) const {
-  return "127.0.0.1:" + std::to_string(client_ports_[i]);
+  return host(i) + ":" + std::to_string(client_ports_[i]);
 }
 
 std::string process_cluster::peer_address(std::size_t i) const {
-  return "127.0.0.1:" + std::to_string(peer_ports_[i]);
+  return host(i) + ":" + std::to_string(peer_ports_[i]);
 }
 
 std::string process_cluster::admin_address(std::size_t i) const {
-  return "127.0.0.1:" + std::to_string(admin_ports_[i]);
+  return host(i) + ":" + std::to_string(admin_ports_[i]);
 }
 
 std::string process_cluster::metrics_address(std::size_t i) const {
-  return "127.0.0.1:" + std::to_string(metrics_ports_[i]);
+  return host(i) + ":" + std::to_string(metrics_ports_[i]);
+}
+
+std::string process_cluster::host(std::size_t i) const {
+  return opts_.lab != nullptr ? opts_.lab->address(i) : "127.0.0.1";
 }
 
 fs::path process_cluster::data_dir(std::size_t i) const {
@@ -141,17 +167,16 @@ std::string process_cluster::log_of(std::size_t i) const {
 void process_cluster::start(std::size_t i) {
   std::string peers;
   for (std::size_t j = 0; j < opts_.nodes; ++j) {
-    peers += (j ? "," : "") + std::to_string(j + 1) +
-             "@127.0.0.1:" + std::to_string(peer_ports_[j]) +
-             "/127.0.0.1:" + std::to_string(client_ports_[j]);
+    peers +=
+        (j ? "," : "") + std::to_string(j + 1) + "@" + peer_address(j) + "/" + client_address(j);
   }
   std::vector<std::string> args = {opts_.node_binary,
                                    "--id",
                                    std::to_string(i + 1),
                                    "--listen_peer",
-                                   "127.0.0.1:" + std::to_string(peer_ports_[i]),
+                                   peer_address(i),
                                    "--listen_client",
-                                   "127.0.0.1:" + std::to_string(client_ports_[i]),
+                                   client_address(i),
                                    "--listen_admin",
                                    admin_address(i),
                                    "--listen_metrics",
@@ -180,6 +205,7 @@ void process_cluster::start(std::size_t i) {
     args.push_back(std::to_string(opts_.segment_mib));
   }
   args.insert(args.end(), opts_.extra_args.begin(), opts_.extra_args.end());
+  if (opts_.lab != nullptr) args.insert(args.begin(), {"ip", "netns", "exec", opts_.lab->ns(i)});
   const fs::path log = dir_ / ("node" + std::to_string(i + 1) + ".log");
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
@@ -197,7 +223,7 @@ void process_cluster::start(std::size_t i) {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
+    ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
   pids_[i] = pid;
@@ -231,7 +257,60 @@ int process_cluster::stop(std::size_t i, std::chrono::milliseconds grace) {
   return status;
 }
 
-std::optional<nodepb::NodeStatus> process_cluster::status(std::size_t i) {
+void process_cluster::pause(std::size_t i) {
+  if (pids_[i] > 0) ::kill(pids_[i], SIGSTOP);
+}
+
+void process_cluster::resume(std::size_t i) {
+  if (pids_[i] > 0) ::kill(pids_[i], SIGCONT);
+}
+
+void process_cluster::stop_all() {
+  for (std::size_t i = 0; i < opts_.nodes; ++i) stop(i);
+}
+
+std::optional<pid_t> process_cluster::host_pid(std::size_t i) {
+  if (pids_[i] <= 0) return std::nullopt;
+  return pids_[i];
+}
+
+base::status process_cluster::admin(std::size_t i, const nodepb::AdminRequest& a) {
+  net::client c;
+  if (base::status s = c.connect(admin_address(i), 500ms); !s.ok()) return s;
+  nodepb::ClientRequest req;
+  *req.mutable_admin() = a;
+  auto r = c.call(req, 2s);
+  if (!r.ok()) return r.to_status();
+  if (r->has_error()) return base::fail(r->error());
+  return {};
+}
+
+fs::path process_cluster::trace_file(std::size_t i) {
+  return data_dir(i) / "trace.jsonl";
+}
+
+void cluster_driver::partition(std::size_t i, bool on) {
+  nodepb::LinkEmulation e;
+  e.set_partitioned(on);
+  emulate_around(i, e);
+}
+
+void cluster_driver::emulate_around(std::size_t i, const nodepb::LinkEmulation& e) {
+  nodepb::AdminRequest mine;
+  for (std::size_t j = 0; j < size(); ++j) {
+    if (j == i) continue;
+    nodepb::LinkEmulation* l = mine.add_links();
+    *l = e;
+    l->set_peer(j + 1);
+    nodepb::AdminRequest theirs;
+    *theirs.add_links() = e;
+    theirs.mutable_links(0)->set_peer(i + 1);
+    (void)admin(j, theirs);
+  }
+  (void)admin(i, mine);
+}
+
+std::optional<nodepb::NodeStatus> cluster_driver::status(std::size_t i) {
   net::client c;
   if (!c.connect(client_address(i), 500ms).ok()) return std::nullopt;
   nodepb::ClientRequest req;
@@ -241,11 +320,11 @@ std::optional<nodepb::NodeStatus> process_cluster::status(std::size_t i) {
   return resp->status();
 }
 
-std::optional<std::size_t> process_cluster::wait_for_leader(std::chrono::milliseconds timeout) {
+std::optional<std::size_t> cluster_driver::wait_for_leader(std::chrono::milliseconds timeout) {
   const auto end = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < end) {
-    for (std::size_t i = 0; i < opts_.nodes; ++i) {
-      if (pids_[i] <= 0) continue;
+    for (std::size_t i = 0; i < size(); ++i) {
+      if (!running(i)) continue;
       auto s = status(i);
       if (s && s->role() == "leader") return i;
     }
@@ -254,12 +333,12 @@ std::optional<std::size_t> process_cluster::wait_for_leader(std::chrono::millise
   return std::nullopt;
 }
 
-bool process_cluster::wait_for_height(std::uint64_t height, std::chrono::milliseconds timeout) {
+bool cluster_driver::wait_for_height(std::uint64_t height, std::chrono::milliseconds timeout) {
   const auto end = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < end) {
     bool all = true;
-    for (std::size_t i = 0; i < opts_.nodes && all; ++i) {
-      if (pids_[i] <= 0) continue;
+    for (std::size_t i = 0; i < size() && all; ++i) {
+      if (!running(i)) continue;
       auto s = status(i);
       all = s && s->height() >= height;
     }
@@ -269,9 +348,9 @@ bool process_cluster::wait_for_height(std::uint64_t height, std::chrono::millise
   return false;
 }
 
-std::optional<nodepb::SubmitResponse> process_cluster::submit(std::size_t i,
-                                                              const nodepb::SubmitRequest& req,
-                                                              std::chrono::milliseconds timeout) {
+std::optional<nodepb::SubmitResponse> cluster_driver::submit(std::size_t i,
+                                                             const nodepb::SubmitRequest& req,
+                                                             std::chrono::milliseconds timeout) {
   net::client c;
   if (!c.connect(client_address(i), 1s).ok()) return std::nullopt;
   nodepb::ClientRequest r;
@@ -283,9 +362,23 @@ std::optional<nodepb::SubmitResponse> process_cluster::submit(std::size_t i,
     const bool redirect =
         s.results_size() > 0 && s.results(0).code() == nodepb::TxResult::NOT_LEADER;
     if (!redirect || s.leader_client().empty()) return s;
-    if (!c.connect(s.leader_client(), 1s).ok()) return std::nullopt;
+    if (!c.connect(reachable(s.leader_client()), 1s).ok()) return std::nullopt;
   }
   return std::nullopt;
+}
+
+std::string http_get(const std::string& address, const std::string& path) {
+  net::client c;
+  if (!c.connect(address, 1s).ok()) return {};
+  if (!c.send_raw("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n")) return {};
+  std::string out;
+  const auto end = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < end) {
+    std::string chunk = c.receive_raw(200ms);
+    if (chunk.empty() && !c.connected()) break;
+    out += chunk;
+  }
+  return out;
 }
 
 }  // namespace ringchain::harness

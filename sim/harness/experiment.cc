@@ -16,6 +16,8 @@
 #include "node/base/limits.h"
 #include "node/chain/transaction.h"
 #include "sim/harness/cluster.h"
+#include "sim/harness/compose_cluster.h"
+#include "sim/harness/process_stats.h"
 
 namespace ringchain::harness {
 
@@ -31,41 +33,24 @@ std::uint64_t monotonic_us() {
          static_cast<std::uint64_t>(ts.tv_nsec) / 1000;
 }
 
-// CPU seconds and context switches of a process, from /proc.
+// CPU seconds and context switches of a process, from /proc (zero when
+// it is gone).
 node_resources read_proc(pid_t pid) {
   node_resources r;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(stat)), {});
-  const auto close = s.rfind(')');
-  if (close != std::string::npos) {
-    std::istringstream in(s.substr(close + 2));
-    std::string field;
-    double utime = 0, stime = 0;
-    for (int i = 3; in >> field; ++i) {
-      if (i == 14) utime = std::stod(field);
-      if (i == 15) {
-        stime = std::stod(field);
-        break;
-      }
-    }
-    const double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
-    r.cpu_user_s = utime / hz;
-    r.cpu_system_s = stime / hz;
-  }
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("voluntary_ctxt_switches:", 0) == 0)
-      r.voluntary_switches = std::stoull(line.substr(24));
-    if (line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
-      r.involuntary_switches = std::stoull(line.substr(27));
-  }
+  const base::result<proc_times> t = read_proc_times(pid);
+  if (!t.ok()) return r;
+  r.cpu_user_s = static_cast<double>(t->user_us) / 1e6;
+  r.cpu_system_s = static_cast<double>(t->system_us) / 1e6;
+  r.voluntary_switches = t->voluntary_switches;
+  r.involuntary_switches = t->involuntary_switches;
   return r;
 }
 
-std::vector<node_resources> sample(process_cluster& cl) {
+std::vector<node_resources> sample(cluster_driver& cl) {
   std::vector<node_resources> out;
   for (std::size_t i = 0; i < cl.size(); ++i) {
-    node_resources r = cl.running(i) ? read_proc(cl.pid(i)) : node_resources{};
+    const std::optional<pid_t> pid = cl.host_pid(i);
+    node_resources r = pid ? read_proc(*pid) : node_resources{};
     r.id = i + 1;
     if (auto s = cl.status(i)) {
       const auto& m = s->counters();
@@ -114,9 +99,8 @@ struct load_totals {
 // One client: a batch every 10 ms, pipelined, answers read in between. It
 // follows redirects to the leader and moves to another node when its
 // connection breaks (a killed leader).
-void drive(process_cluster& cl, std::size_t first,
-           const std::vector<nodepb::SubmitRequest>& batches, std::uint64_t start_us,
-           load_totals& totals) {
+void drive(cluster_driver& cl, std::size_t first, const std::vector<nodepb::SubmitRequest>& batches,
+           std::uint64_t start_us, load_totals& totals) {
   net::client c;
   std::size_t target = first;
   std::string redirect;
@@ -141,7 +125,7 @@ void drive(process_cluster& cl, std::size_t first,
     if (r.submit().results_size() > 0 &&
         r.submit().results(0).code() == nodepb::TxResult::NOT_LEADER &&
         !r.submit().leader_client().empty()) {
-      redirect = r.submit().leader_client();
+      redirect = cl.reachable(r.submit().leader_client());
       c.close();
     }
   };
@@ -173,7 +157,7 @@ void drive(process_cluster& cl, std::size_t first,
 // Runs the faults whose start or end is due; returns true while any is
 // still to start or in progress.
 struct fault_runner {
-  process_cluster& cl;
+  cluster_driver& cl;
   const std::vector<fault>& faults;
   std::uint64_t window_from;
   std::vector<fault_window>& windows;
@@ -187,12 +171,30 @@ struct fault_runner {
     return (leader + 1) % cl.size();
   }
 
-  void admin_delay(std::size_t i, std::uint32_t us) {
-    net::client c;
-    if (!c.connect(cl.admin_address(i), 500ms).ok()) return;
-    nodepb::ClientRequest req;
-    req.mutable_admin()->set_barrier_delay_us(us);
-    (void)c.call(req, 1s);
+  // The link emulation of a delay or loss fault (all zero: heals it).
+  static nodepb::LinkEmulation emulation(const fault& f, bool on) {
+    nodepb::LinkEmulation e;
+    if (on && f.kind == "delay") {
+      e.set_delay_ms(f.delay_ms);
+      e.set_jitter_ms(f.jitter_ms);
+    }
+    if (on && f.kind == "loss") e.set_loss_ppm(static_cast<std::uint32_t>(f.loss_percent * 1e4));
+    return e;
+  }
+
+  // Starts (on) or ends a fault on node i.
+  void apply(const fault& f, std::size_t i, bool on) {
+    nodepb::AdminRequest a;
+    if (f.kind == "kill") on ? cl.kill(i) : cl.start(i);
+    if (f.kind == "pause") on ? cl.pause(i) : cl.resume(i);
+    if (f.kind == "partition") cl.partition(i, on);
+    if (f.kind == "delay" || f.kind == "loss") cl.emulate_around(i, emulation(f, on));
+    if (f.kind == "slow_disk") a.set_barrier_delay_us(on ? f.barrier_delay_us : 0);
+    if (f.kind == "clock_skew") {
+      a.set_clock_offset_ms(on ? f.clock_offset_ms : 0);
+      a.set_clock_drift_ppm(on ? f.clock_drift_ppm : 0);
+    }
+    if (a.ByteSizeLong() > 0) (void)cl.admin(i, a);
   }
 
   void step(std::uint64_t now) {
@@ -204,16 +206,12 @@ struct fault_runner {
       const auto end = start + static_cast<std::uint64_t>(f.duration_s * 1e6);
       if (state[k] == 0 && now >= start) {
         const std::size_t i = target[k] = resolve(f);
-        if (f.kind == "kill") cl.kill(i);
-        if (f.kind == "pause") ::kill(cl.pid(i), SIGSTOP);
-        if (f.kind == "slow_disk") admin_delay(i, f.barrier_delay_us);
+        apply(f, i, true);
         windows.push_back({f.kind, i + 1, monotonic_us(), 0});
         state[k] = 1;
       } else if (state[k] == 1 && now >= end) {
         const std::size_t i = target[k];
-        if (f.kind == "kill") cl.start(i);
-        if (f.kind == "pause") ::kill(cl.pid(i), SIGCONT);
-        if (f.kind == "slow_disk") admin_delay(i, 0);
+        apply(f, i, false);
         for (auto& w : windows) {
           if (w.node == i + 1 && w.kind == f.kind && w.end_us == 0) w.end_us = monotonic_us();
         }
@@ -227,19 +225,23 @@ struct fault_runner {
 
 namespace {
 
-// The resources used between two samples of the same nodes.
+// The resources used between two samples of the same nodes. A node that
+// did not answer at one edge (killed, partitioned) or restarted in between
+// (its counters started over) shows 0 for what it could not report, not a
+// negative difference.
 std::vector<node_resources> used(const std::vector<node_resources>& before,
                                  const std::vector<node_resources>& after) {
+  const auto delta = [](auto a, auto b) { return a >= b ? a - b : decltype(a){}; };
   std::vector<node_resources> out;
   for (std::size_t i = 0; i < after.size(); ++i) {
     node_resources d = after[i];
-    d.cpu_user_s -= before[i].cpu_user_s;
-    d.cpu_system_s -= before[i].cpu_system_s;
-    d.voluntary_switches -= before[i].voluntary_switches;
-    d.involuntary_switches -= before[i].involuntary_switches;
-    d.fdatasyncs -= before[i].fdatasyncs;
-    d.io_enter_calls -= before[i].io_enter_calls;
-    d.bytes_written -= before[i].bytes_written;
+    d.cpu_user_s = delta(after[i].cpu_user_s, before[i].cpu_user_s);
+    d.cpu_system_s = delta(after[i].cpu_system_s, before[i].cpu_system_s);
+    d.voluntary_switches = delta(after[i].voluntary_switches, before[i].voluntary_switches);
+    d.involuntary_switches = delta(after[i].involuntary_switches, before[i].involuntary_switches);
+    d.fdatasyncs = delta(after[i].fdatasyncs, before[i].fdatasyncs);
+    d.io_enter_calls = delta(after[i].io_enter_calls, before[i].io_enter_calls);
+    d.bytes_written = delta(after[i].bytes_written, before[i].bytes_written);
     out.push_back(d);
   }
   return out;
@@ -263,18 +265,43 @@ process_cluster_options cluster_options(const cell& c, const run_options& opts, 
   return o;
 }
 
+// The cell's cluster in its engine: local processes, or a compose project.
+base::result<std::unique_ptr<cluster_driver>> make_cluster(const experiment& e, const cell& c,
+                                                           const run_options& opts,
+                                                           std::size_t index) {
+  const process_cluster_options o = cluster_options(c, opts, index);
+  if (e.engine != "compose") return std::unique_ptr<cluster_driver>(new process_cluster(o));
+  compose_cluster_options co;
+  co.nodes = c.nodes;
+  co.dir = o.data_root;
+  co.node_flags = {"--io",
+                   c.io,
+                   "--persistence",
+                   c.persistence,
+                   "--round_interval_ms",
+                   std::to_string(c.round_interval_ms)};
+  co.node_flags.insert(co.node_flags.end(), o.extra_args.begin(), o.extra_args.end());
+  base::result<std::unique_ptr<compose_cluster>> made = compose_cluster::create(co);
+  if (!made.ok()) return base::fail(made.message());
+  return std::unique_ptr<cluster_driver>(std::move(*made));
+}
+
 }  // namespace
 
 cell_report run_cell(const experiment& e, const cell& c, const run_options& opts,
                      std::size_t index) {
   cell_report res = start_report(c);
-  const process_cluster_options o = cluster_options(c, opts, index);
   const auto batches = presign(c, e.clients, e.warmup_s + e.duration_s, index);
-  process_cluster cl(o);
+  base::result<std::unique_ptr<cluster_driver>> made = make_cluster(e, c, opts, index);
+  if (!made.ok()) {
+    res.error = made.message();
+    return res;
+  }
+  cluster_driver& cl = **made;
   cl.start_all();
-  const auto leader = cl.wait_for_leader(15s);
+  const auto leader = cl.wait_for_leader(e.engine == "compose" ? 90s : 15s);
   if (!leader) {
-    res.error = "no leader within 15 s";
+    res.error = "no leader within the start-up bound";
     return res;
   }
   res.leader = *leader + 1;
@@ -294,18 +321,20 @@ cell_report run_cell(const experiment& e, const cell& c, const run_options& opts
     faults.step(monotonic_us());
     std::this_thread::sleep_for(5ms);
   }
-  // Faults that outlast the window end with it.
+  // Faults that outlast the window end with it (a fault still waiting to
+  // start starts and ends at once).
+  faults.step(std::numeric_limits<std::uint64_t>::max());
   faults.step(std::numeric_limits<std::uint64_t>::max());
   const auto after = sample(cl);
   for (auto& t : threads) t.join();
-  for (std::size_t i = 0; i < cl.size(); ++i) cl.stop(i);
+  cl.stop_all();
   res.resources = used(before, after);
   const double total_s = e.warmup_s + e.duration_s;
   res.offered_tps = static_cast<double>(totals.sent) / total_s;
   res.accepted_tps = static_cast<double>(totals.committed) / total_s;
   res.refused = totals.refused;
   std::vector<fs::path> traces;
-  for (std::size_t i = 0; i < cl.size(); ++i) traces.push_back(cl.data_dir(i) / "trace.jsonl");
+  for (std::size_t i = 0; i < cl.size(); ++i) traces.push_back(cl.trace_file(i));
   res.blocks = report::read_traces(traces, window_from, window_to);
   report::measure_window(&res, window_from, window_to, std::uint64_t{c.round_interval_ms} * 1000);
   return res;

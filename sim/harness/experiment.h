@@ -11,9 +11,8 @@
 // Keys (scalars, or arrays under [matrix]): nodes, io, persistence,
 // rate_tps, tx_bytes, block_txs_max, round_interval_ms, round_deadline_ms,
 // election_ticks, barrier_delay_us, segment_mib, network, disk, machine;
-// scalars only:
-// name, description, engine, warmup_s, duration_s, clients, repetitions,
-// seed.
+// scalars only: name, description, engine, warmup_s, duration_s, clients,
+// repetitions, seed, capacity_search, capacity_probe_s, capacity_max_tps.
 //
 // engine = "processes" (the default) runs real ringchain-node processes on
 // this machine (up to 9 nodes). engine = "sim" runs each cell in the
@@ -22,9 +21,13 @@
 // (network, disk), and a machine profile (machine = "FILE", relative to
 // the experiment file; `ringchain-sim calibrate` writes one) whose CPU
 // time the nodes spend, and whose disk and network they use unless the
-// cell names others. Keys one engine would ignore are refused there:
-// segment_mib and clients belong to "processes"; network, disk, machine
-// and seed to "sim".
+// cell names others. engine = "compose" runs each cell as a Docker Compose
+// project of the repository's docker-compose.yml (3, 5 or 7 node
+// containers; the image from $RINGCHAIN_IMAGE, else ringchain:local), with
+// the same load, faults and reports as "processes".
+// Keys one engine would ignore are refused there: segment_mib and clients
+// belong to "processes" and "compose"; network, disk, machine and seed to
+// "sim".
 #pragma once
 
 #include <cstdint>
@@ -50,7 +53,10 @@ namespace ringchain::harness {
 struct fault {
   // Seconds into the measured window.
   double at_s = 0;
-  // "kill", "pause" or "slow_disk".
+  // "kill" (-9, then restart), "pause" (SIGSTOP, then SIGCONT), "slow_disk"
+  // (a barrier delay), or through the nodes' own network emulation and
+  // clock: "partition" (the node cut off from every other, both ways),
+  // "delay" and "loss" (on the node's links, both ways), "clock_skew".
   std::string kind;
   // "leader", "follower", or a node number (1 to the cell's nodes).
   std::string node = "leader";
@@ -58,6 +64,16 @@ struct fault {
   double duration_s = 1;
   // The barrier delay of a slow_disk fault.
   std::uint32_t barrier_delay_us = 5000;
+  // A delay fault's delay.
+  std::uint32_t delay_ms = 50;
+  // A delay fault's jitter.
+  std::uint32_t jitter_ms = 0;
+  // A loss fault's share of messages dropped.
+  double loss_percent = 10;
+  // A clock_skew fault's offset of the node's wall clock.
+  std::int64_t clock_offset_ms = 0;
+  // A clock_skew fault's drift of the node's timers.
+  std::int32_t clock_drift_ppm = 0;
 };
 
 // An experiment as its file describes it: the settings shared by every
@@ -77,6 +93,14 @@ struct experiment {
   double duration_s = 4;
   // Client threads loading a process cluster.
   std::uint32_t clients = 4;
+  // Deadline capacity: for each cell, a short search over offered rates
+  // for the highest load that meets the deadline (capacity.h), then every
+  // cell again at half the lowest capacity (latency at equal load).
+  bool capacity_search = false;
+  // Each probe's measured window.
+  double capacity_probe_s = 2;
+  // The highest offered rate the search tries.
+  std::uint32_t capacity_max_tps = 20000;
   // The cells, in the order they run.
   std::vector<cell> cells;
   // Faults scheduled in every cell (engine = "processes" only).

@@ -120,8 +120,11 @@ base::status set_fault_key(fault& f, const std::string& name, const toml::node& 
     (name == "at_s" ? f.at_s : f.duration_s) = *d;
   } else if (name == "kind") {
     f.kind = v.value<std::string>().value_or("");
-    if (f.kind != "kill" && f.kind != "pause" && f.kind != "slow_disk") {
-      return base::fail("faults.kind: must be kill, pause or slow_disk");
+    static const std::set<std::string> kinds = {"kill",  "pause", "slow_disk", "partition",
+                                                "delay", "loss",  "clock_skew"};
+    if (!kinds.count(f.kind)) {
+      return base::fail(
+          "faults.kind: must be kill, pause, slow_disk, partition, delay, loss or clock_skew");
     }
   } else if (name == "node") {
     if (auto n = integer(v)) {
@@ -134,6 +137,17 @@ base::status set_fault_key(fault& f, const std::string& name, const toml::node& 
     }
   } else if (name == "barrier_delay_us") {
     return set_number(&f.barrier_delay_us, "faults.barrier_delay_us", v);
+  } else if (name == "delay_ms" || name == "jitter_ms") {
+    return set_number(name == "delay_ms" ? &f.delay_ms : &f.jitter_ms, "faults." + name, v);
+  } else if (name == "loss_percent") {
+    auto d = v.value<double>();
+    if (!d || *d < 0 || *d > 100) return base::fail("faults.loss_percent: 0 to 100");
+    f.loss_percent = *d;
+  } else if (name == "clock_offset_ms" || name == "clock_drift_ppm") {
+    auto n = integer(v);
+    if (!n) return base::fail("faults." + name + ": expected a whole number");
+    if (name == "clock_offset_ms") f.clock_offset_ms = *n;
+    if (name == "clock_drift_ppm") f.clock_drift_ppm = static_cast<std::int32_t>(*n);
   } else {
     return base::fail("faults." + name + ": unknown key");
   }
@@ -162,8 +176,10 @@ base::result<std::vector<fault>> read_faults(const toml::node& v) {
 
 // The experiment's own keys, which apply to every cell.
 bool is_experiment_key(const std::string& key) {
-  static const std::set<std::string> keys = {"engine",   "seed",       "name",    "description",
-                                             "warmup_s", "duration_s", "clients", "repetitions"};
+  static const std::set<std::string> keys = {
+      "engine",          "seed",    "name",        "description",     "warmup_s",
+      "duration_s",      "clients", "repetitions", "capacity_search", "capacity_probe_s",
+      "capacity_max_tps"};
   return keys.count(key) > 0;
 }
 
@@ -172,8 +188,8 @@ base::status set_experiment_key(experiment& e, std::uint32_t& repetitions, const
                                 const toml::node& v) {
   if (key == "engine") {
     e.engine = v.value<std::string>().value_or("");
-    if (e.engine != "processes" && e.engine != "sim")
-      return base::fail("engine: must be processes or sim");
+    if (e.engine != "processes" && e.engine != "sim" && e.engine != "compose")
+      return base::fail("engine: must be processes, sim or compose");
   } else if (key == "seed") {
     auto n = integer(v);
     if (!n || *n < 1) return base::fail("seed: expected a positive integer");
@@ -182,10 +198,18 @@ base::status set_experiment_key(experiment& e, std::uint32_t& repetitions, const
     auto s = v.value<std::string>();
     if (!s) return base::fail(key + ": expected a string");
     (key == "name" ? e.name : e.description) = *s;
-  } else if (key == "warmup_s" || key == "duration_s") {
+  } else if (key == "warmup_s" || key == "duration_s" || key == "capacity_probe_s") {
     auto d = v.value<double>();
     if (!d || *d <= 0 || *d > 3600) return base::fail(key + ": expected seconds in (0, 3600]");
-    (key == "warmup_s" ? e.warmup_s : e.duration_s) = *d;
+    (key == "warmup_s" ? e.warmup_s : key == "duration_s" ? e.duration_s : e.capacity_probe_s) = *d;
+  } else if (key == "capacity_search") {
+    auto b = v.value_exact<bool>();
+    if (!b) return base::fail("capacity_search: expected true or false");
+    e.capacity_search = *b;
+  } else if (key == "capacity_max_tps") {
+    auto n = integer(v);
+    if (!n || *n < 100 || *n > 1'000'000) return base::fail(key + ": expected 100 to 1000000");
+    e.capacity_max_tps = static_cast<std::uint32_t>(*n);
   } else {
     auto n = integer(v);
     if (!n || *n < 1 || *n > 64) return base::fail(key + ": expected 1 to 64");
@@ -254,6 +278,9 @@ std::vector<cell> expand(const cell& shared, const std::vector<axis>& axes,
 // faults.
 base::status check_cells(const experiment& e) {
   for (const cell& c : e.cells) {
+    if (e.engine == "compose" && c.nodes != 3 && c.nodes != 5 && c.nodes != 7) {
+      return base::fail("nodes: engine = \"compose\" runs 3, 5 or 7 nodes (the compose files)");
+    }
     if (e.engine == "processes" && c.nodes > 9) {
       return base::fail("nodes: " + std::to_string(c.nodes) +
                         " processes are too many for one machine (at most 9); engine = \"sim\" "
@@ -268,8 +295,8 @@ base::status check_cells(const experiment& e) {
   }
   if (e.engine == "sim" && !e.faults.empty()) {
     return base::fail(
-        "faults: [[faults]] apply to engine = \"processes\"; simulated faults are tested "
-        "with ringchain-sim dst");
+        "faults: [[faults]] apply to engine = \"processes\" and \"compose\"; simulated "
+        "faults are tested with ringchain-sim dst");
   }
   return {};
 }

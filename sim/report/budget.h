@@ -43,16 +43,24 @@ double percentile(std::vector<double> values, double p);
 
 // What a set of blocks adds up to.
 struct summary {
+  // Blocks summarized.
   std::size_t blocks = 0;
+  // Their transactions.
   std::uint64_t txs = 0;
   double seconds = 0;  // first round start -> last commit
+  // txs over seconds; 0 when seconds is.
   double txs_per_s = 0;
+  // The share of blocks that met their deadline, from 0 to 1.
   double deadline_met_ratio = 0;
+  // Percentiles of the commit latency (round start -> committed), and its
+  // maximum.
   double p50_ms = 0, p90_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
   double slack_p50_ms = 0, slack_p1_ms = 0;  // typical slack, and the worst 1%
   phases mean;                               // mean of each phase over the blocks
 };
 
+// Splits every block (`quorum` counts the leader) and adds them up; all
+// zeros for no blocks.
 summary summarize(const std::vector<block_record>& blocks, std::size_t quorum);
 
 }  // namespace ringchain::report

@@ -50,7 +50,7 @@ plot_data write_data(const run_report& r, const fs::path& pd) {
                << split(b, c.nodes / 2 + 1).commit_us / 1000 << '\n';
     }
     time_dat << "\n\n";
-    tput << c.summary.txs_per_s << ' ' << c.summary.p99_ms << " \"" << c.label << "\"\n";
+    tput << c.summary.txs_per_s << ' ' << c.summary.p99_ms << "\n\n\n";
   }
   return d;
 }
@@ -104,33 +104,37 @@ void write_script(const run_report& r, const plot_data& d, const fs::path& pd) {
         "unset arrow 1\nunset logscale x\n"
         "set output '"
      << (pd / "phases.svg").string()
-     << "'\nset title 'Where the time went: mean per block'\nset ylabel 'ms'\nset xlabel ''\n"
-        "set style data histograms\nset style histogram rowstacked\nset style fill solid 0.8 "
+     << "'\nset title 'Where the time went: mean per block (log scale)'\nset ylabel 'ms'\n"
+        "set xlabel ''\nset logscale y\nset yrange [0.001:*]\n"
+        // Side by side on a log scale, not stacked: one mode's phases can be
+        // a thousand times another's, and stacked linear bars hid them.
+        "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 "
         "border -1\n"
-        "set boxwidth 0.6\nset xtics rotate by -20\n"
+        "set boxwidth 0.9\nset xtics rotate by -20\n"
         "plot '"
      << (pd / "phases.dat").string()
      << "' using 2:xticlabels(1) title 'build', '' using 3 title 'leader persist', '' using 4 "
         "title 'network', "
         "'' using 5 title 'follower persist', '' using 6 title 'quorum wait'\n"
-        "set xtics norotate\nset style data points\n"
+        "set xtics norotate\nset style data points\nunset yrange\n"
      << fault_shading(r)
      << "\n"
         "set output '"
      << (pd / "time.svg").string()
-     << "'\nset title 'Commit latency over the measured window (shaded: faults)'\nset xlabel "
-        "'s'\nset ylabel 'ms'\n"
+     << "'\nset title 'Commit latency over the measured window (shaded: faults; log scale)'\n"
+        "set xlabel 's'\nset ylabel 'ms'\n"
         "plot "
      << per_cell(d.labels, pd / "time.dat", "with linespoints pt 7 ps 0.4")
      << "\n"
         "set output '"
      << (pd / "throughput.svg").string()
-     << "'\nunset object\nset title 'Throughput against p99 commit latency, one point per cell'\n"
+     << "'\nunset object\nset title 'Throughput against p99 commit latency, one point per cell "
+        "(log scale)'\n"
         "set xlabel 'committed tx/s'\nset ylabel 'p99 ms'\n"
-        "plot '"
-     << (pd / "throughput.dat").string()
-     << "' using 1:2 with points pt 7 ps 1.5 notitle, '' using 1:2:3 with labels offset 0,1 "
-        "notitle\n";
+        // One series per cell, named in the key: labels beside the points
+        // overlapped where cells were close.
+        "plot "
+     << per_cell(d.labels, pd / "throughput.dat", "with points pt 7 ps 1.8") << "\n";
 }
 
 }  // namespace

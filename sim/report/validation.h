@@ -14,10 +14,12 @@ namespace ringchain::report {
 struct comparison {
   // What it is: "p50 ms", "tx/s", "build ms", ...
   std::string figure;
+  // The simulator's figure, and the processes' figure.
   double predicted = 0, measured = 0;
   // (predicted - measured) / measured; 0 when both are 0, and no error
   // (has_error false) when only the measurement is 0.
   double error = 0;
+  // Whether `error` means anything (the measurement is not 0).
   bool has_error = true;
 };
 

@@ -77,7 +77,32 @@ struct cell_report {
   std::size_t rounds_without_block = 0;
   // All round-length slots of the window.
   std::size_t rounds = 0;
+  // Deadline capacity (experiments with capacity_search): the highest
+  // offered load found to meet the deadline (0: not searched), the probes
+  // that found it, and the cell measured again at the run's equal load.
+  double capacity_tps = 0;
+  // One run of the capacity search.
+  struct probe {
+    // The rate offered, the rate clients saw committed, and the share of
+    // blocks within the deadline.
+    double offered_tps = 0, committed_tps = 0, deadline_met_ratio = 0;
+    // Whether the probe met the deadline (meets_deadline).
+    bool met = false;
+  };
+  // The search's probes, in the order run.
+  std::vector<probe> capacity_probes;
+  // The run's equal load: half the lowest capacity of its cells (0: not
+  // measured).
+  double equal_load_tps = 0;
+  // The cell's blocks measured again at equal_load_tps.
+  report::summary equal_load;
 };
+
+// Whether a cell met its deadline: at least 99% of its blocks committed
+// within it, at most 1% of its rounds produced no block, and (so that a
+// backlog does not pass for a block's cost) clients saw at least 95% of
+// the offered load committed.
+bool meets_deadline(const cell_report& c);
 
 // A whole run of an experiment: what report.json holds.
 struct run_report {

@@ -15,6 +15,7 @@
 namespace ringchain::testing {
 namespace {
 
+using harness::http_get;
 using harness::process_cluster;
 using harness::process_cluster_options;
 
@@ -219,21 +220,6 @@ TEST_P(cluster, bad_input_closes_only_that_connection) {
   EXPECT_EQ(committed(*r), 10);
 }
 
-// A plain HTTP GET on loopback; the whole answer (headers and body).
-std::string http_get(const std::string& address, const std::string& path) {
-  net::client c;
-  if (!c.connect(address, 1s).ok()) return {};
-  c.send_raw("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
-  std::string out;
-  const auto end = std::chrono::steady_clock::now() + 3s;
-  while (std::chrono::steady_clock::now() < end) {
-    std::string chunk = c.receive_raw(200ms);
-    if (chunk.empty() && !c.connected()) break;
-    out += chunk;
-  }
-  return out;
-}
-
 TEST_P(cluster, metrics_and_status_show_the_cluster) {
   process_cluster c(opts());
   c.start_all();
@@ -259,6 +245,69 @@ TEST_P(cluster, metrics_and_status_show_the_cluster) {
        {"pre_votes_started", "messages_dropped_outbox_full", "responses_dropped_held_full"}) {
     EXPECT_TRUE(s->counters().count(name)) << name << " is not exported";
   }
+}
+
+// The node's own network emulation, through the admin port: a delay on the
+// leader's links slows commits by at least that much; a partition of a
+// follower leaves the majority committing, and the follower catches up
+// once healed.
+TEST_P(cluster, emulated_delay_and_partition_act_and_heal) {
+  process_cluster c(opts());
+  c.start_all();
+  auto leader = c.wait_for_leader(10s);
+  ASSERT_TRUE(leader.has_value());
+  const std::size_t follower = (*leader + 1) % 3;
+  auto admin = [&](std::size_t i, const nodepb::AdminRequest& a) {
+    net::client cl;
+    EXPECT_TRUE(cl.connect(c.admin_address(i), 1s).ok());
+    nodepb::ClientRequest req;
+    *req.mutable_admin() = a;
+    auto r = cl.call(req, 2s);
+    EXPECT_TRUE(r.ok()) << r.message();
+    return r.ok() ? *r : nodepb::ClientResponse{};
+  };
+  // 100 ms on each of the leader's links: no quorum within 100 ms.
+  nodepb::AdminRequest slow;
+  for (std::size_t j = 0; j < 3; ++j) {
+    if (j == *leader) continue;
+    nodepb::LinkEmulation* l = slow.add_links();
+    l->set_peer(j + 1);
+    l->set_delay_ms(100);
+  }
+  ASSERT_EQ(admin(*leader, slow).status().emulation_size(), 2);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = c.submit(*leader, make_txs("delayed", 1, 5), 10s);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(committed(*r), 5);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 100ms);
+  for (auto& l : *slow.mutable_links()) l.set_delay_ms(0);
+  EXPECT_EQ(admin(*leader, slow).status().emulation_size(), 0);
+  // The follower cut off both ways.
+  auto cut = [&](bool on) {
+    for (std::size_t j = 0; j < 3; ++j) {
+      if (j == follower) continue;
+      nodepb::AdminRequest a, b;
+      a.add_links()->set_peer(follower + 1);
+      a.mutable_links(0)->set_partitioned(on);
+      b.add_links()->set_peer(j + 1);
+      b.mutable_links(0)->set_partitioned(on);
+      admin(j, a);
+      admin(follower, b);
+    }
+  };
+  cut(true);
+  auto during = c.submit(*leader, make_txs("during", 1, 20), 10s);
+  ASSERT_TRUE(during.has_value());
+  EXPECT_EQ(committed(*during), 20);
+  const std::uint64_t height = c.status(*leader)->height();
+  EXPECT_LT(c.status(follower)->height(), height) << "the partitioned follower kept up";
+  cut(false);
+  EXPECT_TRUE(c.wait_for_height(height, 10s)) << "the follower did not catch up after the heal";
+  // Bounds are checked.
+  nodepb::AdminRequest bad;
+  bad.add_links()->set_peer(follower + 1);
+  bad.mutable_links(0)->set_delay_ms(10'000'000);
+  EXPECT_TRUE(admin(*leader, bad).has_error());
 }
 
 INSTANTIATE_TEST_SUITE_P(io, cluster, ::testing::Values("uring", "epoll"),

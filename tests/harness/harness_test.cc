@@ -121,7 +121,7 @@ TEST(harness, bad_experiment_keys_are_named) {
             "matrix.io: must be uring or epoll");
   EXPECT_EQ(error_of("rate = 5\n"), "rate: unknown key");
   EXPECT_EQ(error_of("[[faults]]\nkind = \"explode\"\n"),
-            "faults.kind: must be kill, pause or slow_disk");
+            "faults.kind: must be kill, pause, slow_disk, partition, delay, loss or clock_skew");
   // Values a key cannot hold are refused, not cut down or replaced.
   EXPECT_EQ(error_of("rate_tps = 5000000000\n"), "rate_tps: 5000000000 is too large");
   EXPECT_EQ(error_of("nodes = true\n"), "nodes: expected a non-negative integer");

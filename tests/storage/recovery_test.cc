@@ -303,5 +303,41 @@ TEST_F(recovery, rewritten_index_replaces_the_conflicting_suffix) {
   EXPECT_EQ(r.log.entries[1].term(), 2u);
 }
 
+// Found by tests/fuzz/fuzz_recovery: the core asserted on such a log at
+// start-up; recovery refuses it instead, naming the write.
+TEST_F(recovery, entry_terms_that_decrease_are_refused) {
+  std::string log = frame_write(1, {entry_record(2, 1), entry_record(2, 2)});
+  std::vector<std::size_t> starts{log.size()};
+  log += frame_write(2, {entry_record(1, 3)});
+  log += frame_write(3, {entry_record(2, 4)});
+  write_segment(1, log);
+  const recovery_result r = recover(dir_);
+  EXPECT_NE(r.error.find("entry 3 of term 1 follows entry 2 of term 2"), std::string::npos)
+      << r.error;
+  EXPECT_NE(
+      r.error.find(segment_path(dir_, 1).string() + " at offset " + std::to_string(starts[0])),
+      std::string::npos)
+      << r.error;
+}
+
+// Found by tests/fuzz/fuzz_recovery: an append above write_bytes_max is
+// split into writes, the hard state in the last; a crash before the last
+// left entries of a term above the hard state's, and the core asserted at
+// start-up. Recovery takes the term on, without a vote.
+TEST_F(recovery, entries_of_a_term_the_hard_state_lacks_raise_its_term) {
+  storagepb::LogRecord hs = hard_state_record(1, 1);
+  hs.mutable_hard_state()->set_vote(2);
+  std::string log = frame_write(1, {entry_record(1, 1), hs});
+  // The first part of a split append of term 3; its hard state never landed.
+  log += frame_write(2, {entry_record(3, 2), entry_record(3, 3)});
+  write_segment(1, log);
+  const recovery_result r = recover(dir_);
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.log.entries.size(), 3u);
+  EXPECT_EQ(r.log.hard_state.term(), 3u);
+  EXPECT_EQ(r.log.hard_state.vote(), 0u);
+  EXPECT_EQ(r.log.hard_state.commit(), 1u);
+}
+
 }  // namespace
 }  // namespace ringchain::storage
