@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "node/base/result.h"
@@ -54,13 +55,22 @@ inline constexpr std::size_t quantile_count = sizeof quantile_points / sizeof qu
 // measured (a machine profile), as quantiles, which keep a distribution's
 // shape (a disk whose barriers take either 0.2 or 4 ms is no log-normal).
 struct latency {
+  // No delay at all.
+  latency() = default;
+  // A distribution of median `p50`, 99th percentile `p99` and, when
+  // measured, the latency at each of quantile_points (`quantiles`). A
+  // constructor rather than an aggregate: GCC 12 at -O3 misreads the
+  // destruction of an aggregate's defaulted vector as reading it
+  // uninitialized (-Wmaybe-uninitialized).
+  latency(double p50, double p99, std::vector<double> quantiles = {})
+      : p50_us(p50), p99_us(p99), quantiles_us(std::move(quantiles)) {}
   // The median; 0 for no delay at all.
   double p50_us = 0;
   // The 99th percentile; at most p50_us for a constant delay.
   double p99_us = 0;
   // The latency at each of quantile_points, non-decreasing; when set,
   // samples interpolate between them (and p50_us, p99_us only describe).
-  std::vector<double> quantiles_us{};
+  std::vector<double> quantiles_us;
   // A sample in nanoseconds.
   std::uint64_t sample_ns(rng& r) const;
 };
