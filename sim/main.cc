@@ -5,6 +5,8 @@
 //   ringchain-sim report runs/<timestamp>
 //   ringchain-sim compare runs/<a> runs/<b>
 //   ringchain-sim dst --seeds 1..200 --nodes 5    (deterministic simulation)
+//   ringchain-sim calibrate [--out FILE] [--dir DATA_DIR]
+//   ringchain-sim validate configs/experiments/quickstart.toml [--machine FILE]
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -16,7 +18,6 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <ctime>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -25,6 +26,7 @@
 #include <thread>
 
 #include "node/base/limits.h"
+#include "sim/commands.h"
 #include "sim/dst/dst.h"
 #include "sim/dst/experiment.h"
 #include "sim/harness/capacity.h"
@@ -35,13 +37,6 @@ namespace {
 
 using namespace ringchain;
 namespace fs = std::filesystem;
-
-std::string timestamp() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", std::localtime(&t));
-  return buf;
-}
 
 // Runs one cell of `e` in its engine; cell i's files go to out/cell-<i+1>.
 report::cell_report run_one_cell(const harness::experiment& e, std::size_t i, const fs::path& out,
@@ -132,7 +127,7 @@ int run(const fs::path& file, fs::path out, const std::string& node_binary) {
     return 2;
   }
   const harness::experiment& e = *loaded;
-  if (out.empty()) out = fs::path("runs") / timestamp();
+  if (out.empty()) out = fs::path("runs") / commands::timestamp();
   fs::create_directories(out);
   report::run_report r;
   r.experiment = e.name;
@@ -261,10 +256,9 @@ base::result<seed_range> parse_seeds(const dst_args& a) {
   }
   if (a.seed_given) return base::fail("--seed and --seeds exclude each other");
   const auto dots = a.seeds.find("..");
+  if (dots == std::string::npos) return base::fail("--seeds takes A..B (for example 1..200)");
   const auto first = parse_seed(std::string_view(a.seeds).substr(0, dots));
-  const auto last = dots == std::string::npos
-                        ? std::nullopt
-                        : parse_seed(std::string_view(a.seeds).substr(dots + 2));
+  const auto last = parse_seed(std::string_view(a.seeds).substr(dots + 2));
   if (!first || !last) return base::fail("--seeds takes A..B (for example 1..200)");
   if (*first == 0 || *last < *first) return base::fail("--seeds A..B needs 1 <= A <= B");
   return seed_range{*first, *last};
@@ -467,7 +461,29 @@ int main(int argc, char** argv) {
   d->add_flag("--keep", dopt.keep_files, "keep each run's files");
   d->add_flag("--verbose", dopt.verbose, "print faults as they happen, and node logs");
   d->add_flag("--quiet", da.quiet, "print failures and the total only");
+  commands::calibrate_args ca;
+  auto* cal = app.add_subcommand(
+      "calibrate", "measure this machine (CPU, disk, loopback) into a machine profile");
+  cal->add_option("--out", ca.out, "profile file to write (default calibrated.toml)");
+  cal->add_option("--dir", ca.dir, "a directory on the disk to measure (default .)");
+  cal->add_option("--name", ca.name, "the profile's name (default: the file's name)");
+  cal->add_option("--writers", ca.writers, "writers at once, up to (default 3)");
+  commands::validate_args va;
+  auto* val = app.add_subcommand(
+      "validate", "run an experiment on processes and in the simulator, and compare");
+  val->add_option("experiment", va.experiment, "experiment TOML file (engine = \"processes\")")
+      ->required()
+      ->check(CLI::ExistingFile);
+  val->add_option("--machine", va.machine, "machine profile (default calibrated.toml)");
+  val->add_option("--out", va.out, "run directory (default runs/validate-<timestamp>)");
+  val->add_option("--node-binary", va.node_binary,
+                  "the ringchain-node to launch (default: the one built here)");
+  val->add_option("--measured", va.measured,
+                  "compare with this earlier process run of the experiment instead of running it")
+      ->check(CLI::ExistingDirectory);
   CLI11_PARSE(app, argc, argv);
+  if (cal->parsed()) return commands::calibrate(ca);
+  if (val->parsed()) return commands::validate(va);
   if (d->parsed()) {
     da.seed_given = seed_option->count() > 0;
     dopt.work_dir = work_dir;

@@ -17,8 +17,17 @@ inline constexpr std::uint64_t kib = 1024;
 // A mebibyte: 1024 kibibytes.
 inline constexpr std::uint64_t mib = 1024 * kib;
 
-// Cluster size. 101 covers the largest simulated experiments.
+// Cluster size of a real node: the peers its configuration lists and it
+// connects to over TCP.
 inline constexpr std::size_t peers_max = 128;
+
+// Voters of one consensus group (node/core). Real nodes stay within
+// peers_max through their configuration; the simulator runs larger
+// clusters of real nodes in one process, up to sim_nodes_max (1,001 nodes
+// across three regions is its largest experiment).
+inline constexpr std::size_t voters_max = 1024;
+// Nodes of one simulated cluster (sim/dst), within voters_max.
+inline constexpr std::size_t sim_nodes_max = 1024;
 
 // Size of one entry's payload (a block plus its header, encoded).
 inline constexpr std::uint64_t entry_bytes_max = 4 * mib;
@@ -211,6 +220,9 @@ inline constexpr std::uint64_t block_store_pending_bytes_max = 4 * mib;
 // is kept on disk with it).
 inline constexpr std::size_t snapshots_kept = 2;
 
+
+static_assert(peers_max <= voters_max, "a real node's cluster is a consensus group");
+static_assert(sim_nodes_max <= voters_max, "a simulated cluster is a consensus group");
 static_assert(entry_bytes_max <= append_bytes_max, "an entry must fit in one append");
 static_assert(snapshot_interval_entries_max + snapshot_catchup_entries_max +
                       uncommitted_entries_max <=

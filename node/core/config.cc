@@ -22,9 +22,9 @@ base::status check_bound(const char* name, T value, T max) {
 base::status config::validate() const {
   if (id == 0) return base::fail("id must be non-zero");
   if (voters.empty()) return base::fail("voters must list at least this node");
-  if (voters.size() > limits::peers_max) {
+  if (voters.size() > limits::voters_max) {
     return base::fail("voters lists " + std::to_string(voters.size()) + " nodes, above the limit " +
-                      std::to_string(limits::peers_max));
+                      std::to_string(limits::voters_max));
   }
   std::set<std::uint64_t> unique(voters.begin(), voters.end());
   if (unique.size() != voters.size()) return base::fail("voters lists a node twice");

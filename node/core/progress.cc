@@ -8,22 +8,31 @@ namespace ringchain::core {
 
 void inflights::add(std::uint64_t last_index, std::uint64_t bytes) {
   RC_ASSERT(!full());
-  RC_ASSERT(items_.empty() || items_.back().last_index < last_index);
+  RC_ASSERT(count() == 0 || items_.back().last_index < last_index);
   items_.push_back({last_index, bytes});
   bytes_ += bytes;
 }
 
 void inflights::free_to(std::uint64_t index) {
-  while (!items_.empty() && items_.front().last_index <= index) {
-    bytes_ -= items_.front().bytes;
-    items_.pop_front();
-  }
+  while (count() > 0 && items_[head_].last_index <= index) pop_front();
 }
 
 void inflights::free_first() {
-  if (items_.empty()) return;
-  bytes_ -= items_.front().bytes;
-  items_.pop_front();
+  if (count() > 0) pop_front();
+}
+
+// Drops the oldest append; the freed prefix is erased once it is half the
+// vector, so each append is moved at most once on average.
+void inflights::pop_front() {
+  bytes_ -= items_[head_].bytes;
+  ++head_;
+  if (head_ == items_.size()) {
+    items_.clear();
+    head_ = 0;
+  } else if (head_ * 2 >= items_.size()) {
+    items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
 }
 
 bool progress::acknowledge(std::uint64_t index) {

@@ -50,8 +50,7 @@ client_service::client_service(node_parts parts, const node_env& env, net::node_
       admin_limits_(admin_port_limits(parts.cfg)) {
   verifier_ = std::make_unique<verifier>(
       parts_.reactor, [this](verify_job&& j) { on_verified(std::move(j)); },
-      limits::verify_jobs_max, parts_.cfg.verify_threads,
-      env.verify_inline ? verifier::mode::inline_ : verifier::mode::thread, env.verify_tx);
+      limits::verify_jobs_max, parts_.cfg.verify_threads, env);
 }
 
 client_service::~client_service() = default;

@@ -30,6 +30,11 @@ struct node_env {
   peer_transport* transport = nullptr;
   // Check signatures on the reactor thread instead of a worker thread.
   bool verify_inline = false;
+  // With verify_inline: the time, in nanoseconds, one verifier thread
+  // takes to check `txs` signatures (the simulator's CPU model). Results
+  // then come back when node_config::verify_threads threads would have
+  // checked them; null: at once.
+  std::function<std::uint64_t(std::size_t txs)> verify_cost_ns;
   // Checks one transaction's signature; null: chain::verify. The simulator
   // answers from the transactions it signed and verified once per process,
   // instead of verifying the same ones again in every run.

@@ -151,8 +151,7 @@ base::status node::start_network() {
   if (cfg_.verify_follower_signatures) {
     append_verifier_ = std::make_unique<verifier>(
         *reactor_, [this](verify_job&& j) { on_append_verified(std::move(j)); },
-        limits::verify_jobs_max, cfg_.verify_threads,
-        env_.verify_inline ? verifier::mode::inline_ : verifier::mode::thread, env_.verify_tx);
+        limits::verify_jobs_max, cfg_.verify_threads, env_);
   }
   transport_ = env_.transport;
   if (transport_ != nullptr) return {};

@@ -3,20 +3,27 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "node/base/assert.h"
 
 namespace ringchain::runtime {
 
 verifier::verifier(io::reactor& reactor, std::function<void(verify_job&&)> done,
-                   std::size_t jobs_max, std::size_t threads, mode m, check_fn check)
+                   std::size_t jobs_max, std::size_t threads, const node_env& env)
     : done_(std::move(done)),
-      check_(check ? std::move(check)
-                   : check_fn([](const chain::transaction& tx) { return chain::verify(tx); })),
+      check_(env.verify_tx ? env.verify_tx : check_fn([](const chain::transaction& tx) {
+        return chain::verify(tx);
+      })),
       jobs_max_(jobs_max),
       reactor_(reactor),
-      mode_(m) {
-  if (mode_ == mode::inline_) return;
+      mode_(env.verify_inline ? mode::inline_ : mode::thread) {
   RC_ASSERT(threads >= 1);
+  if (mode_ == mode::inline_) {
+    cost_ns_ = env.verify_cost_ns;
+    inline_free_us_.assign(threads, 0);
+    return;
+  }
   RC_ASSERT(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds_) == 0);
   wake_ = std::make_unique<io::stream>(
       io::stream_handler{nullptr, [this](std::span<const char>) { drain(); }, [](int) {}}, 1);
@@ -49,9 +56,7 @@ bool verifier::submit(verify_job job) {
     if (queued_ >= jobs_max_) return false;
     ++queued_;
     if (mode_ == mode::inline_) {
-      check(job);
-      out_.push_back(std::move(job));
-      if (!inline_wake_.armed()) reactor_.arm(inline_wake_, std::chrono::nanoseconds(0));
+      submit_inline(std::move(job));
       return true;
     }
     queues_[job.queue].push_back({std::move(job), false, false});
@@ -117,6 +122,36 @@ void verifier::work() {
   }
 }
 
+// Checks the job now; it comes back when a simulated worker would have
+// finished it (under mu_).
+void verifier::submit_inline(verify_job job) {
+  check(job);
+  const std::uint64_t now = reactor_.now_us();
+  std::uint64_t due = now;
+  if (cost_ns_) {
+    std::uint64_t& worker = *std::min_element(inline_free_us_.begin(), inline_free_us_.end());
+    worker = std::max(now, worker) + (cost_ns_(job.txs.size()) + 999) / 1000;
+    due = std::max(worker, inline_due_us_.empty() ? 0 : inline_due_us_.back());
+  }
+  out_.push_back(std::move(job));
+  inline_due_us_.push_back(due);
+  if (!inline_wake_.armed()) reactor_.arm(inline_wake_, std::chrono::microseconds(due - now));
+}
+
+// Inline: moves the jobs that are due into *done, and arms the timer
+// again for the next (under mu_).
+void verifier::take_due_inline(std::deque<verify_job>* done) {
+  const std::uint64_t now = reactor_.now_us();
+  while (!out_.empty() && inline_due_us_.front() <= now) {
+    done->push_back(std::move(out_.front()));
+    out_.pop_front();
+    inline_due_us_.pop_front();
+  }
+  if (!out_.empty()) {
+    reactor_.arm(inline_wake_, std::chrono::microseconds(inline_due_us_.front() - now));
+  }
+}
+
 void verifier::check(verify_job& job) const {
   job.results.reserve(job.txs.size());
   for (const auto& tx : job.txs) job.results.push_back(check_(tx));
@@ -126,7 +161,11 @@ void verifier::drain() {
   std::deque<verify_job> done;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    done.swap(out_);
+    if (mode_ == mode::inline_) {
+      take_due_inline(&done);
+    } else {
+      done.swap(out_);
+    }
     queued_ -= done.size();
   }
   for (auto& job : done) done_(std::move(job));

@@ -16,7 +16,10 @@
 //
 // In the inline mode (the deterministic simulator's) there is no thread:
 // a batch is checked when submitted, and its results are handed back from
-// a zero-delay reactor timer, so `done` still never runs inside submit().
+// a reactor timer, so `done` still never runs inside submit(). The timer
+// fires at once, or, with a cost (node_env::verify_cost_ns), when one of
+// `threads` simulated workers, each taking jobs in turn, would have
+// finished the job (jobs come back in submission order).
 #pragma once
 
 #include <condition_variable>
@@ -31,6 +34,7 @@
 
 #include "node/chain/transaction.h"
 #include "node/io/reactor.h"
+#include "node/runtime/env.h"
 
 namespace ringchain::runtime {
 
@@ -64,10 +68,11 @@ class verifier {
 
   // `done` runs on the reactor thread for each finished job (in submission
   // order within a queue). At most `jobs_max` jobs wait or run at once;
-  // `threads` workers check them (mode::thread). `check` null:
-  // chain::verify.
+  // `threads` workers check them. From `env`: the mode (verify_inline),
+  // the check (verify_tx; null: chain::verify) and, inline, the time a
+  // job takes (verify_cost_ns).
   verifier(io::reactor& reactor, std::function<void(verify_job&&)> done, std::size_t jobs_max,
-           std::size_t threads, mode m = mode::thread, check_fn check = nullptr);
+           std::size_t threads, const node_env& env = {});
   // Stops and joins the workers (batches still queued are dropped), or in
   // the inline mode disarms the wake-up timer.
   ~verifier();
@@ -91,6 +96,8 @@ class verifier {
   void finish(std::uint64_t queue, verify_job* job);
   void drain();
   void check(verify_job& job) const;
+  void submit_inline(verify_job job);
+  void take_due_inline(std::deque<verify_job>* done);
 
   std::function<void(verify_job&&)> done_;
   check_fn check_;
@@ -108,6 +115,11 @@ class verifier {
   int fds_[2] = {-1, -1};
   std::unique_ptr<io::stream> wake_;
   io::timer inline_wake_{[this] { drain(); }};
+  // Inline, with a cost: when each simulated worker is free, and when each
+  // job in out_ is due, in the reactor's microseconds.
+  std::function<std::uint64_t(std::size_t)> cost_ns_;
+  std::vector<std::uint64_t> inline_free_us_;
+  std::deque<std::uint64_t> inline_due_us_;
   io::reactor& reactor_;
   mode mode_;
   std::vector<std::thread> workers_;

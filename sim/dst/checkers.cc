@@ -214,8 +214,14 @@ bool liveness_checker::check(const sim_core& core, const std::vector<node_view>&
 }
 
 std::string cluster_state(const std::vector<node_view>& nodes) {
+  // Large clusters: the first nodes, and how many more.
+  constexpr std::size_t shown_max = 9;
   std::string out;
   for (const node_view& v : nodes) {
+    if (v.id > shown_max) {
+      out += "; and " + str(nodes.size() - shown_max) + " more nodes";
+      break;
+    }
     if (!out.empty()) out += "; ";
     out += "node " + str(v.id);
     if (v.lost) {

@@ -36,7 +36,7 @@
 #include "node/chain/block.h"
 #include "node/core/config.h"
 #include "node/runtime/node.h"
-#include "sim/dst/event_queue.h"
+#include "sim/dst/sim_core.h"
 
 namespace ringchain::dst {
 
@@ -145,7 +145,8 @@ class liveness_checker {
 };
 
 // "node 1 leader term 6 commit 42/43 height 20; node 2 down; ...": for
-// liveness failures.
+// liveness failures (the first 9 nodes of a larger cluster, and a count
+// of the others).
 std::string cluster_state(const std::vector<node_view>& nodes);
 
 }  // namespace ringchain::dst

@@ -9,8 +9,8 @@
 namespace ringchain::dst {
 
 base::status validate(const options& o) {
-  if (o.nodes < 1 || o.nodes > limits::peers_max) {
-    return base::fail("--nodes must be in [1, " + std::to_string(limits::peers_max) + "]");
+  if (o.nodes < 1 || o.nodes > limits::sim_nodes_max) {
+    return base::fail("--nodes must be in [1, " + std::to_string(limits::sim_nodes_max) + "]");
   }
   if (o.blocks == 0) return base::fail("--blocks must be at least 1");
   if (o.snapshot_interval_blocks == 0 ||
@@ -20,6 +20,9 @@ base::status validate(const options& o) {
   }
   if (!o.empty_blocks && o.txs_per_submit == 0) {
     return base::fail("--no-empty-blocks with --txs-per-submit 0 cuts no block");
+  }
+  if (o.io != "uring" && o.io != "epoll") {
+    return base::fail("--io must be uring or epoll, not \"" + o.io + "\"");
   }
   storage::persistence p;
   if (!storage::parse_persistence(o.persistence, &p)) {

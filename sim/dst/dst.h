@@ -19,7 +19,9 @@
 #include "node/base/result.h"
 #include "node/core/config.h"
 #include "sim/dst/faults.h"
+#include "sim/dst/machine.h"
 #include "sim/dst/model.h"
+#include "sim/dst/sim_cpu.h"
 
 namespace ringchain::dst {
 
@@ -29,7 +31,7 @@ namespace ringchain::dst {
 struct options {
   // The seed every random choice of the run is drawn from.
   std::uint64_t seed = 1;
-  // Nodes in the cluster, 1 to limits::peers_max.
+  // Nodes in the cluster, 1 to limits::sim_nodes_max.
   std::size_t nodes = 3;
   // The chain's length: the safety phase lasts this many blocks' time, and
   // the run ends when every healthy node holds this many.
@@ -40,6 +42,8 @@ struct options {
   std::uint32_t round_interval_ms = 100;
   // The nodes' commit deadline within a round.
   std::uint32_t round_deadline_ms = 200;
+  // The nodes' election timeout, in ticks.
+  std::uint32_t election_ticks = 30;
   // Most transactions in one block.
   std::uint32_t block_txs_max = 256;
   // Load: transactions the client submits at a time.
@@ -65,6 +69,14 @@ struct options {
   // The disks; an empty name means this_machine, or a slow profile when
   // the fault mix has slow_disks.
   disk_profile disk;
+  // CPU time of the nodes' work (sim_cpu.h); cores 0: none, as in `dst`
+  // sweeps.
+  cpu_profile cpu;
+  // The nodes' io backend: "uring", or "epoll", whose loop blocks in
+  // every write and barrier.
+  std::string io = "uring";
+  // A delay after every barrier (the nodes' barrier_delay_us).
+  std::uint32_t barrier_delay_us = 0;
   // Whether the seed draws its own fault mix (swarm testing); false: `faults`.
   bool swarm = true;
   // The faults to inject when not `swarm`.
@@ -78,6 +90,9 @@ struct options {
   double run_for_s = 0;
   // Run the log checkers after every event (else every 100 ms).
   bool check_every_event = true;
+  // Experiments: the measured window, in simulated seconds, over which
+  // result::window counts each node's work (both 0: none).
+  double window_from_s = 0, window_to_s = 0;
   // Where nodes keep their files; a fresh directory under it per run.
   std::filesystem::path work_dir;
   // Keep the run's files afterwards (else they are removed).
@@ -123,7 +138,7 @@ struct result {
   std::uint64_t snapshots_installed = 0;
   // Where the nodes' files are (kept only with keep_files).
   std::filesystem::path dir;
-  // One node's disk work over the run.
+  // One node's work: over the run, or over the measured window.
   struct node_io {
     // Writes completed.
     std::uint64_t writes = 0;
@@ -131,9 +146,14 @@ struct result {
     std::uint64_t fdatasyncs = 0;
     // Bytes of completed writes.
     std::uint64_t bytes_written = 0;
+    // Its CPU (all zero without a CPU profile).
+    cpu_use cpu;
   };
-  // Each node's disk work, by node slot.
+  // Each node's work over the run, by node slot.
   std::vector<node_io> io;
+  // Each node's work over options::window_from_s..window_to_s (empty
+  // without a window).
+  std::vector<node_io> window;
 };
 
 // Whether options can run: what a command line may get wrong (the node

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <utility>
 
+#include "sim/dst/sim_core.h"
+
 namespace ringchain::dst {
 
 void fail(const std::string& what) {

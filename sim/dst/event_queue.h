@@ -1,6 +1,6 @@
-// What every part of a simulated world shares: simulated time, the queue
-// of events in time order, the one random stream every choice is drawn
-// from, the trace hash of everything that happened, and the verbose log.
+// Simulated time and the queue of events in time order, and the trace
+// hash of everything that happened (sim_core.h bundles them with the rng
+// and the nodes' CPUs).
 //
 // Determinism rests here: events run in (time, sequence) order, and every
 // part draws from the same rng in the order the events run, so a seed
@@ -104,23 +104,6 @@ class event_queue {
   std::vector<std::uint32_t> incarnations_;
   time_ns now_ = 0;
   std::uint64_t seq_ = 0;
-};
-
-// The shared state every part of a world holds a reference to.
-struct sim_core {
-  // A core for `nodes` node slots, its rng seeded from the run's seed.
-  sim_core(std::uint32_t nodes, std::uint64_t seed, bool verbose_notes)
-      : events(nodes), random(seed * 0x9e3779b97f4a7c15ULL + 1), verbose(verbose_notes) {}
-  // Prints `what` with the simulated time when the run is verbose.
-  void note(const std::string& what) const;
-  // The clock and its events.
-  event_queue events;
-  // Every random choice of the run.
-  rng random;
-  // The hash of the run's events.
-  trace_hash hash;
-  // Print notes (ringchain-sim dst --verbose).
-  bool verbose;
 };
 
 }  // namespace ringchain::dst

@@ -1,6 +1,7 @@
 #include "sim/dst/experiment.h"
 
 #include <cmath>
+#include <optional>
 
 #include "sim/dst/dst.h"
 
@@ -10,6 +11,38 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The cell's machine profile, network and disk into `o`.
+base::status set_profiles(const harness::cell& c, bool colocated, options* o) {
+  std::optional<machine_profile> machine;
+  if (!c.machine.empty()) {
+    auto m = load_machine(c.machine);
+    if (!m.ok()) return m.to_status();
+    machine = std::move(m).value();
+    o->cpu = machine->cpu;
+  }
+  if (!c.network.empty() || !machine) {
+    auto network = find_network_profile(c.network.empty() ? "same_rack" : c.network);
+    if (!network.ok()) return network.to_status();
+    o->network = std::move(network).value();
+  } else {
+    o->network = machine->network();
+  }
+  if (!c.disk.empty() || !machine) {
+    auto disk = find_disk_profile(c.disk.empty() ? "this_machine" : c.disk);
+    if (!disk.ok()) return disk.to_status();
+    o->disk = std::move(disk).value();
+  } else {
+    o->disk = machine->disk_for(c.io, 1);
+  }
+  if (colocated) {
+    // Local processes write the same blocks at about the same time: the
+    // disk as measured with that many writers at once.
+    if (!machine) return base::fail("a cell of co-located nodes needs a machine profile");
+    o->disk = machine->disk_for(c.io, static_cast<std::uint32_t>(c.nodes));
+  }
+  return {};
+}
+
 // The simulator's options for a cell, or the error that stops it.
 base::result<options> cell_options(const harness::cell& c, const cell_run& timing,
                                    const fs::path& dir) {
@@ -17,22 +50,23 @@ base::result<options> cell_options(const harness::cell& c, const cell_run& timin
   o.seed = timing.seed;
   o.nodes = c.nodes;
   o.persistence = c.persistence;
+  o.io = c.io;
+  o.barrier_delay_us = c.barrier_delay_us;
   o.round_interval_ms = c.round_interval_ms;
   o.round_deadline_ms = c.round_deadline_ms;
+  o.election_ticks = c.election_ticks;
   o.block_txs_max = c.block_txs_max;
   o.tx_bytes = c.tx_bytes;
   // Submissions every 10 ms, as the process harness's clients.
   o.submit_interval_ms = 10;
   o.txs_per_submit = static_cast<std::uint32_t>(std::lround(c.rate_tps / 100.0));
-  auto network = find_network_profile(c.network);
-  if (!network.ok()) return base::fail(network.message());
-  o.network = std::move(network).value();
-  auto disk = find_disk_profile(c.disk);
-  if (!disk.ok()) return base::fail(disk.message());
-  o.disk = std::move(disk).value();
+  if (base::status s = set_profiles(c, timing.colocated, &o); !s.ok())
+    return base::fail(s.message());
   o.swarm = false;
   o.run_for_s =
       timing.warmup_s + timing.duration_s + 1;  // a second to commit the window's last blocks
+  o.window_from_s = timing.warmup_s;
+  o.window_to_s = timing.warmup_s + timing.duration_s;
   o.check_every_event = false;
   o.work_dir = dir;
   o.keep_files = true;
@@ -40,17 +74,29 @@ base::result<options> cell_options(const harness::cell& c, const cell_run& timin
   return o;
 }
 
+// A node's work over the window, as a report's resource row.
+report::node_resources resources(std::uint64_t id, const result::node_io& w) {
+  report::node_resources n;
+  n.id = id;
+  n.fdatasyncs = w.fdatasyncs;
+  n.bytes_written = w.bytes_written;
+  n.cpu_user_s = static_cast<double>(w.cpu.loop_ns + w.cpu.verify_ns) / 1e9;
+  n.voluntary_switches = w.cpu.wakeups + w.cpu.verify_jobs;
+  n.io_enter_calls = w.cpu.wakeups;
+  return n;
+}
+
 }  // namespace
 
 report::cell_report run_cell(const harness::cell& c, const cell_run& timing, const fs::path& dir) {
   report::cell_report res = harness::start_report(c);
-  res.io = "sim";
-  res.barrier_delay_us = 0;  // simulated disks have no barrier delay knob
+  res.engine = "sim";
   const base::result<options> o = cell_options(c, timing, dir);
   if (!o.ok()) {
     res.error = o.message();
     return res;
   }
+  if (o->cpu.on()) res.machine = fs::path(c.machine).stem().string();
   const result r = dst::run(*o);
   if (!r.ok) {
     res.error = "simulation checker fired at " + std::to_string(r.violation_at_s) +
@@ -67,13 +113,8 @@ report::cell_report run_cell(const harness::cell& c, const cell_run& timing, con
     fs::remove_all(node_dir / "log", ec);  // the block logs; the traces stay
   }
   res.blocks = report::read_traces(traces, from, to);
-  for (std::size_t i = 0; i < r.io.size(); ++i) {
-    report::node_resources n;
-    n.id = i + 1;
-    n.fdatasyncs = r.io[i].fdatasyncs;
-    n.bytes_written = r.io[i].bytes_written;
-    res.resources.push_back(n);
-  }
+  for (std::size_t i = 0; i < r.window.size(); ++i)
+    res.resources.push_back(resources(i + 1, r.window[i]));
   std::uint64_t committed = 0;
   for (const auto& b : res.blocks) committed += b.txs;
   res.offered_tps = c.rate_tps;

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "node/base/result.h"
-#include "sim/dst/event_queue.h"
+#include "sim/dst/sim_core.h"
 
 namespace ringchain::dst {
 

@@ -105,8 +105,9 @@ void sim_client::round() {
   if (hooks_.node(to) == nullptr) return;
   const time_ns d = network_.local.sample_ns(core_.random);
   q.schedule(to, now + d, [this, to, req = std::move(req), hashes = std::move(hashes)]() mutable {
-    hooks_.node(to)->submit(std::move(req), [this, hashes](const nodepb::ClientResponse& r) {
-      const time_ns back = core_.events.now() + network_.local.sample_ns(core_.random);
+    core_.cpu.submitted(to, static_cast<std::size_t>(req.submit().txs_size()));
+    hooks_.node(to)->submit(std::move(req), [this, to, hashes](const nodepb::ClientResponse& r) {
+      const time_ns back = core_.cpu.now(to) + network_.local.sample_ns(core_.random);
       core_.events.schedule(world_slot, back, [this, r, hashes] { reply(r, hashes); });
     });
     hooks_.after_event(to);

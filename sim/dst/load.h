@@ -15,8 +15,8 @@
 
 #include "node/chain/transaction.h"
 #include "node/runtime/node.h"
-#include "sim/dst/event_queue.h"
 #include "sim/dst/model.h"
+#include "sim/dst/sim_core.h"
 
 namespace ringchain::dst {
 

@@ -1,5 +1,6 @@
 #include "sim/dst/model.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace ringchain::dst {
@@ -12,6 +13,18 @@ double rng::normal() {
 }
 
 std::uint64_t latency::sample_ns(rng& r) const {
+  if (!quantiles_us.empty()) {
+    // The inverse of the measured distribution, linear between quantiles.
+    const double u = r.unit();
+    std::size_t i = 0;
+    while (i + 1 < quantiles_us.size() && quantile_points[i + 1] <= u) ++i;
+    double us = quantiles_us[i];
+    if (i + 1 < quantiles_us.size()) {
+      const double f = (u - quantile_points[i]) / (quantile_points[i + 1] - quantile_points[i]);
+      us += f * (quantiles_us[i + 1] - quantiles_us[i]);
+    }
+    return static_cast<std::uint64_t>(us * 1000);
+  }
   if (p50_us <= 0) return 0;
   if (p99_us <= p50_us) return static_cast<std::uint64_t>(p50_us * 1000);
   // z(0.99) = 2.3263: sigma puts the 99th percentile at p99.
@@ -28,8 +41,32 @@ latency network_profile::between(std::uint64_t from, std::uint64_t to) const {
 }
 
 std::uint64_t disk_profile::write_ns(rng& r, std::uint64_t bytes) const {
+  if (!by_size.empty()) {
+    const sized_latency* best = &by_size.front();
+    const auto gap = [bytes](const sized_latency& s) {
+      return std::fabs(std::log(static_cast<double>(std::max<std::uint64_t>(bytes, 1))) -
+                       std::log(static_cast<double>(std::max<std::uint64_t>(s.bytes, 1))));
+    };
+    for (const sized_latency& s : by_size) {
+      if (gap(s) < gap(*best)) best = &s;
+    }
+    return best->write.sample_ns(r);
+  }
   const double transfer_ns = mb_per_s > 0 ? static_cast<double>(bytes) / mb_per_s * 1e3 : 0;
   return barrier.sample_ns(r) + static_cast<std::uint64_t>(transfer_ns);
+}
+
+std::uint64_t disk_profile::parts_ns(rng& r, std::uint64_t bytes, std::uint64_t chunks) const {
+  chunks = std::max<std::uint64_t>(chunks, 1);
+  if (!by_size.empty()) {
+    std::uint64_t d = 0;
+    for (std::uint64_t c = 0; c < chunks; ++c) d += write_ns(r, bytes / chunks);
+    return d;
+  }
+  // The first write moves every byte; the others add their barriers.
+  std::uint64_t d = write_ns(r, bytes);
+  for (std::uint64_t c = 1; c < chunks; ++c) d += barrier.sample_ns(r);
+  return d;
 }
 
 namespace {

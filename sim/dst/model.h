@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "node/base/result.h"
@@ -39,14 +40,37 @@ class rng {
   std::mt19937_64 g_;
 };
 
+// The probabilities at which a measured distribution is kept
+// (latency::quantiles_us): the minimum, every 5%, the 99th and the 99.9th
+// percentile.
+inline constexpr double quantile_points[] = {0,   0.05, 0.1, 0.15, 0.2,  0.25, 0.3, 0.35,
+                                             0.4, 0.45, 0.5, 0.55, 0.6,  0.65, 0.7, 0.75,
+                                             0.8, 0.85, 0.9, 0.95, 0.99, 0.999};
+// How many quantile_points there are.
+inline constexpr std::size_t quantile_count = sizeof quantile_points / sizeof quantile_points[0];
+
 // A latency distribution given by its median and 99th percentile, in
 // microseconds: log-normal through both points (a constant when p99 <= p50).
-// Measured figures (block_log_bench, cluster_bench) plug in directly.
+// Measured figures (block_log_bench, cluster_bench) plug in directly. Or,
+// measured (a machine profile), as quantiles, which keep a distribution's
+// shape (a disk whose barriers take either 0.2 or 4 ms is no log-normal).
 struct latency {
+  // No delay at all.
+  latency() = default;
+  // A distribution of median `p50`, 99th percentile `p99` and, when
+  // measured, the latency at each of quantile_points (`quantiles`). A
+  // constructor rather than an aggregate: GCC 12 at -O3 misreads the
+  // destruction of an aggregate's defaulted vector as reading it
+  // uninitialized (-Wmaybe-uninitialized).
+  latency(double p50, double p99, std::vector<double> quantiles = {})
+      : p50_us(p50), p99_us(p99), quantiles_us(std::move(quantiles)) {}
   // The median; 0 for no delay at all.
   double p50_us = 0;
   // The 99th percentile; at most p50_us for a constant delay.
   double p99_us = 0;
+  // The latency at each of quantile_points, non-decreasing; when set,
+  // samples interpolate between them (and p50_us, p99_us only describe).
+  std::vector<double> quantiles_us;
   // A sample in nanoseconds.
   std::uint64_t sample_ns(rng& r) const;
 };
@@ -76,6 +100,14 @@ struct network_profile {
   latency between(std::uint64_t from, std::uint64_t to) const;
 };
 
+// A measured write + barrier latency for writes of one size.
+struct sized_latency {
+  // The size of the writes measured.
+  std::uint64_t bytes = 0;
+  // Their latency, write and barrier together.
+  latency write;
+};
+
 // A disk: the latency of one write and its barrier (fdatasync), plus the
 // time to move the bytes. Fixed per run.
 struct disk_profile {
@@ -87,8 +119,15 @@ struct disk_profile {
   latency barrier;
   // The transfer rate of the bytes written.
   double mb_per_s = 1000;
+  // Measured (a machine profile): write + barrier by write size; a write
+  // draws from the size nearest its own (on a log scale), and `barrier`
+  // and mb_per_s are unused. Empty: barrier plus bytes / mb_per_s.
+  std::vector<sized_latency> by_size{};
   // A write of `bytes` with its barrier, in nanoseconds.
   std::uint64_t write_ns(rng& r, std::uint64_t bytes) const;
+  // `bytes` written as `chunks` equal parts, each with its barrier, in
+  // turn (the per-transaction model), in nanoseconds.
+  std::uint64_t parts_ns(rng& r, std::uint64_t bytes, std::uint64_t chunks) const;
 };
 
 // The named network profile; the error says `unknown network profile "x"`.

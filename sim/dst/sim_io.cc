@@ -28,18 +28,19 @@ std::size_t op(io::op_kind k) {
 
 // -------------------------------------------------------------- disk --
 
-void sim_disk::submit(io::file_write& w) {
-  in_flight_.push_back(&w);
+time_ns sim_disk::duration(const io::file_write& w) {
   const std::uint64_t chunks = std::max<std::uint32_t>(w.chunks, 1);
-  time_ns d = profile_.write_ns(core_.random, w.data.size());
-  for (std::uint64_t c = 1; c < chunks; ++c) d += profile_.barrier.sample_ns(core_.random);
-  d += static_cast<time_ns>(w.barrier_delay.count()) * chunks;
-  const time_ns now = core_.events.now();
-  core_.events.schedule(slot_, now + d, [this, &w] { complete(w); });
+  const time_ns d = profile_.parts_ns(core_.random, w.data.size(), chunks);
+  return d + static_cast<time_ns>(w.barrier_delay.count()) * chunks;
+}
+
+void sim_disk::start(io::file_write& w, time_ns start, time_ns d) {
+  in_flight_.push_back(&w);
+  core_.events.schedule(slot_, start + d, [this, &w] { complete(w); });
   if (crash_in_next_write_) {
     crash_in_next_write_ = false;
     const std::uint32_t inc = core_.events.incarnation(slot_);
-    core_.events.schedule(world_slot, now + core_.random.below(d), [this, inc] {
+    core_.events.schedule(world_slot, start + core_.random.below(d), [this, inc] {
       if (core_.events.incarnation(slot_) == inc) hooks_.crash();
     });
   }
@@ -155,7 +156,7 @@ void sim_reactor::arm(io::timer& t, std::chrono::nanoseconds after) {
   t.armed_ = true;
   ++counters_.submitted[op(io::op_kind::timeout)];
   const time_ns at =
-      core_.events.now() + static_cast<time_ns>(std::max<std::int64_t>(after.count(), 0));
+      core_.cpu.now(slot_) + static_cast<time_ns>(std::max<std::int64_t>(after.count(), 0));
   core_.events.schedule(slot_, at, [this, &t, &st, gen] {
     if (!t.armed_ || st.generation != gen) return;
     t.armed_ = false;
@@ -174,7 +175,26 @@ void sim_reactor::submit(io::file_write& w) {
   RC_ASSERT_MSG(!w.busy_, "a file_write is reused before its on_done");
   w.busy_ = true;
   ++counters_.submitted[op(io::op_kind::write)];
-  disk_.submit(w);
+  if (blocking_writes_) {
+    blocking_.push_back(&w);
+    return;
+  }
+  const time_ns start = core_.cpu.now(slot_);
+  disk_.start(w, start, disk_.duration(w));
+}
+
+void sim_reactor::run_blocking_writes() {
+  for (io::file_write* w : blocking_) {
+    // pwrite + fdatasync hold the loop; a barrier delay is a timer, during
+    // which the loop runs (epoll_reactor.cc).
+    const time_ns d = disk_.duration(*w);
+    const time_ns delays =
+        static_cast<time_ns>(w->barrier_delay.count()) * std::max<std::uint32_t>(w->chunks, 1);
+    const time_ns start = core_.cpu.now(slot_);
+    core_.cpu.block(slot_, d - delays);
+    disk_.start(*w, start, d);
+  }
+  blocking_.clear();
 }
 
 }  // namespace ringchain::dst

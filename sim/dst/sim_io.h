@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "node/io/reactor.h"
-#include "sim/dst/event_queue.h"
 #include "sim/dst/faults.h"
 #include "sim/dst/model.h"
+#include "sim/dst/sim_core.h"
 
 namespace ringchain::dst {
 
@@ -41,9 +41,12 @@ class sim_disk {
       : core_(core), slot_(slot), profile_(profile), mix_(mix), counts_(counts) {}
   // Sets what the disk tells its world; before the first write.
   void set_hooks(disk_hooks hooks) { hooks_ = std::move(hooks); }
-  // Starts a write: it completes after the profile's latency for its
-  // bytes and barriers (plus its barrier_delay per barrier).
-  void submit(io::file_write& w);
+  // How long a write takes: the profile's latency for its bytes and
+  // barriers (drawn now), plus its barrier_delay per barrier.
+  time_ns duration(const io::file_write& w);
+  // Starts a write at `start` that takes `d` (from duration()); it
+  // completes then.
+  void start(io::file_write& w, time_ns start, time_ns d);
   // A new incarnation of the node starts: no write in flight, no fault
   // armed.
   void restart();
@@ -96,17 +99,24 @@ class sim_disk {
   std::vector<write_record> writes_;
 };
 
-// A node's reactor: timers on the simulated clock, durable writes on its
+// A node's reactor: timers on the node's clock (simulated time plus the
+// CPU time its running event spent, sim_cpu.h), durable writes on its
 // simulated disk, no sockets (peers and clients go through the world).
 // One per node slot, for the whole run.
+//
+// With blocking writes (the epoll backend's pwrite + fdatasync in the loop
+// thread) a write starts once the node's event is over, as the epoll
+// reactor posts it behind the current callback, and the loop is busy for
+// its latency; with io_uring the loop goes on while the disk works.
 class sim_reactor final : public io::reactor {
  public:
   // The reactor of the node in `slot`; `after_event` runs after each of
   // the node's timers fires (the node's loop, then the checkers).
   sim_reactor(sim_core& core, std::uint32_t slot, const disk_profile& profile, const fault_mix& mix,
-              std::function<void()> after_event)
+              bool blocking_writes, std::function<void()> after_event)
       : core_(core),
         slot_(slot),
+        blocking_writes_(blocking_writes),
         after_event_(std::move(after_event)),
         disk_(core, slot, profile, mix, counters_) {}
   // Always io::backend::sim.
@@ -117,16 +127,26 @@ class sim_reactor final : public io::reactor {
   void run_once(std::chrono::microseconds) override {
     RC_ASSERT_MSG(false, "the simulator drives its nodes; run_once is never called");
   }
-  // Simulated time.
-  std::uint64_t now_us() const override { return core_.events.now() / 1000; }
+  // The node's clock: simulated time plus what its running event spent
+  // (the CPU model first charges the work the node did since it last
+  // looked).
+  std::uint64_t now_us() const override {
+    if (core_.cpu.on()) core_.cpu.observe(slot_);
+    return core_.cpu.now(slot_) / 1000;
+  }
   // Simulated wall clock: the epoch plus simulated time.
   std::uint64_t wall_us() const override { return epoch_us + now_us(); }
   // Fires the timer `after` from now, unless disarmed or re-armed first.
   void arm(io::timer& t, std::chrono::nanoseconds after) override;
   // Cancels an armed timer.
   void disarm(io::timer& t) override;
-  // Hands the write to the disk.
+  // Hands the write to the disk (blocking writes: when the event ends).
   void submit(io::file_write& w) override;
+  // The node's event is over: blocking writes submitted during it run now,
+  // the loop busy for each.
+  void run_blocking_writes();
+  // The node crashed: blocking writes not yet started are gone.
+  void drop_blocking_writes() { blocking_.clear(); }
   // Sockets: a simulated node opens none (node_env::transport is set).
   void listen(io::listener&, int) override { no_sockets(); }
   // See listen.
@@ -150,8 +170,11 @@ class sim_reactor final : public io::reactor {
   }
   sim_core& core_;
   std::uint32_t slot_;
+  bool blocking_writes_;
   std::function<void()> after_event_;
   sim_disk disk_;
+  // Blocking writes submitted by the running event.
+  std::vector<io::file_write*> blocking_;
 };
 
 }  // namespace ringchain::dst

@@ -20,6 +20,8 @@ void sim_network::send(std::uint32_t from, const core::message& m) {
   if (to_id == 0 || to_id > n_) return;
   const auto to = static_cast<std::uint32_t>(to_id - 1);
   hooks_.sending(from, m);
+  // Encoding and sending take the sender's CPU first.
+  core_.cpu.sent(from, m);
   if (!hooks_.up(to) || cuts_[from * n_ + to] > 0) return;
   rng& r = core_.random;
   if (r.chance(mix_.loss)) return;
@@ -27,7 +29,7 @@ void sim_network::send(std::uint32_t from, const core::message& m) {
   // The message occupies its sender's link for bytes / bandwidth.
   const double bytes = static_cast<double>(m.ByteSizeLong() + 64);
   time_ns& egress = egress_free_[from];
-  const time_ns start = std::max(core_.events.now(), egress);
+  const time_ns start = std::max(core_.cpu.now(from), egress);
   egress = start + static_cast<time_ns>(bytes * 8 / profile_.gbit_per_s);
   for (int k = 0; k < copies; ++k) {
     time_ns at = egress + profile_.between(from + 1, to_id).sample_ns(r) + clogs_[from * n_ + to];

@@ -10,9 +10,9 @@
 
 #include "node/core/raft.h"
 #include "node/runtime/env.h"
-#include "sim/dst/event_queue.h"
 #include "sim/dst/faults.h"
 #include "sim/dst/model.h"
+#include "sim/dst/sim_core.h"
 
 namespace ringchain::dst {
 
@@ -23,7 +23,8 @@ struct network_hooks {
   std::function<void(std::uint32_t from, const core::message& m)> sending;
   // Whether the node in the slot runs (messages to a down node are lost).
   std::function<bool(std::uint32_t slot)> up;
-  // Hands a message to the node in slot `to` (it runs then).
+  // Hands a message to the node in slot `to` (it runs then; the world
+  // charges its CPU for it).
   std::function<void(std::uint32_t to, const core::message& m)> deliver;
 };
 
@@ -38,8 +39,9 @@ class sim_network {
   // Sets what the network tells its world; before the first message.
   void set_hooks(network_hooks hooks) { hooks_ = std::move(hooks); }
   // Sends a consensus message from the node in slot `from` to node m.to():
-  // it occupies the sender's link for its bytes, then travels the link's
-  // delay (plus any clog); it may be lost or arrive twice.
+  // it takes the sender's CPU (sim_cpu::sent), occupies the sender's link
+  // for its bytes, then travels the link's delay (plus any clog); it may
+  // be lost or arrive twice.
   void send(std::uint32_t from, const core::message& m);
   // Cuts the directed link (delta 1) or restores it (delta -1).
   void cut(std::uint32_t from, std::uint32_t to, int delta) { cuts_[from * n_ + to] += delta; }

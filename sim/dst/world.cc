@@ -19,6 +19,19 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The work between two samples of one node.
+result::node_io minus(const result::node_io& a, const result::node_io& b) {
+  result::node_io d;
+  d.writes = a.writes - b.writes;
+  d.fdatasyncs = a.fdatasyncs - b.fdatasyncs;
+  d.bytes_written = a.bytes_written - b.bytes_written;
+  d.cpu.loop_ns = a.cpu.loop_ns - b.cpu.loop_ns;
+  d.cpu.verify_ns = a.cpu.verify_ns - b.cpu.verify_ns;
+  d.cpu.wakeups = a.cpu.wakeups - b.cpu.wakeups;
+  d.cpu.verify_jobs = a.cpu.verify_jobs - b.cpu.verify_jobs;
+  return d;
+}
+
 // The options as the world runs them: the seed's fault mix in `faults`,
 // the profiles resolved, and a submit interval.
 options prepared(const options& given) {
@@ -55,7 +68,7 @@ world::world(const options& o)
       mix_(o_.faults),
       dir_(run_dir(o_)),
       block_ms_(block_interval_ms(o_)),
-      core_(n_, o_.seed, o_.verbose),
+      core_(n_, o_.seed, o_.verbose, o_.cpu),
       network_(core_, n_, o_.network, mix_),
       slots_(n_),
       faults_(core_, network_, *this, mix_, injected_),
@@ -81,6 +94,7 @@ world::world(const options& o)
   };
   net.up = [this](std::uint32_t i) { return slots_[i].node != nullptr; };
   net.deliver = [this](std::uint32_t to, const core::message& m) {
+    core_.cpu.received(to, m);
     (void)slots_[to].node->receive(m);
     after_event(to);
   };
@@ -102,7 +116,8 @@ world::~world() {
 void world::set_up_slot(std::uint32_t i) {
   node_slot& s = slots_[i];
   s.id = i + 1;
-  s.reactor = std::make_unique<sim_reactor>(core_, i, o_.disk, mix_, [this, i] { after_event(i); });
+  s.reactor = std::make_unique<sim_reactor>(core_, i, o_.disk, mix_, o_.io == "epoll",
+                                            [this, i] { after_event(i); });
   s.reactor->disk().set_hooks({[this, i](int result) { on_written(i, result); },
                                [this, i] {
                                  if (faults_.on()) crash_and_restart(i, "crashes during a write");
@@ -118,8 +133,13 @@ void world::set_up_slot(std::uint32_t i) {
                 "validate() accepts only persistence the block log knows");
   c.round_interval_ms = o_.round_interval_ms;
   c.round_deadline_ms = o_.round_deadline_ms;
+  c.election_ticks = o_.election_ticks;
   c.block_txs_max = o_.block_txs_max;
   c.empty_blocks = o_.empty_blocks;
+  c.barrier_delay_us = o_.barrier_delay_us;
+  RC_ASSERT_MSG(io::parse_backend(o_.io, &c.io), "validate() accepts only uring and epoll");
+  // The node's cores but its loop check signatures.
+  if (core_.cpu.on()) c.verify_threads = std::max<std::uint32_t>(o_.cpu.cores, 2) - 1;
   c.segment_mib = 16;
   c.snapshot_interval_blocks = o_.snapshot_interval_blocks;
   c.snapshot_catchup_blocks = o_.snapshot_catchup_blocks;
@@ -147,11 +167,15 @@ void world::start_node(std::uint32_t i, bool first) {
   env.verify_tx = [pool = client_->pool()](const chain::transaction& tx) {
     return pool->verify(tx);
   };
+  if (core_.cpu.on()) {
+    env.verify_cost_ns = [this, i](std::size_t txs) { return core_.cpu.verify_ns(i, txs); };
+  }
   env.random_seed = core_.random.next() | 1;
   env.bug = o_.bug;
   auto opened = runtime::node::open(s.cfg, env);
   const std::string err = opened.message();
   if (opened.ok()) s.node = std::move(*opened);
+  core_.cpu.watch(i, s.node.get());
   const std::string who = "node " + std::to_string(s.id);
   if (!s.node) {
     if (!corrupted.empty()) {
@@ -164,6 +188,7 @@ void world::start_node(std::uint32_t i, bool first) {
   if (!corrupted.empty()) check_started_despite(i, corrupted);
   core_.note(who + (first ? " starts" : " restarts"));
   after_event(i);
+  end_event(i);
 }
 
 // At a restart, with probability mix.corrupt, flips a byte of an earlier
@@ -208,6 +233,8 @@ void world::crash(std::uint32_t i, const char* why) {
   if (!s.node) return;
   if (s.reactor->disk().crash()) ++injected_[fault_kind::torn_write];
   count_snapshots(*s.node);
+  s.reactor->drop_blocking_writes();
+  core_.cpu.reset(i);
   s.node.reset();
   core_.events.next_incarnation(i);  // drops its timers, disk completions and inbound messages
   s.paused_until = 0;
@@ -303,10 +330,18 @@ void world::schedule_phases() {
     });
   }
   if (!o_.check_every_event) q.schedule(world_slot, 100 * ms_ns, [this] { probe(); });
+  if (o_.window_to_s > o_.window_from_s) {
+    q.schedule(world_slot, static_cast<time_ns>(o_.window_from_s * 1e9),
+               [this] { window_ = work(); });
+    q.schedule(world_slot, static_cast<time_ns>(o_.window_to_s * 1e9), [this] {
+      const std::vector<result::node_io> end = work();
+      for (std::size_t i = 0; i < end.size(); ++i) window_[i] = minus(end[i], window_[i]);
+    });
+  }
 }
 
 // Runs events in order until the run is done. A down node's events are
-// dropped, and a paused node's wait for its resume.
+// dropped, and those of a paused node, or of one whose loop is busy, wait.
 void world::loop() {
   event_queue& q = core_.events;
   while (!done_ && !q.empty()) {
@@ -314,8 +349,10 @@ void world::loop() {
     if (e.slot != world_slot) {
       const node_slot& s = slots_[e.slot];
       if (e.incarnation != q.incarnation(e.slot) || !s.node) continue;
-      if (s.paused_until > e.at) {
-        q.defer(std::move(e), s.paused_until);
+      const time_ns free =
+          s.paused_until > e.at ? s.paused_until : core_.cpu.ready_at(e.slot, e.at, core_.random);
+      if (free > e.at) {
+        q.defer(std::move(e), free);
         continue;
       }
     }
@@ -323,8 +360,20 @@ void world::loop() {
     ++events_;
     core_.hash.add(e.at);
     core_.hash.add(e.slot);
+    if (e.slot == world_slot) {
+      e.fn();
+      continue;
+    }
     e.fn();
+    end_event(e.slot);
   }
+}
+
+// The node's event is over: its blocking writes start, and its loop stays
+// busy for the work it did.
+void world::end_event(std::uint32_t i) {
+  slots_[i].reactor->run_blocking_writes();
+  core_.cpu.settle(i);
 }
 
 // Faults stop: nodes restart (but a lost one), links heal, disks behave.
@@ -401,8 +450,20 @@ void world::count_snapshots(const runtime::node& n) {
   snapshots_installed_ += c.get(core::counter::snapshots_installed);
 }
 
-// What the run did: height, events, hash, load, faults, snapshots and disk
-// work.
+// Each node's disk and CPU work so far.
+std::vector<result::node_io> world::work() const {
+  std::vector<result::node_io> out;
+  out.reserve(n_);
+  for (std::uint32_t i = 0; i < n_; ++i) {
+    const io::counters& c = slots_[i].reactor->get_counters();
+    out.push_back({c.completed[static_cast<std::size_t>(io::op_kind::write)], c.fdatasyncs,
+                   c.bytes_written, core_.cpu.use(i)});
+  }
+  return out;
+}
+
+// What the run did: height, events, hash, load, faults, snapshots, disk
+// and CPU work.
 void world::collect(result& res) const {
   res.snapshots_taken = snapshots_taken_;
   res.snapshots_installed = snapshots_installed_;
@@ -413,10 +474,9 @@ void world::collect(result& res) const {
       res.snapshots_installed += c.get(core::counter::snapshots_installed);
     }
     if (s.node) res.height = std::max(res.height, s.node->ledger().height());
-    const io::counters& c = s.reactor->get_counters();
-    res.io.push_back(
-        {c.completed[static_cast<std::size_t>(io::op_kind::write)], c.fdatasyncs, c.bytes_written});
   }
+  res.io = work();
+  res.window = window_;
   res.events = events_;
   res.simulated_s = static_cast<double>(core_.events.now()) / 1e9;
   res.trace_hash = core_.hash.h;

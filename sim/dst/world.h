@@ -13,9 +13,9 @@
 #include "node/runtime/node.h"
 #include "sim/dst/checkers.h"
 #include "sim/dst/dst.h"
-#include "sim/dst/event_queue.h"
 #include "sim/dst/faults.h"
 #include "sim/dst/load.h"
+#include "sim/dst/sim_core.h"
 #include "sim/dst/sim_io.h"
 #include "sim/dst/sim_network.h"
 
@@ -68,6 +68,7 @@ class world final : public fault_target {
   void crash(std::uint32_t i, const char* why);
   void restart_at(std::uint32_t i, time_ns at);
   void after_event(std::uint32_t i);
+  void end_event(std::uint32_t i);
   void on_written(std::uint32_t i, int result);
   void on_stopped(std::uint32_t i);
   // Phases.
@@ -78,6 +79,7 @@ class world final : public fault_target {
   // Checkers.
   void check_node(std::uint32_t i);
   std::vector<node_view> views() const;
+  std::vector<result::node_io> work() const;
   void collect(result& res) const;
 
   options o_;
@@ -93,6 +95,8 @@ class world final : public fault_target {
   safety_checkers safety_;
   liveness_checker liveness_;
   std::unique_ptr<sim_client> client_;
+  // Each node's work at the window's start, then over the window.
+  std::vector<result::node_io> window_;
   std::uint64_t events_ = 0;
   // Snapshots taken and installed by node incarnations that ended.
   std::uint64_t snapshots_taken_ = 0, snapshots_installed_ = 0;

@@ -17,11 +17,11 @@ namespace ringchain::harness {
 // A cell's settings. load_experiment makes one per combination of the
 // matrix's values (and per repetition); each is then run once.
 struct cell {
-  // Nodes in the cluster (at most 9 processes, or limits::peers_max
+  // Nodes in the cluster (at most 9 processes, or limits::sim_nodes_max
   // simulated).
   std::size_t nodes = 3;
-  // The nodes' io backend, "uring" or "epoll" (processes only: simulated
-  // nodes run on the simulator's reactor).
+  // The nodes' io backend, "uring" or "epoll" (simulated: epoll's loop
+  // blocks in every write and barrier).
   std::string io = "uring";
   // The nodes' barrier policy, "per_block" or "per_tx".
   std::string persistence = "per_block";
@@ -35,14 +35,25 @@ struct cell {
   std::uint32_t round_interval_ms = 100;
   // The nodes' commit deadline within a round.
   std::uint32_t round_deadline_ms = 200;
-  // Delay added after every barrier, a slow-disk knob (processes only).
+  // The nodes' election timeout in ticks of 10 ms (randomized up to
+  // twice that). Large clusters over long round trips need more: with
+  // many nodes timing out within one round trip, votes split.
+  std::uint32_t election_ticks = 30;
+  // Delay added after every barrier, a slow-disk knob.
   std::uint32_t barrier_delay_us = 0;
   // Block-log segment size of the nodes, 16 to 256 (processes only).
   std::uint32_t segment_mib = 64;
-  // The network profile (simulator only; sim/dst/model.h).
-  std::string network = "same_rack";
-  // The disk profile (simulator only; sim/dst/model.h).
-  std::string disk = "this_machine";
+  // The network profile (simulator only; sim/dst/model.h); empty: the
+  // machine's when one is named, else same_rack.
+  std::string network;
+  // The disk profile (simulator only; sim/dst/model.h); empty: the
+  // machine's when one is named, else this_machine.
+  std::string disk;
+  // A machine profile file (simulator only; sim/dst/machine.h, written by
+  // `ringchain-sim calibrate`), as an absolute path: simulated nodes then
+  // spend its CPU time, on its disk and network unless named. Empty: no
+  // CPU time.
+  std::string machine;
   // Which repetition of the matrix this cell belongs to, from 0 (the
   // simulator adds it to the experiment's seed).
   std::uint32_t repetition = 0;

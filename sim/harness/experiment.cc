@@ -289,6 +289,7 @@ process_cluster_options cluster_options(const cell& c, const run_options& opts, 
   o.data_root = opts.out_dir / ("cell-" + std::to_string(index + 1));
   o.extra_args = {"--block_txs_max",     std::to_string(c.block_txs_max),
                   "--round_deadline_ms", std::to_string(c.round_deadline_ms),
+                  "--election_ticks",    std::to_string(c.election_ticks),
                   "--barrier_delay_us",  std::to_string(c.barrier_delay_us),
                   "--log_level",         "warn"};
   return o;

@@ -10,21 +10,24 @@
 //
 // Keys (scalars, or arrays under [matrix]): nodes, io, persistence,
 // rate_tps, tx_bytes, block_txs_max, round_interval_ms, round_deadline_ms,
-// barrier_delay_us, segment_mib, network, disk; scalars only: name,
-// description, engine, warmup_s, duration_s, clients, repetitions, seed,
-// capacity_search, capacity_probe_s, capacity_max_tps.
+// election_ticks, barrier_delay_us, segment_mib, network, disk, machine;
+// scalars only: name, description, engine, warmup_s, duration_s, clients,
+// repetitions, seed, capacity_search, capacity_probe_s, capacity_max_tps.
 //
 // engine = "processes" (the default) runs real ringchain-node processes on
 // this machine (up to 9 nodes). engine = "sim" runs each cell in the
-// deterministic simulator (sim/dst) in simulated time: up to 128 nodes, a
-// network and a disk profile per cell (network, disk), no io backend.
-// engine = "compose" runs each cell as a Docker Compose project of the
-// repository's docker-compose.yml (3, 5 or 7 node containers; the image
-// from $RINGCHAIN_IMAGE, else ringchain:local), with the same load, faults
-// and reports as "processes".
-// Keys one engine would ignore are refused there: io, barrier_delay_us,
-// segment_mib and clients belong to "processes" and "compose"; network,
-// disk and seed to "sim".
+// deterministic simulator (sim/dst) in simulated time: up to
+// limits::sim_nodes_max nodes, a network and a disk profile per cell
+// (network, disk), and a machine profile (machine = "FILE", relative to
+// the experiment file; `ringchain-sim calibrate` writes one) whose CPU
+// time the nodes spend, and whose disk and network they use unless the
+// cell names others. engine = "compose" runs each cell as a Docker Compose
+// project of the repository's docker-compose.yml (3, 5 or 7 node
+// containers; the image from $RINGCHAIN_IMAGE, else ringchain:local), with
+// the same load, faults and reports as "processes".
+// Keys one engine would ignore are refused there: segment_mib and clients
+// belong to "processes" and "compose"; network, disk, machine and seed to
+// "sim".
 #pragma once
 
 #include <cstdint>

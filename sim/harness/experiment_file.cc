@@ -7,6 +7,7 @@
 
 #include "node/base/assert.h"
 #include "node/base/limits.h"
+#include "sim/dst/machine.h"
 #include "sim/dst/model.h"
 #include "sim/harness/experiment.h"
 
@@ -72,17 +73,29 @@ base::status set_choice(cell* c, const std::string& key, const toml::node& v) {
 base::status set_key(cell* c, const std::string& key, const toml::node& v) {
   if (key == "nodes") {
     base::status e = set_number(&c->nodes, key, v);
-    if (e.ok() && (c->nodes == 0 || c->nodes > limits::peers_max))
-      e = base::fail("nodes: must be 1 to " + std::to_string(limits::peers_max));
+    if (e.ok() && (c->nodes == 0 || c->nodes > limits::sim_nodes_max))
+      e = base::fail("nodes: must be 1 to " + std::to_string(limits::sim_nodes_max));
     return e;
   }
   if (key == "network" || key == "disk") return set_profile(c, key, v);
+  if (key == "machine") {
+    auto file = v.value<std::string>();
+    if (!file || file->empty()) return base::fail("machine: expected a file name");
+    c->machine = *file;
+    return {};
+  }
   if (key == "io" || key == "persistence") return set_choice(c, key, v);
   if (key == "rate_tps") return set_number(&c->rate_tps, key, v);
   if (key == "tx_bytes") return set_number(&c->tx_bytes, key, v);
   if (key == "block_txs_max") return set_number(&c->block_txs_max, key, v);
   if (key == "round_interval_ms") return set_number(&c->round_interval_ms, key, v);
   if (key == "round_deadline_ms") return set_number(&c->round_deadline_ms, key, v);
+  if (key == "election_ticks") {
+    base::status e = set_number(&c->election_ticks, key, v);
+    if (e.ok() && (c->election_ticks < 2 || c->election_ticks > limits::election_ticks_max))
+      e = base::fail("election_ticks: must be 2 to " + std::to_string(limits::election_ticks_max));
+    return e;
+  }
   if (key == "barrier_delay_us") return set_number(&c->barrier_delay_us, key, v);
   if (key == "segment_mib") {
     base::status e = set_number(&c->segment_mib, key, v);
@@ -235,7 +248,8 @@ std::vector<cell> expand(const cell& shared, const std::vector<axis>& axes,
       for (const std::string& val : a.values) {
         cell n = c;
         toml::table tmp;
-        if (a.key == "io" || a.key == "persistence" || a.key == "network" || a.key == "disk") {
+        if (a.key == "io" || a.key == "persistence" || a.key == "network" || a.key == "disk" ||
+            a.key == "machine") {
           tmp.insert("v", val);
         } else {
           tmp.insert("v", std::stoll(val));
@@ -271,7 +285,7 @@ base::status check_cells(const experiment& e) {
       return base::fail("nodes: " + std::to_string(c.nodes) +
                         " processes are too many for one machine (at most 9); engine = \"sim\" "
                         "simulates up to " +
-                        std::to_string(limits::peers_max));
+                        std::to_string(limits::sim_nodes_max));
     }
     for (const fault& f : e.faults) {
       if (f.node == "leader" || f.node == "follower" || std::stoul(f.node) <= c.nodes) continue;
@@ -290,15 +304,30 @@ base::status check_cells(const experiment& e) {
 // Refuses keys the experiment's engine would ignore: run as given, they
 // would silently not apply.
 base::status check_engine_keys(const experiment& e, const std::set<std::string>& given) {
-  static const std::set<std::string> processes_only = {"io", "barrier_delay_us", "segment_mib",
-                                                       "clients"};
-  static const std::set<std::string> sim_only = {"network", "disk", "seed"};
+  static const std::set<std::string> processes_only = {"segment_mib", "clients"};
+  static const std::set<std::string> sim_only = {"network", "disk", "seed", "machine"};
   const bool sim = e.engine == "sim";
   for (const std::string& key : given) {
     if ((sim ? processes_only : sim_only).count(key) > 0) {
       return base::fail(key + ": applies to engine = \"" + (sim ? "processes" : "sim") +
                         "\" only, not \"" + e.engine + "\"");
     }
+  }
+  return {};
+}
+
+// Each cell's machine profile, named relative to the experiment file:
+// made absolute, and read once to check it.
+base::status resolve_machines(experiment& e, const fs::path& file) {
+  for (cell& c : e.cells) {
+    if (c.machine.empty()) continue;
+    fs::path m = c.machine;
+    if (m.is_relative()) m = file.parent_path() / m;
+    std::error_code ec;
+    const fs::path absolute = fs::absolute(m, ec);
+    c.machine = (ec ? m : absolute).lexically_normal().string();
+    if (auto loaded = dst::load_machine(c.machine); !loaded.ok())
+      return base::fail("machine: " + loaded.message());
   }
   return {};
 }
@@ -347,6 +376,7 @@ base::result<experiment> load_experiment(const fs::path& file) {
   if (base::status s = check_engine_keys(e, given); !s.ok()) return base::fail(s.message());
   e.cells = expand(shared, axes, repetitions);
   if (base::status s = check_cells(e); !s.ok()) return base::fail(s.message());
+  if (base::status s = resolve_machines(e, file); !s.ok()) return base::fail(s.message());
   return e;
 }
 

@@ -33,6 +33,10 @@ using runtime::block_record;
 using runtime::phases;
 using runtime::split;
 
+// `v` with `decimals` digits after the point ("%.*f"), as the reports
+// print figures.
+std::string fixed(double v, int decimals);
+
 // The p-th percentile by nearest rank: the smallest value with at least p%
 // of the values at or below it. 0 for no values.
 double percentile(std::vector<double> values, double p);

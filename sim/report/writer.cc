@@ -35,6 +35,10 @@ std::vector<block_record> read_traces(const std::vector<std::filesystem::path>& 
   return all;
 }
 
+bool cpu_figures(const cell_report& c) {
+  return c.engine != "sim" || !c.machine.empty();
+}
+
 void measure_window(cell_report* r, std::uint64_t from_us, std::uint64_t to_us,
                     std::uint64_t round_us) {
   r->summary = summarize(r->blocks, r->nodes / 2 + 1);
@@ -59,9 +63,7 @@ using nlohmann::json;
 namespace {
 
 std::string fmt(double v, int decimals = 2) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
+  return fixed(v, decimals);
 }
 
 // One table of the report, rendered as Markdown and as HTML.
@@ -74,18 +76,21 @@ struct table {
 };
 
 // Per committed block: a node's resource row, with the same definitions
-// for both backends (kernel-counted system calls, CPU from /proc). The
-// simulator measures disk work only, so its other columns read "-".
+// for both backends (kernel-counted system calls, CPU from /proc). A
+// simulated cell has CPU and wake-up figures only with a machine profile,
+// and never syscalls or io_uring workers' CPU: those read "-".
 std::vector<std::string> resource_row(const cell_report& c, const std::string& who,
                                       const node_resources& n, double per) {
-  const bool simulated = c.io == "sim";
-  auto measured = [&](std::string v) { return simulated ? std::string("-") : v; };
+  const bool figures = cpu_figures(c);
+  const bool process = c.engine != "sim";
+  auto measured = [&](std::string v) { return figures ? v : std::string("-"); };
+  auto counted = [&](std::string v) { return process ? v : std::string("-"); };
   return {c.label,
           who,
           measured(fmt(1000 * n.cpu_user_s / per)),
           measured(fmt(1000 * n.cpu_system_s / per)),
-          measured(c.io == "uring" ? fmt(1000 * n.io_worker_cpu_s / per) : "0"),
-          measured(n.syscalls_counted ? fmt(static_cast<double>(n.syscalls) / per, 1) : "n/a"),
+          counted(c.io == "uring" ? fmt(1000 * n.io_worker_cpu_s / per) : "0"),
+          counted(n.syscalls_counted ? fmt(static_cast<double>(n.syscalls) / per, 1) : "n/a"),
           measured(fmt(static_cast<double>(n.voluntary_switches) / per, 1) + " / " +
                    fmt(static_cast<double>(n.involuntary_switches) / per, 1)),
           fmt(static_cast<double>(n.fdatasyncs) / per, 2),
@@ -383,6 +388,8 @@ json cell_json(const cell_report& c) {
   json jc;
   jc["label"] = c.label;
   jc["nodes"] = c.nodes;
+  jc["engine"] = c.engine;
+  jc["machine"] = c.machine;
   jc["io"] = c.io;
   jc["persistence"] = c.persistence;
   jc["round_deadline_ms"] = c.round_deadline_ms;
@@ -528,6 +535,9 @@ base::result<run_report> read_report(const fs::path& dir) {
       c.label = jc.at("label");
       c.nodes = jc.at("nodes");
       c.io = jc.at("io");
+      // Reports from before simulated cells had an engine said io "sim".
+      c.engine = jc.value("engine", c.io == "sim" ? "sim" : "processes");
+      c.machine = jc.value("machine", "");
       c.persistence = jc.at("persistence");
       c.round_deadline_ms = jc.at("round_deadline_ms");
       c.txs_per_block = jc.at("txs_per_block");

@@ -12,7 +12,10 @@
 namespace ringchain::report {
 
 // Resource use of one node over a cell's measured window (the difference
-// of samples at its edges; the simulator fills the disk figures only).
+// of samples at its edges). The simulator fills the disk figures, and the
+// others too when it simulates CPU time (a machine profile): CPU time as
+// modelled, voluntary switches as wake-ups of the loop and the verifier
+// threads, kernel entries as the loop's wake-ups; no involuntary ones.
 struct node_resources {
   // The node's id.
   std::uint64_t id = 0;
@@ -50,7 +53,12 @@ struct cell_report {
   std::string label;
   // Nodes in the cluster.
   std::size_t nodes = 0;
-  // The io backend ("sim" in the simulator) and the barrier policy.
+  // "processes" or "sim": which engine ran the cell.
+  std::string engine = "processes";
+  // Simulated cells: the machine profile whose CPU time the nodes spent;
+  // empty when CPU time was not simulated.
+  std::string machine;
+  // The io backend and the barrier policy.
   std::string io, persistence;
   // The cell's deadline, block size and barrier delay, as set.
   std::uint32_t round_deadline_ms = 0, txs_per_block = 0, barrier_delay_us = 0;
@@ -120,6 +128,10 @@ struct run_report {
   // The cells, in the experiment's order.
   std::vector<cell_report> cells;
 };
+
+// Whether a cell's CPU, context switch and kernel entry figures mean
+// anything: measured on processes, or simulated with a machine profile.
+bool cpu_figures(const cell_report& c);
 
 // Every leader's blocks with transactions whose round started in
 // [from_us, to_us] and that committed, one per height, in height order,

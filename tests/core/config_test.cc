@@ -44,7 +44,7 @@ TEST(config, may_lower_limits_but_not_raise_them) {
   EXPECT_NE(c.validate().message().find("entry_bytes must be at least 1"), std::string::npos);
   c = valid();
   c.voters.clear();
-  for (std::uint64_t i = 1; i <= limits::peers_max + 1; ++i) c.voters.push_back(i);
+  for (std::uint64_t i = 1; i <= limits::voters_max + 1; ++i) c.voters.push_back(i);
   EXPECT_NE(c.validate().message().find("above the limit"), std::string::npos);
 }
 

@@ -130,8 +130,10 @@ TEST(harness, bad_experiment_keys_are_named) {
   EXPECT_EQ(error_of("nodes = 3\n[[faults]]\nkind = \"kill\"\nnode = 4\n"),
             "faults.node: node 4 is not in a cell of 3 nodes");
   // Keys the engine would ignore are refused.
-  EXPECT_EQ(error_of("engine = \"sim\"\n[matrix]\nio = [\"uring\", \"epoll\"]\n"),
-            "io: applies to engine = \"processes\" only, not \"sim\"");
+  EXPECT_EQ(error_of("engine = \"sim\"\n[matrix]\nsegment_mib = [16, 64]\n"),
+            "segment_mib: applies to engine = \"processes\" only, not \"sim\"");
+  EXPECT_EQ(error_of("machine = \"calibrated.toml\"\n"),
+            "machine: applies to engine = \"sim\" only, not \"processes\"");
   EXPECT_EQ(error_of("disk = \"spinning\"\n"),
             "disk: applies to engine = \"sim\" only, not \"processes\"");
   fs::remove(file);

@@ -11,11 +11,12 @@
 namespace ringchain::report {
 namespace {
 
-cell_report cell(std::size_t nodes, const std::string& io) {
+cell_report cell(std::size_t nodes, const std::string& engine) {
   cell_report c;
   c.label = "c";
   c.nodes = nodes;
-  c.io = io;
+  c.engine = engine;
+  c.io = "uring";
   c.leader = 2;
   c.summary.blocks = 10;
   for (std::size_t i = 1; i <= nodes; ++i) {
@@ -41,7 +42,7 @@ std::string resources_section(const run_report& r) {
 
 TEST(markdown, small_cells_list_every_node) {
   run_report r;
-  r.cells.push_back(cell(3, "uring"));
+  r.cells.push_back(cell(3, "processes"));
   const std::string t = resources_section(r);
   // user, system, io-wq CPU ms, syscalls, switches, fdatasyncs, KiB.
   EXPECT_NE(t.find("| c | 1 | 5.00 | 0.00 | 0.20 | 3.0 | 0.0 / 0.0 | 1.00 | 1.0 |"),

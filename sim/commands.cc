@@ -1,0 +1,169 @@
+#include "sim/commands.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <optional>
+
+#include "sim/calibrate/calibrate.h"
+#include "sim/dst/experiment.h"
+#include "sim/dst/machine.h"
+#include "sim/harness/experiment.h"
+#include "sim/report/validation.h"
+
+namespace ringchain::commands {
+
+namespace fs = std::filesystem;
+
+std::string timestamp() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", std::localtime(&t));
+  return buf;
+}
+
+namespace {
+
+// The 1-, 5- and 15-minute load averages, for the record.
+std::string load() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+int calibrate(const calibrate_args& a) {
+  if (a.writers < 1 || a.writers > 16) {
+    std::cerr << "ringchain-sim calibrate: --writers must be 1 to 16\n";
+    return 2;
+  }
+  calibrate::options o;
+  o.name = a.name.empty() ? a.out.stem().string() : a.name;
+  o.dir = a.dir;
+  o.writers_max = a.writers;
+  o.progress = [](const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); };
+  std::fprintf(stderr, "calibrating (load average %s; about a minute)\n", load().c_str());
+  const auto start = std::chrono::steady_clock::now();
+  auto m = calibrate::measure(o);
+  if (!m.ok()) {
+    std::cerr << "ringchain-sim calibrate: " << m.message() << "\n";
+    return 1;
+  }
+  std::ofstream out(a.out);
+  out << dst::to_toml(*m);
+  if (!out) {
+    std::cerr << "ringchain-sim calibrate: cannot write " << a.out << "\n";
+    return 1;
+  }
+  std::printf(
+      "%s written in %.0f s (load average %s); name it in an experiment with\n"
+      "  machine = \"%s\"\n",
+      a.out.c_str(), seconds_since(start), load().c_str(), a.out.c_str());
+  return 0;
+}
+
+namespace {
+
+// The measured cell of an earlier run with this label.
+report::cell_report earlier(const report::run_report& run, const std::string& label) {
+  for (const report::cell_report& c : run.cells) {
+    if (c.label == label) return c;
+  }
+  report::cell_report missing;
+  missing.label = label;
+  missing.error = "no cell of this label in the measured run";
+  return missing;
+}
+
+// Runs every cell both ways (or takes the processes' from `measured`);
+// the reports by engine.
+void run_both(const harness::experiment& e, const fs::path& machine, const validate_args& a,
+              const std::optional<report::run_report>& measured, const fs::path& out,
+              report::run_report* sim, report::run_report* processes) {
+  for (report::run_report* r : {sim, processes}) {
+    r->experiment = e.name;
+    r->description = e.description;
+    r->duration_s = e.duration_s;
+  }
+  spdlog::set_level(spdlog::level::warn);
+  for (std::size_t i = 0; i < e.cells.size(); ++i) {
+    const harness::cell& c = e.cells[i];
+    if (measured) {
+      processes->cells.push_back(earlier(*measured, c.label));
+    } else {
+      std::fprintf(stderr, "[%zu/%zu] %s: processes (load average %s)\n", i + 1, e.cells.size(),
+                   c.label.c_str(), load().c_str());
+      processes->cells.push_back(harness::run_cell(e, c, {out / "processes", a.node_binary}, i));
+    }
+    std::fprintf(stderr, "[%zu/%zu] %s: simulator\n", i + 1, e.cells.size(), c.label.c_str());
+    harness::cell simulated = c;
+    simulated.machine = machine.string();
+    const auto start = std::chrono::steady_clock::now();
+    sim->cells.push_back(dst::run_cell(simulated,
+                                       {e.warmup_s, e.duration_s, e.seed + c.repetition, true},
+                                       out / "sim" / ("cell-" + std::to_string(i + 1))));
+    std::fprintf(stderr, "  simulated in %.1f s\n", seconds_since(start));
+  }
+}
+
+}  // namespace
+
+int validate(const validate_args& a) {
+  auto loaded = harness::load_experiment(a.experiment);
+  if (!loaded.ok()) {
+    std::cerr << "ringchain-sim validate: bad experiment: " << loaded.message() << "\n";
+    return 2;
+  }
+  const harness::experiment& e = *loaded;
+  if (e.engine != "processes") {
+    std::cerr << "ringchain-sim validate: " << a.experiment
+              << " is a simulated experiment; validate runs an experiment of processes and "
+                 "simulates it\n";
+    return 2;
+  }
+  if (auto m = dst::load_machine(a.machine); !m.ok()) {
+    std::cerr << "ringchain-sim validate: " << m.message()
+              << " (ringchain-sim calibrate writes one)\n";
+    return 2;
+  }
+  std::optional<report::run_report> measured;
+  if (!a.measured.empty()) {
+    auto r = report::read_report(a.measured);
+    if (!r.ok()) {
+      std::cerr << "ringchain-sim validate: --measured: " << r.message() << "\n";
+      return 2;
+    }
+    measured = std::move(r).value();
+  }
+  const fs::path out = a.out.empty() ? fs::path("runs") / ("validate-" + timestamp()) : a.out;
+  fs::create_directories(out);
+  report::run_report sim, processes;
+  run_both(e, fs::absolute(a.machine), a, measured, out, &sim, &processes);
+  for (auto [r, dir] : {std::pair{&processes, out / "processes"}, std::pair{&sim, out / "sim"}}) {
+    if (base::status s = report::write_reports(*r, dir); !s.ok()) {
+      std::cerr << "ringchain-sim validate: " << s.message() << "\n";
+      return 1;
+    }
+  }
+  const std::string md = "# " + e.name + ": simulated (" + a.machine.string() +
+                         ") against measured\n\nLoad average at the end: " + load() + "\n\n" +
+                         report::validation_markdown(sim.cells, processes.cells, 0.15);
+  std::ofstream(out / "validation.md") << md;
+  std::cout << md << "\nReports: " << fs::absolute(out).string() << "/{processes,sim}\n";
+  for (const auto& c : processes.cells) {
+    if (!c.error.empty()) return 1;
+  }
+  return 0;
+}
+
+}  // namespace ringchain::commands

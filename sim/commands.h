@@ -1,0 +1,50 @@
+// The subcommands of ringchain-sim that measure this machine and hold the
+// simulator to it: calibrate (a machine profile) and validate (an
+// experiment on processes and in the simulator, side by side).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace ringchain::commands {
+
+// "20260101-120000": the local time, for run directories.
+std::string timestamp();
+
+// ringchain-sim calibrate: measures the machine and writes its profile.
+struct calibrate_args {
+  // The profile file to write.
+  std::filesystem::path out = "calibrated.toml";
+  // A directory on the disk to measure (where node data would go).
+  std::filesystem::path dir = ".";
+  // The profile's name; empty: the file's stem.
+  std::string name;
+  // Writers at once, up to.
+  std::uint32_t writers = 3;
+};
+// Returns the process exit code.
+int calibrate(const calibrate_args& a);
+
+// ringchain-sim validate: runs each cell of a process experiment on local
+// processes, then in the simulator with the machine profile (nodes
+// sharing the machine's disk), and prints predicted against measured.
+struct validate_args {
+  // The experiment (engine = "processes").
+  std::filesystem::path experiment;
+  // The machine profile (ringchain-sim calibrate).
+  std::filesystem::path machine = "calibrated.toml";
+  // The run directory: processes/, sim/ and validation.md; empty:
+  // runs/validate-<timestamp>.
+  std::filesystem::path out;
+  // The ringchain-node to launch; empty: the one built here.
+  std::string node_binary;
+  // A finished process run of the same experiment (its report.json) to
+  // compare with instead of running the processes again; empty: run them.
+  std::filesystem::path measured;
+};
+// Returns the process exit code: 0 when every cell ran (whatever the
+// errors), 1 when a cell failed, 2 for bad arguments.
+int validate(const validate_args& a);
+
+}  // namespace ringchain::commands

@@ -1,0 +1,119 @@
+// A machine profile: what `ringchain-sim calibrate` measured on one
+// machine (CPU time per transaction of each kind of work, write + barrier
+// latency on its data disk with 1 to N writers at once, loopback round
+// trips and bandwidth), as a TOML file that experiments name
+// (`machine = "FILE"`). With one, simulated nodes spend CPU time (see
+// sim_cpu.h), and the cell's disk and network default to the measured
+// ones.
+//
+// The file (written by to_toml, read by load_machine):
+//
+//   name = "dev-vm"
+//   description = "..."
+//   [cpu]
+//   cores = 2
+//   tx_bytes = 256
+//   verify_us = 181.0     # per transaction, one core
+//   sha256_us = 1.2       # ...
+//   merkle_us, encode_us, decode_us, apply_us, message_us, message_kib_us
+//   stretch = 1.4
+//   wakeup_quantiles_us = [...]  # at model.h's quantile_points
+//   [network]
+//   rtt_p50_us = 40.0
+//   rtt_p99_us = 120.0
+//   gbit_per_s = 20.0
+//   [[disk]]              # one per (io, writers, bytes) measured
+//   io = "uring"
+//   writers = 1
+//   bytes = 4096
+//   p50_us, p90_us, p99_us, mean_us
+//   quantiles_us = [...]  # at model.h's quantile_points
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "node/base/result.h"
+#include "sim/dst/model.h"
+
+namespace ringchain::dst {
+
+// CPU time of the work a node does, measured on one core for
+// transactions of tx_bytes. A profile with cores == 0 simulates no CPU
+// time (the simulator's default).
+struct cpu_profile {
+  // Cores of each simulated node: its reactor loop takes one, its
+  // signature checks the others (node_config::verify_threads). 0: off.
+  std::uint32_t cores = 0;
+  // The size of the transactions the figures were measured with.
+  std::uint32_t tx_bytes = 256;
+  // Microseconds per transaction: an Ed25519 signature check; its hash
+  // (SHA-256 of the signing bytes and the signature); the Merkle tree's
+  // inner hashes, per leaf; a block's protobuf encoding and decoding; the
+  // ledger's apply (key-value write, nonce, state hash).
+  double verify_us = 0, sha256_us = 0, merkle_us = 0, encode_us = 0, decode_us = 0, apply_us = 0;
+  // Microseconds per consensus message, sender and receiver together:
+  // encoding, decoding, and a send and a receive on a socket; and per KiB
+  // of a message (its entries' bytes copied in and out of the frame).
+  double message_us = 0, message_kib_us = 0;
+  // What other load on the machine did to a thread's time: a sleeping
+  // thread woken (a socket's data, a completion) runs after `wakeup`, and
+  // a short burst of work then takes `stretch` times its CPU time.
+  latency wakeup;
+  // How many times its CPU time a short burst of work takes (at least 1).
+  double stretch = 1;
+  // Whether CPU time is simulated.
+  bool on() const { return cores > 0; }
+};
+
+// One disk measurement: `writers` threads at once, each writing `bytes`
+// then fdatasync through a reactor of `io`, again and again; the latency
+// of one write + barrier.
+struct disk_sample {
+  // The reactor backend that wrote: "uring" or "epoll".
+  std::string io = "uring";
+  // Threads writing at once (each to its own file).
+  std::uint32_t writers = 1;
+  // Bytes of each write.
+  std::uint64_t bytes = 0;
+  // Latency percentiles and mean of write + fdatasync, microseconds.
+  double p50_us = 0, p90_us = 0, p99_us = 0, mean_us = 0;
+  // The latency at each of quantile_points (model.h): what the simulator
+  // draws from.
+  std::vector<double> quantiles_us;
+};
+
+// A calibrated machine.
+struct machine_profile {
+  // What experiments and reports call it.
+  std::string name;
+  // Where, when and under which load it was measured.
+  std::string description;
+  // CPU time per transaction.
+  cpu_profile cpu;
+  // Loopback TCP: round trip of a small message, and bandwidth.
+  double rtt_p50_us = 0, rtt_p99_us = 0, gbit_per_s = 0;
+  // Write + barrier latency, by writers and size.
+  std::vector<disk_sample> disk;
+
+  // The most writers measured at once.
+  std::uint32_t writers_max() const;
+  // The disk as measured through `io` ("uring" or "epoll"; the other
+  // when that one was not measured) with `writers` at once (the nearest
+  // count measured): each size's measured distribution
+  // (disk_profile::by_size).
+  disk_profile disk_for(const std::string& io, std::uint32_t writers) const;
+  // The network: one-way delay half the measured round trip.
+  network_profile network() const;
+};
+
+// The profile as a commented TOML file.
+std::string to_toml(const machine_profile& m);
+// Parses a profile; the error names the key at fault.
+base::result<machine_profile> parse_machine(const std::string& text);
+// Reads a profile file; the error names the file.
+base::result<machine_profile> load_machine(const std::filesystem::path& file);
+
+}  // namespace ringchain::dst

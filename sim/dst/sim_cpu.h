@@ -1,0 +1,126 @@
+// The simulated CPUs of a world's nodes: how long a node's work takes in
+// simulated time, from a calibrated cpu_profile (machine.h).
+//
+// Each node has one loop core and `cores - 1` verifier cores. Work on the
+// loop (building a block, checking an append, applying, a message's
+// encoding and decoding) advances the node's own clock, now(slot), while
+// its event runs: what the node reads from its reactor (reactor::now_us)
+// and what it sends, writes or arms then starts later. When the event
+// ends, settle() keeps the loop busy until that clock; the world defers
+// the node's later events until then, so a busy loop answers heartbeats
+// and acknowledgements late, as a real one does. Signature checks run on
+// the verifier cores (runtime::verifier's inline mode models them, taking
+// verify_ns() for a job).
+//
+// The node's code is not changed for this: the simulator charges what it
+// sees at the seams. Messages are charged where the network takes and
+// hands them, submissions where the client hands them in, and the work
+// inside the node's own code (a block built, blocks applied) when the node
+// next reads its clock: observe() compares the node's log and ledger with
+// what it saw last, through the same read-only views the checkers use.
+//
+// With cores == 0 (the default of `dst` sweeps) nothing is charged,
+// now(slot) is the simulated time, and runs are those of a simulator
+// without CPU time, trace hashes included.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "node/core/raft.h"
+#include "sim/dst/event_queue.h"
+#include "sim/dst/machine.h"
+
+namespace ringchain::runtime {
+class node;
+}
+
+namespace ringchain::dst {
+
+// What a node's CPU did, for reports.
+struct cpu_use {
+  // CPU time on the loop core and on the verifier cores.
+  time_ns loop_ns = 0, verify_ns = 0;
+  // Events that found the loop idle (a wake-up from a wait), and
+  // signature-check jobs (a verifier thread's wake-up each).
+  std::uint64_t wakeups = 0, verify_jobs = 0;
+};
+
+// The transactions of a block entry, from its header alone (0 for an
+// entry that holds no block).
+std::uint64_t block_txs(const core::entry& e);
+
+// The CPUs of a world's nodes (see the top of this file).
+class sim_cpu {
+ public:
+  // CPUs for `nodes` node slots, costs from `profile` (off when its cores
+  // are 0).
+  sim_cpu(const event_queue& events, std::uint32_t nodes, const cpu_profile& profile);
+  // Whether CPU time is simulated.
+  bool on() const { return profile_.on(); }
+  // The node's clock: simulated time plus the CPU time its running event
+  // has spent so far.
+  time_ns now(std::uint32_t slot) const { return events_.now() + spent_[slot]; }
+  // When the node's loop can run an event due at `at`: when the loop is
+  // free again; an idle loop first wakes up, after a latency drawn from
+  // the profile's (counted as a wake-up). Without a CPU profile: `at`, or
+  // later while a blocking write holds the loop.
+  time_ns ready_at(std::uint32_t slot, time_ns at, rng& r);
+  // The node's running event is over: its loop stays busy until now(slot).
+  void settle(std::uint32_t slot);
+  // The node crashed: its loop and verifiers are idle, nothing is watched.
+  void reset(std::uint32_t slot);
+
+  // Watches the node in the slot from its current state on (null: none);
+  // observe() charges what it did since.
+  void watch(std::uint32_t slot, const runtime::node* n);
+  // Charges the blocks the node built and applied since it was last
+  // observed (the node reads its clock: reactor::now_us).
+  void observe(std::uint32_t slot);
+
+  // Charges the loop for a message sent: its share of message_us, and
+  // its bytes' copy.
+  void sent(std::uint32_t slot, const core::message& m);
+  // Charges the loop for a message received: as sent, plus checking the
+  // blocks an append carries.
+  void received(std::uint32_t slot, const core::message& m);
+  // Charges the loop for a client's submission of `txs`.
+  void submitted(std::uint32_t slot, std::size_t txs);
+  // Charges the loop for `ns` of CPU work (stretched by other load).
+  void spend(std::uint32_t slot, time_ns ns);
+  // Holds the loop for `ns` without using CPU (a blocking write).
+  void block(std::uint32_t slot, time_ns ns) { spent_[slot] += ns; }
+  // Checking `txs` signatures on one verifier core: its time (stretched),
+  // its CPU counted.
+  time_ns verify_ns(std::uint32_t slot, std::size_t txs);
+  // What the node's CPU did so far.
+  const cpu_use& use(std::uint32_t slot) const { return use_[slot]; }
+
+ private:
+  // Per-transaction cost in nanoseconds of CPU.
+  time_ns per_tx(double us, std::uint64_t txs) const {
+    return static_cast<time_ns>(us * 1000.0 * static_cast<double>(txs));
+  }
+  // The time `cpu_ns` of work takes on a loaded machine.
+  time_ns stretched(time_ns cpu_ns) const {
+    return static_cast<time_ns>(static_cast<double>(cpu_ns) * profile_.stretch);
+  }
+  // Half a message's cost, for `bytes` of it.
+  time_ns message_half(std::uint64_t bytes) const;
+
+  // What observe() saw of a node last.
+  struct watched {
+    const runtime::node* node = nullptr;
+    std::uint64_t last_index = 0;  // its log's length
+    std::uint64_t height = 0;      // its ledger's height
+    std::uint64_t applied = 0;     // the log index of its last applied block
+  };
+
+  const event_queue& events_;
+  cpu_profile profile_;
+  std::vector<time_ns> spent_, busy_until_;
+  std::vector<watched> watched_;
+  std::vector<cpu_use> use_;
+};
+
+}  // namespace ringchain::dst

@@ -1,0 +1,42 @@
+// Validation arithmetic: a simulated cell's figures against the same
+// cell measured on local processes, with the error of each
+// (`ringchain-sim validate`).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sim/report/writer.h"
+
+namespace ringchain::report {
+
+// One figure, predicted by the simulator and measured on processes.
+struct comparison {
+  // What it is: "p50 ms", "tx/s", "build ms", ...
+  std::string figure;
+  // The simulator's figure, and the processes' figure.
+  double predicted = 0, measured = 0;
+  // (predicted - measured) / measured; 0 when both are 0, and no error
+  // (has_error false) when only the measurement is 0.
+  double error = 0;
+  // Whether `error` means anything (the measurement is not 0).
+  bool has_error = true;
+};
+
+// The error of a prediction against its measurement, as in comparison.
+comparison compare(const std::string& figure, double predicted, double measured);
+
+// A cell's figures side by side: commit latency p50, p90, p99,
+// throughput, the share of blocks within the deadline, leader changes,
+// and the mean of each phase of the budget.
+std::vector<comparison> compare_cells(const cell_report& predicted, const cell_report& measured);
+
+// Whether p50 and p99 are both within `tolerance` (0.15 for 15%).
+bool within(const std::vector<comparison>& figures, double tolerance);
+
+// Markdown: one table per cell (figure, simulated, measured, error), then
+// a line per cell saying whether p50 and p99 are within `tolerance`.
+std::string validation_markdown(const std::vector<cell_report>& predicted,
+                                const std::vector<cell_report>& measured, double tolerance);
+
+}  // namespace ringchain::report
