@@ -220,7 +220,6 @@ inline constexpr std::uint64_t block_store_pending_bytes_max = 4 * mib;
 // is kept on disk with it).
 inline constexpr std::size_t snapshots_kept = 2;
 
-
 static_assert(peers_max <= voters_max, "a real node's cluster is a consensus group");
 static_assert(sim_nodes_max <= voters_max, "a simulated cluster is a consensus group");
 static_assert(entry_bytes_max <= append_bytes_max, "an entry must fit in one append");

@@ -82,7 +82,6 @@ report::node_resources resources(std::uint64_t id, const result::node_io& w) {
   n.bytes_written = w.bytes_written;
   n.cpu_user_s = static_cast<double>(w.cpu.loop_ns + w.cpu.verify_ns) / 1e9;
   n.voluntary_switches = w.cpu.wakeups + w.cpu.verify_jobs;
-  n.io_enter_calls = w.cpu.wakeups;
   return n;
 }
 
