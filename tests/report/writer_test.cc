@@ -11,12 +11,12 @@
 namespace ringchain::report {
 namespace {
 
-cell_report cell(std::size_t nodes, const std::string& engine) {
+cell_report cell(std::size_t nodes, const std::string& engine, const std::string& io = "uring") {
   cell_report c;
   c.label = "c";
   c.nodes = nodes;
   c.engine = engine;
-  c.io = "uring";
+  c.io = io;
   c.leader = 2;
   c.summary.blocks = 10;
   for (std::size_t i = 1; i <= nodes; ++i) {
@@ -64,9 +64,20 @@ TEST(markdown, large_cells_show_the_leader_and_the_others_mean) {
   EXPECT_EQ(t.find("| c | 3 |"), std::string::npos) << t;
 }
 
+// A simulated cell with a machine profile has simulated CPU and wake-ups,
+// never syscalls or io_uring workers' CPU.
+TEST(markdown, simulated_cells_with_a_machine_profile_show_cpu_only) {
+  run_report r;
+  r.cells.push_back(cell(3, "sim"));
+  r.cells[0].machine = "calibrated.toml";
+  const std::string t = resources_section(r);
+  EXPECT_NE(t.find("| c | 1 | 5.00 | 0.00 | - | - | 0.0 / 0.0 | 1.00 | 1.0 |"), std::string::npos)
+      << t;
+}
+
 TEST(markdown, syscalls_not_counted_read_n_a_with_the_reason) {
   run_report r;
-  r.cells.push_back(cell(3, "epoll"));
+  r.cells.push_back(cell(3, "processes", "epoll"));
   r.cells[0].resources[1].syscalls_counted = false;
   r.cells[0].syscalls_unavailable = "perf_event_open refused: EACCES";
   const std::string t = resources_section(r);
@@ -79,7 +90,7 @@ TEST(markdown, syscalls_not_counted_read_n_a_with_the_reason) {
 TEST(report_json, resources_round_trip_with_syscalls_counted_or_not) {
   run_report r;
   r.experiment = "e";
-  r.cells.push_back(cell(3, "uring"));
+  r.cells.push_back(cell(3, "processes"));
   r.cells[0].resources[2].syscalls_counted = false;
   r.cells[0].syscalls_unavailable = "why";
   const auto dir =
