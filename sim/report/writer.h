@@ -15,7 +15,7 @@ namespace ringchain::report {
 // of samples at its edges). The simulator fills the disk figures, and the
 // others too when it simulates CPU time (a machine profile): CPU time as
 // modelled, voluntary switches as wake-ups of the loop and the verifier
-// threads, kernel entries as the loop's wake-ups; no involuntary ones.
+// threads; no involuntary ones, no syscalls and no io_uring workers.
 struct node_resources {
   // The node's id.
   std::uint64_t id = 0;
@@ -129,8 +129,8 @@ struct run_report {
   std::vector<cell_report> cells;
 };
 
-// Whether a cell's CPU, context switch and kernel entry figures mean
-// anything: measured on processes, or simulated with a machine profile.
+// Whether a cell's CPU and context switch figures mean anything: measured
+// on processes, or simulated with a machine profile.
 bool cpu_figures(const cell_report& c);
 
 // Every leader's blocks with transactions whose round started in
