@@ -29,6 +29,16 @@ inline constexpr std::size_t voters_max = 1024;
 // Nodes of one simulated cluster (sim/dst), within voters_max.
 inline constexpr std::size_t sim_nodes_max = 1024;
 
+// Members (voters and learners) of one consensus group: membership changes
+// may add learners up to this many members in all.
+inline constexpr std::size_t members_max = voters_max;
+// A learner is promoted to voter only when its log is at most this many
+// entries behind the leader's: a voter that still has to catch up would
+// add nothing to the quorum and might cost it one (Raft thesis §4.2.1).
+inline constexpr std::uint64_t promote_lag_entries_max = 64;
+// Length of each address a membership change carries ("host:port").
+inline constexpr std::size_t member_address_bytes_max = 256;
+
 // Size of one entry's payload (a block plus its header, encoded).
 inline constexpr std::uint64_t entry_bytes_max = 4 * mib;
 

@@ -21,7 +21,6 @@ base::status check_bound(const char* name, T value, T max) {
 
 base::status config::validate() const {
   if (id == 0) return base::fail("id must be non-zero");
-  if (voters.empty()) return base::fail("voters must list at least this node");
   if (voters.size() > limits::voters_max) {
     return base::fail("voters lists " + std::to_string(voters.size()) + " nodes, above the limit " +
                       std::to_string(limits::voters_max));
@@ -29,7 +28,9 @@ base::status config::validate() const {
   std::set<std::uint64_t> unique(voters.begin(), voters.end());
   if (unique.size() != voters.size()) return base::fail("voters lists a node twice");
   if (unique.count(0) != 0) return base::fail("voters lists node id 0");
-  if (unique.count(id) == 0) return base::fail("voters does not list this node's id");
+  if (!voters.empty() && unique.count(id) == 0) {
+    return base::fail("voters does not list this node's id");
+  }
   if (!random) return base::fail("random source is missing");
   for (const base::status& s :
        {check_bound("election_ticks", election_ticks, limits::election_ticks_max),

@@ -68,7 +68,11 @@ inline constexpr bool planted_bugs_built = false;
 struct config {
   // This node's id; ids are non-zero.
   std::uint64_t id = 0;
-  // Every voter of the cluster, this node included.
+  // Every voter of the cluster the node starts with, this node included;
+  // empty for a node that joins a running cluster: it learns the
+  // membership from the leader's log or snapshot, and until a change makes
+  // it a voter it never campaigns. A snapshot's membership replaces this
+  // list when the node restores one.
   std::vector<std::uint64_t> voters;
 
   // Ticks without hearing from a leader before a follower campaigns. The

@@ -31,6 +31,8 @@ const char* to_string(counter c) {
     case counter::snapshots_installed: return "snapshots_installed";
     case counter::compactions: return "compactions";
     case counter::log_full: return "log_full";
+    case counter::conf_changes_applied: return "conf_changes_applied";
+    case counter::conf_changes_skipped: return "conf_changes_skipped";
     case counter::count_: break;
   }
   return "?";
@@ -50,22 +52,20 @@ const char* to_string(input_error e) {
   return "?";
 }
 
-raft::raft(config cfg) : cfg_(std::move(cfg)), id_(cfg_.id), voters_(cfg_.voters) {
+raft::raft(config cfg) : cfg_(std::move(cfg)), id_(cfg_.id) {
   const base::status valid = cfg_.validate();
   RC_ASSERT_MSG(valid.ok(), valid.message().c_str());
-  std::sort(voters_.begin(), voters_.end());
-  for (std::size_t i = 0; i < voters_.size(); ++i) {
-    slot_.emplace(voters_[i], i);
-    progress_.emplace_back(1, cfg_.inflight_appends, cfg_.inflight_bytes);
-  }
-  votes_.assign(voters_.size(), 0);
+  set_membership(cfg_.voters, {});
   reset_election_timeout();
 }
 
 void raft::restore(const hard_state& hs, std::vector<entry> entries, std::uint64_t applied,
                    const raftpb::SnapshotMeta& snapshot) {
   RC_ASSERT(log_.last_index() == 0 && term_ == 0 && seq_handed_ == 0);
-  RC_ASSERT(hs.vote() == 0 || slot_.count(hs.vote()) == 1);
+  // The snapshot's membership is the one in force at its index; changes
+  // after it take effect again as their entries are applied. (A recovered
+  // vote may name a node that is no longer, or not yet, a member.)
+  if (snapshot.index() > 0) set_membership(snapshot.conf());
   term_ = term_handed_ = hs.term();
   vote_ = vote_handed_ = hs.vote();
   // A snapshot installed from a leader is durable before the hard state of
@@ -98,7 +98,8 @@ void raft::tick() {
   if (++election_elapsed_ >= randomized_election_ticks_) {
     election_elapsed_ = 0;
     if (RC_PLANTED(cfg_.bug, no_campaign_after_restart) && restored_) return;
-    campaign();
+    // Learners and nodes outside the membership never campaign.
+    if (is_voter(id_)) campaign();
   }
 }
 
@@ -113,8 +114,8 @@ void raft::tick_leader() {
         become_follower(term_, 0);
         return;
       }
-      for (std::size_t i = 0; i < voters_.size(); ++i) {
-        progress_[i].recent_active = voters_[i] == id_;
+      for (std::size_t i = 0; i < members_.size(); ++i) {
+        progress_[i].recent_active = members_[i] == id_;
       }
     }
   }
@@ -126,8 +127,8 @@ void raft::tick_leader() {
 
 bool raft::quorum_active() const {
   std::size_t active = 0;
-  for (std::size_t i = 0; i < voters_.size(); ++i) {
-    if (voters_[i] == id_ || progress_[i].recent_active) ++active;
+  for (std::uint64_t v : voters_) {
+    if (v == id_ || progress_[slot_.at(v)].recent_active) ++active;
   }
   return active >= quorum();
 }
@@ -222,7 +223,13 @@ input_error raft::validate(const message& m) const {
     return input_error::unknown_type;
   }
   if (m.to() != id_) return input_error::wrong_recipient;
-  if (m.from() == id_ || slot_.count(m.from()) == 0) {
+  // A leader's messages are taken from any node: a node that has not yet
+  // applied the change that added the leader (or itself) learns it from
+  // them. Everything else must come from a member: a leader keeps the
+  // progress of members only, and a candidate counts their votes only.
+  const bool from_leader =
+      t == raftpb::MSG_APPEND || t == raftpb::MSG_HEARTBEAT || t == raftpb::MSG_SNAPSHOT;
+  if (m.from() == 0 || m.from() == id_ || (!from_leader && slot_.count(m.from()) == 0)) {
     return input_error::unknown_sender;
   }
   if (t != raftpb::MSG_APPEND && m.entries_size() != 0) {
@@ -426,10 +433,17 @@ ready raft::take_ready() {
   outbox_.clear();
   // A typical Ready carries a message or two per peer; reserving avoids
   // regrowing (and moving every message) on each Ready.
-  outbox_.reserve(2 * voters_.size());
+  outbox_.reserve(2 * progress_.size());
   const std::uint64_t bound = log_.apply_bound();
   for (std::uint64_t i = log_.applied() + 1; i <= bound; ++i) {
     rd.committed_entries.push_back(log_.at(i));
+  }
+  // Membership changes take effect as they are handed to the application,
+  // so the snapshot below records the membership at its index, and what
+  // the change makes the core send goes out in the next Ready (after the
+  // runtime applied the entry and knows where the new member is).
+  for (const entry& e : rd.committed_entries) {
+    if (e.type() == raftpb::ENTRY_CONF_CHANGE) apply_conf_change(e);
   }
   if (!rd.committed_entries.empty() && snapshot_requested_ == 0 && snapshot_due(bound)) {
     raftpb::SnapshotMeta& req = rd.snapshot_request.emplace();

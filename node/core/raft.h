@@ -60,6 +60,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -138,6 +139,16 @@ struct proposal {
     too_large,
     // The uncommitted tail of the log is at its bound; retry later.
     busy,
+    // propose_conf_change: a membership change is still being applied
+    // (one at a time, Raft thesis §4.1), or the leader has not yet applied
+    // every entry of earlier terms; retry later.
+    change_in_progress,
+    // propose_conf_change: the change does not fit the membership (adds a
+    // member, promotes a voter, removes the last voter, names node 0).
+    change_invalid,
+    // propose_conf_change: the learner to promote is more than
+    // limits::promote_lag_entries_max entries behind the leader's log.
+    learner_behind,
   };
   // What became of the proposal; index, term and leader are set as the code
   // says.
@@ -200,6 +211,10 @@ enum class counter : std::uint8_t {
   compactions,
   // Proposals refused and appends cut short at the in-memory log bound.
   log_full,
+  // Membership changes applied, and committed ones that did not fit the
+  // membership they met (only a faulty leader writes one) and were skipped.
+  conf_changes_applied,
+  conf_changes_skipped,
   count_,
 };
 // The counter's name ("terms_led"), as status and metrics export it.
@@ -232,6 +247,14 @@ class raft {
   // Proposes a payload to append to the log; only the leader accepts.
   proposal propose(std::string data);
 
+  // Proposes a membership change (Raft thesis §4.1, one server at a time):
+  // only the leader accepts, one change at a time, and only once it has
+  // applied every entry before its own term's first one. The change takes
+  // effect on each node when the node applies the entry (etcd-io/raft's
+  // rule); a node removed from the voters stops campaigning, and a leader
+  // removed steps down.
+  proposal propose_conf_change(const raftpb::ConfChange& cc);
+
   // Starts an election now, as if the election timeout had elapsed.
   void campaign();
 
@@ -258,8 +281,20 @@ class raft {
   const progress* progress_of(std::uint64_t id) const;
   // The last durable snapshot (index 0: none yet).
   const raftpb::SnapshotMeta& last_snapshot() const { return snapshot_; }
-  // The membership as this node knows it.
+  // The membership as this node knows it: voters, learners and the
+  // addresses of the members that joined through a change.
   raftpb::ConfState conf() const;
+  // The voters, sorted.
+  const std::vector<std::uint64_t>& voters() const { return voters_; }
+  // The learners, sorted.
+  const std::vector<std::uint64_t>& learners() const { return learners_; }
+  // Whether `node` is a voter.
+  bool is_voter(std::uint64_t node) const;
+  // Whether `node` is a member: a voter or a learner.
+  bool is_member(std::uint64_t node) const { return slot_.count(node) == 1; }
+  // The index of the last membership change this leader proposed (or of
+  // its term's first entry); 0 when not leader.
+  std::uint64_t pending_conf_index() const { return role_ == role::leader ? pending_conf_ : 0; }
 
  private:
   // The durable-before-send ordering of one response.
@@ -317,13 +352,36 @@ class raft {
   bool term_or_vote_unhanded() const;
 
   std::size_t quorum() const { return voters_.size() / 2 + 1; }
+  // Replaces the membership, keeping the progress of members that stay.
+  void set_membership(std::vector<std::uint64_t> voters, std::vector<std::uint64_t> learners);
+  // Takes the membership from a snapshot's ConfState.
+  void set_membership(const raftpb::ConfState& c);
+  // Applies a committed ENTRY_CONF_CHANGE.
+  void apply_conf_change(const entry& e);
+  // The membership once `cc` (which check_conf_change admitted) applies.
+  raftpb::ConfState changed(const raftpb::ConfChange& cc) const;
+  // Whether a change's resulting membership is possible: voters, bounded,
+  // no node 0.
+  static bool fits(const raftpb::ConfState& c);
+  // Why `cc` does not fit the current membership (change_invalid), or none.
+  proposal::code check_conf_change(const raftpb::ConfChange& cc) const;
   progress& progress_for(std::uint64_t id) { return progress_[slot_.at(id)]; }
   message make(raftpb::MessageType type, std::uint64_t to) const;
 
   config cfg_;
   std::uint64_t id_;
+  // Voters and learners, each sorted; slot_ indexes both (voters first)
+  // into progress_ and votes_.
   std::vector<std::uint64_t> voters_;
+  std::vector<std::uint64_t> learners_;
+  // Voters then learners: members_[i] owns progress_[i] and votes_[i].
+  std::vector<std::uint64_t> members_;
   std::unordered_map<std::uint64_t, std::size_t> slot_;
+  // Addresses of the members that joined through a change.
+  std::map<std::uint64_t, raftpb::MemberAddress> addresses_;
+  // Leader: the index before which no new change may be proposed until it
+  // is applied (the last change, or the term's first entry).
+  std::uint64_t pending_conf_ = 0;
   std::vector<progress> progress_;
   // Per voter slot: 0 no answer, 1 granted, -1 rejected.
   std::vector<std::int8_t> votes_;

@@ -33,8 +33,7 @@ void raft::become_leader() {
   role_ = role::leader;
   leader_ = id_;
   counters_.add(counter::terms_led);
-  for (std::size_t i = 0; i < voters_.size(); ++i) {
-    progress& pr = progress_[i];
+  for (progress& pr : progress_) {
     pr.match = 0;
     pr.next = log_.last_index() + 1;
     pr.become_probe();
@@ -46,6 +45,7 @@ void raft::become_leader() {
   // terms by counting replicas of a current-term entry (Raft §5.4.2, §8).
   // (The planted Figure-8 bug goes without it: the entry would mask it.)
   if (RC_PLANTED(cfg_.bug, commit_stale_term)) {
+    pending_conf_ = log_.last_index();
     broadcast_append();
     return;
   }
@@ -54,11 +54,16 @@ void raft::become_leader() {
   e.set_index(log_.last_index() + 1);
   e.set_type(raftpb::ENTRY_EMPTY);
   append_own(std::move(e));
+  // No membership change until every entry up to this one is applied: a
+  // change left uncommitted by an earlier leader may still be in the log,
+  // and single-server changes are safe only one at a time (and after the
+  // leader commits an entry of its own term; Ongaro's fix of §4.1).
+  pending_conf_ = log_.last_index();
   broadcast_append();
 }
 
 void raft::campaign() {
-  if (role_ == role::leader) return;
+  if (role_ == role::leader || !is_voter(id_)) return;
   if (!cfg_.pre_vote) {
     start_election();
     return;
@@ -118,8 +123,14 @@ void raft::record_vote(const message& m) {
   }
   std::int8_t& v = votes_[slot_.at(m.from())];
   if (v == 0) v = m.reject() ? -1 : 1;
-  const auto granted = static_cast<std::size_t>(std::count(votes_.begin(), votes_.end(), 1));
-  const auto rejected = static_cast<std::size_t>(std::count(votes_.begin(), votes_.end(), -1));
+  // Only voters count: a learner's answer is recorded and ignored.
+  std::size_t granted = 0;
+  std::size_t rejected = 0;
+  for (std::uint64_t voter : voters_) {
+    const std::int8_t answer = votes_[slot_.at(voter)];
+    granted += answer == 1 ? 1 : 0;
+    rejected += answer == -1 ? 1 : 0;
+  }
   if (granted >= quorum()) {
     if (pre) {
       start_election();

@@ -134,24 +134,28 @@ bool raft::send_append(std::uint64_t to, bool send_empty) {
 }
 
 void raft::broadcast_append() {
-  for (std::uint64_t peer : voters_) {
+  for (std::uint64_t peer : members_) {
     if (peer != id_) send_append(peer, true);
   }
 }
 
 void raft::broadcast_heartbeat() {
-  for (std::size_t i = 0; i < voters_.size(); ++i) {
-    if (voters_[i] == id_) continue;
-    message m = make(raftpb::MSG_HEARTBEAT, voters_[i]);
-    m.set_commit(std::min(progress_[i].match, log_.committed()));
+  for (std::size_t slot = 0; slot < members_.size(); ++slot) {
+    const std::uint64_t peer = members_[slot];
+    if (peer == id_) continue;
+    message m = make(raftpb::MSG_HEARTBEAT, peer);
+    m.set_commit(std::min(progress_[slot].match, log_.committed()));
     send(std::move(m));
   }
 }
 
 bool raft::maybe_commit() {
   std::vector<std::uint64_t> matches;
+  // A leader that is not a voter (its removal is committed, not yet
+  // applied) commits with the voters' matches alone.
+  if (voters_.empty()) return false;
   matches.reserve(voters_.size());
-  for (const progress& pr : progress_) matches.push_back(pr.match);
+  for (std::uint64_t v : voters_) matches.push_back(progress_[slot_.at(v)].match);
   std::nth_element(matches.begin(), matches.begin() + (quorum() - 1), matches.end(),
                    std::greater<>());
   const std::uint64_t q = matches[quorum() - 1];

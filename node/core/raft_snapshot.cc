@@ -10,12 +10,6 @@
 
 namespace ringchain::core {
 
-raftpb::ConfState raft::conf() const {
-  raftpb::ConfState c;
-  for (std::uint64_t v : voters_) c.add_voters(v);
-  return c;
-}
-
 bool raft::snapshot_due(std::uint64_t index) const {
   const std::uint64_t since = snapshot_.index();
   if (index <= since) return false;
@@ -86,6 +80,7 @@ void raft::handle_snapshot(const message& m) {
   }
   // Otherwise the snapshot replaces the whole log.
   log_.install(s.index(), s.term());
+  set_membership(s.conf());
   snapshot_ = s;
   snapshot_requested_ = 0;
   pending_install_ = s;

@@ -112,6 +112,13 @@ class tcp_peers final : public peer_transport {
   std::uint16_t local_port() const { return server_.local_port(); }
   // Every peer's link, by id.
   std::vector<peer_link> links() const;
+  // A node joined the cluster (a membership change): dials it at
+  // `address` ("host:port"), and takes its hello. For a known node, a new
+  // address is used from the next dial on.
+  void add_peer(std::uint64_t id, const std::string& address);
+  // A node left the cluster: its link is closed and never re-dialled, and
+  // its hellos are refused, until add_peer names it again.
+  void remove_peer(std::uint64_t id);
   // Sets the network emulation of the link to `peer` (logged).
   base::status emulate(std::uint64_t peer, const link_emulation& e);
   // The emulation of each link that has one.

@@ -53,6 +53,9 @@ struct tcp_peers::link {
   // per run of failures).
   bool unresolved = false;
   std::unique_ptr<io::timer> retry;
+  // Removed from the cluster: closed, never re-dialled, sends dropped
+  // (until a change adds the node again).
+  bool retired = false;
 };
 
 tcp_peers::tcp_peers(io::reactor& reactor, tcp_peers_config cfg, deliver_fn deliver,
@@ -73,25 +76,60 @@ tcp_peers::~tcp_peers() = default;
 base::status tcp_peers::start() {
   if (base::status s = server_.listen(cfg_.listen); !s.ok()) return s;
   for (const auto& p : cfg_.peers) {
-    if (p.id == cfg_.self) continue;
-    auto l = std::make_unique<link>();
-    l->id = p.id;
-    l->address = p.peer;
-    link* raw = l.get();
-    l->retry = std::make_unique<io::timer>([this, raw] { dial(*raw); });
-    l->connect_timeout = std::make_unique<io::timer>([raw] {
-      if (!raw->connected && raw->conn) raw->conn->close();
-    });
-    l->release = std::make_unique<io::timer>([this, raw] { release_delayed(*raw); });
-    links_[p.id] = std::move(l);
-    dial(*raw);
+    if (p.id != cfg_.self) add_peer(p.id, p.peer);
   }
   return {};
 }
 
+void tcp_peers::add_peer(std::uint64_t id, const std::string& address) {
+  if (id == cfg_.self) return;
+  if (auto it = links_.find(id); it != links_.end()) {
+    link& p = *it->second;
+    const bool moved = p.address != address;
+    p.address = address;
+    if (p.retired) {
+      p.retired = false;
+      p.backoff_ms = redial_backoff_first_ms;
+      dial(p);
+    } else if (moved && p.conn) {
+      // The next dial goes to the new address.
+      p.conn->close();
+    }
+    return;
+  }
+  auto l = std::make_unique<link>();
+  l->id = id;
+  l->address = address;
+  link* raw = l.get();
+  l->retry = std::make_unique<io::timer>([this, raw] { dial(*raw); });
+  l->connect_timeout = std::make_unique<io::timer>([raw] {
+    if (!raw->connected && raw->conn) raw->conn->close();
+  });
+  l->release = std::make_unique<io::timer>([this, raw] { release_delayed(*raw); });
+  links_[id] = std::move(l);
+  dial(*raw);
+}
+
+void tcp_peers::remove_peer(std::uint64_t id) {
+  auto it = links_.find(id);
+  if (it == links_.end() || it->second->retired) return;
+  link& p = *it->second;
+  p.retired = true;
+  p.delayed.clear();
+  for (io::timer* t : {p.retry.get(), p.connect_timeout.get(), p.release.get()}) {
+    if (t->armed()) reactor_.disarm(*t);
+  }
+  // The link stays (its connection's callbacks refer to it) but is never
+  // dialled again.
+  p.connected = false;
+  p.changed_us = reactor_.now_us();
+  if (p.conn) p.conn->close();
+  spdlog::info("node {}: link to node {} closed: the node left the cluster", cfg_.self, id);
+}
+
 void tcp_peers::send(const raftpb::Message& m) {
   auto it = links_.find(m.to());
-  if (it == links_.end()) return;
+  if (it == links_.end() || it->second->retired) return;
   link& p = *it->second;
   const link_emulation& e = p.emulation;
   if (!e.active()) {
@@ -184,7 +222,9 @@ void tcp_peers::transmit(link& p, const raftpb::Message& m) {
 }
 
 void tcp_peers::dial(link& p) {
+  if (p.retired) return;
   auto retry_later = [this, &p] {
+    if (p.retired) return;
     reactor_.arm(*p.retry, std::chrono::milliseconds(p.backoff_ms));
     p.backoff_ms = std::min(p.backoff_ms * 2, redial_backoff_ms_max);
   };
@@ -252,8 +292,9 @@ void tcp_peers::link_down(link& p) {
 
 std::vector<peer_link> tcp_peers::links() const {
   std::vector<peer_link> out;
-  for (const auto& [id, l] : links_)
-    out.push_back({id, l->connected, l->last_heard_us, l->changed_us});
+  for (const auto& [id, l] : links_) {
+    if (!l->retired) out.push_back({id, l->connected, l->last_heard_us, l->changed_us});
+  }
   return out;
 }
 
@@ -264,7 +305,9 @@ void tcp_peers::on_frame(framed_connection& c, std::string_view body) {
     return;
   }
   if (c.tag == 0) {
-    if (!f.has_hello_from() || f.hello_from() == cfg_.self || !links_.count(f.hello_from())) {
+    const auto known = links_.find(f.hello_from());
+    if (!f.has_hello_from() || f.hello_from() == cfg_.self || known == links_.end() ||
+        known->second->retired) {
       c.refuse(refusal::bad_hello, "first peer frame is not a hello from a known peer");
       return;
     }

@@ -1,5 +1,7 @@
 #include "node/runtime/chain_index.h"
 
+#include "node/base/limits.h"
+
 namespace ringchain::runtime {
 
 void chain_index::record(const block_ref& ref) {
@@ -82,6 +84,18 @@ base::status chain_index::check_append(const core::message& m, const core::raft_
     const std::string where = "entry " + std::to_string(e.index());
     if (e.type() == raftpb::ENTRY_EMPTY) {
       if (!e.data().empty()) return base::fail(where + " is empty by type but carries data");
+      continue;
+    }
+    if (e.type() == raftpb::ENTRY_CONF_CHANGE) {
+      // The core checks the change against the membership when it applies
+      // it; here it must parse, name a node and carry bounded addresses.
+      raftpb::ConfChange cc;
+      if (!cc.ParseFromString(e.data()) || cc.node() == 0 ||
+          !raftpb::ConfChange::Type_IsValid(cc.type()) ||
+          cc.peer_address().size() > limits::member_address_bytes_max ||
+          cc.client_address().size() > limits::member_address_bytes_max) {
+        return base::fail(where + " is a membership change that does not parse or fit");
+      }
       continue;
     }
     if (e.type() != raftpb::ENTRY_NORMAL) return base::fail(where + " is of no known type");

@@ -4,10 +4,13 @@
 //   ringchain-client --node 127.0.0.1:8001 block 5
 //   ringchain-client --node 127.0.0.1:8001 submit --count 100 --size 64 --seed alice
 //   ringchain-client --node 127.0.0.1:9001 admin --barrier-delay-us 5000   # the admin port
+//   ringchain-client --node 127.0.0.1:9001 admin --add-learner 4 --peer-address 127.0.0.1:7004
+//   ringchain-client --node 127.0.0.1:9001 admin --promote 4
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <iostream>
 #include <map>
+#include <thread>
 
 #include "node/chain/block.h"
 #include "node/net/client.h"
@@ -42,6 +45,16 @@ void print_status(const nodepb::NodeStatus& s) {
               << " ms, jitter " << e.jitter_ms() << " ms, loss " << e.loss_ppm() << " ppm"
               << (e.partitioned() ? ", partitioned" : "") << "\n";
   }
+  const auto ids = [](const auto& list) {
+    std::string out;
+    for (std::uint64_t id : list) out += (out.empty() ? "" : " ") + std::to_string(id);
+    return out.empty() ? std::string("none") : out;
+  };
+  std::cout << "members: voters " << ids(s.voters()) << "; learners " << ids(s.learners()) << "\n";
+  for (const auto& p : s.progress()) {
+    std::cout << "  node " << p.id() << " (" << (p.voter() ? "voter" : "learner") << "): match "
+              << p.match() << " of " << p.last_index() << "\n";
+  }
   if (s.peers_size() > 0) std::cout << "peers:\n";
   const auto ago = [](std::int64_t ms) {
     return ms < 0 ? std::string("never") : std::to_string(ms) + " ms ago";
@@ -61,7 +74,21 @@ int status(net::client& c) {
   return 0;
 }
 
-int admin(net::client& c, const nodepb::AdminRequest& a) {
+// Whether the status shows a membership change in force.
+bool change_in_force(const nodepb::NodeStatus& s, const raftpb::ConfChange& cc) {
+  const auto has = [](const auto& list, std::uint64_t id) {
+    return std::find(list.begin(), list.end(), id) != list.end();
+  };
+  switch (cc.type()) {
+    case raftpb::ConfChange::ADD_LEARNER: return has(s.learners(), cc.node());
+    case raftpb::ConfChange::PROMOTE: return has(s.voters(), cc.node());
+    case raftpb::ConfChange::REMOVE:
+      return !has(s.voters(), cc.node()) && !has(s.learners(), cc.node());
+    default: return false;
+  }
+}
+
+int admin(net::client& c, const nodepb::AdminRequest& a, int timeout_s) {
   nodepb::ClientRequest req;
   *req.mutable_admin() = a;
   auto resp = c.call(req, 5s);
@@ -70,8 +97,31 @@ int admin(net::client& c, const nodepb::AdminRequest& a) {
                 "listen_admin, only)");
   }
   if (resp->has_error()) return fail(resp->error());
-  print_status(resp->status());
-  return 0;
+  if (!a.has_membership()) {
+    print_status(resp->status());
+    return 0;
+  }
+  // A membership change is proposed: wait until this node applied it.
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  nodepb::ClientRequest status_req;
+  status_req.mutable_status();
+  while (true) {
+    auto st = c.call(status_req, 5s);
+    if (!st.ok()) return fail(st.message());
+    if (change_in_force(st->status(), a.membership())) {
+      std::cout << "membership change in force: "
+                << raftpb::ConfChange::Type_Name(a.membership().type()) << " node "
+                << a.membership().node() << "\n";
+      print_status(st->status());
+      return 0;
+    }
+    if (std::chrono::steady_clock::now() > end) {
+      return fail("the change was proposed but is not in force after " + std::to_string(timeout_s) +
+                  " s (no quorum, or the leader changed); check the status before proposing it "
+                  "again");
+    }
+    std::this_thread::sleep_for(50ms);
+  }
 }
 
 int block(net::client& c, std::uint64_t height) {
@@ -205,6 +255,43 @@ int main(int argc, char** argv) {
   adm->add_option_function<std::int32_t>(
       "--clock-drift-ppm", [&ar](std::int32_t v) { ar.set_clock_drift_ppm(v); },
       "this node's timer rate error");
+  // Membership changes (sent to the leader's admin port).
+  raftpb::ConfChange change;
+  int change_timeout_s = 30;
+  auto* add = adm->add_option_function<std::uint64_t>(
+      "--add-learner",
+      [&change](std::uint64_t v) {
+        change.set_type(raftpb::ConfChange::ADD_LEARNER);
+        change.set_node(v);
+      },
+      "add this node id as a learner (with --peer-address; start the node with join = true)");
+  auto* promote = adm->add_option_function<std::uint64_t>(
+      "--promote",
+      [&change](std::uint64_t v) {
+        change.set_type(raftpb::ConfChange::PROMOTE);
+        change.set_node(v);
+      },
+      "make this learner a voter, once it has caught up");
+  auto* remove = adm->add_option_function<std::uint64_t>(
+      "--remove",
+      [&change](std::uint64_t v) {
+        change.set_type(raftpb::ConfChange::REMOVE);
+        change.set_node(v);
+      },
+      "remove this node (a voter or a learner) from the cluster");
+  add->excludes(promote)->excludes(remove);
+  promote->excludes(remove);
+  adm->add_option_function<std::string>(
+         "--peer-address", [&change](const std::string& v) { change.set_peer_address(v); },
+         "--add-learner: the new node's peer address, host:port")
+      ->needs(add);
+  adm->add_option_function<std::string>(
+         "--client-address", [&change](const std::string& v) { change.set_client_address(v); },
+         "--add-learner: the new node's client address, host:port (for redirects)")
+      ->needs(add);
+  adm->add_option("--change-timeout", change_timeout_s,
+                  "seconds to wait for a membership change to be in force")
+      ->check(CLI::Range(1, 3600));
   CLI11_PARSE(app, argc, argv);
   net::client c;
   if (base::status s = c.connect(node, 2s); !s.ok()) return fail(s.message());
@@ -212,7 +299,8 @@ int main(int argc, char** argv) {
   if (bl->parsed()) return block(c, height);
   if (adm->parsed()) {
     if (link.peer() != 0) *ar.add_links() = link;
-    return admin(c, ar);
+    if (change.node() != 0) *ar.mutable_membership() = change;
+    return admin(c, ar, change_timeout_s);
   }
   return submit(c, node, so);
 }

@@ -160,6 +160,13 @@ void client_service::handle_submit(std::unique_ptr<pending_submit> submit,
   for (const auto& p : parts_.cfg.peers) {
     if (p.id == st.leader) submit->response.set_leader_client(p.client);
   }
+  if (submit->response.leader_client().empty() && st.leader != 0) {
+    // A leader that joined through a membership change.
+    const raftpb::ConfState conf = parts_.raft.conf();
+    for (const raftpb::MemberAddress& m : conf.addresses()) {
+      if (m.node() == st.leader) submit->response.set_leader_client(m.client_address());
+    }
+  }
   const int n = req.submit().txs_size();
   for (int i = 0; i < n; ++i) submit->response.add_results()->set_code(nodepb::TxResult::REFUSED);
   pending_submit* raw = submit.get();

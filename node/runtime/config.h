@@ -50,6 +50,12 @@ struct node_config {
   std::string tls_key;
   // Every node of the cluster, this one included.
   std::vector<peer_address> peers;
+  // This node joins a running cluster: it starts with no membership and
+  // takes part once the leader adds it (ringchain-client admin
+  // --add-learner, then --promote). `peers` lists the cluster's nodes so
+  // that it can answer them. Keep it set on restarts: the membership in
+  // its log and snapshots is what counts once applied.
+  bool join = false;
   // Where the block log and the block trace live.
   std::string data_dir = "data";
   // The I/O backend: one io_uring, or epoll with a syscall per operation.

@@ -15,6 +15,17 @@ namespace ringchain::runtime {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// "1 2 3" ("none" for no ids).
+std::string join_ids(const std::vector<std::uint64_t>& ids) {
+  std::string out;
+  for (std::uint64_t id : ids) out += (out.empty() ? "" : " ") + std::to_string(id);
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
 const char* to_string(counter c) {
   switch (c) {
     case counter::blocks_proposed: return "blocks_proposed";
@@ -104,7 +115,10 @@ base::status node::open_log() {
 base::status node::start_consensus() {
   core::config cc;
   cc.id = cfg_.id;
-  for (const auto& p : cfg_.peers) cc.voters.push_back(p.id);
+  // A joining node learns the membership from the leader.
+  if (!cfg_.join) {
+    for (const auto& p : cfg_.peers) cc.voters.push_back(p.id);
+  }
   cc.election_ticks = cfg_.election_ticks;
   cc.heartbeat_ticks = cfg_.heartbeat_ticks;
   node::set_snapshot_bounds(cfg_, &cc);
@@ -112,18 +126,8 @@ base::status node::start_consensus() {
   cc.random = [this](std::uint64_t bound) { return next_random(bound); };
   if (base::status s = cc.validate(); !s.ok()) return s.with_context("consensus config");
   const storage::recovered_log& rec = log_->recovered();
-  // The core asserts that a restored vote names a voter. A block log whose
-  // hard state votes for a node the configuration does not list (the peers
-  // changed under this data directory, or the record is damaged) stops the
-  // start with an error instead. (Found by tests/fuzz/fuzz_recovery.)
-  const std::uint64_t vote = rec.hard_state.vote();
-  if (vote != 0 && std::find(cc.voters.begin(), cc.voters.end(), vote) == cc.voters.end()) {
-    return base::fail("block log: the recovered hard state of term " +
-                      std::to_string(rec.hard_state.term()) + " votes for node " +
-                      std::to_string(vote) +
-                      ", which is not among the peers; was the cluster's membership changed "
-                      "under this data directory?");
-  }
+  // (A recovered vote may name a node the configuration does not list: one
+  // that joined through a membership change.)
   raft_ = std::make_unique<core::raft>(cc);
   const raftpb::SnapshotMeta& snap = loaded_snapshot_;
   index_.reset({snap.index(), snap.term(), ledger_.height(), ledger_.tip()});
@@ -171,6 +175,14 @@ base::status node::start_network() {
   }
   net::tcp_peers_config pc{cfg_.id, cfg_.listen_peer, cfg_.peers, peer_tls_.get(),
                            2 * cfg_.election_ticks * cfg_.tick_ms};
+  // Members that joined through a change (from the snapshot this node
+  // restored) are dialled too; changes applied later add theirs.
+  const raftpb::ConfState conf = raft_->conf();
+  for (const raftpb::MemberAddress& a : conf.addresses()) {
+    const bool listed = std::any_of(pc.peers.begin(), pc.peers.end(),
+                                    [&a](const peer_address& p) { return p.id == a.node(); });
+    if (!listed) pc.peers.push_back({a.node(), a.peer_address(), a.client_address()});
+  }
   tcp_ = std::make_unique<net::tcp_peers>(
       *reactor_, std::move(pc), [this](const core::message& m) { return receive(m); }, budget_);
   if (base::status s = tcp_->start(); !s.ok()) return s;
@@ -382,6 +394,10 @@ void node::on_append_verified(verify_job&& job) {
 
 void node::apply(const core::entry& e) {
   const std::uint64_t committed_us = reactor_->now_us();
+  if (e.type() == raftpb::ENTRY_CONF_CHANGE) {
+    apply_conf_change(e);
+    return;
+  }
   if (e.type() != raftpb::ENTRY_NORMAL) return;
   chain::block b;
   if (!b.ParseFromString(e.data())) {
@@ -414,6 +430,47 @@ void node::apply(const core::entry& e) {
   trace_->applied(e.index(), committed_us, reactor_->now_us());
 }
 
+// A membership change, already in force in the core (it applies changes
+// as it hands them out): links follow it, and the info log says it.
+void node::apply_conf_change(const core::entry& e) {
+  raftpb::ConfChange cc;
+  if (!cc.ParseFromString(e.data())) return;
+  const std::uint64_t n = cc.node();
+  // The core skips a change that does not fit; its membership says.
+  const bool member = raft_->is_member(n);
+  switch (cc.type()) {
+    case raftpb::ConfChange::ADD_LEARNER:
+      if (!member) break;
+      spdlog::info("node {}: membership: node {} joined as a learner (peers {}, clients {})",
+                   cfg_.id, n, cc.peer_address(), cc.client_address());
+      // Every member that joined through a change is dialled (a node that
+      // just joined learns them all from this entry).
+      if (tcp_) {
+        const raftpb::ConfState conf = raft_->conf();
+        for (const raftpb::MemberAddress& m : conf.addresses()) {
+          if (!m.peer_address().empty()) tcp_->add_peer(m.node(), m.peer_address());
+        }
+      }
+      break;
+    case raftpb::ConfChange::PROMOTE:
+      if (raft_->is_voter(n)) spdlog::info("node {}: membership: node {} is a voter", cfg_.id, n);
+      break;
+    case raftpb::ConfChange::REMOVE:
+      if (member) break;
+      if (n == cfg_.id) {
+        spdlog::warn(
+            "node {}: membership: this node was removed from the cluster; it takes no "
+            "part any more and may be stopped",
+            cfg_.id);
+      } else {
+        spdlog::info("node {}: membership: node {} left the cluster", cfg_.id, n);
+        if (tcp_) tcp_->remove_peer(n);
+      }
+      break;
+    default: break;
+  }
+}
+
 void node::submit(nodepb::ClientRequest req,
                   std::function<void(const nodepb::ClientResponse&)> reply) {
   clients_->submit(std::move(req), std::move(reply));
@@ -442,6 +499,9 @@ base::status node::admin(const nodepb::AdminRequest& a) {
     log_->set_barrier_delay(std::chrono::microseconds(a.barrier_delay_us()));
     spdlog::info("node {}: barrier delay set to {} us", cfg_.id, a.barrier_delay_us());
   }
+  if (a.has_membership()) {
+    if (base::status s = propose_membership(a.membership()); !s.ok()) return s;
+  }
   if (a.has_clock_offset_ms()) skew_.offset_ms = a.clock_offset_ms();
   if (a.has_clock_drift_ppm()) skew_.drift_ppm = a.clock_drift_ppm();
   if (a.has_clock_offset_ms() || a.has_clock_drift_ppm()) {
@@ -449,6 +509,45 @@ base::status node::admin(const nodepb::AdminRequest& a) {
                  skew_.drift_ppm);
   }
   return {};
+}
+
+base::status node::propose_membership(const raftpb::ConfChange& cc) {
+  if ((cc.type() == raftpb::ConfChange::ADD_LEARNER) &&
+      (cc.peer_address().empty() || !net::resolve_address(cc.peer_address()).ok())) {
+    return base::fail("membership: --add-learner needs the node's peer address (host:port), got '" +
+                      cc.peer_address() + "'");
+  }
+  const core::proposal p = raft_->propose_conf_change(cc);
+  const std::string n = std::to_string(cc.node());
+  switch (p.result) {
+    case core::proposal::code::accepted:
+      spdlog::info("node {}: membership change proposed at index {}: {} node {}", cfg_.id, p.index,
+                   raftpb::ConfChange::Type_Name(cc.type()), cc.node());
+      handle_ready();
+      return {};
+    case core::proposal::code::not_leader:
+      return base::fail(
+          "membership changes are proposed by the leader; this node is not it (the "
+          "leader is node " +
+          std::to_string(p.leader) + ", 0: unknown)");
+    case core::proposal::code::change_in_progress:
+      return base::fail(
+          "a membership change is still being applied (one at a time); retry "
+          "once the status shows it");
+    case core::proposal::code::learner_behind:
+      return base::fail("node " + n + " is more than " +
+                        std::to_string(limits::promote_lag_entries_max) +
+                        " entries behind the leader; promote it once it has caught up");
+    case core::proposal::code::change_invalid:
+      return base::fail("the change does not fit the membership (voters " +
+                        join_ids(raft_->voters()) + ", learners " + join_ids(raft_->learners()) +
+                        "): only a new node can be added, a learner promoted, a member other "
+                        "than the last voter removed");
+    case core::proposal::code::busy:
+    case core::proposal::code::too_large:
+      return base::fail("the leader's log is full; retry later");
+  }
+  return base::fail("membership change refused");
 }
 
 void node::on_leader_change() {
@@ -509,6 +608,12 @@ void node::fill_status(nodepb::NodeStatus* s) const {
   s->set_io(io::to_string(cfg_.io));
   s->set_persistence(storage::to_string(cfg_.persistence));
   s->set_clock_offset_ms(skew_.offset_ms);
+  for (std::uint64_t v : raft_->voters()) s->add_voters(v);
+  for (std::uint64_t l : raft_->learners()) s->add_learners(l);
+  if (st.role == core::role::leader) {
+    for (std::uint64_t m : raft_->voters()) add_progress(s, m, true);
+    for (std::uint64_t m : raft_->learners()) add_progress(s, m, false);
+  }
   s->set_clock_drift_ppm(skew_.drift_ppm);
   if (tcp_) {
     for (const auto& [peer, e] : tcp_->emulation()) {
@@ -536,6 +641,16 @@ void node::fill_status(nodepb::NodeStatus* s) const {
       p->set_changed_ms_ago(ago(l.changed_us));
     }
   }
+}
+
+void node::add_progress(nodepb::NodeStatus* s, std::uint64_t member, bool voter) const {
+  const core::progress* pr = raft_->progress_of(member);
+  if (pr == nullptr) return;
+  nodepb::MemberProgress* p = s->add_progress();
+  p->set_id(member);
+  p->set_voter(voter);
+  p->set_match(member == cfg_.id ? raft_->get_status().durable : pr->match);
+  p->set_last_index(raft_->get_status().last_index);
 }
 
 // Every counter of the node by name: the runtime's, the connections', the

@@ -115,6 +115,9 @@ class node {
   void persist(core::ready& rd);
   void send(const core::message& m);
   void apply(const core::entry& e);
+  void apply_conf_change(const core::entry& e);
+  base::status propose_membership(const raftpb::ConfChange& cc);
+  void add_progress(nodepb::NodeStatus* s, std::uint64_t member, bool voter) const;
   void install(const raftpb::SnapshotMeta& meta);
   void on_snapshot_taken(const raftpb::SnapshotMeta& meta);
   void compact_storage();

@@ -56,18 +56,18 @@ process_cluster::process_cluster(process_cluster_options opts) : opts_(std::move
              : fs::temp_directory_path() / ("ringchain-cluster-" + std::to_string(::getpid()) +
                                             "-" + std::to_string(free_port()));
   fs::create_directories(dir_);
-  for (std::size_t i = 0; i < opts_.nodes; ++i) {
+  for (std::size_t i = 0; i < size(); ++i) {
     peer_ports_.push_back(free_port());
     client_ports_.push_back(free_port());
     admin_ports_.push_back(free_port());
     metrics_ports_.push_back(free_port());
   }
-  pids_.assign(opts_.nodes, -1);
+  pids_.assign(size(), -1);
   if (opts_.tls) {
     tls_dir_ = dir_ / "tls";
-    const base::status made = run_command({RINGCHAIN_SOURCE_DIR "/scripts/make-certs.sh",
-                                           tls_dir_.string(), std::to_string(opts_.nodes)},
-                                          30s);
+    const base::status made = run_command(
+        {RINGCHAIN_SOURCE_DIR "/scripts/make-certs.sh", tls_dir_.string(), std::to_string(size())},
+        30s);
     RC_ASSERT_MSG(made.ok(), made.message().c_str());
   }
 }
@@ -165,8 +165,11 @@ std::string process_cluster::log_of(std::size_t i) const {
 }
 
 void process_cluster::start(std::size_t i) {
+  // The cluster's first nodes know each other; a spare knows them all, and
+  // joins.
+  const bool spare = i >= opts_.nodes;
   std::string peers;
-  for (std::size_t j = 0; j < opts_.nodes; ++j) {
+  for (std::size_t j = 0; j < (spare ? size() : opts_.nodes); ++j) {
     peers +=
         (j ? "," : "") + std::to_string(j + 1) + "@" + peer_address(j) + "/" + client_address(j);
   }
@@ -199,6 +202,10 @@ void process_cluster::start(std::size_t i) {
       args.push_back(flag);
       args.push_back((tls_dir_ / file).string());
     }
+  }
+  if (spare) {
+    args.push_back("--join");
+    args.push_back("true");
   }
   if (opts_.segment_mib != 0) {
     args.push_back("--segment_mib");
@@ -266,7 +273,7 @@ void process_cluster::resume(std::size_t i) {
 }
 
 void process_cluster::stop_all() {
-  for (std::size_t i = 0; i < opts_.nodes; ++i) stop(i);
+  for (std::size_t i = 0; i < size(); ++i) stop(i);
 }
 
 std::optional<pid_t> process_cluster::host_pid(std::size_t i) {

@@ -27,6 +27,11 @@ struct process_cluster_options {
   std::string node_binary = RINGCHAIN_DEFAULT_NODE_BINARY;
   // Nodes in the cluster.
   std::size_t nodes = 3;
+  // Spare nodes (indexes nodes, nodes + 1, ...): ports, data directories
+  // and certificates are made for them, but start_all() leaves them out;
+  // started, they join the running cluster (join = true) and take part
+  // once a membership change adds them (add_node, replace_node).
+  std::size_t spares = 0;
   // Each node's --io: "uring" or "epoll".
   std::string io = "uring";
   // Each node's --persistence: "per_block" or "per_tx".
@@ -141,8 +146,8 @@ class process_cluster final : public cluster_driver {
   // trace.jsonl in node i's data directory.
   std::filesystem::path trace_file(std::size_t i) override;
 
-  // opts.nodes.
-  std::size_t size() const override { return opts_.nodes; }
+  // opts.nodes plus opts.spares.
+  std::size_t size() const override { return opts_.nodes + opts_.spares; }
   // "127.0.0.1:<port>" of node i's client port.
   std::string client_address(std::size_t i) const override;
   // "127.0.0.1:<port>" of node i's peer port.

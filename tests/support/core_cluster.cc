@@ -22,7 +22,11 @@ core_cluster::core_cluster(cluster_options opts) : opts_(opts) {}
 core::config core_cluster::make_config(std::uint64_t id, splitmix64* random) const {
   core::config cfg;
   cfg.id = id;
-  for (const auto& [other, n] : nodes_) cfg.voters.push_back(other);
+  if (joining_.count(id) == 0) {
+    for (const auto& [other, n] : nodes_) {
+      if (joining_.count(other) == 0) cfg.voters.push_back(other);
+    }
+  }
   cfg.election_ticks = opts_.election_ticks;
   cfg.heartbeat_ticks = opts_.heartbeat_ticks;
   cfg.pre_vote = opts_.pre_vote;
@@ -43,6 +47,24 @@ void core_cluster::add_nodes(std::size_t n) {
     node.random = std::make_unique<splitmix64>(opts_.seed * 1000003 + id);
     node.raft = std::make_unique<core::raft>(make_config(id, node.random.get()));
   }
+}
+
+std::uint64_t core_cluster::add_joining_node() {
+  const std::uint64_t id = nodes_.empty() ? 1 : nodes_.rbegin()->first + 1;
+  joining_.insert(id);
+  cluster_node& node = nodes_[id];
+  node.random = std::make_unique<splitmix64>(opts_.seed * 1000003 + id);
+  node.raft = std::make_unique<core::raft>(make_config(id, node.random.get()));
+  return id;
+}
+
+core::proposal core_cluster::propose_conf_change(std::uint64_t id, raftpb::ConfChange::Type type,
+                                                 std::uint64_t node) {
+  raftpb::ConfChange cc;
+  cc.set_type(type);
+  cc.set_node(node);
+  cc.set_peer_address("127.0.0.1:" + std::to_string(9000 + node));
+  return raft(id).propose_conf_change(cc);
 }
 
 std::vector<std::uint64_t> core_cluster::ids() const {
@@ -354,7 +376,10 @@ void core_cluster::observe(std::uint64_t id) {
   for (std::uint64_t i = st.committed; i > r.log().compacted_index(); --i) {
     const entry& e = r.log().at(i);
     auto [it, inserted] = committed_.emplace(i, e);
-    if (inserted) continue;
+    if (inserted) {
+      committed_voters_[i] = r.voters();
+      continue;
+    }
     if (it->second.term() != e.term() || it->second.data() != e.data()) {
       commit_violations_.push_back("node " + std::to_string(id) +
                                    " holds a different committed entry at " + std::to_string(i) +
@@ -387,12 +412,15 @@ void core_cluster::check_log_matching(std::vector<std::string>& out) const {
 }
 
 void core_cluster::check_committed(std::vector<std::string>& out) const {
-  const std::size_t quorum = nodes_.size() / 2 + 1;
   for (const auto& [index, e] : committed_) {
-    // A committed entry never vanishes: a quorum holds it on disk.
+    // A committed entry never vanishes: a quorum (of the voters of the
+    // node that first saw it committed) holds it on disk.
+    const std::vector<std::uint64_t>& voters = committed_voters_.at(index);
+    const std::size_t quorum = voters.size() / 2 + 1;
     std::size_t holders = 0;
     const auto same = [&e](const entry& x) { return x.term() == e.term() && x.data() == e.data(); };
     for (const auto& [id, n] : nodes_) {
+      if (std::find(voters.begin(), voters.end(), id) == voters.end()) continue;
       const auto it = n.disk.entries.find(index);
       const auto& snap = n.disk.snapshot;
       if ((it != n.disk.entries.end() && same(it->second)) ||

@@ -104,6 +104,10 @@ class core_cluster {
   // Adds n nodes; ids continue from the last one. All nodes know the full
   // voter set, so add every node before the cluster starts working.
   void add_nodes(std::size_t n);
+  // Adds a node that joins the running cluster: it starts with no
+  // membership and learns it from the leader once a change adds it.
+  // Returns its id.
+  std::uint64_t add_joining_node();
 
   std::vector<std::uint64_t> ids() const;
   cluster_node& node(std::uint64_t id) { return nodes_.at(id); }
@@ -112,6 +116,9 @@ class core_cluster {
   void tick(std::uint64_t id);
   void campaign(std::uint64_t id);
   core::proposal propose(std::uint64_t id, std::string data);
+  // Proposes a membership change at node `id`.
+  core::proposal propose_conf_change(std::uint64_t id, raftpb::ConfChange::Type type,
+                                     std::uint64_t node);
 
   // Takes and handles one Ready of a node: queues its write, puts its
   // messages on the network, applies its committed entries. Returns false
@@ -161,6 +168,11 @@ class core_cluster {
 
   cluster_options opts_;
   std::map<std::uint64_t, cluster_node> nodes_;
+  // Nodes added by add_joining_node (they start with no membership).
+  std::set<std::uint64_t> joining_;
+  // For each committed index, the voters of the node that first saw it
+  // committed: the entry must be durable on a majority of them.
+  std::map<std::uint64_t, std::vector<std::uint64_t>> committed_voters_;
   std::vector<core::message> network_;
   std::set<std::pair<std::uint64_t, std::uint64_t>> cut_;
   std::uint64_t delivered_ = 0;
