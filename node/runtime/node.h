@@ -39,6 +39,7 @@
 #include "node/runtime/metrics.h"
 #include "node/runtime/snapshot_transfer.h"
 #include "node/runtime/snapshots.h"
+#include "node/runtime/tx_index.h"
 #include "node/runtime/verifier.h"
 #include "node/storage/block_log.h"
 #include "node/storage/block_store.h"
@@ -115,6 +116,7 @@ class node {
   void persist(core::ready& rd);
   void send(const core::message& m);
   void apply(const core::entry& e);
+  void settle_and_index(const chain::block& b, const std::vector<int>& skipped);
   void install(const raftpb::SnapshotMeta& meta);
   void on_snapshot_taken(const raftpb::SnapshotMeta& meta);
   void compact_storage();
@@ -160,6 +162,8 @@ class node {
   chain::ledger ledger_;
   // Where the log's blocks are.
   chain_index index_;
+  // The transactions of the newest applied blocks, by hash (lookups).
+  tx_index txs_;
   chain::mempool mempool_;
   counters counters_;
   clock_skew skew_;
