@@ -225,6 +225,17 @@ inline constexpr std::uint64_t blocks_kept_max = 1'000'000'000;
 // the store starts a write at once rather than waiting for the next flush.
 inline constexpr std::uint64_t block_store_pending_bytes_max = 4 * mib;
 
+// Transactions in a node's index of recent transactions (transaction hash
+// -> the height it committed at), which answers clients' lookups by hash
+// (node/runtime/tx_index.h). The index holds the newest applied blocks
+// whose transactions fit; older blocks leave it whole, oldest first. About
+// 100 bytes a transaction (the hash twice and a hash-table node): 26 MiB
+// at most.
+inline constexpr std::size_t tx_index_txs_max = 262'144;
+// A key in a lookup request: no longer than a transaction's payload, which
+// holds the key.
+inline constexpr std::uint64_t lookup_key_bytes_max = tx_payload_bytes_max;
+
 // Snapshot files a node keeps: the newest and the one before it, so that a
 // damaged newest one can be refused and the older one used (its log tail
 // is kept on disk with it).
@@ -265,6 +276,10 @@ static_assert(block_bytes_max + 64 * kib <= client_frame_bytes_max,
               "a block answer (a query for a full block) fits in a client frame");
 static_assert(client_send_bytes_max >= 2 * client_frame_bytes_max,
               "a client's queue holds at least two answers");
+static_assert(tx_index_txs_max >= block_txs_max,
+              "the index of recent transactions holds at least one full block");
+static_assert(tx_payload_bytes_max + lookup_key_bytes_max + 64 * kib <= client_frame_bytes_max,
+              "a lookup answer (the largest value) and its request fit in a client frame");
 static_assert(verify_jobs_per_connection_max <= verify_jobs_max, "a share fits in the whole");
 static_assert(write_bytes_max <= segment_bytes_max, "a write must fit in one segment");
 static_assert(entry_bytes_max <= uncommitted_bytes_max,

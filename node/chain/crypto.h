@@ -27,6 +27,9 @@ hash sha256(std::initializer_list<std::string_view> parts);
 std::string_view as_bytes(const hash& h);
 // Lowercase hexadecimal of `bytes`, two digits a byte.
 std::string to_hex(std::string_view bytes);
+// The bytes of hexadecimal text (either case, two digits a byte), or
+// nothing when `hex` has an odd length or a character that is not a digit.
+std::optional<std::string> from_hex(std::string_view hex);
 
 // An Ed25519 key pair, raw 32-byte keys.
 struct key_pair {

@@ -75,7 +75,7 @@ bool block_producer::propose() {
   }
   index_.record({r.index, r.term, p.height, chain::header_hash(b.header())});
   if (RC_PLANTED(env_.bug, ack_before_commit)) {
-    for (const auto& tx : b.txs()) clients_.settle(tx, p.height, true);
+    for (const auto& tx : b.txs()) clients_.settle(chain::tx_hash(tx), p.height, true);
   }
   block_record t;
   t.index = r.index;

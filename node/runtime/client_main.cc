@@ -3,6 +3,7 @@
 //   ringchain-client --node 127.0.0.1:8001 status
 //   ringchain-client --node 127.0.0.1:8001 block 5
 //   ringchain-client --node 127.0.0.1:8001 submit --count 100 --size 64 --seed alice
+//   ringchain-client --node 127.0.0.1:8001 lookup --tx 3f0c...   # or --key KEY, --sender PUBKEY
 //   ringchain-client --node 127.0.0.1:9001 admin --barrier-delay-us 5000   # the admin port
 //   ringchain-client --node 127.0.0.1:9001 admin --add-learner 4 --peer-address 127.0.0.1:7004
 //   ringchain-client --node 127.0.0.1:9001 admin --promote 4
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "node/chain/block.h"
@@ -173,6 +175,11 @@ nodepb::ClientRequest make_submit(const submit_options& o) {
 // or why it was refused.
 int report(const nodepb::ClientRequest& req, const nodepb::SubmitResponse& r) {
   int committed = 0;
+  const auto& txs = req.submit().txs();
+  if (!txs.empty()) {
+    std::cout << "sender " << chain::to_hex(txs[0].sender()) << ", nonces " << txs[0].nonce()
+              << ".." << txs[txs.size() - 1].nonce() << "\n";
+  }
   for (int i = 0; i < r.results_size(); ++i) {
     const auto& t = r.results(i);
     const std::string hash = chain::to_hex(chain::as_bytes(chain::tx_hash(req.submit().txs(i))));
@@ -194,7 +201,7 @@ int submit(net::client& c, const std::string& node, const submit_options& o) {
     auto resp = c.call(req, std::chrono::seconds(o.timeout_s));
     if (!resp.ok()) {
       return fail(resp.message() + "; the transactions may still commit: check the chain " +
-                  "(block queries) before resending");
+                  "(lookup --tx or --sender) before resending");
     }
     const auto& r = resp->submit();
     if (r.results_size() > 0 && r.results(0).code() == nodepb::TxResult::NOT_LEADER &&
@@ -208,12 +215,110 @@ int submit(net::client& c, const std::string& node, const submit_options& o) {
   return fail("no leader");
 }
 
+// What to look up: exactly one of a transaction hash, a key or a sender
+// (hexadecimal on the command line), and for a sender, a nonce to judge.
+struct lookup_options {
+  std::string tx_hex;
+  std::string key;
+  std::string sender_hex;
+  std::optional<std::uint64_t> nonce;
+};
+
+// A value as text when it is printable, else as hexadecimal.
+std::string printable(const std::string& v) {
+  for (unsigned char ch : v) {
+    if (ch < 0x20 || ch > 0x7e) return "hex:" + chain::to_hex(v);
+  }
+  return v;
+}
+
+// Builds the request, or says what is wrong with the options.
+base::result<nodepb::LookupRequest> make_lookup(const lookup_options& o) {
+  const int named = !o.tx_hex.empty() + !o.key.empty() + !o.sender_hex.empty();
+  if (named != 1) return base::fail("lookup takes exactly one of --tx, --key and --sender");
+  if (o.nonce && o.sender_hex.empty()) return base::fail("--nonce goes with --sender");
+  nodepb::LookupRequest req;
+  const auto bytes_of = [](const std::string& hex, const char* what,
+                           std::size_t n) -> base::result<std::string> {
+    std::optional<std::string> b = chain::from_hex(hex);
+    if (!b || b->size() != n) {
+      return base::fail(std::string(what) + " is " + std::to_string(2 * n) +
+                        " hexadecimal digits, not \"" + hex + "\"");
+    }
+    return *b;
+  };
+  if (!o.tx_hex.empty()) {
+    base::result<std::string> b =
+        bytes_of(o.tx_hex, "--tx (a transaction hash)", chain::hash_bytes);
+    if (!b.ok()) return base::fail(b.message());
+    req.set_tx_hash(std::move(*b));
+  } else if (!o.sender_hex.empty()) {
+    base::result<std::string> b =
+        bytes_of(o.sender_hex, "--sender (a public key)", chain::public_key_bytes);
+    if (!b.ok()) return base::fail(b.message());
+    req.set_sender(std::move(*b));
+  } else {
+    req.set_key(o.key);
+  }
+  return req;
+}
+
+// Prints the node's answer; exit code 0 when it found what was asked (for
+// a sender: always), 1 otherwise.
+int print_lookup(const lookup_options& o, const nodepb::LookupResponse& r) {
+  const std::string at = " (this node's state is at height " + std::to_string(r.height()) + ")";
+  if (!o.tx_hex.empty()) {
+    if (r.found()) {
+      std::cout << o.tx_hex << " committed at height " << r.tx_height() << at << "\n";
+      return 0;
+    }
+    std::cout << o.tx_hex << " not found in the blocks this node indexes ";
+    if (r.indexed_from() > r.indexed_through()) {
+      std::cout << "(none yet: it indexes blocks from height " << r.indexed_from() << " on)";
+    } else {
+      std::cout << "(heights " << r.indexed_from() << ".." << r.indexed_through() << ")";
+    }
+    std::cout << "; it may have committed outside them: its sender's last nonce (lookup "
+                 "--sender KEY --nonce N) says whether it can still commit\n";
+    return 1;
+  }
+  if (!o.key.empty()) {
+    if (!r.found()) {
+      std::cout << "key " << o.key << " holds no value" << at << "\n";
+      return 1;
+    }
+    std::cout << "key " << o.key << " = " << printable(r.value()) << at << "\n";
+    return 0;
+  }
+  std::cout << "sender " << o.sender_hex << ": last committed nonce " << r.nonce() << at << "\n";
+  if (o.nonce) {
+    if (r.nonce() >= *o.nonce) {
+      std::cout << "nonce " << *o.nonce << ": committed, or can no longer commit (a transaction "
+                << "with this nonce or a later one committed)\n";
+    } else {
+      std::cout << "nonce " << *o.nonce << ": not committed as of height " << r.height()
+                << "; it may still commit\n";
+    }
+  }
+  return 0;
+}
+
+int lookup(net::client& c, const lookup_options& o, const nodepb::LookupRequest& lr) {
+  nodepb::ClientRequest req;
+  *req.mutable_lookup() = lr;
+  auto resp = c.call(req, 5s);
+  if (!resp.ok()) return fail(resp.message());
+  if (resp->has_error()) return fail(resp->error());
+  return print_lookup(o, resp->lookup());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
       "ringchain-client: submit transactions to a ringchain node, show its status or a block, "
-      "or send operator requests to its admin port"};
+      "look up a transaction, key or sender in its committed state, or send operator requests "
+      "to its admin port"};
   std::string node = "127.0.0.1:8001";
   app.add_option("--node", node, "the node's client (or, for admin, admin) address, host:port");
   app.require_subcommand(1);
@@ -229,6 +334,16 @@ int main(int argc, char** argv) {
   sub->add_option("--seed", so.seed, "the sender's key seed (same seed, same sender)");
   sub->add_option("--timeout", so.timeout_s, "seconds to wait for the commit")
       ->check(CLI::Range(1, 3600));
+  lookup_options lo;
+  auto* lk = app.add_subcommand(
+      "lookup", "what this node's committed state says of a transaction, key or sender");
+  lk->add_option("--tx", lo.tx_hex, "a transaction's hash (hex, as submit prints it)");
+  lk->add_option("--key", lo.key, "a ledger key: its value");
+  lk->add_option("--sender", lo.sender_hex,
+                 "a sender's public key (hex, as submit prints it): its last committed nonce");
+  lk->add_option_function<std::uint64_t>(
+      "--nonce", [&lo](std::uint64_t v) { lo.nonce = v; },
+      "with --sender: whether a transaction with this nonce committed or still may");
   nodepb::AdminRequest ar;
   auto* adm = app.add_subcommand("admin", "operator requests, sent to the node's admin port");
   adm->add_option_function<std::uint32_t>(
@@ -293,10 +408,15 @@ int main(int argc, char** argv) {
                   "seconds to wait for a membership change to be in force")
       ->check(CLI::Range(1, 3600));
   CLI11_PARSE(app, argc, argv);
+  // Bad lookup options are refused before any connection.
+  base::result<nodepb::LookupRequest> lr = nodepb::LookupRequest{};
+  if (lk->parsed()) lr = make_lookup(lo);
+  if (!lr.ok()) return fail(lr.message());
   net::client c;
   if (base::status s = c.connect(node, 2s); !s.ok()) return fail(s.message());
   if (st->parsed()) return status(c);
   if (bl->parsed()) return block(c, height);
+  if (lk->parsed()) return lookup(c, lo, *lr);
   if (adm->parsed()) {
     if (link.peer() != 0) *ar.add_links() = link;
     if (change.node() != 0) *ar.mutable_membership() = change;

@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstring>
+
+#include "node/base/limits.h"
+
 namespace ringchain::runtime {
 
 namespace {
@@ -141,9 +145,60 @@ void client_service::on_frame(net::framed_connection& c, std::string_view body, 
       }
       break;
     }
+    case nodepb::ClientRequest::kLookup: lookup(req.lookup(), &resp); break;
     default: c.refuse(net::refusal::unknown_request, "client request of no known kind"); return;
   }
   reply(c, resp);
+}
+
+// Answers from the committed state only: the ledger (applied blocks) and
+// the index of the transactions those blocks applied. A lookup that names
+// nothing, or a hash, key or sender of the wrong size, gets an error that
+// says what was expected; the connection stays open.
+void client_service::lookup(const nodepb::LookupRequest& req, nodepb::ClientResponse* resp) const {
+  const auto size_error = [resp](const char* what, std::size_t expected, std::size_t got) {
+    resp->set_error(std::string("a lookup's ") + what + " is " + std::to_string(expected) +
+                    " bytes; this one is " + std::to_string(got));
+  };
+  nodepb::LookupResponse* out = resp->mutable_lookup();
+  out->set_height(parts_.ledger.height());
+  switch (req.what_case()) {
+    case nodepb::LookupRequest::kTxHash: {
+      if (req.tx_hash().size() != chain::hash_bytes) {
+        return size_error("transaction hash", chain::hash_bytes, req.tx_hash().size());
+      }
+      chain::hash h;
+      std::memcpy(h.data(), req.tx_hash().data(), h.size());
+      const tx_index& txs = hooks_.recent_txs();
+      out->set_indexed_from(txs.first_height());
+      out->set_indexed_through(txs.last_height());
+      if (std::optional<std::uint64_t> at = txs.find(h)) {
+        out->set_found(true);
+        out->set_tx_height(*at);
+      }
+      return;
+    }
+    case nodepb::LookupRequest::kKey: {
+      if (req.key().empty() || req.key().size() > limits::lookup_key_bytes_max) {
+        resp->set_error("a lookup's key is 1 to " + std::to_string(limits::lookup_key_bytes_max) +
+                        " bytes; this one is " + std::to_string(req.key().size()));
+        return;
+      }
+      if (const std::string* v = parts_.ledger.get(req.key())) {
+        out->set_found(true);
+        out->set_value(*v);
+      }
+      return;
+    }
+    case nodepb::LookupRequest::kSender:
+      if (req.sender().size() != chain::public_key_bytes) {
+        return size_error("sender (a public key)", chain::public_key_bytes, req.sender().size());
+      }
+      out->set_nonce(parts_.ledger.last_nonce(req.sender()));
+      return;
+    case nodepb::LookupRequest::WHAT_NOT_SET: break;
+  }
+  resp->set_error("a lookup names a transaction hash, a key or a sender; this one names none");
 }
 
 void client_service::submit(nodepb::ClientRequest req, reply_fn reply) {
@@ -253,8 +308,8 @@ void client_service::on_verified(verify_job&& job) {
 
 // Tells the client that a transaction committed at `height`, or that its
 // block committed without it (its nonce was stale by then), if it waits.
-void client_service::settle(const chain::transaction& tx, std::uint64_t height, bool applied) {
-  auto it = waiting_txs_.find(std::string(chain::as_bytes(chain::tx_hash(tx))));
+void client_service::settle(const chain::hash& tx, std::uint64_t height, bool applied) {
+  auto it = waiting_txs_.find(std::string(chain::as_bytes(tx)));
   if (it == waiting_txs_.end()) return;
   auto [submit, slot] = it->second;
   waiting_txs_.erase(it);

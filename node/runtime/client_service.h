@@ -1,4 +1,5 @@
-// The client service: the client port (submit, status and block queries),
+// The client service: the client port (submit, status, block queries and
+// lookups of a transaction, key or sender in the committed state),
 // the admin port (operator requests; loopback by default) and in-process
 // submissions. A submission's transactions are verified off the loop
 // (verifier.h, in batches, fairly between connections), enter the mempool,
@@ -18,6 +19,7 @@
 #include "node/net/framed_connection.h"
 #include "node/runtime/env.h"
 #include "node/runtime/node_parts.h"
+#include "node/runtime/tx_index.h"
 #include "node/runtime/verifier.h"
 #include "proto/node.pb.h"
 
@@ -32,6 +34,8 @@ struct client_service_hooks {
   std::function<base::status(const nodepb::AdminRequest&)> admin;
   // The committed block at a height, or why the node does not hold it.
   std::function<base::result<chain::block>(std::uint64_t height)> find_block;
+  // The index of recent transactions, which answers lookups by hash.
+  std::function<const tx_index&()> recent_txs;
   // Verified transactions entered the mempool: cut full blocks and run
   // the Ready loop.
   std::function<void()> admitted;
@@ -68,9 +72,10 @@ class client_service {
 
   // Whether any submitted transaction waits for its block.
   bool waiting() const { return !waiting_txs_.empty(); }
-  // A committed block at `height` settled `tx`: applied, or skipped as a
-  // stale nonce. Answers its client once nothing of its submission waits.
-  void settle(const chain::transaction& tx, std::uint64_t height, bool applied);
+  // A committed block at `height` settled the transaction whose hash is
+  // `tx`: applied, or skipped as a stale nonce. Answers its client once
+  // nothing of its submission waits.
+  void settle(const chain::hash& tx, std::uint64_t height, bool applied);
   // The leader's block never entered the log (`why`): its transactions
   // are refused, and their clients answered.
   void refuse_block(const chain::block& b, const std::string& why);
@@ -82,6 +87,7 @@ class client_service {
   struct pending_submit;
   void on_frame(net::framed_connection& c, std::string_view body, bool admin);
   void on_closed(net::framed_connection& c);
+  void lookup(const nodepb::LookupRequest& req, nodepb::ClientResponse* resp) const;
   void handle_submit(std::unique_ptr<pending_submit> submit, nodepb::ClientRequest& req);
   bool start_verifying(pending_submit* submit, nodepb::ClientRequest& req);
   void refuse_all(pending_submit* submit, const std::string& why);

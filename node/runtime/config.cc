@@ -150,6 +150,9 @@ constexpr key keys[] = {
     {"snapshot_catchup_blocks", kind::number,
      "blocks kept in the log behind a snapshot for followers a little behind",
      set_number<&node_config::snapshot_catchup_blocks>},
+    {"tx_index_txs", kind::number,
+     "transactions of the newest blocks indexed for lookups by hash (0: no index)",
+     set_number<&node_config::tx_index_txs>},
     {"log_level", kind::text, "trace, debug, info, warn or error",
      set_text<&node_config::log_level>},
 };
@@ -252,7 +255,8 @@ base::status node_config::validate() const {
                limits::snapshot_interval_bytes_max / limits::mib),
         within("snapshot_catchup_blocks", snapshot_catchup_blocks, 1,
                limits::snapshot_catchup_entries_max),
-        within("blocks_kept", blocks_kept, 1, limits::blocks_kept_max)}) {
+        within("blocks_kept", blocks_kept, 1, limits::blocks_kept_max),
+        within("tx_index_txs", tx_index_txs, 0, limits::tx_index_txs_max)}) {
     if (!s.ok()) return s;
   }
   if (tick_ms == 0) return base::fail("tick_ms: must be at least 1");

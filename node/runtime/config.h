@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "node/base/limits.h"
 #include "node/base/result.h"
 #include "node/io/reactor.h"
 #include "node/net/address.h"
@@ -122,6 +123,10 @@ struct node_config {
   bool archive = false;
   // Blocks kept for queries without archive (1..limits::blocks_kept_max).
   std::uint64_t blocks_kept = 100'000;
+  // Transactions of the newest applied blocks that the node indexes by
+  // hash for clients' lookups (up to limits::tx_index_txs_max; 0: no
+  // index, and lookups by hash say so). Older blocks leave the index whole.
+  std::uint64_t tx_index_txs = limits::tx_index_txs_max;
   // spdlog's level: trace, debug, info, warn or error.
   std::string log_level = "info";
 

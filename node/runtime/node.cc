@@ -45,6 +45,7 @@ const char* to_string(counter c) {
 node::node(const node_config& cfg, const node_env& env)
     : cfg_(cfg),
       env_(env),
+      txs_(cfg.tx_index_txs),
       mempool_(cfg.mempool_txs_max, limits::mempool_bytes_max),
       tick_timer_([this] { on_tick(); }),
       flush_timer_([this] { on_flush_timer(); }) {}
@@ -132,6 +133,9 @@ base::status node::start_consensus() {
   const raftpb::SnapshotMeta& snap = loaded_snapshot_;
   index_.reset({snap.index(), snap.term(), ledger_.height(), ledger_.tip()});
   index_.record_log(rec.entries);
+  // Blocks up to the snapshot were never applied here: the index starts
+  // after it (committed entries after it are applied again).
+  txs_.reset(ledger_.height());
   raft_->restore(rec.hard_state, rec.entries, snap.index(), snap);
   start_transfers();
   spdlog::info("node {}: recovered term {}, snapshot {} and {} entries after it ({} committed)",
@@ -146,6 +150,7 @@ base::status node::start_network() {
   hooks.fill_status = [this](nodepb::NodeStatus* s) { fill_status(s); };
   hooks.admin = [this](const nodepb::AdminRequest& a) { return admin(a); };
   hooks.find_block = [this](std::uint64_t height) { return find_block(height); };
+  hooks.recent_txs = [this]() -> const tx_index& { return txs_; };
   hooks.admitted = [this] {
     producer_->cut_full_blocks();
     handle_ready();
@@ -418,16 +423,29 @@ void node::apply(const core::entry& e) {
   counters_.add(counter::blocks_applied);
   counters_.add(counter::txs_applied, static_cast<std::uint64_t>(b.txs_size()));
   counters_.add(counter::txs_skipped_stale_nonce, skipped.size());
-  // Followers have no clients waiting: skip hashing every transaction.
-  if (clients_->waiting()) {
+  settle_and_index(b, skipped);
+  trace_->applied(e.index(), committed_us, reactor_->now_us());
+}
+
+// Hashes every transaction of an applied block once, for the clients
+// waiting for it (the leader's) and for the index of recent transactions
+// (applied ones only). With neither, nothing is hashed.
+void node::settle_and_index(const chain::block& b, const std::vector<int>& skipped) {
+  const std::uint64_t height = b.header().height();
+  const bool waiting = clients_->waiting();
+  std::vector<chain::hash> applied;
+  if (waiting || cfg_.tx_index_txs > 0) {
+    applied.reserve(static_cast<std::size_t>(b.txs_size()));
     std::size_t next_skip = 0;
     for (int i = 0; i < b.txs_size(); ++i) {
       const bool skip = next_skip < skipped.size() && skipped[next_skip] == i;
       if (skip) ++next_skip;
-      clients_->settle(b.txs(i), b.header().height(), !skip);
+      const chain::hash h = chain::tx_hash(b.txs(i));
+      if (waiting) clients_->settle(h, height, !skip);
+      if (!skip) applied.push_back(h);
     }
   }
-  trace_->applied(e.index(), committed_us, reactor_->now_us());
+  txs_.record(height, applied);
 }
 
 // A membership change, already in force in the core (it applies changes

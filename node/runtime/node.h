@@ -39,6 +39,7 @@
 #include "node/runtime/metrics.h"
 #include "node/runtime/snapshot_transfer.h"
 #include "node/runtime/snapshots.h"
+#include "node/runtime/tx_index.h"
 #include "node/runtime/verifier.h"
 #include "node/storage/block_log.h"
 #include "node/storage/block_store.h"
@@ -118,6 +119,7 @@ class node {
   void apply_conf_change(const core::entry& e);
   base::status propose_membership(const raftpb::ConfChange& cc);
   void add_progress(nodepb::NodeStatus* s, std::uint64_t member, bool voter) const;
+  void settle_and_index(const chain::block& b, const std::vector<int>& skipped);
   void install(const raftpb::SnapshotMeta& meta);
   void on_snapshot_taken(const raftpb::SnapshotMeta& meta);
   void compact_storage();
@@ -163,6 +165,8 @@ class node {
   chain::ledger ledger_;
   // Where the log's blocks are.
   chain_index index_;
+  // The transactions of the newest applied blocks, by hash (lookups).
+  tx_index txs_;
   chain::mempool mempool_;
   counters counters_;
   clock_skew skew_;

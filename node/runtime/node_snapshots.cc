@@ -79,6 +79,7 @@ void node::install(const raftpb::SnapshotMeta& meta) {
   std::unique_ptr<chain::ledger> staged = receiver_->take_staged(meta);
   ledger_ = std::move(*staged);
   index_.reset({meta.index(), meta.term(), ledger_.height(), ledger_.tip()});
+  txs_.reset(ledger_.height());
   installed_snapshot_ = meta;
   snapshot_state_ = ledger_.summarize();
   snapshots_->keep(meta.index());

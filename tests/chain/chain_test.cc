@@ -17,6 +17,21 @@ TEST(sha256, matches_the_standard_test_vector) {
   EXPECT_EQ(sha256({"a", "bc"}), sha256({"abc"})) << "parts are concatenated";
 }
 
+TEST(hex, round_trips_and_refuses_what_is_not_hex) {
+  const std::string all = [] {
+    std::string s;
+    for (int c = 0; c < 256; ++c) s.push_back(static_cast<char>(c));
+    return s;
+  }();
+  EXPECT_EQ(from_hex(to_hex(all)), all);
+  EXPECT_EQ(from_hex("ABcd"), std::string("\xab\xcd"));
+  EXPECT_EQ(from_hex(""), std::string());
+  EXPECT_FALSE(from_hex("abc").has_value()) << "odd length";
+  EXPECT_FALSE(from_hex("zz").has_value());
+  EXPECT_FALSE(from_hex("0x12").has_value());
+  EXPECT_FALSE(from_hex("12 3").has_value());
+}
+
 TEST(ed25519, signature_verifies_and_any_change_breaks_it) {
   const key_pair k = seeded('k');
   const std::string sig = sign(k.private_key, "message");
@@ -32,13 +47,7 @@ TEST(ed25519, signature_verifies_and_any_change_breaks_it) {
 
 // RFC 8032 §7.1, TEST 1: the empty message.
 TEST(ed25519, matches_the_rfc8032_test_vector) {
-  auto bytes = [](std::string_view hex) {
-    std::string out;
-    for (std::size_t i = 0; i < hex.size(); i += 2) {
-      out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-    }
-    return out;
-  };
+  auto bytes = [](std::string_view hex) { return from_hex(hex).value(); };
   const key_pair k =
       key_pair_from_seed(bytes("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"));
   EXPECT_EQ(to_hex(k.public_key),

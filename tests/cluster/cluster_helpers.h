@@ -2,8 +2,11 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
+#include <array>
 #include <chrono>
+#include <cstdio>
 #include <string>
 
 #include "node/chain/block.h"
@@ -43,6 +46,28 @@ inline void expect_agreement(harness::process_cluster& c) {
     EXPECT_EQ(s->state_hash(), ls->state_hash()) << "node " << i + 1;
     EXPECT_EQ(s->tip_hash(), ls->tip_hash()) << "node " << i + 1;
   }
+}
+
+// What ringchain-client printed (stdout and stderr together) and its exit
+// code (-1: it did not exit normally).
+struct client_answer {
+  std::string output;
+  int code = -1;
+};
+
+// Runs `ringchain-client --node <address> <args>` (args as the shell reads
+// them) and waits for it.
+inline client_answer run_client(const std::string& address, const std::string& args) {
+  const std::string cmd =
+      std::string(RINGCHAIN_CLIENT_BINARY) + " --node " + address + " " + args + " 2>&1";
+  client_answer a;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return a;
+  std::array<char, 4096> buf{};
+  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), p)) a.output.append(buf.data(), n);
+  const int st = ::pclose(p);
+  a.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return a;
 }
 
 inline int committed(const nodepb::SubmitResponse& r) {

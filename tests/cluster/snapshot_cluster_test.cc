@@ -5,10 +5,6 @@
 // answers every height from its block store; a node that keeps the newest
 // blocks_kept says which heights it keeps.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 
 #include "sim/harness/cluster.h"
 #include "tests/cluster/cluster_helpers.h"
@@ -73,24 +69,9 @@ TEST_P(snapshot_cluster, a_node_behind_the_compacted_log_installs_a_snapshot) {
   EXPECT_NE(c.log_of(*leader).find("loaded snapshot"), std::string::npos);
 }
 
-// What `ringchain-client --node <address> block <height>` printed (stdout
-// and stderr) and its exit code.
-struct client_answer {
-  std::string output;
-  int code = -1;
-};
-
+// What `ringchain-client --node <address> block <height>` printed.
 client_answer query_block(const std::string& address, std::uint64_t height) {
-  const std::string cmd = std::string(RINGCHAIN_CLIENT_BINARY) + " --node " + address + " block " +
-                          std::to_string(height) + " 2>&1";
-  client_answer a;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return a;
-  std::array<char, 4096> buf{};
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), p)) a.output.append(buf.data(), n);
-  const int st = ::pclose(p);
-  a.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return a;
+  return run_client(address, "block " + std::to_string(height));
 }
 
 // The block query after compaction, in each mode: "archive" keeps every

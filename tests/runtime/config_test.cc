@@ -80,6 +80,8 @@ TEST_F(config_test, bad_values_are_named) {
   EXPECT_NE(printed_.find("peers: must list this node"), std::string::npos) << printed_;
   EXPECT_EQ(load(good_, {"--block_txs_max", "100000"}, &c), 2);
   EXPECT_NE(printed_.find("block_txs_max: must be in"), std::string::npos) << printed_;
+  EXPECT_EQ(load(good_, {"--tx_index_txs", "262145"}, &c), 2);
+  EXPECT_NE(printed_.find("tx_index_txs: must be in [0, 262144]"), std::string::npos) << printed_;
   EXPECT_EQ(load(good_, {"--listen_peer", "nowhere"}, &c), 2);
   EXPECT_NE(printed_.find("listen_peer: not host:port"), std::string::npos) << printed_;
 }
