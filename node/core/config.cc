@@ -92,6 +92,7 @@ constexpr std::pair<planted_bug, const char*> bug_names[] = {
     {planted_bug::ack_before_commit, "ack_before_commit"},
     {planted_bug::diverge_state, "diverge_state"},
     {planted_bug::snapshot_drops_nonces, "snapshot_drops_nonces"},
+    {planted_bug::conf_changes_at_once, "conf_changes_at_once"},
 };
 }  // namespace
 

@@ -45,6 +45,9 @@ enum class planted_bug : std::uint8_t {
   // hash of what they hold (consistent with themselves, so loading them
   // passes its own check; a node restored from one holds another state).
   snapshot_drops_nonces,
+  // Core: a leader proposes a membership change while the last one is
+  // still being applied (two changes in flight at once).
+  conf_changes_at_once,
 };
 // The bug's name, as the simulator's --plant-bug flag and its replay
 // commands spell it.

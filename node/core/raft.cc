@@ -42,7 +42,7 @@ const char* to_string(input_error e) {
   switch (e) {
     case input_error::none: return "none";
     case input_error::wrong_recipient: return "message addressed to another node";
-    case input_error::unknown_sender: return "sender is not a voter of this cluster";
+    case input_error::unknown_sender: return "sender is not a member of this cluster";
     case input_error::local_only_type: return "local-only message type from the network";
     case input_error::unknown_type: return "unknown message type";
     case input_error::malformed: return "malformed message";
@@ -223,13 +223,18 @@ input_error raft::validate(const message& m) const {
     return input_error::unknown_type;
   }
   if (m.to() != id_) return input_error::wrong_recipient;
-  // A leader's messages are taken from any node: a node that has not yet
-  // applied the change that added the leader (or itself) learns it from
-  // them. Everything else must come from a member: a leader keeps the
-  // progress of members only, and a candidate counts their votes only.
-  const bool from_leader =
-      t == raftpb::MSG_APPEND || t == raftpb::MSG_HEARTBEAT || t == raftpb::MSG_SNAPSHOT;
-  if (m.from() == 0 || m.from() == id_ || (!from_leader && slot_.count(m.from()) == 0)) {
+  // A leader's messages and vote requests are taken from any node: a node
+  // that has not yet applied the change that added the sender (or itself)
+  // learns it from the leader, and must not refuse its vote to a voter its
+  // membership does not list yet (the cluster could then never elect a
+  // leader; the simulator found it). Granting such a vote is safe: a
+  // candidate counts the votes of its own voters only. Answers must come
+  // from a member: a leader keeps the progress of members only, and a
+  // candidate counts their votes only.
+  const bool open_to_all = t == raftpb::MSG_APPEND || t == raftpb::MSG_HEARTBEAT ||
+                           t == raftpb::MSG_SNAPSHOT || t == raftpb::MSG_VOTE ||
+                           t == raftpb::MSG_PRE_VOTE;
+  if (m.from() == 0 || m.from() == id_ || (!open_to_all && slot_.count(m.from()) == 0)) {
     return input_error::unknown_sender;
   }
   if (t != raftpb::MSG_APPEND && m.entries_size() != 0) {

@@ -88,7 +88,9 @@ enum class input_error {
   none,
   // The message is not addressed to this node.
   wrong_recipient,
-  // The sender is not a voter of this cluster (or claims to be this node).
+  // An answer (to an append, a heartbeat or a vote) from a node that is
+  // not a member of this cluster, or a message that claims to come from
+  // this node or from node 0.
   unknown_sender,
   // MSG_STORAGE_DONE and other local types are never valid from a peer.
   local_only_type,

@@ -82,6 +82,9 @@ class node {
   base::status receive(const core::message& m);
   // A client's submit request; `reply` gets its response, once.
   void submit(nodepb::ClientRequest req, std::function<void(const nodepb::ClientResponse&)> reply);
+  // Proposes a membership change, as the admin port's request does (the
+  // simulator drives changes so); the error says why it was refused.
+  base::status change_membership(const raftpb::ConfChange& cc) { return propose_membership(cc); }
   // True once stop() was called or a fatal error stopped the node.
   bool stopped() const { return stopping_ != 0; }
   // 0, or 1 after a fatal error.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <set>
 
 namespace ringchain::dst {
 
@@ -14,6 +15,88 @@ std::string str(std::uint64_t v) {
 }  // namespace
 
 // ------------------------------------------------------------ safety --
+
+safety_checkers::safety_checkers(std::uint32_t nodes, std::uint32_t voters) : seen_(nodes) {
+  for (std::uint64_t v = 1; v <= voters; ++v) membership_.add_voters(v);
+}
+
+namespace {
+
+std::string ids(const google::protobuf::RepeatedField<std::uint64_t>& list) {
+  std::string out;
+  for (std::uint64_t id : list) out += (out.empty() ? "" : " ") + std::to_string(id);
+  return "{" + out + "}";
+}
+
+// The membership `c` with the change applied, computed here on its own
+// (the checker does not trust the core's arithmetic).
+raftpb::ConfState apply_change(const raftpb::ConfState& c, const raftpb::ConfChange& cc) {
+  std::set<std::uint64_t> voters(c.voters().begin(), c.voters().end());
+  std::set<std::uint64_t> learners(c.learners().begin(), c.learners().end());
+  switch (cc.type()) {
+    case raftpb::ConfChange::ADD_LEARNER: learners.insert(cc.node()); break;
+    case raftpb::ConfChange::PROMOTE:
+      learners.erase(cc.node());
+      voters.insert(cc.node());
+      break;
+    case raftpb::ConfChange::REMOVE:
+      learners.erase(cc.node());
+      voters.erase(cc.node());
+      break;
+    default: break;
+  }
+  raftpb::ConfState out;
+  for (std::uint64_t v : voters) out.add_voters(v);
+  for (std::uint64_t l : learners) out.add_learners(l);
+  return out;
+}
+
+// Whether some majority of voters `a` and some majority of voters `b` can
+// be disjoint: the shared voters cannot serve both.
+bool majorities_can_be_disjoint(const google::protobuf::RepeatedField<std::uint64_t>& a,
+                                const google::protobuf::RepeatedField<std::uint64_t>& b) {
+  const std::set<std::uint64_t> sa(a.begin(), a.end()), sb(b.begin(), b.end());
+  std::size_t shared = 0;
+  for (std::uint64_t v : sa) shared += sb.count(v);
+  const std::size_t only_a = sa.size() - shared, only_b = sb.size() - shared;
+  const std::size_t need_a = sa.size() / 2 + 1, need_b = sb.size() / 2 + 1;
+  const std::size_t from_shared =
+      (need_a > only_a ? need_a - only_a : 0) + (need_b > only_b ? need_b - only_b : 0);
+  return from_shared <= shared;
+}
+
+}  // namespace
+
+// A committed membership change, in log order: its resulting membership
+// must follow from the one before it, and the two must share a voter in
+// every pair of their majorities.
+void safety_checkers::check_membership(std::uint64_t index, const std::string& data) {
+  raftpb::ConfChange cc;
+  if (!cc.ParseFromString(data))
+    fail("committed entry " + str(index) + " is a membership change that does not parse");
+  const raftpb::ConfState& got = cc.result();
+  const raftpb::ConfState want = apply_change(membership_, cc);
+  const std::string what = "the membership change at index " + str(index) + " (" +
+                           raftpb::ConfChange::Type_Name(cc.type()) + " node " + str(cc.node()) +
+                           ")";
+  if (!std::equal(got.voters().begin(), got.voters().end(), want.voters().begin(),
+                  want.voters().end()) ||
+      !std::equal(got.learners().begin(), got.learners().end(), want.learners().begin(),
+                  want.learners().end())) {
+    fail("membership: " + what + " gives voters " + ids(got.voters()) + " and learners " +
+         ids(got.learners()) + ", but the membership before it (voters " +
+         ids(membership_.voters()) + ", learners " + ids(membership_.learners()) +
+         ") with the change is voters " + ids(want.voters()) + " and learners " +
+         ids(want.learners()) + ": two changes were in flight at once");
+  }
+  if (majorities_can_be_disjoint(membership_.voters(), got.voters())) {
+    fail("membership: " + what + " goes from voters " + ids(membership_.voters()) + " to voters " +
+         ids(got.voters()) +
+         ": a majority of each can be disjoint, so two majorities of different configurations "
+         "could decide");
+  }
+  membership_ = got;
+}
 
 void safety_checkers::check_node(std::uint32_t slot, std::uint64_t id, const runtime::node& n) {
   node_seen& s = seen_[slot];
@@ -95,6 +178,9 @@ void safety_checkers::check_commits(node_seen& s, std::uint64_t id, const core::
            str(mark.first) + ", committed elsewhere with term " + str(it->second.mark.first) + ")");
     }
     if (fresh && log.at(k).type() == raftpb::ENTRY_NORMAL) committed_blocks_[k] = log.at(k).data();
+    if (fresh && log.at(k).type() == raftpb::ENTRY_CONF_CHANGE) {
+      committed_changes_[k] = log.at(k).data();
+    }
   }
   s.checked_commit = std::max(s.checked_commit, c);
   replay_committed();
@@ -104,6 +190,11 @@ void safety_checkers::check_commits(node_seen& s, std::uint64_t id, const core::
 void safety_checkers::replay_committed() {
   for (auto it = committed_.find(reference_next_);
        it != committed_.end() && it->first == reference_next_; ++it, ++reference_next_) {
+    if (auto change = committed_changes_.find(reference_next_);
+        change != committed_changes_.end()) {
+      check_membership(change->first, change->second);
+      continue;
+    }
     auto block = committed_blocks_.find(reference_next_);
     if (block == committed_blocks_.end()) continue;
     chain::block b;

@@ -10,7 +10,12 @@
 //   - a node restored from a snapshot (at start, or installed from the
 //     leader) has the state hash the committed chain replayed to that
 //     height has (snapshots);
-//   - a node acknowledges only entries its disk holds (durability).
+//   - a node acknowledges only entries its disk holds (durability);
+//   - membership: each committed change's resulting membership is the one
+//     before it with the change applied (never two changes in flight at
+//     once), and no majority of one configuration can be disjoint from a
+//     majority of the next (no two majorities of different configurations
+//     ever decide).
 //
 // Snapshots compact logs: the log checkers compare only what a node holds
 // (its entries after its compacted index); what it compacted it holds in
@@ -56,8 +61,9 @@ struct node_view {
 // entry's fingerprint, the committed prefix, each height's hashes).
 class safety_checkers {
  public:
-  // Checkers for `nodes` node slots.
-  explicit safety_checkers(std::uint32_t nodes) : seen_(nodes) {}
+  // Checkers for `nodes` node slots, of which the first `voters` are the
+  // cluster's voters at the start (the rest join through changes).
+  safety_checkers(std::uint32_t nodes, std::uint32_t voters);
   // The node in the slot restarted: what was checked of its log is
   // forgotten (a restarted node re-reads its log from disk).
   void restart(std::uint32_t slot) { seen_[slot] = {}; }
@@ -104,6 +110,7 @@ class safety_checkers {
   void check_snapshot(node_seen& s, std::uint64_t id, const runtime::node& n);
   void check_chain(node_seen& s, std::uint64_t id, const chain::ledger& l);
   void replay_committed();
+  void check_membership(std::uint64_t index, const std::string& data);
 
   std::vector<node_seen> seen_;
   std::map<std::uint64_t, std::uint64_t> leaders_;                          // term -> node
@@ -111,6 +118,10 @@ class safety_checkers {
   std::map<std::uint64_t, committed_entry> committed_;                      // by index
   // The data of every committed block seen, by index.
   std::map<std::uint64_t, std::string> committed_blocks_;
+  // The data of every committed membership change seen, by index, and the
+  // membership the replay reached.
+  std::map<std::uint64_t, std::string> committed_changes_;
+  raftpb::ConfState membership_;
   std::map<std::uint64_t, std::pair<chain::hash, chain::hash>> chain_;  // height -> tip, state
   // The committed chain replayed as it is seen: the next index to replay,
   // and the state hash at each height.

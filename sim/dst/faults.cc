@@ -44,6 +44,7 @@ const kind_info kinds_table[] = {
     {fault_kind::disk_full, "disk_full", &fault_mix::disk_full_per_s, nullptr, 0.05, 100},
     {fault_kind::corrupt, "corrupt", &fault_mix::corrupt, nullptr, 0.2, 1},
     {fault_kind::slow_disks, "slow_disks", nullptr, &fault_mix::slow_disks, 0, 0},
+    {fault_kind::membership, "membership", &fault_mix::membership_per_s, nullptr, 0.2, 100},
 };
 static_assert(std::size(kinds_table) == fault_kind_count);
 
@@ -148,6 +149,7 @@ fault_mix swarm_faults(std::uint64_t seed) {
   if (on()) m.disk_full_per_s = r.between(0.01, 0.1);
   if (on()) m.corrupt = r.between(0.05, 0.3);
   m.slow_disks = r.chance(0.25);
+  if (on()) m.membership_per_s = r.between(0.05, 0.5);
   return m;
 }
 
@@ -202,6 +204,7 @@ void fault_schedule::start() {
   schedule(fault_kind::clog, mix_.clog_per_s);
   schedule(fault_kind::barrier_error, mix_.barrier_error_per_s);
   schedule(fault_kind::disk_full, mix_.disk_full_per_s);
+  schedule(fault_kind::membership, mix_.membership_per_s);
 }
 
 void fault_schedule::heal() {
@@ -264,6 +267,7 @@ void fault_schedule::inject(fault_kind kind) {
       }
       break;
     }
+    case fault_kind::membership: injected = target_.replace_node(); break;
     default: break;
   }
   if (injected) ++counts_[kind];

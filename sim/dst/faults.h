@@ -40,10 +40,11 @@ enum class fault_kind : std::uint8_t {
   disk_full,       // a node's next write fails (ENOSPC)
   corrupt,         // at a restart, a byte of an earlier write flips
   slow_disks,      // disks draw from slower profiles
+  membership,      // a node replaced: a spare joins, is promoted, a voter leaves
 };
 
 // How many fault kinds there are.
-inline constexpr std::size_t fault_kind_count = 14;
+inline constexpr std::size_t fault_kind_count = 15;
 
 // The kind's name ("isolate_leader"): what --faults, summaries and counts
 // print. Fixed: replay commands and CI logs quote these names.
@@ -73,6 +74,8 @@ struct fault_mix {
   double disk_full_per_s = 0;      // a node's next write fails (ENOSPC)
   double corrupt = 0;              // at a restart, a byte of an earlier write flips
   bool slow_disks = false;         // disks draw from slower profiles
+  // Membership.
+  double membership_per_s = 0;  // a node replaced through membership changes
 
   // "crash=0.2,loss=0.02,reorder" (what parse_faults reads), "none" when
   // empty: rounded for summaries, or exact for replay commands.
@@ -127,6 +130,10 @@ class fault_target {
   virtual void pause(std::uint32_t slot, time_ns until) = 0;
   // The node's disk.
   virtual sim_disk& disk(std::uint32_t slot) = 0;
+  // Starts replacing a voter with a spare node through membership changes
+  // (add as a learner, promote, remove the voter); false when a
+  // replacement is under way or no spare is left.
+  virtual bool replace_node() = 0;
 };
 
 // The schedule of injected faults: each kind with a rate is a Poisson

@@ -60,19 +60,27 @@ fs::path run_dir(const options& o) {
                        std::to_string(runs++));
 }
 
+// Slots in all: the cluster's nodes, and two spares when replacements
+// are among the faults (each replacement brings one in).
+std::uint32_t spare_slots(const options& o, std::uint32_t nodes) {
+  const std::uint32_t spares = o.faults.membership_per_s > 0 ? 2 : 0;
+  return std::min<std::uint32_t>(nodes + spares, limits::sim_nodes_max);
+}
+
 }  // namespace
 
 world::world(const options& o)
     : o_(prepared(o)),
       n_(static_cast<std::uint32_t>(o_.nodes)),
+      total_(spare_slots(o_, n_)),
       mix_(o_.faults),
       dir_(run_dir(o_)),
       block_ms_(block_interval_ms(o_)),
-      core_(n_, o_.seed, o_.verbose, o_.cpu),
-      network_(core_, n_, o_.network, mix_),
-      slots_(n_),
+      core_(total_, o_.seed, o_.verbose, o_.cpu),
+      network_(core_, total_, o_.network, mix_),
+      slots_(total_),
       faults_(core_, network_, *this, mix_, injected_),
-      safety_(n_),
+      safety_(total_, n_),
       liveness_(o_.blocks, block_ms_, o_.liveness_bound_s) {
   const base::status valid = validate(o_);
   RC_ASSERT_MSG(valid.ok(), "dst::run needs options that validate() accepts");
@@ -125,7 +133,10 @@ void world::set_up_slot(std::uint32_t i) {
   s.transport = std::make_unique<sim_transport>(network_, i);
   runtime::node_config& c = s.cfg;
   c.id = s.id;
-  for (std::uint32_t k = 1; k <= n_; ++k) {
+  // The cluster's nodes start as its voters; a spare knows every slot and
+  // joins (a replacement adds it).
+  c.join = i >= n_;
+  for (std::uint32_t k = 1; k <= (c.join ? total_ : n_); ++k) {
     c.peers.push_back({k, "node" + std::to_string(k), "node" + std::to_string(k)});
   }
   c.data_dir = (dir_ / ("node" + std::to_string(s.id))).string();
@@ -156,6 +167,7 @@ void world::set_up_slot(std::uint32_t i) {
 void world::start_node(std::uint32_t i, bool first) {
   node_slot& s = slots_[i];
   s.restart_pending = false;
+  s.started = true;
   core_.events.next_incarnation(i);
   safety_.restart(i);
   s.reactor->disk().restart();
@@ -251,7 +263,7 @@ void world::crash_and_restart(std::uint32_t i, const char* why) {
 void world::restart_at(std::uint32_t i, time_ns at) {
   slots_[i].restart_pending = true;
   core_.events.schedule(world_slot, at, [this, i] {
-    if (slots_[i].restart_pending && faults_.on()) start_node(i, false);
+    if (slots_[i].restart_pending && !slots_[i].retired && faults_.on()) start_node(i, false);
   });
 }
 
@@ -293,7 +305,7 @@ void world::on_stopped(std::uint32_t i) {
 
 std::uint32_t world::random_up_node() {
   std::vector<std::uint32_t> up;
-  for (std::uint32_t i = 0; i < n_; ++i) {
+  for (std::uint32_t i = 0; i < total_; ++i) {
     if (slots_[i].node) up.push_back(i);
   }
   return up.empty() ? world_slot : up[core_.random.below(up.size())];
@@ -302,7 +314,7 @@ std::uint32_t world::random_up_node() {
 std::uint32_t world::leader_slot() const {
   std::uint32_t best = world_slot;
   std::uint64_t term = 0;
-  for (std::uint32_t i = 0; i < n_; ++i) {
+  for (std::uint32_t i = 0; i < total_; ++i) {
     if (!slots_[i].node) continue;
     const core::status st = slots_[i].node->consensus().get_status();
     if (st.role == core::role::leader && st.term >= term) {
@@ -383,11 +395,11 @@ void world::heal() {
   mix_.loss = mix_.duplicate = 0;
   mix_.torn_write = mix_.corrupt = 0;
   core_.note("faults stop");
-  for (std::uint32_t i = 0; i < n_; ++i) {
+  for (std::uint32_t i = 0; i < total_; ++i) {
     node_slot& s = slots_[i];
     s.paused_until = 0;
     s.reactor->disk().heal();
-    if (!s.node && !s.lost) start_node(i, false);
+    if (!s.node && !s.lost && in_play(i)) start_node(i, false);
   }
   liveness_.heal(core_.events.now());
 }
@@ -397,7 +409,7 @@ void world::heal() {
 void world::probe() {
   if (!faults_.on() && !done_) done_ = liveness_.check(core_, views());
   if (!o_.check_every_event) {
-    for (std::uint32_t i = 0; i < n_; ++i) check_node(i);
+    for (std::uint32_t i = 0; i < total_; ++i) check_node(i);
   }
   if (!done_)
     core_.events.schedule(world_slot, core_.events.now() + 100 * ms_ns, [this] { probe(); });
@@ -413,7 +425,12 @@ void world::check_node(std::uint32_t i) {
 std::vector<node_view> world::views() const {
   std::vector<node_view> out;
   out.reserve(slots_.size());
-  for (const node_slot& s : slots_) out.push_back({s.id, s.node.get(), s.lost});
+  // Spares not yet joined and retired nodes count as neither healthy nor
+  // failed, as lost ones do.
+  for (std::uint32_t i = 0; i < total_; ++i) {
+    const node_slot& s = slots_[i];
+    out.push_back({s.id, s.node.get(), s.lost || !in_play(i)});
+  }
   return out;
 }
 
@@ -427,12 +444,12 @@ result world::run() {
   res.disk = o_.disk.name;
   res.dir = dir_;
   const auto wall_start = std::chrono::steady_clock::now();
-  for (std::uint32_t i = 0; i < n_; ++i) set_up_slot(i);
+  for (std::uint32_t i = 0; i < total_; ++i) set_up_slot(i);
   try {
     for (std::uint32_t i = 0; i < n_; ++i) start_node(i, true);
     schedule_phases();
     loop();
-    for (std::uint32_t i = 0; i < n_; ++i) check_node(i);
+    for (std::uint32_t i = 0; i < total_; ++i) check_node(i);
     safety_.check_acked(views(), client_->acked(), o_.bug);
   } catch (const violation_found& v) {
     res.ok = false;
@@ -453,8 +470,8 @@ void world::count_snapshots(const runtime::node& n) {
 // Each node's disk and CPU work so far.
 std::vector<result::node_io> world::work() const {
   std::vector<result::node_io> out;
-  out.reserve(n_);
-  for (std::uint32_t i = 0; i < n_; ++i) {
+  out.reserve(total_);
+  for (std::uint32_t i = 0; i < total_; ++i) {
     const io::counters& c = slots_[i].reactor->get_counters();
     out.push_back({c.completed[static_cast<std::size_t>(io::op_kind::write)], c.fdatasyncs,
                    c.bytes_written, core_.cpu.use(i)});

@@ -45,6 +45,8 @@ class world final : public fault_target {
   void pause(std::uint32_t slot, time_ns until) override { slots_[slot].paused_until = until; }
   // fault_target: the node's disk.
   sim_disk& disk(std::uint32_t slot) override { return slots_[slot].reactor->disk(); }
+  // fault_target: starts replacing a voter with a spare (world_membership.cc).
+  bool replace_node() override;
 
  private:
   // A node slot: the node's settings, its I/O, and its process (null while
@@ -58,7 +60,26 @@ class world final : public fault_target {
     bool lost = false;                    // refused to start after a planted corruption
     bool restart_pending = false;
     time_ns paused_until = 0;
+    // Started at least once (spares start when they join).
+    bool started = false;
+    // Removed from the cluster by a membership change: down for good.
+    bool retired = false;
   };
+
+  // A replacement under way (world_membership.cc): the spare joins as a
+  // learner, is promoted once caught up, then the victim is removed and
+  // retired. Each step is proposed to whichever node leads, every 100 ms,
+  // until the leader's membership shows it.
+  struct replacement {
+    enum class step : std::uint8_t { idle, adding, promoting, removing };
+    step at = step::idle;
+    std::uint32_t spare = 0;
+    std::uint32_t victim = 0;
+  };
+  void drive_replacement();
+  void propose(std::uint32_t leader, raftpb::ConfChange::Type type, std::uint32_t slot);
+  // Whether the slot takes part in the run (started, not retired).
+  bool in_play(std::uint32_t i) const { return slots_[i].started && !slots_[i].retired; }
 
   // Nodes.
   void set_up_slot(std::uint32_t i);
@@ -83,7 +104,11 @@ class world final : public fault_target {
   void collect(result& res) const;
 
   options o_;
+  // Nodes the cluster starts with, and slots in all (with the spares that
+  // replacements bring in).
   std::uint32_t n_;
+  std::uint32_t total_;
+  replacement replacing_;
   fault_mix mix_;
   std::filesystem::path dir_;
   std::uint64_t block_ms_ = 0;  // the least time between blocks

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <iostream>
 #include <limits>
 #include <optional>
 #include <set>
@@ -17,6 +18,7 @@
 #include "node/chain/transaction.h"
 #include "sim/harness/cluster.h"
 #include "sim/harness/compose_cluster.h"
+#include "sim/harness/membership.h"
 #include "sim/harness/process_stats.h"
 
 namespace ringchain::harness {
@@ -188,12 +190,16 @@ struct fault_runner {
   std::vector<fault_window>& windows;
   std::vector<int> state;  // 0 pending, 1 active, 2 done
   std::vector<std::size_t> target;
+  // The cell's nodes; spares follow them, and the next one a replace
+  // fault brings in.
+  std::size_t nodes;
+  std::size_t next_spare;
 
   std::size_t resolve(const fault& f) {
     if (f.node != "leader" && f.node != "follower") return std::stoul(f.node) - 1;
     const auto leader = cl.wait_for_leader(2s).value_or(0);
     if (f.node == "leader") return leader;
-    return (leader + 1) % cl.size();
+    return (leader + 1) % nodes;
   }
 
   // The link emulation of a delay or loss fault (all zero: heals it).
@@ -207,6 +213,23 @@ struct fault_runner {
     return e;
   }
 
+  // Replaces node i with the next spare (a process cluster's; experiment
+  // files allow replace faults with engine = "processes" only).
+  void replace(std::size_t i) {
+    auto* pc = dynamic_cast<process_cluster*>(&cl);
+    if (pc == nullptr || next_spare >= pc->size()) return;
+    const std::size_t spare = next_spare++;
+    base::result<add_timings> done = replace_node(*pc, i, spare, 30s);
+    if (!done.ok()) {
+      std::cerr << "replacing node " << i + 1 << " with node " << spare + 1 << ": "
+                << done.message() << "\n";
+      return;
+    }
+    std::cerr << "node " << i + 1 << " replaced by node " << spare + 1 << ": caught up in "
+              << static_cast<int>(done->catch_up_ms) << " ms, promoted in "
+              << static_cast<int>(done->promote_ms) << " ms\n";
+  }
+
   // Starts (on) or ends a fault on node i.
   void apply(const fault& f, std::size_t i, bool on) {
     nodepb::AdminRequest a;
@@ -215,6 +238,7 @@ struct fault_runner {
     if (f.kind == "partition") cl.partition(i, on);
     if (f.kind == "delay" || f.kind == "loss") cl.emulate_around(i, emulation(f, on));
     if (f.kind == "slow_disk") a.set_barrier_delay_us(on ? f.barrier_delay_us : 0);
+    if (f.kind == "replace" && on) replace(i);
     if (f.kind == "clock_skew") {
       a.set_clock_offset_ms(on ? f.clock_offset_ms : 0);
       a.set_clock_drift_ppm(on ? f.clock_drift_ppm : 0);
@@ -278,7 +302,8 @@ std::vector<node_resources> used(const std::vector<node_resources>& before,
 }
 
 // The cluster of a cell: its nodes' settings and where their data goes.
-process_cluster_options cluster_options(const cell& c, const run_options& opts, std::size_t index) {
+process_cluster_options cluster_options(const cell& c, const run_options& opts, std::size_t index,
+                                        std::size_t spares) {
   process_cluster_options o;
   if (!opts.node_binary.empty()) o.node_binary = opts.node_binary;
   o.nodes = c.nodes;
@@ -286,6 +311,7 @@ process_cluster_options cluster_options(const cell& c, const run_options& opts, 
   o.persistence = c.persistence;
   o.round_interval_ms = c.round_interval_ms;
   o.segment_mib = c.segment_mib;
+  o.spares = spares;
   o.data_root = opts.out_dir / ("cell-" + std::to_string(index + 1));
   o.extra_args = {"--block_txs_max",     std::to_string(c.block_txs_max),
                   "--round_deadline_ms", std::to_string(c.round_deadline_ms),
@@ -299,7 +325,10 @@ process_cluster_options cluster_options(const cell& c, const run_options& opts, 
 base::result<std::unique_ptr<cluster_driver>> make_cluster(const experiment& e, const cell& c,
                                                            const run_options& opts,
                                                            std::size_t index) {
-  const process_cluster_options o = cluster_options(c, opts, index);
+  // A spare for each replace fault.
+  const auto spares = static_cast<std::size_t>(std::count_if(
+      e.faults.begin(), e.faults.end(), [](const fault& f) { return f.kind == "replace"; }));
+  const process_cluster_options o = cluster_options(c, opts, index, spares);
   if (e.engine != "compose") return std::unique_ptr<cluster_driver>(new process_cluster(o));
   compose_cluster_options co;
   co.nodes = c.nodes;
@@ -348,7 +377,7 @@ cell_report run_cell(const experiment& e, const cell& c, const run_options& opts
   const node_watches watches(cl);
   std::vector<proc_times> times_before, times_after;
   const auto before = sample(cl, watches, &times_before);
-  fault_runner faults{cl, e.faults, window_from, res.faults, {}, {}};
+  fault_runner faults{cl, e.faults, window_from, res.faults, {}, {}, c.nodes, c.nodes};
   while (monotonic_us() < window_to) {
     faults.step(monotonic_us());
     std::this_thread::sleep_for(5ms);

@@ -50,13 +50,18 @@ namespace ringchain::harness {
 //   node = "leader"       # "leader", "follower" or a node number
 //   duration_s = 1.5      # until the restart, resume or restore
 //   barrier_delay_us = 5000   # slow_disk only
+//
+// kind = "replace" (processes only) replaces the node with a spare through
+// membership changes: the spare joins as a learner, is promoted once it
+// has caught up, and the node is removed and stopped (duration_s unused).
 struct fault {
   // Seconds into the measured window.
   double at_s = 0;
   // "kill" (-9, then restart), "pause" (SIGSTOP, then SIGCONT), "slow_disk"
   // (a barrier delay), or through the nodes' own network emulation and
   // clock: "partition" (the node cut off from every other, both ways),
-  // "delay" and "loss" (on the node's links, both ways), "clock_skew".
+  // "delay" and "loss" (on the node's links, both ways), "clock_skew"; or
+  // "replace" (membership changes: a spare in its place).
   std::string kind;
   // "leader", "follower", or a node number (1 to the cell's nodes).
   std::string node = "leader";

@@ -120,11 +120,12 @@ base::status set_fault_key(fault& f, const std::string& name, const toml::node& 
     (name == "at_s" ? f.at_s : f.duration_s) = *d;
   } else if (name == "kind") {
     f.kind = v.value<std::string>().value_or("");
-    static const std::set<std::string> kinds = {"kill",  "pause", "slow_disk", "partition",
-                                                "delay", "loss",  "clock_skew"};
+    static const std::set<std::string> kinds = {"kill",  "pause", "slow_disk",  "partition",
+                                                "delay", "loss",  "clock_skew", "replace"};
     if (!kinds.count(f.kind)) {
       return base::fail(
-          "faults.kind: must be kill, pause, slow_disk, partition, delay, loss or clock_skew");
+          "faults.kind: must be kill, pause, slow_disk, partition, delay, loss, clock_skew or "
+          "replace");
     }
   } else if (name == "node") {
     if (auto n = integer(v)) {
@@ -292,6 +293,13 @@ base::status check_cells(const experiment& e) {
       return base::fail("faults.node: node " + f.node + " is not in a cell of " +
                         std::to_string(c.nodes) + " nodes");
     }
+  }
+  const bool replaces = std::any_of(e.faults.begin(), e.faults.end(),
+                                    [](const fault& f) { return f.kind == "replace"; });
+  if (replaces && e.engine != "processes") {
+    return base::fail(
+        "faults: kind = \"replace\" runs on engine = \"processes\" only (it starts spare "
+        "nodes next to the cluster)");
   }
   if (e.engine == "sim" && !e.faults.empty()) {
     return base::fail(

@@ -25,10 +25,23 @@ TEST_F(raft_inputs, refuses_message_for_another_node) {
 }
 
 TEST_F(raft_inputs, refuses_unknown_sender_and_own_id) {
-  EXPECT_EQ(n.raft->step(make_message(raftpb::MSG_VOTE, 9, 2, 5)), input_error::unknown_sender);
+  EXPECT_EQ(n.raft->step(make_message(raftpb::MSG_APPEND_RESPONSE, 9, 2, 5)),
+            input_error::unknown_sender);
+  EXPECT_EQ(n.raft->step(make_message(raftpb::MSG_VOTE_RESPONSE, 9, 2, 5)),
+            input_error::unknown_sender);
   EXPECT_EQ(n.raft->step(make_message(raftpb::MSG_VOTE, 2, 2, 5)), input_error::unknown_sender);
+  EXPECT_EQ(n.raft->step(make_message(raftpb::MSG_HEARTBEAT, 0, 2, 5)),
+            input_error::unknown_sender);
   EXPECT_EQ(n.raft->get_status().term, 0u);
-  EXPECT_EQ(n.raft->get_counters().get(core::counter::inputs_refused), 2u);
+  EXPECT_EQ(n.raft->get_counters().get(core::counter::inputs_refused), 4u);
+}
+
+// A voter this node's membership does not list yet (it has not applied
+// the change that added it) still gets an answer to its vote request.
+TEST_F(raft_inputs, answers_a_vote_request_from_a_node_it_does_not_know_yet) {
+  EXPECT_EQ(n.raft->step(make_message(raftpb::MSG_VOTE, 9, 2, 5)), input_error::none);
+  EXPECT_EQ(n.raft->get_status().term, 5u);
+  EXPECT_EQ(n.raft->get_status().vote, 9u);
 }
 
 TEST_F(raft_inputs, refuses_local_only_and_unknown_types_from_peers) {

@@ -193,6 +193,24 @@ TEST(Dst, CorruptedLogIsRefusedAndTheClusterCarriesOn) {
 // more); it restarts from its durable log. 120 blocks: long enough for
 // several faults at these rates (the block store's writes changed the
 // schedule, and 60 blocks then saw only two).
+// Replacements under crashes, partitions and leader isolation: spares join
+// as learners, are promoted, voters (the leader too) are removed, and every
+// checker, the membership checker included, stays quiet.
+TEST(Dst, NodesAreReplacedUnderFaults) {
+  std::uint64_t replaced = 0;
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    options o = base(seed, 150);
+    o.swarm = false;
+    o.faults = faults("membership=1,crash=0.3,partition=0.3,isolate_leader=0.2");
+    const result r = run(o);
+    ASSERT_TRUE(r.ok) << "seed " << seed << ": " << r.violation;
+    EXPECT_GE(r.height, 150u);
+    replaced += r.injected[fault_kind::membership];
+  }
+  // Two spares per run: at most 40 replacements, most of them done.
+  EXPECT_GE(replaced, 20u);
+}
+
 TEST(Dst, DiskErrorsStopTheNodeAndItRecovers) {
   options o = base(11, 120);
   o.swarm = false;
@@ -261,6 +279,10 @@ INSTANTIATE_TEST_SUITE_P(
         // A snapshot without the nonces, consistent with itself: a node
         // that restarts from it, or installs it, holds another state.
         planted{core::planted_bug::snapshot_drops_nonces, 3, 10, "restored from a snapshot"},
+        // A leader lets a second membership change in while the first is
+        // in flight: its result misses the first change.
+        planted{core::planted_bug::conf_changes_at_once, 3, 5, "two changes were in flight",
+                "membership=1"},
         // Raft Figure 8: a leader commits an earlier term's entry by
         // counting replicas, crashes before appending one of its own, and
         // a node holding a later term's entry there wins and replaces it.

@@ -110,6 +110,40 @@ TEST(harness, leader_kill_run_shows_a_leadership_change_and_a_shaded_window) {
   fs::remove_all(dir);
 }
 
+// A replace fault: a spare joins under load, is promoted, and the leader
+// is removed and stopped; the cluster goes on committing under a new
+// leader, and no process outlives the run.
+TEST(harness, replacing_the_leader_under_load_hands_over_to_the_spare) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("ringchain-harness-replace-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "e.toml")
+      << "name = \"replace\"\nnodes = 3\nwarmup_s = 0.5\nduration_s = 4\n"
+         "rate_tps = 1000\nclients = 2\nround_interval_ms = 50\nsegment_mib = 16\n"
+         "round_deadline_ms = 1000\n"
+         "[[faults]]\nat_s = 0.8\nkind = \"replace\"\nnode = \"leader\"\n";
+  const auto loaded = load_experiment(dir / "e.toml");
+  ASSERT_TRUE(loaded.ok()) << loaded.message();
+  const experiment& e = *loaded;
+  report::run_report r;
+  r.experiment = e.name;
+  r.cells.push_back(run_cell(e, e.cells[0], {dir, ""}, 0));
+  ASSERT_TRUE(report::write_reports(r, dir).ok());
+  const auto& c = r.cells[0];
+  EXPECT_EQ(c.error, "");
+  EXPECT_GE(c.leader_changes, 1u) << "the removed leader stepped down";
+  ASSERT_EQ(c.faults.size(), 1u);
+  EXPECT_EQ(c.faults[0].kind, "replace");
+  EXPECT_GT(c.summary.blocks, 0u);
+  // The node replaced says so (the cluster's nodes log warnings only).
+  std::ifstream log(dir / "cell-1" / ("node" + std::to_string(c.faults[0].node) + ".log"));
+  const std::string text((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_NE(text.find("this node was removed from the cluster"), std::string::npos) << text;
+  EXPECT_EQ(nodes_running_under(dir), 0) << "a node process outlived the run";
+  fs::remove_all(dir);
+}
+
 TEST(harness, bad_experiment_keys_are_named) {
   const fs::path file =
       fs::temp_directory_path() / ("ringchain-bad-" + std::to_string(::getpid()) + ".toml");
@@ -121,7 +155,11 @@ TEST(harness, bad_experiment_keys_are_named) {
             "matrix.io: must be uring or epoll");
   EXPECT_EQ(error_of("rate = 5\n"), "rate: unknown key");
   EXPECT_EQ(error_of("[[faults]]\nkind = \"explode\"\n"),
-            "faults.kind: must be kill, pause, slow_disk, partition, delay, loss or clock_skew");
+            "faults.kind: must be kill, pause, slow_disk, partition, delay, loss, clock_skew or "
+            "replace");
+  EXPECT_EQ(error_of("engine = \"compose\"\n[[faults]]\nkind = \"replace\"\n"),
+            "faults: kind = \"replace\" runs on engine = \"processes\" only (it starts spare "
+            "nodes next to the cluster)");
   // Values a key cannot hold are refused, not cut down or replaced.
   EXPECT_EQ(error_of("rate_tps = 5000000000\n"), "rate_tps: 5000000000 is too large");
   EXPECT_EQ(error_of("nodes = true\n"), "nodes: expected a non-negative integer");
