@@ -4,6 +4,7 @@
 //   longrun_bench memory  [--minutes 10] [--rate 4000] [--sample-s 30] [--snapshots on|off]
 //                         [--blocks-kept N]
 //   longrun_bench restart [--txs 10000,1000000] [--rate 0] [--snapshots on|off]
+//   longrun_bench join    [--history-s 60] [--rate 4000]
 //
 // memory: open-loop load at --rate transactions of 256 B a second (paced
 // per sender; what the cluster does not take shows as a lower achieved
@@ -20,6 +21,14 @@
 // the first status answer (the node answers once it has recovered from
 // its disk: snapshot and log tail), and to its height reaching the
 // leader's.
+//
+// join: open-loop load at --rate for --history-s, then, with the load still
+// running, a fourth node joins (a learner through the leader's admin port,
+// promoted once it has caught up: sim/harness/membership.h). Printed: the
+// leader's height when the node was added, how long the learner took to
+// catch up and the promotion to be in force, whether it installed a
+// snapshot, and the longest time the leader's height stood still while
+// the node joined (sampled every 20 ms): commits must not stop.
 //
 // Senders: 16, batches of 100. Keys: each sender writes 4,096 keys in turn, so the state stays a
 // few MiB and what grows is the log, not the ledger. --snapshots off sets the snapshot intervals to
@@ -38,6 +47,7 @@
 
 #include "node/chain/block.h"
 #include "sim/harness/cluster.h"
+#include "sim/harness/membership.h"
 
 namespace {
 
@@ -58,6 +68,7 @@ struct options {
   double rate = 4000;
   int sample_s = 30;
   bool snapshots = true;
+  double history_s = 60;
   std::vector<std::uint64_t> txs = {10'000, 1'000'000};
   std::string io = "uring";
   // The nodes' blocks_kept (0: the node's default).
@@ -290,6 +301,65 @@ int run_restart(const options& o) {
   return 0;
 }
 
+int run_join(const options& o) {
+  harness::process_cluster_options co = cluster_options(o);
+  co.spares = 1;
+  harness::process_cluster c(co);
+  const auto leader = start_cluster(c);
+  if (!leader) return 1;
+  std::printf("join: 3 nodes (%s, TLS) under %.0f tx/s of %zu B; after %.0f s a fourth joins\n",
+              o.io.c_str(), o.rate, tx_bytes, o.history_s);
+  load l(c, *leader, o.rate, std::numeric_limits<std::uint64_t>::max());
+  l.start();
+  // The leader's height, sampled from 10 s before the join (the same
+  // figure without a join, to compare with) until the node is a voter.
+  std::this_thread::sleep_for(std::chrono::duration<double>(std::max(0.0, o.history_s - 10)));
+  std::atomic<int> phase{0};  // 0: before the join, 1: during, 2: over
+  std::atomic<double> stall_ms[2] = {0, 0};
+  std::thread watch([&] {
+    std::uint64_t height = 0;
+    auto moved = clock_type::now();
+    while (phase < 2) {
+      if (auto s = c.status(*leader); s && s->height() > height) {
+        height = s->height();
+        moved = clock_type::now();
+      }
+      const double ms =
+          std::chrono::duration<double, std::milli>(clock_type::now() - moved).count();
+      std::atomic<double>& m = stall_ms[phase == 0 ? 0 : 1];
+      m = std::max(m.load(), ms);
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::duration<double>(std::min(o.history_s, 10.0)));
+  const std::uint64_t before = l.committed();
+  phase = 1;
+  const auto t0 = clock_type::now();
+  base::result<harness::add_timings> added = harness::add_node(c, 3, 300s);
+  const double join_s = std::chrono::duration<double>(clock_type::now() - t0).count();
+  phase = 2;
+  watch.join();
+  const std::uint64_t during = l.committed() - before;
+  l.stop();
+  if (!added.ok()) {
+    std::fprintf(stderr, "longrun_bench: %s\n", added.message().c_str());
+    return 1;
+  }
+  const auto s4 = c.status(3);
+  std::printf(
+      "height at the addition %llu; learner caught up in %.0f ms; promotion in force in %.0f ms; "
+      "snapshots installed by the new node %llu\n",
+      static_cast<unsigned long long>(added->height_at_add), added->catch_up_ms, added->promote_ms,
+      s4 ? static_cast<unsigned long long>(counter(*s4, "snapshots_installed")) : 0ULL);
+  std::printf(
+      "while it joined (%.1f s): %llu transactions committed (%.0f tx/s), the leader's height "
+      "stood still for at most %.0f ms (in the 10 s before: %.0f ms); batches without answer "
+      "%llu\n",
+      join_s, static_cast<unsigned long long>(during), static_cast<double>(during) / join_s,
+      stall_ms[1].load(), stall_ms[0].load(), static_cast<unsigned long long>(l.failed_batches()));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -310,8 +380,13 @@ int main(int argc, char** argv) {
   restart->add_option("--rate", o.rate, "transactions a second (0: as fast as answered)");
   restart->add_option("--snapshots", snapshots, "on or off")->check(CLI::IsMember({"on", "off"}));
   restart->add_option("--io", o.io, "uring or epoll")->check(CLI::IsMember({"uring", "epoll"}));
+  CLI::App* join = app.add_subcommand("join", "a node joins a loaded cluster");
+  join->add_option("--history-s", o.history_s, "seconds of load before the node joins");
+  join->add_option("--rate", o.rate, "transactions a second asked for");
+  join->add_option("--io", o.io, "uring or epoll")->check(CLI::IsMember({"uring", "epoll"}));
   CLI11_PARSE(app, argc, argv);
   o.snapshots = snapshots == "on";
+  if (join->parsed()) return run_join(o);
   if (restart->parsed()) {
     if (restart->count("--rate") == 0) o.rate = 0;
     return run_restart(o);
