@@ -62,10 +62,6 @@ raft::raft(config cfg) : cfg_(std::move(cfg)), id_(cfg_.id) {
 void raft::restore(const hard_state& hs, std::vector<entry> entries, std::uint64_t applied,
                    const raftpb::SnapshotMeta& snapshot) {
   RC_ASSERT(log_.last_index() == 0 && term_ == 0 && seq_handed_ == 0);
-  // The snapshot's membership is the one in force at its index; changes
-  // after it take effect again as their entries are applied. (A recovered
-  // vote may name a node that is no longer, or not yet, a member.)
-  if (snapshot.index() > 0) set_membership(snapshot.conf());
   term_ = term_handed_ = hs.term();
   vote_ = vote_handed_ = hs.vote();
   // A snapshot installed from a leader is durable before the hard state of
@@ -79,6 +75,10 @@ void raft::restore(const hard_state& hs, std::vector<entry> entries, std::uint64
   snapshot_ = snapshot;
   log_.restore(snapshot.index(), snapshot.term(), std::move(entries), hs.commit(),
                std::max(applied, snapshot.index()));
+  // The membership in force: the last change in the log, or the
+  // snapshot's. (A recovered vote may name a node that is no longer, or
+  // not yet, a member.)
+  refresh_membership();
   RC_ASSERT(log_.last_term() <= term_);
   restored_ = hs.term() > 0;
 }
@@ -99,7 +99,7 @@ void raft::tick() {
     election_elapsed_ = 0;
     if (RC_PLANTED(cfg_.bug, no_campaign_after_restart) && restored_) return;
     // Learners and nodes outside the membership never campaign.
-    if (is_voter(id_)) campaign();
+    if (may_campaign()) campaign();
   }
 }
 
@@ -145,6 +145,11 @@ void raft::reset(std::uint64_t term) {
   heartbeat_elapsed_ = 0;
   reset_election_timeout();
   std::fill(votes_.begin(), votes_.end(), 0);
+  // Only a leader sends the log to departing nodes.
+  if (!departing_.empty()) {
+    departing_.clear();
+    set_membership(voters_, learners_);
+  }
 }
 
 void raft::become_follower(std::uint64_t term, std::uint64_t leader) {
@@ -443,18 +448,14 @@ ready raft::take_ready() {
   for (std::uint64_t i = log_.applied() + 1; i <= bound; ++i) {
     rd.committed_entries.push_back(log_.at(i));
   }
-  // Membership changes take effect as they are handed to the application,
-  // so the snapshot below records the membership at its index, and what
-  // the change makes the core send goes out in the next Ready (after the
-  // runtime applied the entry and knows where the new member is).
-  for (const entry& e : rd.committed_entries) {
-    if (e.type() == raftpb::ENTRY_CONF_CHANGE) apply_conf_change(e);
-  }
+  // A leader whose removal is now committed steps down (it told the
+  // others the commit index in the messages above).
+  step_down_if_removed();
   if (!rd.committed_entries.empty() && snapshot_requested_ == 0 && snapshot_due(bound)) {
     raftpb::SnapshotMeta& req = rd.snapshot_request.emplace();
     req.set_index(bound);
     req.set_term(log_.term(bound).value());
-    *req.mutable_conf() = conf();
+    *req.mutable_conf() = conf_at(bound);
     snapshot_requested_ = bound;
     counters_.add(counter::snapshots_requested);
   }

@@ -250,11 +250,12 @@ class raft {
   proposal propose(std::string data);
 
   // Proposes a membership change (Raft thesis §4.1, one server at a time):
-  // only the leader accepts, one change at a time, and only once it has
-  // applied every entry before its own term's first one. The change takes
-  // effect on each node when the node applies the entry (etcd-io/raft's
-  // rule); a node removed from the voters stops campaigning, and a leader
-  // removed steps down.
+  // only the leader accepts, one change at a time, and only once the last
+  // change and its own term's first entry are committed. The change takes
+  // effect on each node as soon as the entry is in its log, committed or
+  // not (the thesis's rule; a truncated entry takes it back); a node
+  // removed from the voters stops campaigning, and a leader removed steps
+  // down once its removal is committed.
   proposal propose_conf_change(const raftpb::ConfChange& cc);
 
   // Starts an election now, as if the election timeout had elapsed.
@@ -293,10 +294,21 @@ class raft {
   // Whether `node` is a voter.
   bool is_voter(std::uint64_t node) const;
   // Whether `node` is a member: a voter or a learner.
-  bool is_member(std::uint64_t node) const { return slot_.count(node) == 1; }
-  // The index of the last membership change this leader proposed (or of
-  // its term's first entry); 0 when not leader.
-  std::uint64_t pending_conf_index() const { return role_ == role::leader ? pending_conf_ : 0; }
+  bool is_member(std::uint64_t node) const;
+  // Leader: nodes removed from the membership that are still sent the log
+  // until they hold their removal (so that they learn it and stop
+  // campaigning), by id, with the index of the change that removed them.
+  const std::map<std::uint64_t, std::uint64_t>& departing() const { return departing_; }
+  // The index of the log entry whose membership is in force (0: the
+  // snapshot's, or the configured one). The membership is committed once
+  // the commit index reaches it.
+  std::uint64_t conf_index() const { return conf_index_; }
+  // The membership in force at `index` (at most the last index; not below
+  // the compacted index unless it is the snapshot's).
+  raftpb::ConfState conf_at(std::uint64_t index) const;
+  // Counts every change of the membership in force (the runtime follows
+  // it: links to new members, none to removed ones).
+  std::uint64_t conf_generation() const { return conf_generation_; }
 
  private:
   // The durable-before-send ordering of one response.
@@ -358,8 +370,23 @@ class raft {
   void set_membership(std::vector<std::uint64_t> voters, std::vector<std::uint64_t> learners);
   // Takes the membership from a snapshot's ConfState.
   void set_membership(const raftpb::ConfState& c);
-  // Applies a committed ENTRY_CONF_CHANGE.
-  void apply_conf_change(const entry& e);
+  // Takes the membership of the ENTRY_CONF_CHANGE at `index` (appended to
+  // this node's log).
+  void adopt_conf(std::uint64_t index);
+  // Finds the membership in force from the log, after entries were
+  // replaced, restored or installed.
+  void refresh_membership();
+  // After entries (first..last) entered the log: the latest change among
+  // them takes effect, and a change that was replaced is taken back.
+  void note_appended(std::uint64_t first, std::uint64_t last);
+  // A leader whose removal is committed steps down.
+  void step_down_if_removed();
+  // Whether this node may run for leader: a voter, or a voter of the
+  // committed membership whose removal is not committed yet.
+  bool may_campaign() const;
+  // The membership before any entry of the log: the snapshot's, or the
+  // configured voters.
+  raftpb::ConfState base_conf() const;
   // The membership once `cc` (which check_conf_change admitted) applies.
   raftpb::ConfState changed(const raftpb::ConfChange& cc) const;
   // Whether a change's resulting membership is possible: voters, bounded,
@@ -376,14 +403,21 @@ class raft {
   // into progress_ and votes_.
   std::vector<std::uint64_t> voters_;
   std::vector<std::uint64_t> learners_;
-  // Voters then learners: members_[i] owns progress_[i] and votes_[i].
+  // Voters, learners, then departing nodes: members_[i] owns progress_[i]
+  // and votes_[i].
   std::vector<std::uint64_t> members_;
   std::unordered_map<std::uint64_t, std::size_t> slot_;
   // Addresses of the members that joined through a change.
   std::map<std::uint64_t, raftpb::MemberAddress> addresses_;
-  // Leader: the index before which no new change may be proposed until it
-  // is applied (the last change, or the term's first entry).
+  // Leader: no new change may be proposed until this index (the last
+  // change, or the term's first entry) is committed.
   std::uint64_t pending_conf_ = 0;
+  // The entry whose membership is in force, and its term (0: base_conf).
+  std::uint64_t conf_index_ = 0;
+  std::uint64_t conf_term_ = 0;
+  std::uint64_t conf_generation_ = 0;
+  // See departing().
+  std::map<std::uint64_t, std::uint64_t> departing_;
   std::vector<progress> progress_;
   // Per voter slot: 0 no answer, 1 granted, -1 rejected.
   std::vector<std::int8_t> votes_;

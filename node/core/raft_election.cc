@@ -63,7 +63,7 @@ void raft::become_leader() {
 }
 
 void raft::campaign() {
-  if (role_ == role::leader || !is_voter(id_)) return;
+  if (role_ == role::leader || !may_campaign()) return;
   if (!cfg_.pre_vote) {
     start_election();
     return;

@@ -1,9 +1,11 @@
 // Membership: the voters and the learners, and changes to them one server
-// at a time (Raft thesis §4.1 and §4.2.1), in etcd-io/raft's shape. A change
-// is an ENTRY_CONF_CHANGE in the log; it takes effect on each node when the
-// node applies it, and a leader proposes the next one only once the last
-// one is applied. A learner receives the log and counts toward no quorum,
-// so a new node catches up before it can cost the cluster its majority.
+// at a time (Raft thesis §4.1 and §4.2.1). A change is an ENTRY_CONF_CHANGE
+// carrying the membership that results; it takes effect on each node as
+// soon as the entry is in the node's log, committed or not (the thesis's
+// rule), and a replaced entry takes it back. A leader proposes the next
+// change only once the last one is committed. A learner receives the log
+// and counts toward no quorum, so a new node catches up before it can cost
+// the cluster its majority.
 #include <algorithm>
 
 #include "node/base/assert.h"
@@ -24,6 +26,10 @@ std::vector<std::uint64_t> sorted_unique(std::vector<std::uint64_t> ids) {
 
 bool raft::is_voter(std::uint64_t node) const {
   return std::binary_search(voters_.begin(), voters_.end(), node);
+}
+
+bool raft::is_member(std::uint64_t node) const {
+  return is_voter(node) || std::binary_search(learners_.begin(), learners_.end(), node);
 }
 
 raftpb::ConfState raft::conf() const {
@@ -52,6 +58,14 @@ void raft::set_membership(std::vector<std::uint64_t> voters, std::vector<std::ui
   });
   std::vector<std::uint64_t> members = voters;
   members.insert(members.end(), learners.begin(), learners.end());
+  // A departing node that is a member again is no longer departing.
+  std::erase_if(departing_, [&members](const auto& d) {
+    return std::find(members.begin(), members.end(), d.first) != members.end();
+  });
+  for (const auto& [node, index] : departing_) members.push_back(node);
+  // This node always has a slot: a node whose removal is not committed
+  // yet may still be elected (and then leads until it commits it).
+  if (std::find(members.begin(), members.end(), id_) == members.end()) members.push_back(id_);
   std::vector<progress> progress;
   std::vector<std::int8_t> votes;
   std::unordered_map<std::uint64_t, std::size_t> slot;
@@ -74,6 +88,106 @@ void raft::set_membership(std::vector<std::uint64_t> voters, std::vector<std::ui
   slot_ = std::move(slot);
   progress_ = std::move(progress);
   votes_ = std::move(votes);
+  ++conf_generation_;
+  // A candidate removed from the voters gives up, unless its removal is
+  // uncommitted (may_campaign); a leader leads on until its removal is
+  // committed (step_down_if_removed).
+  if ((role_ == role::candidate || role_ == role::pre_candidate) && !may_campaign()) {
+    become_follower(term_, 0);
+  }
+}
+
+raftpb::ConfState raft::base_conf() const {
+  if (snapshot_.index() > 0) return snapshot_.conf();
+  raftpb::ConfState c;
+  for (std::uint64_t v : cfg_.voters) c.add_voters(v);
+  return c;
+}
+
+raftpb::ConfState raft::conf_at(std::uint64_t index) const {
+  for (std::uint64_t i = std::min(index, log_.last_index()); i > log_.compacted_index(); --i) {
+    const entry& e = log_.at(i);
+    if (e.type() != raftpb::ENTRY_CONF_CHANGE) continue;
+    raftpb::ConfChange cc;
+    if (cc.ParseFromString(e.data()) && fits(cc.result())) return cc.result();
+  }
+  return base_conf();
+}
+
+void raft::adopt_conf(std::uint64_t index) {
+  raftpb::ConfChange cc;
+  // Only a faulty leader writes a change that does not parse or whose
+  // resulting membership is impossible; every node skips it alike.
+  if (!cc.ParseFromString(log_.at(index).data()) || !fits(cc.result())) {
+    counters_.add(counter::conf_changes_skipped);
+    return;
+  }
+  // A leader goes on sending the log to the nodes the change removes, until
+  // they hold it.
+  if (role_ == role::leader) {
+    for (std::uint64_t m : members_) {
+      const auto& r = cc.result();
+      const bool stays =
+          std::find(r.voters().begin(), r.voters().end(), m) != r.voters().end() ||
+          std::find(r.learners().begin(), r.learners().end(), m) != r.learners().end();
+      if (!stays && departing_.count(m) == 0) departing_[m] = index;
+    }
+  }
+  // The result, not the change, is taken: a node that joined knows nothing
+  // of the membership before it.
+  conf_index_ = index;
+  conf_term_ = log_.at(index).term();
+  set_membership(cc.result());
+  counters_.add(counter::conf_changes_applied);
+}
+
+void raft::refresh_membership() {
+  for (std::uint64_t i = log_.last_index(); i > log_.compacted_index(); --i) {
+    if (log_.at(i).type() != raftpb::ENTRY_CONF_CHANGE) continue;
+    if (i == conf_index_ && log_.match_term(i, conf_term_)) return;
+    raftpb::ConfChange cc;
+    if (cc.ParseFromString(log_.at(i).data()) && fits(cc.result())) {
+      adopt_conf(i);
+      return;
+    }
+  }
+  const raftpb::ConfState base = base_conf();
+  if (conf_index_ != 0 || conf().SerializeAsString() != base.SerializeAsString()) {
+    set_membership(base);
+  }
+  conf_index_ = conf_term_ = 0;
+}
+
+void raft::note_appended(std::uint64_t first, std::uint64_t last) {
+  // A change in force that the append replaced (or that compaction took:
+  // the snapshot then holds it) is looked for again.
+  if (conf_index_ != 0 &&
+      (conf_index_ > log_.last_index() || conf_index_ <= log_.compacted_index() ||
+       !log_.match_term(conf_index_, conf_term_))) {
+    refresh_membership();
+  }
+  for (std::uint64_t i = std::max(first, conf_index_ + 1); i <= last; ++i) {
+    if (log_.at(i).type() == raftpb::ENTRY_CONF_CHANGE) adopt_conf(i);
+  }
+}
+
+bool raft::may_campaign() const {
+  if (is_voter(id_)) return true;
+  // Removed by a change not yet committed: this node is still a voter of
+  // the committed membership, and the others may need it to elect anyone
+  // (its log holds the change theirs may lack). It campaigns, counting
+  // the votes of the membership in force, and once elected commits its
+  // removal and steps down (Raft thesis §4.2.2).
+  if (conf_index_ <= log_.committed()) return false;
+  const raftpb::ConfState committed = conf_at(log_.committed());
+  return std::find(committed.voters().begin(), committed.voters().end(), id_) !=
+         committed.voters().end();
+}
+
+void raft::step_down_if_removed() {
+  if (role_ == role::leader && !is_voter(id_) && log_.committed() >= conf_index_) {
+    become_follower(term_, 0);
+  }
 }
 
 proposal::code raft::check_conf_change(const raftpb::ConfChange& cc) const {
@@ -107,9 +221,7 @@ proposal raft::propose_conf_change(const raftpb::ConfChange& cc) {
     p.leader = leader_;
     return p;
   }
-  // Applied here means handed to the application: changes take effect then.
-  if (pending_conf_ > std::max(log_.applied(), ready_applied_to_) &&
-      !RC_PLANTED(cfg_.bug, conf_changes_at_once)) {
+  if (pending_conf_ > log_.committed() && !RC_PLANTED(cfg_.bug, conf_changes_at_once)) {
     p.result = proposal::code::change_in_progress;
     return p;
   }
@@ -137,6 +249,8 @@ proposal raft::propose_conf_change(const raftpb::ConfChange& cc) {
   e.set_data(with_result.SerializeAsString());
   append_own(std::move(e));
   pending_conf_ = last + 1;
+  // In force at once, on the leader as on every node that appends it.
+  note_appended(last + 1, last + 1);
   broadcast_append();
   p.index = last + 1;
   p.term = term_;
@@ -185,32 +299,6 @@ bool raft::fits(const raftpb::ConfState& c) {
   const auto nonzero = [](std::uint64_t id) { return id != 0; };
   return std::all_of(c.voters().begin(), c.voters().end(), nonzero) &&
          std::all_of(c.learners().begin(), c.learners().end(), nonzero);
-}
-
-void raft::apply_conf_change(const entry& e) {
-  raftpb::ConfChange cc;
-  // Only a faulty leader commits a change that does not parse or whose
-  // resulting membership is impossible; every node skips it alike, so the
-  // membership stays the same everywhere.
-  if (!cc.ParseFromString(e.data()) || !fits(cc.result())) {
-    counters_.add(counter::conf_changes_skipped);
-    return;
-  }
-  // The result, not the change, is applied: a node that joined knows
-  // nothing of the membership before it.
-  set_membership(cc.result());
-  counters_.add(counter::conf_changes_applied);
-  if (!is_voter(id_)) {
-    // Removed from the voters (or made a learner): a leader steps down and
-    // the remaining voters elect a new one; a candidate gives up.
-    if (role_ != role::follower) become_follower(term_, 0);
-    return;
-  }
-  if (role_ != role::leader) return;
-  // The quorum changed: a removal may commit what waited for the removed
-  // node, and a new member is probed at once.
-  maybe_commit();
-  broadcast_append();
 }
 
 }  // namespace ringchain::core

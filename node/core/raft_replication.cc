@@ -35,6 +35,8 @@ void raft::handle_append(const message& m) {
     // Raft §5.3: commit up to the leader's commit, but only within what is
     // known to match the leader.
     log_.commit_to(std::min(m.commit(), last_new));
+    // Membership changes take effect as they enter the log.
+    if (m.entries_size() > 0) note_appended(m.index() + 1, last_new);
     r.set_index(last_new);
     respond(std::move(r));
     return;
@@ -180,6 +182,13 @@ void raft::handle_append_response(const message& m) {
   }
   const bool was_paused = pr.paused();
   const bool moved = pr.acknowledge(m.index());
+  // A departing node that holds its removal needs nothing more.
+  if (auto d = departing_.find(m.from());
+      d != departing_.end() && m.from() != id_ && pr.match >= d->second) {
+    departing_.erase(d);
+    set_membership(voters_, learners_);
+    return;
+  }
   if (pr.state == progress_state::snapshot) {
     // An answer to an append sent before the snapshot: keep waiting.
     if (pr.match < pr.pending_snapshot) return;

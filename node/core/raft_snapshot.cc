@@ -34,6 +34,8 @@ void raft::snapshot_done(const message& m) {
     log_.compact(to);
     counters_.add(counter::compactions);
   }
+  // A change in force that left the log is the snapshot's membership now.
+  if (conf_index_ != 0 && conf_index_ <= log_.compacted_index()) conf_index_ = conf_term_ = 0;
 }
 
 // The runtime could not deliver (or finished delivering) the snapshot to a
@@ -80,8 +82,9 @@ void raft::handle_snapshot(const message& m) {
   }
   // Otherwise the snapshot replaces the whole log.
   log_.install(s.index(), s.term());
-  set_membership(s.conf());
   snapshot_ = s;
+  conf_index_ = conf_term_ = 0;
+  set_membership(s.conf());
   snapshot_requested_ = 0;
   pending_install_ = s;
   counters_.add(counter::snapshots_installed);

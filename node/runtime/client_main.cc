@@ -76,8 +76,9 @@ int status(net::client& c) {
   return 0;
 }
 
-// Whether the status shows a membership change in force.
+// Whether the status shows a membership change in force and committed.
 bool change_in_force(const nodepb::NodeStatus& s, const raftpb::ConfChange& cc) {
+  if (s.commit_index() < s.conf_index()) return false;
   const auto has = [](const auto& list, std::uint64_t id) {
     return std::find(list.begin(), list.end(), id) != list.end();
   };
@@ -103,7 +104,7 @@ int admin(net::client& c, const nodepb::AdminRequest& a, int timeout_s) {
     print_status(resp->status());
     return 0;
   }
-  // A membership change is proposed: wait until this node applied it.
+  // A membership change is proposed: wait until it is committed.
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   nodepb::ClientRequest status_req;
   status_req.mutable_status();

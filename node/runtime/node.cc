@@ -191,6 +191,7 @@ base::status node::start_network() {
   tcp_ = std::make_unique<net::tcp_peers>(
       *reactor_, std::move(pc), [this](const core::message& m) { return receive(m); }, budget_);
   if (base::status s = tcp_->start(); !s.ok()) return s;
+  follow_membership(conf);
   transport_ = tcp_.get();
   if (base::status s = clients_->listen(cfg_.listen_client); !s.ok()) return s;
   return clients_->listen_admin(cfg_.listen_admin);
@@ -242,6 +243,12 @@ void node::fatal(const std::string& message) {
 void node::handle_ready() {
   while (stopping_ == 0 && raft_->has_ready()) {
     core::ready rd = raft_->take_ready();
+    // Links follow the membership in force before the Ready's messages
+    // leave: a new learner's first append finds its link.
+    if (raft_->conf_generation() != conf_generation_seen_) {
+      conf_generation_seen_ = raft_->conf_generation();
+      follow_membership(raft_->conf());
+    }
     if (rd.snapshot) install(*rd.snapshot);
     if (rd.persist_seq != 0) persist(rd);
     for (const core::message& m : rd.messages) send(m);
@@ -448,44 +455,58 @@ void node::settle_and_index(const chain::block& b, const std::vector<int>& skipp
   txs_.record(height, applied);
 }
 
-// A membership change, already in force in the core (it applies changes
-// as it hands them out): links follow it, and the info log says it.
+// A membership change is committed (it took effect on this node when it
+// entered the log; the links followed then): the info log says it.
 void node::apply_conf_change(const core::entry& e) {
   raftpb::ConfChange cc;
   if (!cc.ParseFromString(e.data())) return;
   const std::uint64_t n = cc.node();
-  // The core skips a change that does not fit; its membership says.
-  const bool member = raft_->is_member(n);
   switch (cc.type()) {
     case raftpb::ConfChange::ADD_LEARNER:
-      if (!member) break;
       spdlog::info("node {}: membership: node {} joined as a learner (peers {}, clients {})",
                    cfg_.id, n, cc.peer_address(), cc.client_address());
-      // Every member that joined through a change is dialled (a node that
-      // just joined learns them all from this entry).
-      if (tcp_) {
-        const raftpb::ConfState conf = raft_->conf();
-        for (const raftpb::MemberAddress& m : conf.addresses()) {
-          if (!m.peer_address().empty()) tcp_->add_peer(m.node(), m.peer_address());
-        }
-      }
       break;
     case raftpb::ConfChange::PROMOTE:
-      if (raft_->is_voter(n)) spdlog::info("node {}: membership: node {} is a voter", cfg_.id, n);
+      spdlog::info("node {}: membership: node {} is a voter", cfg_.id, n);
       break;
     case raftpb::ConfChange::REMOVE:
-      if (member) break;
       if (n == cfg_.id) {
-        spdlog::warn(
-            "node {}: membership: this node was removed from the cluster; it takes no "
-            "part any more and may be stopped",
-            cfg_.id);
+        spdlog::info("node {}: membership: the removal of this node is committed", cfg_.id);
       } else {
         spdlog::info("node {}: membership: node {} left the cluster", cfg_.id, n);
-        if (tcp_) tcp_->remove_peer(n);
       }
       break;
     default: break;
+  }
+}
+
+// The peer links follow the membership: every member that joined through
+// a change is dialled (a node that just joined learns them all from the
+// change or snapshot that told it), and links to nodes that are no longer
+// members close. Until this node knows a membership, it keeps every link
+// its configuration lists, to answer the leader that adds it.
+void node::follow_membership(const raftpb::ConfState& conf) {
+  const bool member = raft_->is_member(cfg_.id);
+  if (member_ && !member) {
+    spdlog::warn(
+        "node {}: membership: this node was removed from the cluster; it takes no part any more "
+        "and may be stopped",
+        cfg_.id);
+  }
+  member_ = member;
+  if (!tcp_) return;
+  for (const raftpb::MemberAddress& m : conf.addresses()) {
+    if (!m.peer_address().empty()) tcp_->add_peer(m.node(), m.peer_address());
+  }
+  if (conf.voters_size() == 0) return;
+  // A leader still sends departing nodes the log up to their removal.
+  const auto listed = [this, &conf](std::uint64_t id) {
+    return std::find(conf.voters().begin(), conf.voters().end(), id) != conf.voters().end() ||
+           std::find(conf.learners().begin(), conf.learners().end(), id) != conf.learners().end() ||
+           raft_->departing().count(id) != 0;
+  };
+  for (const net::peer_link& l : tcp_->links()) {
+    if (!listed(l.id)) tcp_->remove_peer(l.id);
   }
 }
 
@@ -626,6 +647,7 @@ void node::fill_status(nodepb::NodeStatus* s) const {
   s->set_io(io::to_string(cfg_.io));
   s->set_persistence(storage::to_string(cfg_.persistence));
   s->set_clock_offset_ms(skew_.offset_ms);
+  s->set_conf_index(raft_->conf_index());
   for (std::uint64_t v : raft_->voters()) s->add_voters(v);
   for (std::uint64_t l : raft_->learners()) s->add_learners(l);
   if (st.role == core::role::leader) {

@@ -120,6 +120,11 @@ class node {
   void send(const core::message& m);
   void apply(const core::entry& e);
   void apply_conf_change(const core::entry& e);
+  void follow_membership(const raftpb::ConfState& conf);
+  // The core's conf_generation() the links last followed, and whether this
+  // node was a member then.
+  std::uint64_t conf_generation_seen_ = 0;
+  bool member_ = false;
   base::status propose_membership(const raftpb::ConfChange& cc);
   void add_progress(nodepb::NodeStatus* s, std::uint64_t member, bool voter) const;
   void settle_and_index(const chain::block& b, const std::vector<int>& skipped);

@@ -152,6 +152,19 @@ void safety_checkers::check_leader(node_seen& s, std::uint64_t id, const core::r
   if (!fresh && it->second != id) {
     fail("two leaders in term " + str(st.term) + ": nodes " + str(it->second) + " and " + str(id));
   }
+  // One membership change in flight at a time: a leader's log never holds
+  // two changes above its commit index (the membership in force and the
+  // committed one then differ by one server, and their majorities meet).
+  std::uint64_t in_flight = 0;
+  for (std::uint64_t k = r.log().last_index(); k > r.log().committed(); --k) {
+    if (r.log().at(k).type() != raftpb::ENTRY_CONF_CHANGE) continue;
+    if (in_flight != 0) {
+      fail("membership: leader " + str(id) + " of term " + str(st.term) +
+           " holds uncommitted membership changes at indexes " + str(k) + " and " + str(in_flight) +
+           ": two changes were in flight at once");
+    }
+    in_flight = k;
+  }
   if (s.led_term == st.term) return;
   s.led_term = st.term;
   const core::raft_log& log = r.log();

@@ -11,11 +11,11 @@
 //     leader) has the state hash the committed chain replayed to that
 //     height has (snapshots);
 //   - a node acknowledges only entries its disk holds (durability);
-//   - membership: each committed change's resulting membership is the one
-//     before it with the change applied (never two changes in flight at
-//     once), and no majority of one configuration can be disjoint from a
-//     majority of the next (no two majorities of different configurations
-//     ever decide).
+//   - membership: a leader's log never holds two uncommitted changes (one
+//     change in flight at a time); each committed change's resulting
+//     membership is the one before it with the change applied; and no
+//     majority of one configuration can be disjoint from a majority of the
+//     next (no two majorities of different configurations ever decide).
 //
 // Snapshots compact logs: the log checkers compare only what a node holds
 // (its entries after its compacted index); what it compacted it holds in

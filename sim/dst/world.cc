@@ -94,7 +94,10 @@ world::world(const options& o)
   hooks.node = [this](std::uint32_t i) { return slots_[i].node.get(); };
   hooks.after_event = [this](std::uint32_t i) { after_event(i); };
   client_ = std::make_unique<sim_client>(
-      core_, load_settings{n_, o_.txs_per_submit, o_.submit_interval_ms}, o_.network,
+      // The client may reach every slot: replacements move the cluster to
+      // the spares (a slot that runs no node stays silent, and the client
+      // moves on).
+      core_, load_settings{total_, o_.txs_per_submit, o_.submit_interval_ms}, o_.network,
       tx_pool(submits * o_.txs_per_submit, o_.tx_bytes), std::move(hooks));
   network_hooks net;
   net.sending = [this](std::uint32_t from, const core::message& m) {

@@ -56,11 +56,14 @@ void world::drive_replacement() {
   const std::uint32_t leader = leader_slot();
   if (leader != world_slot) {
     const core::raft& r = slots_[leader].node->consensus();
+    // Changes count once committed (they are in force on the leader from
+    // the moment it appends them).
+    const bool committed = r.log().committed() >= r.conf_index();
     const std::uint64_t spare = slots_[rp.spare].id;
     const std::uint64_t victim = slots_[rp.victim].id;
     switch (rp.at) {
       case replacement::step::adding:
-        if (r.is_member(spare)) {
+        if (r.is_member(spare) && committed) {
           rp.at = replacement::step::promoting;
           break;
         }
@@ -73,14 +76,14 @@ void world::drive_replacement() {
         }
         break;
       case replacement::step::promoting:
-        if (r.is_voter(spare)) {
+        if (r.is_voter(spare) && committed) {
           rp.at = replacement::step::removing;
           break;
         }
         propose(leader, raftpb::ConfChange::PROMOTE, rp.spare);
         break;
       case replacement::step::removing:
-        if (!r.is_member(victim)) {
+        if (!r.is_member(victim) && committed) {
           node_slot& v = slots_[rp.victim];
           crash(rp.victim, "leaves the cluster: its removal is applied");
           v.retired = true;

@@ -43,8 +43,8 @@ base::status propose(process_cluster& c, const raftpb::ConfChange& cc,
                     std::to_string(cc.node()) + " not taken within the timeout: " + last);
 }
 
-// Waits until a running node other than `except` reports a status for
-// which `done` holds.
+// Waits until a running node other than `except`, the leader, reports a
+// status for which `done` holds, with its membership committed.
 template <typename Pred>
 bool wait_status(process_cluster& c, std::size_t except, std::chrono::milliseconds timeout,
                  Pred done) {
@@ -52,7 +52,10 @@ bool wait_status(process_cluster& c, std::size_t except, std::chrono::millisecon
   while (clock_type::now() < end) {
     for (std::size_t i = 0; i < c.size(); ++i) {
       if (i == except || !c.running(i)) continue;
-      if (auto s = c.status(i); s && s->role() == "leader" && done(*s)) return true;
+      if (auto s = c.status(i);
+          s && s->role() == "leader" && s->commit_index() >= s->conf_index() && done(*s)) {
+        return true;
+      }
     }
     std::this_thread::sleep_for(20ms);
   }

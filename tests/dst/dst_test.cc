@@ -79,10 +79,10 @@ TEST(Dst, ParseFaultsNamesUnknownKinds) {
   EXPECT_GT(m.crash_per_s, 0);
   EXPECT_GT(m.loss, 0);
   EXPECT_EQ(m.partition_per_s, 0);
-  EXPECT_EQ(
-      parse_faults("crash,meteor").message(),
-      "unknown fault kind \"meteor\"; known: loss duplicate reorder partition asymmetric "
-      "isolate_leader clog crash pause torn_write barrier_error disk_full corrupt slow_disks");
+  EXPECT_EQ(parse_faults("crash,meteor").message(),
+            "unknown fault kind \"meteor\"; known: loss duplicate reorder partition asymmetric "
+            "isolate_leader clog crash pause torn_write barrier_error disk_full corrupt slow_disks "
+            "membership");
 }
 
 TEST(Dst, ParseFaultsTakesIntensities) {
