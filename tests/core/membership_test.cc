@@ -192,6 +192,67 @@ TEST_F(membership, a_removed_leader_steps_down_and_the_rest_elect_a_new_one) {
   EXPECT_TRUE(commits(leader));
 }
 
+TEST_F(membership, a_change_is_in_force_once_in_the_log_and_a_replaced_one_is_taken_back) {
+  make(5);
+  elect(1);
+  const std::uint64_t n = cluster->add_joining_node();
+  // Only node 2 receives the change.
+  cluster->partition({{1, 2}, {3, 4, 5, n}});
+  ASSERT_EQ(cluster->propose_conf_change(1, cc_type::ADD_LEARNER, n).result, code::accepted);
+  cluster->process_ready(1);
+  cluster->deliver(2);
+  cluster->process_ready(2);
+  EXPECT_EQ(cluster->raft(2).learners(), std::vector<std::uint64_t>{n}) << "in force, uncommitted";
+  EXPECT_GT(cluster->raft(2).conf_index(), status(2).committed);
+  // Nodes 3, 4 and 5 elect one of them, which commits entries of its term
+  // at the change's index; once the links heal they replace the change in
+  // the logs of nodes 1 and 2, and it is taken back.
+  cluster->partition({{1, 2}, {3, 4, 5}, {n}});
+  elect_by_ticks({3, 4, 5});
+  std::uint64_t leader = 3;
+  while (status(leader).role != core::role::leader) ++leader;
+  ASSERT_TRUE(commits(leader));
+  cluster->partition({{1, 2, 3, 4, 5}, {n}});
+  cluster->tick(leader);
+  cluster->stabilize();
+  for (std::uint64_t id : {1, 2}) {
+    EXPECT_TRUE(cluster->raft(id).learners().empty()) << "node " << id;
+    EXPECT_EQ(cluster->raft(id).conf_index(), 0u) << "node " << id;
+  }
+  cluster->heal();
+}
+
+// The Raft thesis §4.2.2 case the simulator found: the leader removes
+// itself, only it holds the change, and another voter is lost. The other
+// two need its vote, and it has the longest log: it must still be able to
+// win, commit its removal and step down.
+TEST_F(membership, a_node_whose_removal_is_uncommitted_can_still_be_elected) {
+  make(4);
+  elect(1);
+  propose_n(1, 2);
+  cluster->partition({{1}, {2, 3, 4}});
+  ASSERT_EQ(cluster->propose_conf_change(1, cc_type::REMOVE, 1).result, code::accepted);
+  cluster->stabilize();
+  EXPECT_FALSE(cluster->raft(1).is_voter(1));
+  cluster->crash(4);
+  cluster->partition({{1, 2, 3}});
+  // Nodes 2 and 3 cannot win (they need 3 of 1..4, and 1 refuses: its log
+  // is longer); node 1 wins with 2 of 2..4 and commits its removal.
+  elect_by_ticks({1, 2, 3});
+  cluster->stabilize();
+  for (int round = 0;
+       round < 200 && status(2).role != core::role::leader && status(3).role != core::role::leader;
+       ++round) {
+    for (std::uint64_t id : {1, 2, 3}) cluster->tick(id);
+    cluster->stabilize();
+  }
+  const std::uint64_t leader = status(2).role == core::role::leader ? 2 : 3;
+  ASSERT_EQ(status(leader).role, core::role::leader) << "no leader after the removal";
+  EXPECT_EQ(cluster->raft(leader).voters(), (std::vector<std::uint64_t>{2, 3, 4}));
+  EXPECT_NE(status(1).role, core::role::leader);
+  EXPECT_TRUE(commits(leader));
+}
+
 TEST_F(membership, a_restart_rebuilds_the_membership_from_the_log) {
   const std::uint64_t n = three_and_a_learner();
   change(1, cc_type::PROMOTE, n);
