@@ -122,7 +122,7 @@ struct node_config {
   // was compacted; this node keeps blocks from H0 on".
   bool archive = false;
   // Blocks kept for queries without archive (1..limits::blocks_kept_max).
-  std::uint64_t blocks_kept = 100'000;
+  std::uint64_t blocks_kept = 20'000;
   // Transactions of the newest applied blocks that the node indexes by
   // hash for clients' lookups (up to limits::tx_index_txs_max; 0: no
   // index, and lookups by hash say so). Older blocks leave the index whole.

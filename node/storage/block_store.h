@@ -52,7 +52,7 @@ struct block_store_options {
   // Keep every block (true), or only about the newest blocks_kept.
   bool archive = false;
   // Blocks kept without archive; at least 1.
-  std::uint64_t blocks_kept = 100'000;
+  std::uint64_t blocks_kept = 20'000;
   // A file is closed and a new one started past this many bytes.
   std::uint64_t file_bytes = 64 * 1024 * 1024;
   // Called once, with -errno, when a write first fails (whichever flush
