@@ -77,6 +77,11 @@ struct options {
   std::string io = "uring";
   // A delay after every barrier (the nodes' barrier_delay_us).
   std::uint32_t barrier_delay_us = 0;
+  // The nodes share one disk that serves this many writes at once (writes
+  // beyond wait in one queue, in submission order), each taking what
+  // `disk` draws; 0: every node has a disk of its own. Validation runs set
+  // it: local processes share this machine's disk.
+  std::uint32_t shared_disk_writes = 0;
   // Whether the seed draws its own fault mix (swarm testing); false: `faults`.
   bool swarm = true;
   // The faults to inject when not `swarm`.

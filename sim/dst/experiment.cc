@@ -1,5 +1,6 @@
 #include "sim/dst/experiment.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -35,10 +36,14 @@ base::status set_profiles(const harness::cell& c, bool colocated, options* o) {
     o->disk = machine->disk_for(c.io, 1);
   }
   if (colocated) {
-    // Local processes write the same blocks at about the same time: the
-    // disk as measured with that many writers at once.
+    // Local processes share this machine's disk: one queue in front of
+    // it, serving as many writes at once as calibration measured, each
+    // taking what one writer alone takes. A disk that cannot keep up then
+    // queues, as the real one does.
     if (!machine) return base::fail("a cell of co-located nodes needs a machine profile");
-    o->disk = machine->disk_for(c.io, static_cast<std::uint32_t>(c.nodes));
+    o->disk = machine->disk_for(c.io, 1);
+    o->shared_disk_writes =
+        std::min(machine->disk_parallelism(c.io), static_cast<std::uint32_t>(c.nodes));
   }
   return {};
 }

@@ -157,6 +157,26 @@ disk_profile machine_profile::disk_for(const std::string& io, std::uint32_t writ
   return p;
 }
 
+std::uint32_t machine_profile::disk_parallelism(const std::string& io) const {
+  bool measured = false;
+  for (const disk_sample& d : disk) measured |= d.io == io;
+  const std::string& backend = measured ? io : disk.front().io;
+  std::uint64_t bytes = 0;
+  for (const disk_sample& d : disk) {
+    if (d.io == backend) bytes = std::max(bytes, d.bytes);
+  }
+  const disk_sample* one = nullptr;
+  const disk_sample* most = nullptr;
+  for (const disk_sample& d : disk) {
+    if (d.io != backend || d.bytes != bytes) continue;
+    if (d.writers == 1) one = &d;
+    if (most == nullptr || d.writers > most->writers) most = &d;
+  }
+  if (one == nullptr || most == nullptr || most->mean_us <= 0) return 1;
+  const double parallel = static_cast<double>(most->writers) * one->mean_us / most->mean_us;
+  return std::max<std::uint32_t>(1, static_cast<std::uint32_t>(std::lround(parallel)));
+}
+
 network_profile machine_profile::network() const {
   network_profile n;
   n.name = name;

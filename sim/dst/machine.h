@@ -105,6 +105,11 @@ struct machine_profile {
   // count measured): each size's measured distribution
   // (disk_profile::by_size).
   disk_profile disk_for(const std::string& io, std::uint32_t writers) const;
+  // How many writes the disk serves at once, as measured through `io`:
+  // the throughput with the most writers measured over the throughput
+  // with one (mean latencies, the largest size measured), rounded, at
+  // least 1.
+  std::uint32_t disk_parallelism(const std::string& io) const;
   // The network: one-way delay half the measured round trip.
   network_profile network() const;
 };

@@ -36,6 +36,9 @@ struct sim_core {
   trace_hash hash;
   // Print notes (ringchain-sim dst --verbose).
   bool verbose;
+  // A disk the nodes share (options::shared_disk_writes): when each of its
+  // write slots is free next. Empty: every node has its own disk.
+  std::vector<time_ns> shared_disk;
 };
 
 }  // namespace ringchain::dst

@@ -36,6 +36,13 @@ time_ns sim_disk::duration(const io::file_write& w) {
 
 void sim_disk::start(io::file_write& w, time_ns start, time_ns d) {
   in_flight_.push_back(&w);
+  if (!core_.shared_disk.empty()) {
+    // The shared disk's first free slot serves the write once free.
+    auto slot = std::min_element(core_.shared_disk.begin(), core_.shared_disk.end());
+    const time_ns begin = std::max(start, *slot);
+    *slot = begin + d;
+    d = begin + d - start;
+  }
   core_.events.schedule(slot_, start + d, [this, &w] { complete(w); });
   if (crash_in_next_write_) {
     crash_in_next_write_ = false;

@@ -7,6 +7,8 @@
 
 #include <set>
 
+#include "sim/dst/machine.h"
+
 namespace ringchain::dst {
 namespace {
 
@@ -209,6 +211,39 @@ TEST(Dst, NodesAreReplacedUnderFaults) {
   }
   // Two spares per run: at most 40 replacements, most of them done.
   EXPECT_GE(replaced, 20u);
+}
+
+// A calibrated disk serves as many writes at once as its throughput with
+// the most writers, over its throughput with one, says.
+TEST(Dst, DiskParallelismComesFromTheCalibratedThroughput) {
+  machine_profile m;
+  m.disk = {{"uring", 1, 65536, 90, 0, 0, 100, {}},
+            {"uring", 3, 65536, 140, 0, 0, 150, {}},
+            {"uring", 3, 512, 50, 0, 0, 50, {}}};
+  EXPECT_EQ(m.disk_parallelism("uring"), 2u) << "3 x 100 / 150";
+  m.disk[1].mean_us = 300;
+  EXPECT_EQ(m.disk_parallelism("uring"), 1u) << "no faster with three writers";
+  EXPECT_EQ(m.disk_parallelism("epoll"), 1u) << "uring's figures when epoll was not measured";
+}
+
+// Nodes that share one disk queue for it: with a transaction's barrier
+// each, three nodes on one write slot commit fewer blocks in the same
+// simulated time than three nodes with a disk each.
+TEST(Dst, ASharedDiskQueuesTheNodesWrites) {
+  std::uint64_t heights[2] = {0, 0};
+  for (std::uint32_t shared : {0u, 1u}) {
+    options o = base(5, 1000);
+    o.swarm = false;
+    o.persistence = "per_tx";
+    o.disk = find_disk_profile("consumer_ssd").value();
+    o.txs_per_submit = 16;
+    o.run_for_s = 10;
+    o.shared_disk_writes = shared;
+    const result r = run(o);
+    ASSERT_TRUE(r.ok) << r.violation;
+    heights[shared] = r.height;
+  }
+  EXPECT_LT(heights[1], heights[0]) << "shared " << heights[1] << ", own disks " << heights[0];
 }
 
 TEST(Dst, DiskErrorsStopTheNodeAndItRecovers) {
