@@ -82,6 +82,10 @@ struct options {
   // `disk` draws; 0: every node has a disk of its own. Validation runs set
   // it: local processes share this machine's disk.
   std::uint32_t shared_disk_writes = 0;
+  // The nodes share one machine of this many cores (with a machine
+  // profile): every node's loop and signature checks wait for a free one;
+  // 0: every node has the profile's cores to itself.
+  std::uint32_t shared_cores = 0;
   // Whether the seed draws its own fault mix (swarm testing); false: `faults`.
   bool swarm = true;
   // The faults to inject when not `swarm`.

@@ -44,6 +44,8 @@ base::status set_profiles(const harness::cell& c, bool colocated, options* o) {
     o->disk = machine->disk_for(c.io, 1);
     o->shared_disk_writes =
         std::min(machine->disk_parallelism(c.io), static_cast<std::uint32_t>(c.nodes));
+    // And its cores.
+    o->shared_cores = machine->cpu.cores;
   }
   return {};
 }

@@ -45,6 +45,11 @@ sim_cpu::sim_cpu(const event_queue& events, std::uint32_t nodes, const cpu_profi
 
 time_ns sim_cpu::ready_at(std::uint32_t slot, time_ns at, rng& r) {
   time_ns& busy = busy_until_[slot];
+  if (on() && !host_.empty()) {
+    // On a shared machine the event waits for a free core.
+    const time_ns free = *std::min_element(host_.begin(), host_.end());
+    if (free > std::max(at, busy)) return free;
+  }
   if (!on() || at < busy) return std::max(at, busy);
   if (at == busy && at != 0) return at;  // the loop is still running
   ++use_[slot].wakeups;
@@ -60,6 +65,11 @@ void sim_cpu::settle(std::uint32_t slot) {
     return;
   }
   busy_until_[slot] = std::max(busy_until_[slot], now(slot));
+  if (on() && !host_.empty() && spent_[slot] > 0) {
+    // The event held one of the machine's cores while it ran.
+    time_ns& core = *std::min_element(host_.begin(), host_.end());
+    core = std::max(core, events_.now()) + spent_[slot];
+  }
   spent_[slot] = 0;
 }
 
@@ -146,7 +156,13 @@ time_ns sim_cpu::verify_ns(std::uint32_t slot, std::size_t txs) {
   const time_ns ns = per_tx(profile_.verify_us, txs);
   use_[slot].verify_ns += ns;
   ++use_[slot].verify_jobs;
-  return stretched(ns);
+  if (host_.empty()) return stretched(ns);
+  // On a shared machine the check waits for a core: its time is the wait
+  // plus the work.
+  const time_ns start = now(slot);
+  time_ns& core = *std::min_element(host_.begin(), host_.end());
+  core = std::max(core, start) + stretched(ns);
+  return core - start;
 }
 
 }  // namespace ringchain::dst

@@ -70,6 +70,10 @@ class sim_cpu {
   void settle(std::uint32_t slot);
   // The node crashed: its loop and verifiers are idle, nothing is watched.
   void reset(std::uint32_t slot);
+  // Every node's loop and verifiers share one machine of `cores` cores
+  // (local processes on this machine): an event waits until a core is
+  // free, and a signature check runs when one is.
+  void share_host(std::uint32_t cores) { host_.assign(cores, 0); }
 
   // Watches the node in the slot from its current state on (null: none);
   // observe() charges what it did since.
@@ -121,6 +125,9 @@ class sim_cpu {
   std::vector<time_ns> spent_, busy_until_;
   std::vector<watched> watched_;
   std::vector<cpu_use> use_;
+  // A shared machine's cores: when each is free next (empty: every node
+  // has cores of its own).
+  std::vector<time_ns> host_;
 };
 
 }  // namespace ringchain::dst

@@ -85,6 +85,7 @@ world::world(const options& o)
   const base::status valid = validate(o_);
   RC_ASSERT_MSG(valid.ok(), "dst::run needs options that validate() accepts");
   core_.shared_disk.assign(o_.shared_disk_writes, 0);
+  if (o_.shared_cores > 0) core_.cpu.share_host(o_.shared_cores);
   // Load for the longest run: the safety phase, the liveness bound, and
   // the time allowed after it for the chain to reach `blocks`.
   const double run_ms = o_.run_for_s > 0 ? o_.run_for_s * 1000

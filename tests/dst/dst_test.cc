@@ -8,6 +8,7 @@
 #include <set>
 
 #include "sim/dst/machine.h"
+#include "sim/dst/sim_cpu.h"
 
 namespace ringchain::dst {
 namespace {
@@ -224,6 +225,26 @@ TEST(Dst, DiskParallelismComesFromTheCalibratedThroughput) {
   m.disk[1].mean_us = 300;
   EXPECT_EQ(m.disk_parallelism("uring"), 1u) << "no faster with three writers";
   EXPECT_EQ(m.disk_parallelism("epoll"), 1u) << "uring's figures when epoll was not measured";
+}
+
+// On a shared machine of one core, a node's event waits while another
+// node's work holds the core, and a signature check waits for it too; with
+// cores of their own, neither waits.
+TEST(Dst, NodesOnASharedMachineWaitForACore) {
+  event_queue q(2);
+  cpu_profile p;
+  p.cores = 1;
+  p.verify_us = 100;
+  rng r(1);
+  for (bool shared : {false, true}) {
+    sim_cpu cpu(q, 2, p);
+    if (shared) cpu.share_host(1);
+    ASSERT_EQ(cpu.ready_at(0, 0, r), 0);
+    cpu.spend(0, 500'000);  // node 0's event: 0.5 ms of CPU
+    cpu.settle(0);
+    EXPECT_EQ(cpu.ready_at(1, 0, r), shared ? 500'000 : 0) << (shared ? "shared" : "own cores");
+    EXPECT_EQ(cpu.verify_ns(1, 1), shared ? 600'000 : 100'000) << (shared ? "shared" : "own cores");
+  }
 }
 
 // Nodes that share one disk queue for it: with a transaction's barrier
