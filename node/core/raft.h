@@ -389,8 +389,8 @@ class raft {
   raftpb::ConfState base_conf() const;
   // The membership once `cc` (which check_conf_change admitted) applies.
   raftpb::ConfState changed(const raftpb::ConfChange& cc) const;
-  // Whether a change's resulting membership is possible: voters, bounded,
-  // no node 0.
+  // Whether a change's resulting membership is possible: voters, bounded
+  // counts and address lengths, no node 0.
   static bool fits(const raftpb::ConfState& c);
   // Why `cc` does not fit the current membership (change_invalid), or none.
   proposal::code check_conf_change(const raftpb::ConfChange& cc) const;

@@ -199,7 +199,7 @@ proposal::code raft::check_conf_change(const raftpb::ConfChange& cc) const {
   const bool learner = std::binary_search(learners_.begin(), learners_.end(), n);
   switch (cc.type()) {
     case raftpb::ConfChange::ADD_LEARNER:
-      if (is_member(n) || members_.size() >= limits::members_max) {
+      if (is_member(n) || voters_.size() + learners_.size() >= limits::members_max) {
         return proposal::code::change_invalid;
       }
       return proposal::code::accepted;
@@ -297,8 +297,14 @@ bool raft::fits(const raftpb::ConfState& c) {
     return false;
   }
   const auto nonzero = [](std::uint64_t id) { return id != 0; };
+  // The addresses the core keeps are bounded like a change's own.
+  const auto bounded = [](const raftpb::MemberAddress& a) {
+    return a.peer_address().size() <= limits::member_address_bytes_max &&
+           a.client_address().size() <= limits::member_address_bytes_max;
+  };
   return std::all_of(c.voters().begin(), c.voters().end(), nonzero) &&
-         std::all_of(c.learners().begin(), c.learners().end(), nonzero);
+         std::all_of(c.learners().begin(), c.learners().end(), nonzero) &&
+         std::all_of(c.addresses().begin(), c.addresses().end(), bounded);
 }
 
 }  // namespace ringchain::core

@@ -551,10 +551,22 @@ base::status node::admin(const nodepb::AdminRequest& a) {
 }
 
 base::status node::propose_membership(const raftpb::ConfChange& cc) {
-  if ((cc.type() == raftpb::ConfChange::ADD_LEARNER) &&
-      (cc.peer_address().empty() || !net::resolve_address(cc.peer_address()).ok())) {
-    return base::fail("membership: --add-learner needs the node's peer address (host:port), got '" +
-                      cc.peer_address() + "'");
+  if (cc.type() == raftpb::ConfChange::ADD_LEARNER) {
+    // The form only: resolving a name would block the loop, and a node
+    // not up yet is dialled again until it is.
+    std::string host;
+    std::uint16_t port = 0;
+    if (!net::split_address(cc.peer_address(), &host, &port)) {
+      return base::fail(
+          "membership: --add-learner needs the node's peer address (host:port), got '" +
+          cc.peer_address() + "'");
+    }
+    // A real node dials every member: the cluster stays within peers_max.
+    const std::size_t members = raft_->voters().size() + raft_->learners().size();
+    if (tcp_ && members >= limits::peers_max) {
+      return base::fail("membership: the cluster has " + std::to_string(members) +
+                        " members, the most a node connects to (peers_max)");
+    }
   }
   const core::proposal p = raft_->propose_conf_change(cc);
   const std::string n = std::to_string(cc.node());

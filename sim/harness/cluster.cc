@@ -56,12 +56,13 @@ process_cluster::process_cluster(process_cluster_options opts) : opts_(std::move
              : fs::temp_directory_path() / ("ringchain-cluster-" + std::to_string(::getpid()) +
                                             "-" + std::to_string(free_port()));
   fs::create_directories(dir_);
-  for (std::size_t i = 0; i < size(); ++i) {
-    peer_ports_.push_back(free_port());
-    client_ports_.push_back(free_port());
-    admin_ports_.push_back(free_port());
-    metrics_ports_.push_back(free_port());
-  }
+  // A spare's ports are picked when it first starts, maybe much later: one
+  // picked now could be taken by then.
+  peer_ports_.assign(size(), 0);
+  client_ports_.assign(size(), 0);
+  admin_ports_.assign(size(), 0);
+  metrics_ports_.assign(size(), 0);
+  for (std::size_t i = 0; i < opts_.nodes; ++i) pick_ports(i);
   pids_.assign(size(), -1);
   if (opts_.tls) {
     tls_dir_ = dir_ / "tls";
@@ -164,7 +165,15 @@ std::string process_cluster::log_of(std::size_t i) const {
   return s.str();
 }
 
+void process_cluster::pick_ports(std::size_t i) {
+  peer_ports_[i] = free_port();
+  client_ports_[i] = free_port();
+  admin_ports_[i] = free_port();
+  metrics_ports_[i] = free_port();
+}
+
 void process_cluster::start(std::size_t i) {
+  if (peer_ports_[i] == 0) pick_ports(i);
   // The cluster's first nodes know each other; a spare knows them all, and
   // joins.
   const bool spare = i >= opts_.nodes;

@@ -30,7 +30,9 @@ struct process_cluster_options {
   // Spare nodes (indexes nodes, nodes + 1, ...): ports, data directories
   // and certificates are made for them, but start_all() leaves them out;
   // started, they join the running cluster (join = true) and take part
-  // once a membership change adds them (add_node, replace_node).
+  // once a membership change adds them (add_node, replace_node). A spare's
+  // ports are picked when it first starts (its addresses read port 0
+  // before).
   std::size_t spares = 0;
   // Each node's --io: "uring" or "epoll".
   std::string io = "uring";
@@ -172,6 +174,8 @@ class process_cluster final : public cluster_driver {
   std::vector<int> metrics_ports_;
   // Node i's host: 127.0.0.1, or its namespace's address.
   std::string host(std::size_t i) const;
+  // Picks node i's four ports (free now).
+  void pick_ports(std::size_t i);
   std::filesystem::path tls_dir_;
   std::vector<pid_t> pids_;
 };
