@@ -85,10 +85,11 @@ report::cell_report earlier(const report::run_report& run, const std::string& la
   return missing;
 }
 
-// Runs every cell both ways (or takes the processes' from `measured`);
-// the reports by engine.
+// One run of every cell both ways (or the processes' from `measured`),
+// into `out`; the reports by engine. `run` (from 0) numbers the repeat:
+// the simulator's seed moves with it.
 void run_both(const harness::experiment& e, const fs::path& machine, const validate_args& a,
-              const std::optional<report::run_report>& measured, const fs::path& out,
+              const std::optional<report::run_report>& measured, const fs::path& out, int run,
               report::run_report* sim, report::run_report* processes) {
   for (report::run_report* r : {sim, processes}) {
     r->experiment = e.name;
@@ -96,21 +97,25 @@ void run_both(const harness::experiment& e, const fs::path& machine, const valid
     r->duration_s = e.duration_s;
   }
   spdlog::set_level(spdlog::level::warn);
+  const std::string of_runs =
+      a.repeats > 1 ? " (run " + std::to_string(run + 1) + " of " + std::to_string(a.repeats) + ")"
+                    : "";
   for (std::size_t i = 0; i < e.cells.size(); ++i) {
     const harness::cell& c = e.cells[i];
     if (measured) {
       processes->cells.push_back(earlier(*measured, c.label));
     } else {
-      std::fprintf(stderr, "[%zu/%zu] %s: processes (load average %s)\n", i + 1, e.cells.size(),
-                   c.label.c_str(), load().c_str());
+      std::fprintf(stderr, "[%zu/%zu] %s%s: processes (load average %s)\n", i + 1, e.cells.size(),
+                   c.label.c_str(), of_runs.c_str(), load().c_str());
       processes->cells.push_back(harness::run_cell(e, c, {out / "processes", a.node_binary}, i));
     }
-    std::fprintf(stderr, "[%zu/%zu] %s: simulator\n", i + 1, e.cells.size(), c.label.c_str());
+    std::fprintf(stderr, "[%zu/%zu] %s%s: simulator\n", i + 1, e.cells.size(), c.label.c_str(),
+                 of_runs.c_str());
     harness::cell simulated = c;
     simulated.machine = machine.string();
     const auto start = std::chrono::steady_clock::now();
-    sim->cells.push_back(dst::run_cell(simulated,
-                                       {e.warmup_s, e.duration_s, e.seed + c.repetition, true},
+    const std::uint64_t seed = e.seed + c.repetition + 1000 * static_cast<std::uint64_t>(run);
+    sim->cells.push_back(dst::run_cell(simulated, {e.warmup_s, e.duration_s, seed, true},
                                        out / "sim" / ("cell-" + std::to_string(i + 1))));
     std::fprintf(stderr, "  simulated in %.1f s\n", seconds_since(start));
   }
@@ -124,7 +129,15 @@ int validate(const validate_args& a) {
     std::cerr << "ringchain-sim validate: bad experiment: " << loaded.message() << "\n";
     return 2;
   }
-  const harness::experiment& e = *loaded;
+  harness::experiment& e = *loaded;
+  if (a.rate_tps > 0 && !a.measured.empty()) {
+    std::cerr << "ringchain-sim validate: --rate and --measured together would compare the "
+                 "simulator at one load with processes measured at another\n";
+    return 2;
+  }
+  if (a.rate_tps > 0) {
+    for (harness::cell& c : e.cells) c.rate_tps = a.rate_tps;
+  }
   if (e.engine != "processes") {
     std::cerr << "ringchain-sim validate: " << a.experiment
               << " is a simulated experiment; validate runs an experiment of processes and "
@@ -145,25 +158,46 @@ int validate(const validate_args& a) {
     }
     measured = std::move(r).value();
   }
+  if (a.repeats < 1 || a.repeats > 20) {
+    std::cerr << "ringchain-sim validate: --repeats must be 1 to 20\n";
+    return 2;
+  }
   const fs::path out = a.out.empty() ? fs::path("runs") / ("validate-" + timestamp()) : a.out;
   fs::create_directories(out);
-  report::run_report sim, processes;
-  run_both(e, fs::absolute(a.machine), a, measured, out, &sim, &processes);
-  for (auto [r, dir] : {std::pair{&processes, out / "processes"}, std::pair{&sim, out / "sim"}}) {
-    if (base::status s = report::write_reports(*r, dir); !s.ok()) {
-      std::cerr << "ringchain-sim validate: " << s.message() << "\n";
-      return 1;
+  // By cell, its repeats. Repeats go round every cell in turn, so that a
+  // change in the machine's load reaches every cell alike.
+  std::vector<std::vector<report::cell_report>> sims(e.cells.size()), measures(e.cells.size());
+  const std::string first_load = load();
+  bool failed = false;
+  for (int run = 0; run < a.repeats; ++run) {
+    const fs::path dir = a.repeats > 1 ? out / ("run-" + std::to_string(run + 1)) : out;
+    report::run_report sim, processes;
+    run_both(e, fs::absolute(a.machine), a, measured, dir, run, &sim, &processes);
+    for (auto [r, to] : {std::pair{&processes, dir / "processes"}, std::pair{&sim, dir / "sim"}}) {
+      if (base::status s = report::write_reports(*r, to); !s.ok()) {
+        std::cerr << "ringchain-sim validate: " << s.message() << "\n";
+        return 1;
+      }
+    }
+    for (std::size_t i = 0; i < e.cells.size(); ++i) {
+      sims[i].push_back(sim.cells[i]);
+      measures[i].push_back(processes.cells[i]);
+      failed = failed || !processes.cells[i].error.empty();
     }
   }
-  const std::string md = "# " + e.name + ": simulated (" + a.machine.string() +
-                         ") against measured\n\nLoad average at the end: " + load() + "\n\n" +
-                         report::validation_markdown(sim.cells, processes.cells, 0.15);
+  const std::string md =
+      "# " + e.name + ": simulated (" + a.machine.string() + ") against measured\n\n" +
+      (a.rate_tps > 0 ? "Every cell at " + std::to_string(a.rate_tps) + " tx/s offered. " : "") +
+      (a.repeats > 1 ? std::to_string(a.repeats) + " runs of each cell on processes" +
+                           (measured ? " (the same measured run each time)" : "") +
+                           " and in the simulator (a seed each). "
+                     : "") +
+      "Load average at the start: " + first_load + "; at the end: " + load() + "\n\n" +
+      report::validation_markdown(sims, measures, 0.15);
   std::ofstream(out / "validation.md") << md;
-  std::cout << md << "\nReports: " << fs::absolute(out).string() << "/{processes,sim}\n";
-  for (const auto& c : processes.cells) {
-    if (!c.error.empty()) return 1;
-  }
-  return 0;
+  std::cout << md << "\nReports: " << fs::absolute(out).string()
+            << (a.repeats > 1 ? "/run-*/{processes,sim}\n" : "/{processes,sim}\n");
+  return failed ? 1 : 0;
 }
 
 }  // namespace ringchain::commands

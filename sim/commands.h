@@ -42,6 +42,12 @@ struct validate_args {
   // A finished process run of the same experiment (its report.json) to
   // compare with instead of running the processes again; empty: run them.
   std::filesystem::path measured;
+  // Runs of each cell on each side (1 to 20): the figures compared are
+  // the medians, beside the measured runs' range.
+  int repeats = 3;
+  // Every cell's offered load, tx/s, in place of the experiment's; 0:
+  // the experiment's.
+  std::uint32_t rate_tps = 0;
 };
 // Returns the process exit code: 0 when every cell ran (whatever the
 // errors), 1 when a cell failed, 2 for bad arguments.

@@ -6,7 +6,7 @@
 //   ringchain-sim compare runs/<a> runs/<b>
 //   ringchain-sim dst --seeds 1..200 --nodes 5    (deterministic simulation)
 //   ringchain-sim calibrate [--out FILE] [--dir DATA_DIR]
-//   ringchain-sim validate configs/experiments/quickstart.toml [--machine FILE]
+//   ringchain-sim validate configs/experiments/quickstart.toml [--machine FILE] [--repeats N]
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -481,6 +481,10 @@ int main(int argc, char** argv) {
   val->add_option("--measured", va.measured,
                   "compare with this earlier process run of the experiment instead of running it")
       ->check(CLI::ExistingDirectory);
+  val->add_option("--repeats", va.repeats,
+                  "runs of each cell on each side; medians are compared (default 3)");
+  val->add_option("--rate", va.rate_tps,
+                  "every cell's offered load in tx/s, in place of the experiment's");
   CLI11_PARSE(app, argc, argv);
   if (cal->parsed()) return commands::calibrate(ca);
   if (val->parsed()) return commands::validate(va);

@@ -1,5 +1,6 @@
 #include "sim/report/validation.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -16,7 +17,7 @@ std::string percent(const comparison& c) {
 }  // namespace
 
 comparison compare(const std::string& figure, double predicted, double measured) {
-  comparison c{figure, predicted, measured, 0, true};
+  comparison c{figure, predicted, measured, measured, measured, 0, true};
   if (measured != 0) {
     c.error = (predicted - measured) / measured;
   } else if (predicted != 0) {
@@ -54,6 +55,36 @@ std::vector<comparison> compare_cells(const cell_report& predicted, const cell_r
   return out;
 }
 
+std::vector<comparison> compare_repeats(const std::vector<cell_report>& predicted,
+                                        const std::vector<cell_report>& measured) {
+  const std::size_t runs = std::min(predicted.size(), measured.size());
+  if (runs == 0) return {};
+  std::vector<std::vector<comparison>> each;
+  for (std::size_t k = 0; k < runs; ++k) each.push_back(compare_cells(predicted[k], measured[k]));
+  std::vector<comparison> out;
+  for (std::size_t f = 0; f < each[0].size(); ++f) {
+    std::vector<double> p, m;
+    for (const auto& run : each) {
+      p.push_back(run[f].predicted);
+      m.push_back(run[f].measured);
+    }
+    comparison c = compare(each[0][f].figure, percentile(p, 50), percentile(m, 50));
+    c.measured_min = *std::min_element(m.begin(), m.end());
+    c.measured_max = *std::max_element(m.begin(), m.end());
+    out.push_back(c);
+  }
+  return out;
+}
+
+double spread(const comparison& c) {
+  if (c.measured == 0) return 0;
+  return (c.measured_max - c.measured_min) / c.measured;
+}
+
+bool inside_range(const comparison& c) {
+  return c.predicted >= c.measured_min && c.predicted <= c.measured_max;
+}
+
 bool within(const std::vector<comparison>& figures, double tolerance) {
   for (const comparison& c : figures) {
     if (c.figure != "p50 ms" && c.figure != "p99 ms") continue;
@@ -62,30 +93,56 @@ bool within(const std::vector<comparison>& figures, double tolerance) {
   return true;
 }
 
-std::string validation_markdown(const std::vector<cell_report>& predicted,
-                                const std::vector<cell_report>& measured, double tolerance) {
+std::string validation_markdown(const std::vector<std::vector<cell_report>>& predicted,
+                                const std::vector<std::vector<cell_report>>& measured,
+                                double tolerance) {
   std::ostringstream out;
   std::ostringstream verdicts;
   for (std::size_t i = 0; i < predicted.size() && i < measured.size(); ++i) {
-    const cell_report& p = predicted[i];
-    const cell_report& m = measured[i];
-    out << "### " << m.label << "\n\n";
-    if (!p.error.empty() || !m.error.empty()) {
-      out << "not compared: "
-          << (m.error.empty() ? "simulated: " + p.error : "measured: " + m.error) << "\n\n";
-      verdicts << "- " << m.label << ": not compared\n";
+    const std::vector<cell_report>& ps = predicted[i];
+    const std::vector<cell_report>& ms = measured[i];
+    if (ps.empty() || ms.empty()) continue;
+    const std::string& label = ms.front().label;
+    out << "### " << label << "\n\n";
+    std::string failed;
+    for (const cell_report& c : ms) {
+      if (failed.empty() && !c.error.empty()) failed = "measured: " + c.error;
+    }
+    for (const cell_report& c : ps) {
+      if (failed.empty() && !c.error.empty()) failed = "simulated: " + c.error;
+    }
+    if (!failed.empty()) {
+      out << "not compared: " << failed << "\n\n";
+      verdicts << "- " << label << ": not compared\n";
       continue;
     }
-    out << "| figure | simulated | measured | error |\n| --- | ---: | ---: | ---: |\n";
-    const std::vector<comparison> rows = compare_cells(p, m);
+    const bool repeated = ms.size() > 1;
+    const std::vector<comparison> rows = compare_repeats(ps, ms);
+    if (repeated) {
+      out << "Medians of " << ms.size() << " runs each; the measured runs' range beside them.\n\n"
+          << "| figure | simulated | measured | measured range | error |\n"
+          << "| --- | ---: | ---: | ---: | ---: |\n";
+    } else {
+      out << "| figure | simulated | measured | error |\n| --- | ---: | ---: | ---: |\n";
+    }
     for (const comparison& c : rows) {
-      out << "| " << c.figure << " | " << fixed(c.predicted, 2) << " | " << fixed(c.measured, 2)
-          << " | " << percent(c) << " |\n";
+      out << "| " << c.figure << " | " << fixed(c.predicted, 2) << " | " << fixed(c.measured, 2);
+      if (repeated) out << " | " << fixed(c.measured_min, 2) << " to " << fixed(c.measured_max, 2);
+      out << " | " << percent(c) << " |\n";
     }
     out << '\n';
-    verdicts << "- " << m.label << ": p50 " << percent(rows[0]) << ", p99 " << percent(rows[2])
+    const comparison& p50 = rows[0];
+    const comparison& p99 = rows[2];
+    verdicts << "- " << label << ": p50 " << percent(p50) << ", p99 " << percent(p99)
              << (within(rows, tolerance) ? ": within " : ": NOT within ")
-             << fixed(100 * tolerance, 0) << "%\n";
+             << fixed(100 * tolerance, 0) << "%";
+    if (repeated) {
+      verdicts << "; the measured runs spread " << fixed(100 * spread(p50), 0) << "% (p50) and "
+               << fixed(100 * spread(p99), 0) << "% (p99), and the prediction is "
+               << (inside_range(p50) ? "inside" : "outside") << " their p50 range and "
+               << (inside_range(p99) ? "inside" : "outside") << " their p99 range";
+    }
+    verdicts << "\n";
   }
   return out.str() + "### Verdicts\n\n" + verdicts.str();
 }
