@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "sim/calibrate/calibrate.h"
+#include "sim/calibrate/node_probe.h"
 #include "sim/dst/experiment.h"
 #include "sim/dst/machine.h"
 #include "sim/harness/experiment.h"
@@ -58,6 +59,20 @@ int calibrate(const calibrate_args& a) {
   if (!m.ok()) {
     std::cerr << "ringchain-sim calibrate: " << m.message() << "\n";
     return 1;
+  }
+  if (a.node_probe) {
+    spdlog::set_level(spdlog::level::warn);
+    calibrate::probe_options po;
+    po.dir = a.dir;
+    po.node_binary = a.node_binary;
+    po.progress = o.progress;
+    auto node = calibrate::probe_node(*m, po);
+    if (!node.ok()) {
+      std::cerr << "ringchain-sim calibrate: " << node.message()
+                << " (--no-node-probe leaves the node costs out)\n";
+      return 1;
+    }
+    m->node = std::move(node).value();
   }
   std::ofstream out(a.out);
   out << dst::to_toml(*m);

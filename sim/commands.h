@@ -22,6 +22,12 @@ struct calibrate_args {
   std::string name;
   // Writers at once, up to.
   std::uint32_t writers = 3;
+  // Whether to run the node probe (sim/calibrate/node_probe.h): a cluster
+  // of ringchain-node processes whose phases give the profile's [[node]]
+  // costs.
+  bool node_probe = true;
+  // The ringchain-node the probe launches; empty: the one built here.
+  std::string node_binary;
 };
 // Returns the process exit code.
 int calibrate(const calibrate_args& a);

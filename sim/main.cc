@@ -468,6 +468,11 @@ int main(int argc, char** argv) {
   cal->add_option("--dir", ca.dir, "a directory on the disk to measure (default .)");
   cal->add_option("--name", ca.name, "the profile's name (default: the file's name)");
   cal->add_option("--writers", ca.writers, "writers at once, up to (default 3)");
+  bool no_node_probe = false;
+  cal->add_flag("--no-node-probe", no_node_probe,
+                "skip the cluster of node processes that measures the node's own phases");
+  cal->add_option("--node-binary", ca.node_binary,
+                  "the ringchain-node the node probe launches (default: the one built here)");
   commands::validate_args va;
   auto* val = app.add_subcommand(
       "validate", "run an experiment on processes and in the simulator, and compare");
@@ -486,7 +491,10 @@ int main(int argc, char** argv) {
   val->add_option("--rate", va.rate_tps,
                   "every cell's offered load in tx/s, in place of the experiment's");
   CLI11_PARSE(app, argc, argv);
-  if (cal->parsed()) return commands::calibrate(ca);
+  if (cal->parsed()) {
+    ca.node_probe = !no_node_probe;
+    return commands::calibrate(ca);
+  }
   if (val->parsed()) return commands::validate(va);
   if (d->parsed()) {
     da.seed_given = seed_option->count() > 0;

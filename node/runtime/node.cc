@@ -50,7 +50,14 @@ node::node(const node_config& cfg, const node_env& env)
       tick_timer_([this] { on_tick(); }),
       flush_timer_([this] { on_flush_timer(); }) {}
 
-node::~node() = default;
+node::~node() {
+  // The snapshot parts hold the ledger (an export under way ends in the
+  // snapshots' destructor), and members go in reverse order of
+  // declaration, the ledger before them: they go first.
+  sender_.reset();
+  receiver_.reset();
+  snapshots_.reset();
+}
 
 base::result<std::unique_ptr<node>> node::open(const node_config& cfg, const node_env& env) {
   std::unique_ptr<node> n(new node(cfg, env));

@@ -20,6 +20,7 @@ base::status set_profiles(const harness::cell& c, bool colocated, options* o) {
     if (!m.ok()) return m.to_status();
     machine = std::move(m).value();
     o->cpu = machine->cpu;
+    o->cpu.node = machine->node_for(c.io);
   }
   if (!c.network.empty() || !machine) {
     auto network = find_network_profile(c.network.empty() ? "same_rack" : c.network);

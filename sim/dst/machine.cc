@@ -33,6 +33,24 @@ const cpu_key cpu_keys[] = {
      "wall time / CPU time of a short burst of work after a wake-up"},
 };
 
+// The [[node]] keys, as cpu_keys.
+struct node_key {
+  const char* name;
+  double node_costs::*field;
+  const char* comment;
+};
+
+const node_key node_keys[] = {
+    {"build_us", &node_costs::build_us, "the leader's build, per block"},
+    {"build_tx_us", &node_costs::build_tx_us, "... and per transaction"},
+    {"append_us", &node_costs::append_us, "a follower's append before its write, per block"},
+    {"append_tx_us", &node_costs::append_tx_us, "... and per transaction"},
+    {"apply_us", &node_costs::apply_us, "the apply, per block"},
+    {"apply_tx_us", &node_costs::apply_tx_us, "... and per transaction"},
+    {"message_us", &node_costs::message_us, "a consensus message, sender and receiver"},
+    {"message_kib_us", &node_costs::message_kib_us, "... and per KiB"},
+};
+
 std::string number(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f", v);
@@ -124,7 +142,33 @@ base::status read_disk(const toml::array& a, std::vector<disk_sample>* out) {
   return {};
 }
 
+base::status read_node(const toml::array& a, std::vector<node_costs>* out) {
+  for (const toml::node& n : a) {
+    const toml::table* t = n.as_table();
+    if (t == nullptr) return base::fail("node: expected an array of tables ([[node]])");
+    node_costs c;
+    c.io = (*t)["io"].value_or(std::string());
+    if (c.io != "uring" && c.io != "epoll") return base::fail("node.io: must be uring or epoll");
+    double blocks = 0;
+    if (base::status s = read_number(*t, "node.", "blocks", &blocks); !s.ok()) return s;
+    if (blocks < 1) return base::fail("node.blocks: expected at least 1");
+    c.blocks = static_cast<std::uint32_t>(std::min(blocks, 1e9));
+    for (const node_key& k : node_keys) {
+      if (base::status s = read_number(*t, "node.", k.name, &(c.*k.field)); !s.ok()) return s;
+    }
+    out->push_back(c);
+  }
+  return {};
+}
+
 }  // namespace
+
+node_costs machine_profile::node_for(const std::string& io) const {
+  for (const node_costs& c : node) {
+    if (c.io == io) return c;
+  }
+  return {};
+}
 
 std::uint32_t machine_profile::writers_max() const {
   std::uint32_t w = 1;
@@ -211,6 +255,16 @@ std::string to_toml(const machine_profile& m) {
       << "\np99_us = " << number(d.p99_us) << "\nmean_us = " << number(d.mean_us)
       << "\nquantiles_us = " << numbers(d.quantiles_us) << "\n";
   }
+  if (!m.node.empty()) {
+    o << "\n# The node's own phases, fitted from a cluster of its processes on this\n"
+         "# machine: microseconds per block and per transaction of the block.\n";
+  }
+  for (const node_costs& c : m.node) {
+    o << "[[node]]\nio = " << quoted(c.io) << "\nblocks = " << c.blocks << "\n";
+    for (const node_key& k : node_keys) {
+      o << k.name << " = " << number(c.*k.field) << "  # " << k.comment << "\n";
+    }
+  }
   return o.str();
 }
 
@@ -236,6 +290,11 @@ base::result<machine_profile> parse_machine(const std::string& text) {
   if (s.ok()) s = read_number(*net, "network.", "rtt_p99_us", &m.rtt_p99_us);
   if (s.ok()) s = read_number(*net, "network.", "gbit_per_s", &m.gbit_per_s);
   if (s.ok()) s = read_disk(*disk, &m.disk);
+  if (const toml::array* node = t["node"].as_array(); s.ok() && node != nullptr) {
+    s = read_node(*node, &m.node);
+  } else if (s.ok() && t.contains("node")) {
+    s = base::fail("node: expected an array of tables ([[node]])");
+  }
   if (!s.ok()) return base::fail(s.message());
   return m;
 }

@@ -28,6 +28,11 @@
 //   bytes = 4096
 //   p50_us, p90_us, p99_us, mean_us
 //   quantiles_us = [...]  # at model.h's quantile_points
+//   [[node]]              # optional: one per io backend (node_costs)
+//   io = "uring"
+//   blocks = 120
+//   build_us, build_tx_us, append_us, append_tx_us, apply_us, apply_tx_us,
+//   message_us, message_kib_us
 #pragma once
 
 #include <cstdint>
@@ -39,6 +44,33 @@
 #include "sim/dst/model.h"
 
 namespace ringchain::dst {
+
+// What the node's own phases cost on this machine, fitted from a cluster
+// of its processes (calibrate's node probe, sim/calibrate/node_probe.h),
+// for one io backend: what the per-function CPU figures leave out
+// (allocations, copies, cache misses, TLS, the kernel's socket path, a
+// timer's lateness). Each is a line in the block's transactions: per block
+// plus per transaction, in microseconds.
+struct node_costs {
+  // The backend the probe ran: "uring" or "epoll".
+  std::string io = "uring";
+  // Blocks the fit drew on (0: no node costs; the CPU figures apply).
+  std::uint32_t blocks = 0;
+  // The leader's build: its round's start until its write is handed to
+  // storage (the budget's build phase).
+  double build_us = 0, build_tx_us = 0;
+  // A follower's append: its arrival until its write is handed to
+  // storage (the follower's receive-to-durable time less its disk's).
+  double append_us = 0, append_tx_us = 0;
+  // The apply: commit until applied to the ledger.
+  double apply_us = 0, apply_tx_us = 0;
+  // A consensus message, sender and receiver together (the network phase
+  // less the loopback round trip and the bytes' time on the wire, over an
+  // append and its acknowledgement), and per KiB of it.
+  double message_us = 0, message_kib_us = 0;
+  // Whether there are node costs.
+  bool on() const { return blocks > 0; }
+};
 
 // CPU time of the work a node does, measured on one core for
 // transactions of tx_bytes. A profile with cores == 0 simulates no CPU
@@ -64,6 +96,10 @@ struct cpu_profile {
   latency wakeup;
   // How many times its CPU time a short burst of work takes (at least 1).
   double stretch = 1;
+  // The node's own phases for the cell's io backend, when calibration
+  // measured them: they replace the per-function figures for building,
+  // checking an append, applying and messages.
+  node_costs node;
   // Whether CPU time is simulated.
   bool on() const { return cores > 0; }
 };
@@ -97,6 +133,8 @@ struct machine_profile {
   double rtt_p50_us = 0, rtt_p99_us = 0, gbit_per_s = 0;
   // Write + barrier latency, by writers and size.
   std::vector<disk_sample> disk;
+  // The node's own phases, by io backend (none when not measured).
+  std::vector<node_costs> node;
 
   // The most writers measured at once.
   std::uint32_t writers_max() const;
@@ -112,6 +150,8 @@ struct machine_profile {
   std::uint32_t disk_parallelism(const std::string& io) const;
   // The network: one-way delay half the measured round trip.
   network_profile network() const;
+  // The node costs measured through `io` (off when none were).
+  node_costs node_for(const std::string& io) const;
 };
 
 // The profile as a commented TOML file.

@@ -99,10 +99,20 @@ void sim_cpu::observe(std::uint32_t slot) {
   // A leader's log grows by its own proposals: blocks it built (hashes,
   // Merkle tree, encoding). A follower's grows by appends, charged when
   // they arrived.
+  // With node costs, a block's build is the fitted line of the node's own
+  // build phase.
+  const node_costs& node = profile_.node;
   if (leader) {
     for (std::uint64_t i = w.last_index + 1; i <= last; ++i) {
-      spend(slot, per_tx(profile_.sha256_us + profile_.merkle_us + profile_.encode_us,
-                         block_txs(log.at(i))));
+      const core::entry& e = log.at(i);
+      if (node.on()) {
+        if (e.type() == raftpb::ENTRY_NORMAL && !e.data().empty()) {
+          spend(slot, per_block(node.build_us, node.build_tx_us, block_txs(e)));
+        }
+      } else {
+        spend(slot,
+              per_tx(profile_.sha256_us + profile_.merkle_us + profile_.encode_us, block_txs(e)));
+      }
     }
   }
   w.last_index = last;
@@ -114,14 +124,17 @@ void sim_cpu::observe(std::uint32_t slot) {
   while (w.height < height && w.applied < log.last_index()) {
     const core::entry& e = log.at(++w.applied);
     if (e.type() != raftpb::ENTRY_NORMAL || e.data().empty()) continue;
-    spend(slot, per_tx(apply_us, block_txs(e)));
+    spend(slot, node.on() ? per_block(node.apply_us, node.apply_tx_us, block_txs(e))
+                          : per_tx(apply_us, block_txs(e)));
     ++w.height;
   }
 }
 
 time_ns sim_cpu::message_half(std::uint64_t bytes) const {
-  const double us =
-      profile_.message_us + static_cast<double>(bytes) / 1024.0 * profile_.message_kib_us;
+  const bool node = profile_.node.on();
+  const double us = (node ? profile_.node.message_us : profile_.message_us) +
+                    static_cast<double>(bytes) / 1024.0 *
+                        (node ? profile_.node.message_kib_us : profile_.message_kib_us);
   return static_cast<time_ns>(us * 500.0);
 }
 
@@ -134,8 +147,16 @@ void sim_cpu::received(std::uint32_t slot, const core::message& m) {
   time_ns ns = message_half(m.ByteSizeLong());
   // An append's blocks are decoded and checked (hashes, Merkle root)
   // before the core takes them (chain_index::check_append).
+  // With node costs: the fitted line of a follower's append.
+  const node_costs& node = profile_.node;
   const double check_us = profile_.decode_us + profile_.sha256_us + profile_.merkle_us;
-  for (const core::entry& e : m.entries()) ns += per_tx(check_us, block_txs(e));
+  for (const core::entry& e : m.entries()) {
+    if (!node.on()) {
+      ns += per_tx(check_us, block_txs(e));
+    } else if (e.type() == raftpb::ENTRY_NORMAL && !e.data().empty()) {
+      ns += per_block(node.append_us, node.append_tx_us, block_txs(e));
+    }
+  }
   spend(slot, ns);
 }
 

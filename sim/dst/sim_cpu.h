@@ -105,6 +105,11 @@ class sim_cpu {
   time_ns per_tx(double us, std::uint64_t txs) const {
     return static_cast<time_ns>(us * 1000.0 * static_cast<double>(txs));
   }
+  // A line's cost in nanoseconds: `us` per block plus `tx_us` per
+  // transaction.
+  time_ns per_block(double us, double tx_us, std::uint64_t txs) const {
+    return static_cast<time_ns>(us * 1000.0) + per_tx(tx_us, txs);
+  }
   // The time `cpu_ns` of work takes on a loaded machine.
   time_ns stretched(time_ns cpu_ns) const {
     return static_cast<time_ns>(static_cast<double>(cpu_ns) * profile_.stretch);

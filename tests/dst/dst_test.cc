@@ -7,6 +7,7 @@
 
 #include <set>
 
+#include "sim/dst/experiment.h"
 #include "sim/dst/machine.h"
 #include "sim/dst/sim_cpu.h"
 
@@ -415,6 +416,80 @@ INSTANTIATE_TEST_SUITE_P(Found, RegressionSeed,
                            return "seed" + std::to_string(p.param.seed) + "_" +
                                   std::to_string(p.param.nodes) + "nodes";
                          });
+
+// A profile's node costs survive its file, by backend; a backend the probe
+// did not run has none, and a bad backend is refused with the key named.
+TEST(Dst, NodeCostsRoundTripThroughTheProfileFile) {
+  machine_profile m;
+  m.name = "probe";
+  m.cpu.cores = 2;
+  m.cpu.wakeup.quantiles_us.assign(quantile_count, 5.0);
+  m.disk = {{"uring", 1, 65536, 90, 95, 99, 91, std::vector<double>(quantile_count, 90.0)}};
+  node_costs n;
+  n.io = "epoll";
+  n.blocks = 60;
+  n.build_us = 97.5;
+  n.build_tx_us = 2.75;
+  n.append_us = 170;
+  n.apply_tx_us = 4.125;
+  n.message_us = 300;
+  n.message_kib_us = 6;
+  m.node = {n};
+  const auto back = parse_machine(to_toml(m));
+  ASSERT_TRUE(back.ok()) << back.message();
+  const node_costs epoll = back->node_for("epoll");
+  EXPECT_TRUE(epoll.on());
+  EXPECT_EQ(epoll.blocks, 60u);
+  EXPECT_DOUBLE_EQ(epoll.build_us, 97.5);
+  EXPECT_DOUBLE_EQ(epoll.build_tx_us, 2.75);
+  EXPECT_DOUBLE_EQ(epoll.append_us, 170);
+  EXPECT_DOUBLE_EQ(epoll.apply_tx_us, 4.125);
+  EXPECT_DOUBLE_EQ(epoll.message_us, 300);
+  EXPECT_DOUBLE_EQ(epoll.message_kib_us, 6);
+  EXPECT_FALSE(back->node_for("uring").on());
+  std::string bad = to_toml(m);
+  bad.replace(bad.find("io = \"epoll\""), 12, "io = \"poll\"");
+  EXPECT_EQ(parse_machine(bad).message(), "node.io: must be uring or epoll");
+}
+
+// With node costs, a message costs the node's fitted figure, not the
+// per-function one.
+TEST(Dst, NodeCostsPriceMessages) {
+  event_queue q(1);
+  cpu_profile p;
+  p.cores = 1;
+  p.message_us = 2;
+  core::message m;
+  m.set_type(raftpb::MSG_HEARTBEAT);
+  sim_cpu plain(q, 1, p);
+  plain.sent(0, m);
+  p.node.blocks = 1;
+  p.node.message_us = 200;
+  sim_cpu fitted(q, 1, p);
+  fitted.sent(0, m);
+  EXPECT_NEAR(static_cast<double>(plain.use(0).loop_ns), 1'000, 50) << "half of 2 us";
+  EXPECT_NEAR(static_cast<double>(fitted.use(0).loop_ns), 100'000, 500) << "half of 200 us";
+}
+
+// A node shut down while it exports a snapshot ends the export before its
+// ledger goes. It once ended it after, on a destroyed ledger: a double free
+// at the end of this cell (a validate run of the quickstart's epoll per_tx
+// cell, with a calibrated profile, whose loaded nodes stop mid-export).
+TEST(Dst, ANodeStoppedDuringASnapshotExportShutsDownCleanly) {
+  spdlog::set_level(spdlog::level::off);
+  harness::cell c;
+  c.nodes = 3;
+  c.io = "epoll";
+  c.persistence = "per_tx";
+  c.rate_tps = 4000;
+  c.machine = RINGCHAIN_TESTDATA "/machine-with-node-costs.toml";
+  c.label = "io=epoll persistence=per_tx";
+  const auto dir = std::filesystem::temp_directory_path() / "ringchain-dst-tests" / "export";
+  const report::cell_report r = run_cell(c, {1, 4, 2001, true}, dir);
+  EXPECT_EQ(r.error, "");
+  EXPECT_GT(r.blocks.size(), 10u);
+  std::filesystem::remove_all(dir);
+}
 
 }  // namespace
 }  // namespace ringchain::dst

@@ -1,0 +1,95 @@
+// The node probe's fit: lines through the medians of a light and a heavy
+// run, residuals against the profile's disk and network.
+#include "sim/calibrate/node_probe.h"
+
+#include <gtest/gtest.h>
+
+namespace ringchain::calibrate {
+namespace {
+
+dst::machine_profile machine() {
+  dst::machine_profile m;
+  m.rtt_p50_us = 50;
+  m.gbit_per_s = 8;  // a byte a nanosecond: 1,024 bytes take 1.024 us
+  m.disk = {{"uring", 2, 65536, 200, 0, 0, 200, {}},
+            {"uring", 1, 65536, 100, 0, 0, 100, {}},
+            {"uring", 2, 512, 150, 0, 0, 150, {}}};
+  return m;
+}
+
+// A run of `blocks` blocks of `txs` transactions each (plus one slow block
+// the medians ignore), timed by the lines the test expects back.
+report::cell_report run(std::uint64_t txs, int blocks) {
+  report::cell_report c;
+  c.label = "probe " + std::to_string(txs);
+  for (int i = 0; i <= blocks; ++i) {
+    const bool slow = i == blocks;
+    report::block_record b;
+    b.txs = txs;
+    b.bytes = txs * 256;
+    b.round_start_us = 1'000'000;
+    b.write_submitted_us = b.round_start_us + 100 + 2 * txs + (slow ? 50'000 : 0);
+    b.committed_us = 2'000'000;
+    b.applied_us = b.committed_us + 40 + 3 * txs;
+    const double kib = static_cast<double>(b.bytes) / 1024;
+    // persist: the disk's 200 us (2 writers, 64 KiB) + 300 + 1/tx.
+    const auto persist = static_cast<std::uint64_t>(200 + 300 + txs);
+    // network: round trip + the wire + two messages of 70 us + 5 us/KiB.
+    const auto network =
+        static_cast<std::uint64_t>(50 + static_cast<double>(b.bytes) / 1000 + 140 + 5 * kib + 0.5);
+    b.followers.push_back({2, 3'000'000, 3'000'000 + network + persist, persist});
+    b.followers.push_back({3, 3'000'000, 0, 0});  // never acknowledged: left out
+    c.blocks.push_back(b);
+  }
+  return c;
+}
+
+TEST(node_probe, lines_come_back_from_a_light_and_a_heavy_run) {
+  const auto fit = fit_node_costs({run(60, 20), run(240, 20)}, machine(), "uring", 2);
+  ASSERT_TRUE(fit.ok()) << fit.message();
+  EXPECT_EQ(fit->io, "uring");
+  EXPECT_EQ(fit->blocks, 42u);
+  EXPECT_NEAR(fit->build_us, 100, 1e-6);
+  EXPECT_NEAR(fit->build_tx_us, 2, 1e-6);
+  EXPECT_NEAR(fit->apply_us, 40, 1e-6);
+  EXPECT_NEAR(fit->apply_tx_us, 3, 1e-6);
+  EXPECT_NEAR(fit->append_us, 300, 1e-6);
+  EXPECT_NEAR(fit->append_tx_us, 1, 1e-6);
+  EXPECT_NEAR(fit->message_us, 70, 1.0);
+  EXPECT_NEAR(fit->message_kib_us, 5, 0.05);
+}
+
+TEST(node_probe, one_load_cannot_make_a_line) {
+  const auto fit = fit_node_costs({run(60, 20)}, machine(), "uring", 2);
+  ASSERT_FALSE(fit.ok());
+  EXPECT_NE(fit.message().find("two loads"), std::string::npos) << fit.message();
+}
+
+TEST(node_probe, a_failed_run_is_named) {
+  report::cell_report bad = run(240, 5);
+  bad.error = "node 1 did not start";
+  const auto fit = fit_node_costs({run(60, 5), bad}, machine(), "uring", 2);
+  ASSERT_FALSE(fit.ok());
+  EXPECT_NE(fit.message().find("node 1 did not start"), std::string::npos) << fit.message();
+}
+
+TEST(node_probe, costs_are_never_negative) {
+  // Phases shorter than the disk and the network alone: residuals below
+  // zero become zero, not a negative cost.
+  report::cell_report light = run(60, 5), heavy = run(240, 5);
+  for (report::cell_report* c : {&light, &heavy}) {
+    for (report::block_record& b : c->blocks) {
+      b.followers[0].persist_us = 10;
+      b.followers[0].acked_us = b.followers[0].sent_us + 20;
+    }
+  }
+  const auto fit = fit_node_costs({light, heavy}, machine(), "uring", 2);
+  ASSERT_TRUE(fit.ok()) << fit.message();
+  EXPECT_EQ(fit->append_us, 0);
+  EXPECT_EQ(fit->append_tx_us, 0);
+  EXPECT_EQ(fit->message_us, 0);
+  EXPECT_EQ(fit->message_kib_us, 0);
+}
+
+}  // namespace
+}  // namespace ringchain::calibrate
