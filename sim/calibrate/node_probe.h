@@ -50,7 +50,7 @@ struct probe_options {
   // rounds.
   std::vector<std::uint32_t> rates_tps = {600, 2400};
   // Seconds of each run's measured window, after a second of warm-up.
-  double duration_s = 3;
+  double duration_s = 6;
   // Called with a line for each run and fit.
   std::function<void(const std::string&)> progress;
 };
