@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -13,6 +14,7 @@
 #include "sim/calibrate/node_probe.h"
 #include "sim/dst/experiment.h"
 #include "sim/dst/machine.h"
+#include "sim/harness/capacity.h"
 #include "sim/harness/experiment.h"
 #include "sim/report/validation.h"
 
@@ -138,6 +140,88 @@ void run_both(const harness::experiment& e, const fs::path& machine, const valid
 
 }  // namespace
 
+namespace {
+
+// By cell, its repeats on each side.
+struct repeats_table {
+  std::vector<std::vector<report::cell_report>> sims, measures;
+  // Whether a measured cell failed.
+  bool failed = false;
+};
+
+// `a.repeats` runs of every cell of `e` both ways into `out` (run-<k>/
+// when more than one); the error says which report could not be written.
+// Repeats go round every cell in turn, so that a change in the machine's
+// load reaches every cell alike.
+base::status run_repeats(const harness::experiment& e, const fs::path& machine,
+                         const validate_args& a, const std::optional<report::run_report>& measured,
+                         const fs::path& out, repeats_table* t) {
+  t->sims.assign(e.cells.size(), {});
+  t->measures.assign(e.cells.size(), {});
+  for (int run = 0; run < a.repeats; ++run) {
+    const fs::path dir = a.repeats > 1 ? out / ("run-" + std::to_string(run + 1)) : out;
+    report::run_report sim, processes;
+    run_both(e, machine, a, measured, dir, run, &sim, &processes);
+    for (auto [r, to] : {std::pair{&processes, dir / "processes"}, std::pair{&sim, dir / "sim"}}) {
+      if (base::status s = report::write_reports(*r, to); !s.ok()) return s;
+    }
+    for (std::size_t i = 0; i < e.cells.size(); ++i) {
+      t->sims[i].push_back(sim.cells[i]);
+      t->measures[i].push_back(processes.cells[i]);
+      t->failed = t->failed || !processes.cells[i].error.empty();
+    }
+  }
+  return {};
+}
+
+// Each cell's deadline capacity on processes and in the simulator, found
+// by the experiment's own search (capacity_probe_s windows after half a
+// second of warm-up, from the cell's rate up to capacity_max_tps).
+std::vector<report::capacity_comparison> search_both(const harness::experiment& e,
+                                                     const fs::path& machine,
+                                                     const validate_args& a, const fs::path& out) {
+  std::vector<report::capacity_comparison> found;
+  for (std::size_t i = 0; i < e.cells.size(); ++i) {
+    const harness::cell& c = e.cells[i];
+    harness::experiment once = e;
+    once.warmup_s = 0.5;
+    once.duration_s = e.capacity_probe_s;
+    const fs::path scratch = out / "scratch";
+    std::error_code ec;
+    std::fprintf(stderr, "[capacity %zu/%zu] %s: processes (load average %s)\n", i + 1,
+                 e.cells.size(), c.label.c_str(), load().c_str());
+    const harness::capacity_found measured = harness::find_capacity(
+        [&](std::uint32_t rate) {
+          once.cells = {c};
+          once.cells[0].rate_tps = rate;
+          report::cell_report r =
+              harness::run_cell(once, once.cells[0], {scratch, a.node_binary}, i);
+          fs::remove_all(scratch, ec);
+          std::fprintf(stderr, "  %u tx/s: %s\n", rate,
+                       report::meets_deadline(r) ? "meets the deadline" : "misses it");
+          return r;
+        },
+        c.rate_tps, e.capacity_max_tps, 3);
+    std::fprintf(stderr, "[capacity %zu/%zu] %s: simulator\n", i + 1, e.cells.size(),
+                 c.label.c_str());
+    const harness::capacity_found simulated = harness::find_capacity(
+        [&](std::uint32_t rate) {
+          harness::cell sc = c;
+          sc.machine = machine.string();
+          sc.rate_tps = rate;
+          report::cell_report r = dst::run_cell(
+              sc, {once.warmup_s, once.duration_s, e.seed + c.repetition, true}, scratch);
+          fs::remove_all(scratch, ec);
+          return r;
+        },
+        c.rate_tps, e.capacity_max_tps, 3);
+    found.push_back({c.label, simulated.tps, measured.tps});
+  }
+  return found;
+}
+
+}  // namespace
+
 int validate(const validate_args& a) {
   auto loaded = harness::load_experiment(a.experiment);
   if (!loaded.ok()) {
@@ -179,39 +263,52 @@ int validate(const validate_args& a) {
   }
   const fs::path out = a.out.empty() ? fs::path("runs") / ("validate-" + timestamp()) : a.out;
   fs::create_directories(out);
-  // By cell, its repeats. Repeats go round every cell in turn, so that a
-  // change in the machine's load reaches every cell alike.
-  std::vector<std::vector<report::cell_report>> sims(e.cells.size()), measures(e.cells.size());
+  const fs::path machine = fs::absolute(a.machine);
   const std::string first_load = load();
-  bool failed = false;
-  for (int run = 0; run < a.repeats; ++run) {
-    const fs::path dir = a.repeats > 1 ? out / ("run-" + std::to_string(run + 1)) : out;
-    report::run_report sim, processes;
-    run_both(e, fs::absolute(a.machine), a, measured, dir, run, &sim, &processes);
-    for (auto [r, to] : {std::pair{&processes, dir / "processes"}, std::pair{&sim, dir / "sim"}}) {
-      if (base::status s = report::write_reports(*r, to); !s.ok()) {
+  repeats_table at_rate;
+  if (base::status s = run_repeats(e, machine, a, measured, out, &at_rate); !s.ok()) {
+    std::cerr << "ringchain-sim validate: " << s.message() << "\n";
+    return 1;
+  }
+  const std::string runs = a.repeats > 1
+                               ? std::to_string(a.repeats) + " runs of each cell on processes" +
+                                     (measured ? " (the same measured run each time)" : "") +
+                                     " and in the simulator (a seed each). "
+                               : "";
+  std::string md = "# " + e.name + ": simulated (" + a.machine.string() + ") against measured\n\n" +
+                   runs + "Load average at the start: " + first_load + "\n\n## At " +
+                   (a.rate_tps > 0 ? std::to_string(a.rate_tps) + " tx/s offered (--rate)"
+                                   : std::string("the experiment's offered load")) +
+                   "\n\n" + report::validation_markdown(at_rate.sims, at_rate.measures, 0.15);
+  bool failed = at_rate.failed;
+  // The experiment's own comparison: each cell's capacity, then every cell
+  // at half the lowest measured capacity, where no cell has a backlog.
+  if (e.capacity_search && a.capacity && a.rate_tps == 0 && !measured) {
+    const auto capacities = search_both(e, machine, a, out / "capacity");
+    md += "\n## Deadline capacity\n\n" + report::capacity_markdown(capacities, 0.15);
+    double lowest = 0;
+    for (const auto& c : capacities) {
+      if (c.measured_tps > 0 && (lowest == 0 || c.measured_tps < lowest)) lowest = c.measured_tps;
+    }
+    if (lowest > 0) {
+      const auto equal = static_cast<std::uint32_t>(std::max(1.0, lowest / 2));
+      harness::experiment at_equal = e;
+      for (harness::cell& c : at_equal.cells) c.rate_tps = equal;
+      repeats_table eq;
+      if (base::status s = run_repeats(at_equal, machine, a, measured, out / "equal-load", &eq);
+          !s.ok()) {
         std::cerr << "ringchain-sim validate: " << s.message() << "\n";
         return 1;
       }
-    }
-    for (std::size_t i = 0; i < e.cells.size(); ++i) {
-      sims[i].push_back(sim.cells[i]);
-      measures[i].push_back(processes.cells[i]);
-      failed = failed || !processes.cells[i].error.empty();
+      md += "\n## At equal load: " + std::to_string(equal) +
+            " tx/s, half the lowest measured capacity\n\n" +
+            report::validation_markdown(eq.sims, eq.measures, 0.15);
+      failed = failed || eq.failed;
     }
   }
-  const std::string md =
-      "# " + e.name + ": simulated (" + a.machine.string() + ") against measured\n\n" +
-      (a.rate_tps > 0 ? "Every cell at " + std::to_string(a.rate_tps) + " tx/s offered. " : "") +
-      (a.repeats > 1 ? std::to_string(a.repeats) + " runs of each cell on processes" +
-                           (measured ? " (the same measured run each time)" : "") +
-                           " and in the simulator (a seed each). "
-                     : "") +
-      "Load average at the start: " + first_load + "; at the end: " + load() + "\n\n" +
-      report::validation_markdown(sims, measures, 0.15);
+  md += "\nLoad average at the end: " + load() + "\n";
   std::ofstream(out / "validation.md") << md;
-  std::cout << md << "\nReports: " << fs::absolute(out).string()
-            << (a.repeats > 1 ? "/run-*/{processes,sim}\n" : "/{processes,sim}\n");
+  std::cout << md << "\nReports: " << fs::absolute(out).string() << "\n";
   return failed ? 1 : 0;
 }
 

@@ -54,6 +54,10 @@ struct validate_args {
   // Every cell's offered load, tx/s, in place of the experiment's; 0:
   // the experiment's.
   std::uint32_t rate_tps = 0;
+  // With an experiment that searches capacities (capacity_search = true)
+  // and neither rate_tps nor `measured`: each cell's deadline capacity on
+  // both sides, then every cell at half the lowest measured capacity.
+  bool capacity = true;
 };
 // Returns the process exit code: 0 when every cell ran (whatever the
 // errors), 1 when a cell failed, 2 for bad arguments.

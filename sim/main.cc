@@ -490,12 +490,18 @@ int main(int argc, char** argv) {
                   "runs of each cell on each side; medians are compared (default 3)");
   val->add_option("--rate", va.rate_tps,
                   "every cell's offered load in tx/s, in place of the experiment's");
+  bool no_capacity = false;
+  val->add_flag("--no-capacity", no_capacity,
+                "skip the capacity search and the equal-load runs of a capacity_search experiment");
   CLI11_PARSE(app, argc, argv);
   if (cal->parsed()) {
     ca.node_probe = !no_node_probe;
     return commands::calibrate(ca);
   }
-  if (val->parsed()) return commands::validate(va);
+  if (val->parsed()) {
+    va.capacity = !no_capacity;
+    return commands::validate(va);
+  }
   if (d->parsed()) {
     da.seed_given = seed_option->count() > 0;
     dopt.work_dir = work_dir;

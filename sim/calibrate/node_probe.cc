@@ -81,14 +81,14 @@ double disk_p50_us(const dst::machine_profile& m, const std::string& io, std::ui
 base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_report>& runs,
                                              const dst::machine_profile& m, const std::string& io,
                                              std::uint32_t followers) {
-  std::vector<points> build, append, apply, message;
+  std::vector<points> build, write, apply, message;
   std::uint32_t blocks = 0;
   // Microseconds per byte on the wire.
   const double wire_us_per_byte = m.gbit_per_s > 0 ? 8.0 / (m.gbit_per_s * 1000.0) : 0;
   for (const report::cell_report& run : runs) {
     if (!run.error.empty()) return base::fail("probe run " + run.label + ": " + run.error);
     build.emplace_back();
-    append.emplace_back();
+    write.emplace_back();
     apply.emplace_back();
     message.emplace_back();
     for (const report::block_record& b : run.blocks) {
@@ -106,7 +106,8 @@ base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_repo
       const double disk = disk_p50_us(m, io, followers, b.bytes);
       for (const report::block_record::follower& f : b.followers) {
         if (f.sent_us == 0 || f.acked_us < f.sent_us + f.persist_us) continue;
-        append.back().emplace_back(txs, static_cast<double>(f.persist_us) - disk);
+        write.back().emplace_back(static_cast<double>(b.bytes) / 1024.0,
+                                  static_cast<double>(f.persist_us) - disk);
         const double network = static_cast<double>(f.acked_us - f.sent_us - f.persist_us) -
                                m.rtt_p50_us - wire_us_per_byte * static_cast<double>(b.bytes);
         message.back().emplace_back(static_cast<double>(b.bytes) / 1024.0, network);
@@ -123,12 +124,12 @@ base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_repo
   dst::node_costs c;
   c.io = io;
   c.blocks = blocks;
-  const line b = through_medians(build), ap = through_medians(append), ay = through_medians(apply),
+  const line b = through_medians(build), wr = through_medians(write), ay = through_medians(apply),
              ms = through_medians(message);
   c.build_us = b.at_zero;
   c.build_tx_us = b.per_x;
-  c.append_us = ap.at_zero;
-  c.append_tx_us = ap.per_x;
+  c.write_us = wr.at_zero;
+  c.write_kib_us = wr.per_x;
   c.apply_us = ay.at_zero;
   c.apply_tx_us = ay.per_x;
   // Two messages (the append and its acknowledgement) make the network
@@ -176,9 +177,9 @@ base::result<std::vector<dst::node_costs>> probe_node(const dst::machine_profile
     if (o.progress) {
       char line[256];
       std::snprintf(line, sizeof line,
-                    "node %s: build %.0f + %.2f/tx us, append %.0f + %.2f/tx us, apply %.0f + "
+                    "node %s: build %.0f + %.2f/tx us, write %.0f + %.2f/KiB us, apply %.0f + "
                     "%.2f/tx us, message %.0f + %.2f/KiB us",
-                    io.c_str(), n.build_us, n.build_tx_us, n.append_us, n.append_tx_us, n.apply_us,
+                    io.c_str(), n.build_us, n.build_tx_us, n.write_us, n.write_kib_us, n.apply_us,
                     n.apply_tx_us, n.message_us, n.message_kib_us);
       o.progress(line);
     }

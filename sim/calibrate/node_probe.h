@@ -6,9 +6,10 @@
 // (dst::node_costs):
 //
 //   build    round start -> the leader's write handed to storage
-//   append   a follower's receive-to-durable time less its disk's (the
-//            profile's write + fdatasync p50 for the block's size, with
-//            as many writers as followers)
+//   write    a follower's write + barrier (its block log's append until
+//            durable) less its disk's: the profile's write + fdatasync p50
+//            for the block's size, with as many writers as followers; a
+//            line in the write's KiB
 //   apply    commit -> applied on the leader
 //   message  the network phase less the loopback round trip and the
 //            bytes' time on the wire, halved over the append and its

@@ -43,8 +43,8 @@ struct node_key {
 const node_key node_keys[] = {
     {"build_us", &node_costs::build_us, "the leader's build, per block"},
     {"build_tx_us", &node_costs::build_tx_us, "... and per transaction"},
-    {"append_us", &node_costs::append_us, "a follower's append before its write, per block"},
-    {"append_tx_us", &node_costs::append_tx_us, "... and per transaction"},
+    {"write_us", &node_costs::write_us, "a log write beyond the disk's time, per write"},
+    {"write_kib_us", &node_costs::write_kib_us, "... and per KiB"},
     {"apply_us", &node_costs::apply_us, "the apply, per block"},
     {"apply_tx_us", &node_costs::apply_tx_us, "... and per transaction"},
     {"message_us", &node_costs::message_us, "a consensus message, sender and receiver"},

@@ -31,7 +31,7 @@
 //   [[node]]              # optional: one per io backend (node_costs)
 //   io = "uring"
 //   blocks = 120
-//   build_us, build_tx_us, append_us, append_tx_us, apply_us, apply_tx_us,
+//   build_us, build_tx_us, write_us, write_kib_us, apply_us, apply_tx_us,
 //   message_us, message_kib_us
 #pragma once
 
@@ -49,8 +49,9 @@ namespace ringchain::dst {
 // of its processes (calibrate's node probe, sim/calibrate/node_probe.h),
 // for one io backend: what the per-function CPU figures leave out
 // (allocations, copies, cache misses, TLS, the kernel's socket path, a
-// timer's lateness). Each is a line in the block's transactions: per block
-// plus per transaction, in microseconds.
+// timer's lateness). Each is a line: per block plus per transaction (per
+// write plus per KiB for writes, per message plus per KiB for messages),
+// in microseconds.
 struct node_costs {
   // The backend the probe ran: "uring" or "epoll".
   std::string io = "uring";
@@ -59,9 +60,11 @@ struct node_costs {
   // The leader's build: its round's start until its write is handed to
   // storage (the budget's build phase).
   double build_us = 0, build_tx_us = 0;
-  // A follower's append: its arrival until its write is handed to
-  // storage (the follower's receive-to-durable time less its disk's).
-  double append_us = 0, append_tx_us = 0;
+  // A log write's time beyond the disk's: a follower's write + barrier,
+  // from the write handed to its block log until durable, less the
+  // disk's write + fdatasync for that size (queueing behind the loop's
+  // other work, the reactor's submission, io_uring's worker threads).
+  double write_us = 0, write_kib_us = 0;
   // The apply: commit until applied to the ledger.
   double apply_us = 0, apply_tx_us = 0;
   // A consensus message, sender and receiver together (the network phase
@@ -98,7 +101,7 @@ struct cpu_profile {
   double stretch = 1;
   // The node's own phases for the cell's io backend, when calibration
   // measured them: they replace the per-function figures for building,
-  // checking an append, applying and messages.
+  // checking an append, applying and messages, and add to every write.
   node_costs node;
   // Whether CPU time is simulated.
   bool on() const { return cores > 0; }

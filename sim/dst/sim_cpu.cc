@@ -146,18 +146,20 @@ void sim_cpu::received(std::uint32_t slot, const core::message& m) {
   if (!on()) return;
   time_ns ns = message_half(m.ByteSizeLong());
   // An append's blocks are decoded and checked (hashes, Merkle root)
-  // before the core takes them (chain_index::check_append).
-  // With node costs: the fitted line of a follower's append.
-  const node_costs& node = profile_.node;
+  // before the core takes them (chain_index::check_append). The node
+  // costs' message line holds this already: it was fitted on appends.
   const double check_us = profile_.decode_us + profile_.sha256_us + profile_.merkle_us;
-  for (const core::entry& e : m.entries()) {
-    if (!node.on()) {
-      ns += per_tx(check_us, block_txs(e));
-    } else if (e.type() == raftpb::ENTRY_NORMAL && !e.data().empty()) {
-      ns += per_block(node.append_us, node.append_tx_us, block_txs(e));
-    }
+  if (!profile_.node.on()) {
+    for (const core::entry& e : m.entries()) ns += per_tx(check_us, block_txs(e));
   }
   spend(slot, ns);
+}
+
+time_ns sim_cpu::write_extra_ns(std::uint64_t bytes) const {
+  const node_costs& node = profile_.node;
+  if (!on() || !node.on()) return 0;
+  const double us = node.write_us + static_cast<double>(bytes) / 1024.0 * node.write_kib_us;
+  return static_cast<time_ns>(us * 1000.0);
 }
 
 void sim_cpu::submitted(std::uint32_t slot, std::size_t txs) {

@@ -88,6 +88,9 @@ class sim_cpu {
   // Charges the loop for a message received: as sent, plus checking the
   // blocks an append carries.
   void received(std::uint32_t slot, const core::message& m);
+  // What a write of `bytes` takes beyond the disk's time, from the node
+  // costs (0 without them).
+  time_ns write_extra_ns(std::uint64_t bytes) const;
   // Charges the loop for a client's submission of `txs`.
   void submitted(std::uint32_t slot, std::size_t txs);
   // Charges the loop for `ns` of CPU work (stretched by other load).

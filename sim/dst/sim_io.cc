@@ -34,7 +34,7 @@ time_ns sim_disk::duration(const io::file_write& w) {
   return d + static_cast<time_ns>(w.barrier_delay.count()) * chunks;
 }
 
-void sim_disk::start(io::file_write& w, time_ns start, time_ns d) {
+void sim_disk::start(io::file_write& w, time_ns start, time_ns d, time_ns extra) {
   in_flight_.push_back(&w);
   if (!core_.shared_disk.empty()) {
     // The shared disk's first free slot serves the write once free.
@@ -43,6 +43,7 @@ void sim_disk::start(io::file_write& w, time_ns start, time_ns d) {
     *slot = begin + d;
     d = begin + d - start;
   }
+  d += extra;
   core_.events.schedule(slot_, start + d, [this, &w] { complete(w); });
   if (crash_in_next_write_) {
     crash_in_next_write_ = false;
@@ -187,7 +188,7 @@ void sim_reactor::submit(io::file_write& w) {
     return;
   }
   const time_ns start = core_.cpu.now(slot_);
-  disk_.start(w, start, disk_.duration(w));
+  disk_.start(w, start, disk_.duration(w), core_.cpu.write_extra_ns(w.data.size()));
 }
 
 void sim_reactor::run_blocking_writes() {
@@ -197,9 +198,10 @@ void sim_reactor::run_blocking_writes() {
     const time_ns d = disk_.duration(*w);
     const time_ns delays =
         static_cast<time_ns>(w->barrier_delay.count()) * std::max<std::uint32_t>(w->chunks, 1);
+    const time_ns extra = core_.cpu.write_extra_ns(w->data.size());
     const time_ns start = core_.cpu.now(slot_);
-    core_.cpu.block(slot_, d - delays);
-    disk_.start(*w, start, d);
+    core_.cpu.block(slot_, d - delays + extra);
+    disk_.start(*w, start, d, extra);
   }
   blocking_.clear();
 }

@@ -44,9 +44,10 @@ class sim_disk {
   // How long a write takes: the profile's latency for its bytes and
   // barriers (drawn now), plus its barrier_delay per barrier.
   time_ns duration(const io::file_write& w);
-  // Starts a write at `start` that takes `d` (from duration()); it
-  // completes then.
-  void start(io::file_write& w, time_ns start, time_ns d);
+  // Starts a write at `start` that takes `d` on the disk (from
+  // duration()) and `extra` beyond it (the node's own write path, which
+  // holds no place at a shared disk); it completes then.
+  void start(io::file_write& w, time_ns start, time_ns d, time_ns extra = 0);
   // A new incarnation of the node starts: no write in flight, no fault
   // armed.
   void restart();

@@ -147,4 +147,19 @@ std::string validation_markdown(const std::vector<std::vector<cell_report>>& pre
   return out.str() + "### Verdicts\n\n" + verdicts.str();
 }
 
+std::string capacity_markdown(const std::vector<capacity_comparison>& cells, double tolerance) {
+  std::ostringstream out;
+  out << "| cell | simulated tx/s | measured tx/s | error |\n| --- | ---: | ---: | ---: |\n";
+  std::ostringstream verdicts;
+  for (const capacity_comparison& c : cells) {
+    const comparison e = compare("capacity", c.predicted_tps, c.measured_tps);
+    out << "| " << c.label << " | " << fixed(c.predicted_tps, 0) << " | "
+        << fixed(c.measured_tps, 0) << " | " << percent(e) << " |\n";
+    verdicts << "- " << c.label << ": capacity " << percent(e)
+             << (e.has_error && std::fabs(e.error) <= tolerance ? ": within " : ": NOT within ")
+             << fixed(100 * tolerance, 0) << "%\n";
+  }
+  return out.str() + "\n" + verdicts.str();
+}
+
 }  // namespace ringchain::report

@@ -59,4 +59,17 @@ std::string validation_markdown(const std::vector<std::vector<cell_report>>& pre
                                 const std::vector<std::vector<cell_report>>& measured,
                                 double tolerance);
 
+// A cell's deadline capacity, simulated and measured (tx/s; 0: even the
+// lowest rate tried missed the deadline).
+struct capacity_comparison {
+  // The cell's label.
+  std::string label;
+  // The simulator's capacity and the processes'.
+  double predicted_tps = 0, measured_tps = 0;
+};
+
+// Markdown: a table of capacities with the error of each, then a line per
+// cell saying whether it is within `tolerance`.
+std::string capacity_markdown(const std::vector<capacity_comparison>& cells, double tolerance);
+
 }  // namespace ringchain::report

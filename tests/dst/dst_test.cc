@@ -430,7 +430,7 @@ TEST(Dst, NodeCostsRoundTripThroughTheProfileFile) {
   n.blocks = 60;
   n.build_us = 97.5;
   n.build_tx_us = 2.75;
-  n.append_us = 170;
+  n.write_us = 170;
   n.apply_tx_us = 4.125;
   n.message_us = 300;
   n.message_kib_us = 6;
@@ -442,7 +442,7 @@ TEST(Dst, NodeCostsRoundTripThroughTheProfileFile) {
   EXPECT_EQ(epoll.blocks, 60u);
   EXPECT_DOUBLE_EQ(epoll.build_us, 97.5);
   EXPECT_DOUBLE_EQ(epoll.build_tx_us, 2.75);
-  EXPECT_DOUBLE_EQ(epoll.append_us, 170);
+  EXPECT_DOUBLE_EQ(epoll.write_us, 170);
   EXPECT_DOUBLE_EQ(epoll.apply_tx_us, 4.125);
   EXPECT_DOUBLE_EQ(epoll.message_us, 300);
   EXPECT_DOUBLE_EQ(epoll.message_kib_us, 6);

@@ -32,8 +32,8 @@ report::cell_report run(std::uint64_t txs, int blocks) {
     b.committed_us = 2'000'000;
     b.applied_us = b.committed_us + 40 + 3 * txs;
     const double kib = static_cast<double>(b.bytes) / 1024;
-    // persist: the disk's 200 us (2 writers, 64 KiB) + 300 + 1/tx.
-    const auto persist = static_cast<std::uint64_t>(200 + 300 + txs);
+    // persist: the disk's 200 us (2 writers, 64 KiB) + 300 + 4/KiB.
+    const auto persist = static_cast<std::uint64_t>(200 + 300 + 4 * kib);
     // network: round trip + the wire + two messages of 70 us + 5 us/KiB.
     const auto network =
         static_cast<std::uint64_t>(50 + static_cast<double>(b.bytes) / 1000 + 140 + 5 * kib + 0.5);
@@ -53,8 +53,8 @@ TEST(node_probe, lines_come_back_from_a_light_and_a_heavy_run) {
   EXPECT_NEAR(fit->build_tx_us, 2, 1e-6);
   EXPECT_NEAR(fit->apply_us, 40, 1e-6);
   EXPECT_NEAR(fit->apply_tx_us, 3, 1e-6);
-  EXPECT_NEAR(fit->append_us, 300, 1e-6);
-  EXPECT_NEAR(fit->append_tx_us, 1, 1e-6);
+  EXPECT_NEAR(fit->write_us, 300, 1e-6);
+  EXPECT_NEAR(fit->write_kib_us, 4, 1e-6);
   EXPECT_NEAR(fit->message_us, 70, 1.0);
   EXPECT_NEAR(fit->message_kib_us, 5, 0.05);
 }
@@ -85,8 +85,8 @@ TEST(node_probe, costs_are_never_negative) {
   }
   const auto fit = fit_node_costs({light, heavy}, machine(), "uring", 2);
   ASSERT_TRUE(fit.ok()) << fit.message();
-  EXPECT_EQ(fit->append_us, 0);
-  EXPECT_EQ(fit->append_tx_us, 0);
+  EXPECT_EQ(fit->write_us, 0);
+  EXPECT_EQ(fit->write_kib_us, 0);
   EXPECT_EQ(fit->message_us, 0);
   EXPECT_EQ(fit->message_kib_us, 0);
 }

@@ -70,5 +70,15 @@ TEST(validation, a_failed_run_is_not_compared) {
   EXPECT_NE(md.find("not compared: measured: node 2 did not start"), std::string::npos) << md;
 }
 
+TEST(validation, capacities_are_compared_cell_by_cell) {
+  const std::string md = capacity_markdown(
+      {{"io=uring", 5200, 5000}, {"io=epoll", 1000, 2000}, {"io=none", 800, 0}}, 0.15);
+  EXPECT_NE(md.find("| io=uring | 5200 | 5000 | +4.0% |"), std::string::npos) << md;
+  EXPECT_NE(md.find("- io=uring: capacity +4.0%: within 15%"), std::string::npos) << md;
+  EXPECT_NE(md.find("- io=epoll: capacity -50.0%: NOT within 15%"), std::string::npos) << md;
+  // A measured capacity of 0 (every probe missed): no error to give.
+  EXPECT_NE(md.find("- io=none: capacity -: NOT within 15%"), std::string::npos) << md;
+}
+
 }  // namespace
 }  // namespace ringchain::report
