@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <map>
 
 #include "sim/harness/experiment.h"
 #include "sim/report/budget.h"
@@ -16,43 +17,64 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Points (x, y) of one run.
-using points = std::vector<std::pair<double, double>>;
+// A block's figure: x (transactions or KiB), y (microseconds), and its
+// size class (blocks of one run and class are alike).
+struct point {
+  double x = 0, y = 0;
+  std::uint64_t size_class = 0;
+};
+// The points of one run.
+using points = std::vector<point>;
 
 // A line y = at_zero + per_x * x.
 struct line {
   double at_zero = 0, per_x = 0;
 };
 
-double median_of(const points& p, bool x) {
+double median_of(const points& p, double point::*field) {
   std::vector<double> v;
   v.reserve(p.size());
-  for (const auto& [px, py] : p) v.push_back(x ? px : py);
+  for (const point& q : p) v.push_back(q.*field);
   return report::percentile(std::move(v), 50);
 }
 
-// The line through the medians of the run of least and of most x (see the
-// top of node_probe.h), never below zero.
-line through_medians(const std::vector<points>& runs) {
-  const points* low = nullptr;
-  const points* high = nullptr;
-  points all;
-  for (const points& p : runs) {
-    if (p.empty()) continue;
-    all.insert(all.end(), p.begin(), p.end());
-    if (low == nullptr || median_of(p, true) < median_of(*low, true)) low = &p;
-    if (high == nullptr || median_of(p, true) > median_of(*high, true)) high = &p;
+// The least-squares line through the medians of each run's size classes
+// (see the top of node_probe.h), never below zero. Medians make it robust
+// to the few blocks a slow barrier or a scheduling delay holds up.
+line fit_line(const std::vector<points>& runs) {
+  std::vector<std::pair<double, double>> medians;
+  for (const points& run : runs) {
+    std::map<std::uint64_t, points> classes;
+    for (const point& q : run) classes[q.size_class].push_back(q);
+    for (const auto& [size_class, p] : classes) {
+      // A class of one or two blocks is a run's edge (its first or last
+      // round), not a size it ran at.
+      if (p.size() < 3 && classes.size() > 1) continue;
+      medians.emplace_back(median_of(p, &point::x), median_of(p, &point::y));
+    }
   }
-  if (all.empty()) return {};
-  const double flat = std::max(0.0, median_of(all, false));
-  if (low == high) return {flat, 0};
-  const double x1 = median_of(*low, true), y1 = median_of(*low, false);
-  const double x2 = median_of(*high, true), y2 = median_of(*high, false);
-  if (x2 - x1 < 1e-9) return {flat, 0};
-  const double slope = (y2 - y1) / (x2 - x1);
+  if (medians.empty()) return {};
+  double sx = 0, sy = 0;
+  for (const auto& [x, y] : medians) {
+    sx += x;
+    sy += y;
+  }
+  const auto n = static_cast<double>(medians.size());
+  const double mx = sx / n, my = sy / n;
+  double sxx = 0, sxy = 0, xx0 = 0, xy0 = 0;
+  for (const auto& [x, y] : medians) {
+    sxx += (x - mx) * (x - mx);
+    sxy += (x - mx) * (y - my);
+    xx0 += x * x;
+    xy0 += x * y;
+  }
+  const double flat = std::max(0.0, my);
+  if (sxx < 1e-9) return {flat, 0};
+  const double slope = sxy / sxx;
   if (slope <= 0) return {flat, 0};
-  const double at_zero = y1 - slope * x1;
-  if (at_zero < 0) return {0, std::max(0.0, y2) / x2};
+  const double at_zero = my - slope * mx;
+  // Below zero at no transactions: the line through the origin instead.
+  if (at_zero < 0) return {0, xx0 > 0 ? std::max(0.0, xy0 / xx0) : 0};
   return {at_zero, slope};
 }
 
@@ -94,23 +116,34 @@ base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_repo
     for (const report::block_record& b : run.blocks) {
       if (b.txs == 0) continue;
       const auto txs = static_cast<double>(b.txs);
+      const std::uint64_t size_class = b.txs / 32;
+      const double kib = static_cast<double>(b.bytes) / 1024.0;
       bool used = false;
       if (b.round_start_us > 0 && b.write_submitted_us >= b.round_start_us) {
-        build.back().emplace_back(txs,
-                                  static_cast<double>(b.write_submitted_us - b.round_start_us));
+        build.back().push_back(
+            {txs, static_cast<double>(b.write_submitted_us - b.round_start_us), size_class});
         used = true;
       }
       if (b.committed_us > 0 && b.applied_us >= b.committed_us) {
-        apply.back().emplace_back(txs, static_cast<double>(b.applied_us - b.committed_us));
+        apply.back().push_back(
+            {txs, static_cast<double>(b.applied_us - b.committed_us), size_class});
       }
       const double disk = disk_p50_us(m, io, followers, b.bytes);
+      // Writes: every follower's. The network: as the budget splits it,
+      // the first acknowledgement's, from the leader's write handed to
+      // storage, less that follower's write.
+      const report::block_record::follower* first = nullptr;
       for (const report::block_record::follower& f : b.followers) {
         if (f.sent_us == 0 || f.acked_us < f.sent_us + f.persist_us) continue;
-        write.back().emplace_back(static_cast<double>(b.bytes) / 1024.0,
-                                  static_cast<double>(f.persist_us) - disk);
-        const double network = static_cast<double>(f.acked_us - f.sent_us - f.persist_us) -
-                               m.rtt_p50_us - wire_us_per_byte * static_cast<double>(b.bytes);
-        message.back().emplace_back(static_cast<double>(b.bytes) / 1024.0, network);
+        write.back().push_back({kib, static_cast<double>(f.persist_us) - disk, size_class});
+        if (first == nullptr || f.acked_us < first->acked_us) first = &f;
+      }
+      if (first != nullptr && b.write_submitted_us > 0 &&
+          first->acked_us >= b.write_submitted_us + first->persist_us) {
+        const double network =
+            static_cast<double>(first->acked_us - b.write_submitted_us - first->persist_us) -
+            m.rtt_p50_us - wire_us_per_byte * static_cast<double>(b.bytes);
+        message.back().push_back({kib, network, size_class});
       }
       if (used) ++blocks;
     }
@@ -118,14 +151,15 @@ base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_repo
   std::size_t with_blocks = 0;
   for (const points& p : build) with_blocks += p.empty() ? 0 : 1;
   if (with_blocks < 2) {
-    return base::fail("the node probe through " + io + " needs traced blocks at two loads, got " +
+    return base::fail("the node probe through " + io +
+                      " needs traced blocks at two loads at least, got " +
                       std::to_string(with_blocks));
   }
   dst::node_costs c;
   c.io = io;
   c.blocks = blocks;
-  const line b = through_medians(build), wr = through_medians(write), ay = through_medians(apply),
-             ms = through_medians(message);
+  const line b = fit_line(build), wr = fit_line(write), ay = fit_line(apply),
+             ms = fit_line(message);
   c.build_us = b.at_zero;
   c.build_tx_us = b.per_x;
   c.write_us = wr.at_zero;

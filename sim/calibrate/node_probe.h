@@ -1,9 +1,9 @@
 // The node probe of `ringchain-sim calibrate`: what the node's own phases
 // cost on this machine, beyond the per-function CPU figures. It runs a
 // 3-node cluster of ringchain-node processes (per_block, for each io
-// backend, at a light and a heavier load), reads the leader's block trace,
-// and fits each phase as a line in the block's transactions
-// (dst::node_costs):
+// backend, at four loads from light to blocks cut full before their round
+// ends), reads the leader's block trace, and fits each phase as a line in
+// the block's transactions or KiB (dst::node_costs):
 //
 //   build    round start -> the leader's write handed to storage
 //   write    a follower's write + barrier (its block log's append until
@@ -11,13 +11,18 @@
 //            for the block's size, with as many writers as followers; a
 //            line in the write's KiB
 //   apply    commit -> applied on the leader
-//   message  the network phase less the loopback round trip and the
+//   message  the network phase (as the budget splits it: the leader's
+//            write handed to storage until the first acknowledgement, less
+//            that follower's write) less the loopback round trip and the
 //            bytes' time on the wire, halved over the append and its
 //            acknowledgement; a line in the append's KiB
 //
-// Each line goes through the medians of the light and the heavy run
-// (robust to the few blocks a slow barrier or a scheduling delay holds
-// up), never below zero.
+// Each line is the least-squares line through the medians of each run's
+// blocks of like size (a run at a load past a block per round has two
+// sizes), never below zero. Medians make it robust to the few blocks a
+// slow barrier or a scheduling delay holds up; several loads keep it from
+// following one load's quirks (a block cut by the round's timer costs more
+// than one cut full by a submission).
 #pragma once
 
 #include <cstdint>
@@ -48,8 +53,8 @@ struct probe_options {
   // The ringchain-node to launch; empty: the one built with this tree.
   std::string node_binary;
   // The offered loads, tx/s: blocks of about a tenth of each in 100 ms
-  // rounds.
-  std::vector<std::uint32_t> rates_tps = {600, 2400};
+  // rounds, at most 256 (3,600: a full block and one of about 100).
+  std::vector<std::uint32_t> rates_tps = {600, 1200, 2400, 3600};
   // Seconds of each run's measured window, after a second of warm-up.
   double duration_s = 6;
   // Called with a line for each run and fit.

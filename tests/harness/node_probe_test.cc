@@ -37,8 +37,12 @@ report::cell_report run(std::uint64_t txs, int blocks) {
     // network: round trip + the wire + two messages of 70 us + 5 us/KiB.
     const auto network =
         static_cast<std::uint64_t>(50 + static_cast<double>(b.bytes) / 1000 + 140 + 5 * kib + 0.5);
-    b.followers.push_back({2, 3'000'000, 3'000'000 + network + persist, persist});
-    b.followers.push_back({3, 3'000'000, 0, 0});  // never acknowledged: left out
+    const std::uint64_t sent = b.write_submitted_us;
+    // A slower follower: its write counts, its network does not (the
+    // budget's network phase is the first acknowledgement's).
+    b.followers.push_back({2, sent, sent + network + persist + 500, persist});
+    b.followers.push_back({3, sent, sent + network + persist, persist});
+    b.followers.push_back({4, sent, 0, 0});  // never acknowledged: left out
     c.blocks.push_back(b);
   }
   return c;
@@ -79,8 +83,10 @@ TEST(node_probe, costs_are_never_negative) {
   report::cell_report light = run(60, 5), heavy = run(240, 5);
   for (report::cell_report* c : {&light, &heavy}) {
     for (report::block_record& b : c->blocks) {
-      b.followers[0].persist_us = 10;
-      b.followers[0].acked_us = b.followers[0].sent_us + 20;
+      for (int f : {0, 1}) {
+        b.followers[f].persist_us = 10;
+        b.followers[f].acked_us = b.followers[f].sent_us + 20;
+      }
     }
   }
   const auto fit = fit_node_costs({light, heavy}, machine(), "uring", 2);
