@@ -37,10 +37,14 @@ time_ns sim_disk::duration(const io::file_write& w) {
 void sim_disk::start(io::file_write& w, time_ns start, time_ns d, time_ns extra) {
   in_flight_.push_back(&w);
   if (!core_.shared_disk.empty()) {
-    // The shared disk's first free slot serves the write once free.
+    // The shared disk's first free slot serves the write once free. Its
+    // barrier delays are the node's own waits (a timer after each
+    // barrier), not the disk's work: the slot is free during them.
+    const time_ns delays =
+        static_cast<time_ns>(w.barrier_delay.count()) * std::max<std::uint32_t>(w.chunks, 1);
     auto slot = std::min_element(core_.shared_disk.begin(), core_.shared_disk.end());
     const time_ns begin = std::max(start, *slot);
-    *slot = begin + d;
+    *slot = begin + (d > delays ? d - delays : 0);
     d = begin + d - start;
   }
   d += extra;
