@@ -231,18 +231,6 @@ struct seed_range {
   std::uint64_t first = 1, last = 1;
 };
 
-fs::path default_work_dir() {
-  // Files of simulated disks are written without barriers and deleted after
-  // each run: memory-backed storage suits them best, when it has room (a
-  // container's /dev/shm may have 64 MiB).
-  struct statvfs st {};
-  if (::access("/dev/shm", W_OK) == 0 && ::statvfs("/dev/shm", &st) == 0 &&
-      static_cast<double>(st.f_bavail) * static_cast<double>(st.f_frsize) > 1e9) {
-    return "/dev/shm/ringchain-dst";
-  }
-  return fs::temp_directory_path() / "ringchain-dst";
-}
-
 // A seed: all of `text` is a number.
 std::optional<std::uint64_t> parse_seed(std::string_view text) {
   std::uint64_t v = 0;
@@ -297,7 +285,7 @@ base::status resolve(const dst_args& a, dst::options& o) {
   if (!a.bug.empty() && !core::parse_planted_bug(a.bug, &o.bug)) {
     return base::fail("unknown bug \"" + a.bug + "\"");
   }
-  if (o.work_dir.empty()) o.work_dir = default_work_dir();
+  if (o.work_dir.empty()) o.work_dir = dst::default_work_dir(1e9);
   std::error_code ec;
   fs::create_directories(o.work_dir, ec);
   if (ec) {

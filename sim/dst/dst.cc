@@ -2,11 +2,23 @@
 // command that replays it.
 #include "sim/dst/dst.h"
 
+#include <sys/statvfs.h>
+#include <unistd.h>
+
 #include "node/base/limits.h"
 #include "node/storage/block_log.h"
 #include "sim/dst/world.h"
 
 namespace ringchain::dst {
+
+std::filesystem::path default_work_dir(double min_free_bytes) {
+  struct statvfs st {};
+  if (::access("/dev/shm", W_OK) == 0 && ::statvfs("/dev/shm", &st) == 0 &&
+      static_cast<double>(st.f_bavail) * static_cast<double>(st.f_frsize) > min_free_bytes) {
+    return "/dev/shm/ringchain-dst";
+  }
+  return std::filesystem::temp_directory_path() / "ringchain-dst";
+}
 
 base::status validate(const options& o) {
   if (o.nodes < 1 || o.nodes > limits::sim_nodes_max) {

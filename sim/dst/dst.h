@@ -171,6 +171,12 @@ struct result {
 // value.
 base::status validate(const options& o);
 
+// Where simulated disks keep their files: /dev/shm/ringchain-dst when
+// /dev/shm has `min_free_bytes` free (the files are written without
+// barriers and deleted after each run, and a container's /dev/shm may have
+// 64 MiB), else ringchain-dst in the system's temporary directory.
+std::filesystem::path default_work_dir(double min_free_bytes);
+
 // Runs one seed; the options must validate.
 result run(const options& o);
 

@@ -52,8 +52,7 @@ base::status set_profiles(const harness::cell& c, bool colocated, options* o) {
 }
 
 // The simulator's options for a cell, or the error that stops it.
-base::result<options> cell_options(const harness::cell& c, const cell_run& timing,
-                                   const fs::path& dir) {
+base::result<options> cell_options(const harness::cell& c, const cell_run& timing) {
   options o;
   o.seed = timing.seed;
   o.nodes = c.nodes;
@@ -76,7 +75,9 @@ base::result<options> cell_options(const harness::cell& c, const cell_run& timin
   o.window_from_s = timing.warmup_s;
   o.window_to_s = timing.warmup_s + timing.duration_s;
   o.check_every_event = false;
-  o.work_dir = dir;
+  // The nodes' files in memory when there is room (the block logs go after
+  // the run; the traces are copied to `dir`).
+  o.work_dir = default_work_dir(4e9);
   o.keep_files = true;
   if (base::status s = validate(o); !s.ok()) return base::fail(s.message());
   return o;
@@ -98,7 +99,7 @@ report::node_resources resources(std::uint64_t id, const result::node_io& w) {
 report::cell_report run_cell(const harness::cell& c, const cell_run& timing, const fs::path& dir) {
   report::cell_report res = harness::start_report(c);
   res.engine = "sim";
-  const base::result<options> o = cell_options(c, timing, dir);
+  const base::result<options> o = cell_options(c, timing);
   if (!o.ok()) {
     res.error = o.message();
     return res;
@@ -113,12 +114,15 @@ report::cell_report run_cell(const harness::cell& c, const cell_run& timing, con
   const std::uint64_t from = static_cast<std::uint64_t>(timing.warmup_s * 1e6);
   const std::uint64_t to = from + static_cast<std::uint64_t>(timing.duration_s * 1e6);
   std::vector<fs::path> traces;
+  std::error_code ec;
   for (std::size_t i = 1; i <= c.nodes; ++i) {
-    const fs::path node_dir = r.dir / ("node" + std::to_string(i));
-    traces.push_back(node_dir / "trace.jsonl");
-    std::error_code ec;
-    fs::remove_all(node_dir / "log", ec);  // the block logs; the traces stay
+    const std::string node = "node" + std::to_string(i);
+    fs::create_directories(dir / node, ec);
+    fs::copy_file(r.dir / node / "trace.jsonl", dir / node / "trace.jsonl",
+                  fs::copy_options::overwrite_existing, ec);
+    traces.push_back(dir / node / "trace.jsonl");
   }
+  fs::remove_all(r.dir, ec);  // the block logs and the rest
   res.blocks = report::read_traces(traces, from, to);
   for (std::size_t i = 0; i < r.window.size(); ++i)
     res.resources.push_back(resources(i + 1, r.window[i]));
