@@ -59,10 +59,7 @@ report::cell_report rerun_cell(const harness::experiment& e, std::size_t i, std:
                                double warmup_s, double seconds, const fs::path& out,
                                const std::string& node_binary) {
   harness::experiment once = e;
-  // Processes start their warm-up once a leader is up; a simulated cluster
-  // elects its first within its first half second, in its warm-up (a short
-  // probe's window would otherwise begin with a round lost to it).
-  once.warmup_s = warmup_s + (e.engine == "sim" ? 0.5 : 0.0);
+  once.warmup_s = warmup_s;
   once.duration_s = seconds;
   once.cells = {e.cells[i]};
   once.cells[0].rate_tps = rate_tps;
@@ -84,7 +81,13 @@ void search_capacities(const harness::experiment& e, report::run_report& r, cons
     std::fprintf(stderr, "[capacity %zu/%zu] %s\n", i + 1, e.cells.size(), c.label.c_str());
     const harness::capacity_found found = harness::find_capacity(
         [&](std::uint32_t rate) {
-          report::cell_report p = rerun_cell(e, i, rate, 0.5, e.capacity_probe_s, out, node_binary);
+          // Processes start their warm-up once a leader is up; a simulated
+          // cluster elects its first within its first half second, in its
+          // warm-up (a short probe's window would otherwise begin with a
+          // round lost to it).
+          const double warmup = e.engine == "sim" ? 1.0 : 0.5;
+          report::cell_report p =
+              rerun_cell(e, i, rate, warmup, e.capacity_probe_s, out, node_binary);
           std::fprintf(stderr, "  %u tx/s offered: %s\n", rate,
                        report::meets_deadline(p) ? "meets the deadline" : "misses it");
           return p;

@@ -97,6 +97,11 @@ struct options {
   // Experiment mode: run this many simulated seconds and stop, with no
   // liveness phase (0: the two phases above).
   double run_for_s = 0;
+  // Whether nodes keep their index of transaction hashes (lookups).
+  // Sweeps keep it, so that crashes and snapshot installs exercise it;
+  // experiments drop it: nothing looks transactions up there, and a
+  // hundred nodes' indexes cost more host time than the rest of their work.
+  bool tx_index = true;
   // Run the log checkers after every event (else every 100 ms).
   bool check_every_event = true;
   // Experiments: the measured window, in simulated seconds, over which

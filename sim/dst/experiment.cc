@@ -78,6 +78,7 @@ base::result<options> cell_options(const harness::cell& c, const cell_run& timin
   // The nodes' files in memory when there is room (the block logs go after
   // the run; the traces are copied to `dir`).
   o.work_dir = default_work_dir(4e9);
+  o.tx_index = false;
   o.keep_files = true;
   if (base::status s = validate(o); !s.ok()) return base::fail(s.message());
   return o;
@@ -108,7 +109,8 @@ report::cell_report run_cell(const harness::cell& c, const cell_run& timing, con
   const result r = dst::run(*o);
   if (!r.ok) {
     res.error = "simulation checker fired at " + std::to_string(r.violation_at_s) +
-                " s: " + r.violation + " (replay: " + replay_command(*o) + ")";
+                " s: " + r.violation + " (replay: " + replay_command(*o) +
+                "; the nodes' files are kept in " + r.dir.string() + ")";
     return res;
   }
   const std::uint64_t from = static_cast<std::uint64_t>(timing.warmup_s * 1e6);
@@ -120,6 +122,10 @@ report::cell_report run_cell(const harness::cell& c, const cell_run& timing, con
     fs::create_directories(dir / node, ec);
     fs::copy_file(r.dir / node / "trace.jsonl", dir / node / "trace.jsonl",
                   fs::copy_options::overwrite_existing, ec);
+    if (ec) {
+      res.error = "cannot copy " + node + "'s trace into " + dir.string() + ": " + ec.message();
+      return res;
+    }
     traces.push_back(dir / node / "trace.jsonl");
   }
   fs::remove_all(r.dir, ec);  // the block logs and the rest

@@ -130,8 +130,8 @@ void sim_cpu::observe(std::uint32_t slot) {
   }
 }
 
-time_ns sim_cpu::message_half(std::uint64_t bytes) const {
-  const bool node = profile_.node.on();
+time_ns sim_cpu::message_half(std::uint64_t bytes, bool fitted) const {
+  const bool node = fitted && profile_.node.on();
   const double us = (node ? profile_.node.message_us : profile_.message_us) +
                     static_cast<double>(bytes) / 1024.0 *
                         (node ? profile_.node.message_kib_us : profile_.message_kib_us);
@@ -166,7 +166,7 @@ void sim_cpu::submitted(std::uint32_t slot, std::size_t txs) {
   if (!on()) return;
   // The request in and the answer out, each transaction decoded and
   // hashed (the mempool and the answer know transactions by hash).
-  spend(slot, 2 * message_half(txs * profile_.tx_bytes) +
+  spend(slot, 2 * message_half(txs * profile_.tx_bytes, false) +
                   per_tx(profile_.decode_us + profile_.sha256_us, txs));
 }
 

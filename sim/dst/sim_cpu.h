@@ -118,7 +118,9 @@ class sim_cpu {
     return static_cast<time_ns>(static_cast<double>(cpu_ns) * profile_.stretch);
   }
   // Half a message's cost, for `bytes` of it.
-  time_ns message_half(std::uint64_t bytes) const;
+  // `fitted`: the node costs' message line when there is one (consensus
+  // messages, which it was fitted on); else the per-function figures.
+  time_ns message_half(std::uint64_t bytes, bool fitted = true) const;
 
   // What observe() saw of a node last.
   struct watched {

@@ -159,10 +159,7 @@ void world::set_up_slot(std::uint32_t i) {
   c.segment_mib = 16;
   c.snapshot_interval_blocks = o_.snapshot_interval_blocks;
   c.snapshot_catchup_blocks = o_.snapshot_catchup_blocks;
-  // No index of transaction hashes: nothing here looks transactions up,
-  // and a hundred nodes' indexes cost more host time and memory than the
-  // rest of their work (the simulated CPU charges none of it either way).
-  c.tx_index_txs = 0;
+  if (!o_.tx_index) c.tx_index_txs = 0;
   // The first segment, sparse: reads as the zeros the node would write.
   const fs::path log_dir = fs::path(c.data_dir) / "log";
   fs::create_directories(log_dir);
