@@ -78,24 +78,18 @@ line fit_line(const std::vector<points>& runs) {
   return {at_zero, slope};
 }
 
-// The profile's write + fdatasync p50 for `bytes` through `io` with
-// `writers` at once: the nearest writer count, then the nearest size on a
-// log scale.
-double disk_p50_us(const dst::machine_profile& m, const std::string& io, std::uint32_t writers,
-                   std::uint64_t bytes) {
-  const dst::disk_sample* best = nullptr;
-  const auto score = [&](const dst::disk_sample& d) {
-    const double w = std::fabs(static_cast<double>(d.writers) - static_cast<double>(writers));
-    const double size =
-        std::fabs(std::log(static_cast<double>(std::max<std::uint64_t>(d.bytes, 1))) -
-                  std::log(static_cast<double>(std::max<std::uint64_t>(bytes, 1))));
-    return w * 100 + size;
+// The write + fdatasync p50 of disk `d` (machine_profile::disk_for) for
+// `bytes`: the size measured nearest on a log scale.
+double disk_p50_us(const dst::disk_profile& d, std::uint64_t bytes) {
+  const auto gap = [bytes](const dst::sized_latency& s) {
+    return std::fabs(std::log(static_cast<double>(std::max<std::uint64_t>(s.bytes, 1))) -
+                     std::log(static_cast<double>(std::max<std::uint64_t>(bytes, 1))));
   };
-  for (const dst::disk_sample& d : m.disk) {
-    if (d.io != io) continue;
-    if (best == nullptr || score(d) < score(*best)) best = &d;
+  const dst::sized_latency* best = nullptr;
+  for (const dst::sized_latency& s : d.by_size) {
+    if (best == nullptr || gap(s) < gap(*best)) best = &s;
   }
-  return best == nullptr ? 0 : best->p50_us;
+  return best == nullptr ? 0 : best->write.p50_us;
 }
 
 }  // namespace
@@ -103,6 +97,10 @@ double disk_p50_us(const dst::machine_profile& m, const std::string& io, std::ui
 base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_report>& runs,
                                              const dst::machine_profile& m, const std::string& io,
                                              std::uint32_t followers) {
+  if (m.disk.empty()) return base::fail("the node probe needs the profile's disk measured first");
+  // The disk as the simulator takes it: this backend (or the other when
+  // it was not measured), the writer count measured nearest.
+  const dst::disk_profile disk_of = m.disk_for(io, followers);
   std::vector<points> build, write, apply, message;
   std::uint32_t blocks = 0;
   // Microseconds per byte on the wire.
@@ -128,7 +126,7 @@ base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_repo
         apply.back().push_back(
             {txs, static_cast<double>(b.applied_us - b.committed_us), size_class});
       }
-      const double disk = disk_p50_us(m, io, followers, b.bytes);
+      const double disk = disk_p50_us(disk_of, b.bytes);
       // Writes: every follower's. The network: as the budget splits it,
       // the first acknowledgement's, from the leader's write handed to
       // storage, less that follower's write.
