@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -22,6 +24,50 @@ namespace ringchain::harness {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+
+namespace {
+
+// Ports this process holds: each is a one-byte lock, at the port's offset,
+// on one file that every harness on the machine shares. Tests run at once
+// (ctest -j) then never hand out the same port: a lock of another process
+// makes a port taken even while no socket is bound to it yet.
+struct port_reservations {
+  std::mutex mu;
+  int fd = -1;
+  std::set<int> held;
+};
+
+port_reservations& reservations() {
+  static port_reservations r;
+  return r;
+}
+
+bool lock_byte(int fd, int port, short type) {
+  struct flock l {};
+  l.l_type = type;
+  l.l_whence = SEEK_SET;
+  l.l_start = port;
+  l.l_len = 1;
+  return ::fcntl(fd, F_OFD_SETLK, &l) == 0;
+}
+
+// Takes `port` for this process; false when another harness holds it.
+// Without the shared file (an unwritable temporary directory) every port
+// counts as free, as before reservations.
+bool reserve_port(int port) {
+  port_reservations& r = reservations();
+  const std::lock_guard lock(r.mu);
+  if (r.held.count(port) != 0) return false;
+  if (r.fd < 0) {
+    const fs::path file = fs::temp_directory_path() / "ringchain-ports.lock";
+    r.fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  }
+  if (r.fd >= 0 && !lock_byte(r.fd, port, F_WRLCK)) return false;
+  r.held.insert(port);
+  return true;
+}
+
+}  // namespace
 
 // A port below the kernel's ephemeral range (ip_local_port_range): ports
 // the kernel hands out itself can be taken by any outgoing connection
@@ -38,6 +84,7 @@ int free_port() {
     state ^= state >> 7;
     state ^= state << 17;
     const int port = first + static_cast<int>(state % static_cast<std::uint64_t>(last - first));
+    if (!reserve_port(port)) continue;
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -46,15 +93,24 @@ int free_port() {
     const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
     ::close(fd);
     if (ok) return port;
+    release_port(port);
   }
   return 0;
 }
 
+void release_port(int port) {
+  port_reservations& r = reservations();
+  const std::lock_guard lock(r.mu);
+  if (r.held.erase(port) == 0) return;
+  if (r.fd >= 0) lock_byte(r.fd, port, F_UNLCK);
+}
+
 process_cluster::process_cluster(process_cluster_options opts) : opts_(std::move(opts)) {
+  if (opts_.data_root.empty()) dir_port_ = free_port();
   dir_ = !opts_.data_root.empty()
              ? opts_.data_root
              : fs::temp_directory_path() / ("ringchain-cluster-" + std::to_string(::getpid()) +
-                                            "-" + std::to_string(free_port()));
+                                            "-" + std::to_string(dir_port_));
   fs::create_directories(dir_);
   // A spare's ports are picked when it first starts, maybe much later: one
   // picked now could be taken by then.
@@ -127,6 +183,11 @@ process_cluster::~process_cluster() {
   for (std::size_t i = 0; i < pids_.size(); ++i) {
     if (pids_[i] > 0) stop(i, 2s);
   }
+  for (const std::vector<int>* ports :
+       {&peer_ports_, &client_ports_, &admin_ports_, &metrics_ports_}) {
+    for (int port : *ports) release_port(port);
+  }
+  release_port(dir_port_);
   // RINGCHAIN_KEEP_TEST_DIRS=1 keeps the data and node logs for a look.
   if (opts_.data_root.empty() && std::getenv("RINGCHAIN_KEEP_TEST_DIRS") == nullptr) {
     std::error_code ec;

@@ -168,6 +168,9 @@ class process_cluster final : public cluster_driver {
  private:
   process_cluster_options opts_;
   std::filesystem::path dir_;
+  // The port that names a temporary data root (held so no other cluster
+  // takes the name), or 0.
+  int dir_port_ = 0;
   std::vector<int> peer_ports_;
   std::vector<int> client_ports_;
   std::vector<int> admin_ports_;
@@ -180,8 +183,13 @@ class process_cluster final : public cluster_driver {
   std::vector<pid_t> pids_;
 };
 
-// A free TCP port on 127.0.0.1, below the kernel's ephemeral range.
+// A free TCP port on 127.0.0.1, below the kernel's ephemeral range, held
+// for this process (no other harness on the machine is given it) until
+// release_port.
 int free_port();
+// Gives back a port from free_port (nothing for one this process does not
+// hold).
+void release_port(int port);
 
 // A plain HTTP GET on loopback (a node's /metrics, say): the whole answer,
 // headers and body, read until the server closes or 3 s pass; empty when
