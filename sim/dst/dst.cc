@@ -25,8 +25,8 @@ base::status validate(const options& o) {
     return base::fail("--nodes must be in [1, " + std::to_string(limits::sim_nodes_max) + "]");
   }
   if (o.blocks == 0) return base::fail("--blocks must be at least 1");
-  if (o.shared_disk_writes > o.nodes) {
-    return base::fail("a shared disk serves at most one write per node at once");
+  if (!o.shared_disk.empty() && o.shared_disk.size() > o.nodes) {
+    return base::fail("a shared disk is described for at most one writer per node");
   }
   if (o.snapshot_interval_blocks == 0 ||
       o.snapshot_interval_blocks > limits::snapshot_interval_entries_max) {

@@ -77,11 +77,14 @@ struct options {
   std::string io = "uring";
   // A delay after every barrier (the nodes' barrier_delay_us).
   std::uint32_t barrier_delay_us = 0;
-  // The nodes share one disk that serves this many writes at once (writes
-  // beyond wait in one queue, in submission order), each taking what
-  // `disk` draws; 0: every node has a disk of its own. Validation runs set
-  // it: local processes share this machine's disk.
-  std::uint32_t shared_disk_writes = 0;
+  // The nodes share one disk, as calibration measured it with 1, 2, ...
+  // writers at once (entry k-1: k writers): a write that starts while k-1
+  // others are in flight on it takes what entry k (the last, beyond them)
+  // draws. Its throughput is then what the machine's disk did with that
+  // many writers; no queue is modelled beyond it. Empty: every node has a
+  // disk of its own (`disk`). Validation runs set it: local processes
+  // share this machine's disk.
+  std::vector<disk_profile> shared_disk;
   // The nodes share one machine of this many cores (with a machine
   // profile): every node's loop and signature checks wait for a free one;
   // 0: every node has the profile's cores to itself.

@@ -37,14 +37,15 @@ base::status set_profiles(const harness::cell& c, bool colocated, options* o) {
     o->disk = machine->disk_for(c.io, 1);
   }
   if (colocated) {
-    // Local processes share this machine's disk: one queue in front of
-    // it, serving as many writes at once as calibration measured, each
-    // taking what one writer alone takes. A disk that cannot keep up then
-    // queues, as the real one does.
+    // Local processes share this machine's disk: a write takes what
+    // calibration measured with as many writers at once as are writing
+    // (its latency, tail and so its throughput).
     if (!machine) return base::fail("a cell of co-located nodes needs a machine profile");
     o->disk = machine->disk_for(c.io, 1);
-    o->shared_disk_writes =
-        std::min(machine->disk_parallelism(c.io), static_cast<std::uint32_t>(c.nodes));
+    o->shared_disk.clear();
+    for (std::uint32_t k = 1; k <= std::min<std::size_t>(machine->writers_max(), c.nodes); ++k) {
+      o->shared_disk.push_back(machine->disk_for(c.io, k));
+    }
     // And its cores.
     o->shared_cores = machine->cpu.cores;
   }

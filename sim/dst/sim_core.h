@@ -36,9 +36,13 @@ struct sim_core {
   trace_hash hash;
   // Print notes (ringchain-sim dst --verbose).
   bool verbose;
-  // A disk the nodes share (options::shared_disk_writes): when each of its
-  // write slots is free next. Empty: every node has its own disk.
-  std::vector<time_ns> shared_disk;
+  // A disk the nodes share (options::shared_disk), by writers at once;
+  // empty when every node has its own disk.
+  std::vector<disk_profile> shared_disk;
+  // The writers at once on the shared disk: each write in flight counts
+  // for the part of its time spent writing (1 without barrier delays; a
+  // write that mostly waits out its delays hardly counts).
+  double shared_disk_load = 0;
 };
 
 }  // namespace ringchain::dst

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -30,23 +31,26 @@ std::size_t op(io::op_kind k) {
 
 time_ns sim_disk::duration(const io::file_write& w) {
   const std::uint64_t chunks = std::max<std::uint32_t>(w.chunks, 1);
-  const time_ns d = profile_.parts_ns(core_.random, w.data.size(), chunks);
+  // On a shared disk, the latency measured with as many writers as will
+  // be writing: the others in flight and this one.
+  const std::vector<disk_profile>& shared = core_.shared_disk;
+  const auto others = static_cast<std::size_t>(std::lround(std::max(core_.shared_disk_load, 0.0)));
+  const disk_profile& disk =
+      shared.empty() ? profile_ : shared[std::min<std::size_t>(others, shared.size() - 1)];
+  const time_ns d = disk.parts_ns(core_.random, w.data.size(), chunks);
   return d + static_cast<time_ns>(w.barrier_delay.count()) * chunks;
 }
 
 void sim_disk::start(io::file_write& w, time_ns start, time_ns d, time_ns extra) {
   in_flight_.push_back(&w);
-  if (!core_.shared_disk.empty()) {
-    // The shared disk's first free slot serves the write once free. Its
-    // barrier delays are the node's own waits (a timer after each
-    // barrier), not the disk's work: the slot is free during them.
-    const time_ns delays =
-        static_cast<time_ns>(w.barrier_delay.count()) * std::max<std::uint32_t>(w.chunks, 1);
-    auto slot = std::min_element(core_.shared_disk.begin(), core_.shared_disk.end());
-    const time_ns begin = std::max(start, *slot);
-    *slot = begin + (d > delays ? d - delays : 0);
-    d = begin + d - start;
-  }
+  // Its share of the shared disk: the part of its time not spent in
+  // barrier delays (which are timers, the disk idle).
+  const time_ns delays =
+      static_cast<time_ns>(w.barrier_delay.count()) * std::max<std::uint32_t>(w.chunks, 1);
+  const double load =
+      d > delays ? static_cast<double>(d - delays) / static_cast<double>(d) : (d == 0 ? 1 : 0);
+  in_flight_load_.push_back(load);
+  core_.shared_disk_load += load;
   d += extra;
   core_.events.schedule(slot_, start + d, [this, &w] { complete(w); });
   if (crash_in_next_write_) {
@@ -58,8 +62,15 @@ void sim_disk::start(io::file_write& w, time_ns start, time_ns d, time_ns extra)
   }
 }
 
+void sim_disk::unload(std::size_t i) {
+  core_.shared_disk_load -= in_flight_load_[i];
+  in_flight_load_.erase(in_flight_load_.begin() + static_cast<std::ptrdiff_t>(i));
+  in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(i));
+}
+
 void sim_disk::complete(io::file_write& w) {
-  std::erase(in_flight_, &w);
+  const auto it = std::find(in_flight_.begin(), in_flight_.end(), &w);
+  if (it != in_flight_.end()) unload(static_cast<std::size_t>(it - in_flight_.begin()));
   int result = 0;
   if (full_) {
     result = -ENOSPC;
@@ -102,7 +113,7 @@ void sim_disk::land(const io::file_write& w) {
 }
 
 void sim_disk::restart() {
-  in_flight_.clear();
+  while (!in_flight_.empty()) unload(in_flight_.size() - 1);
   fail_next_barrier_ = full_ = fault_fired_ = crash_in_next_write_ = false;
 }
 
@@ -119,7 +130,7 @@ bool sim_disk::crash() {
               static_cast<ssize_t>(part));
     torn = true;
   }
-  in_flight_.clear();
+  while (!in_flight_.empty()) unload(in_flight_.size() - 1);
   return torn;
 }
 

@@ -93,6 +93,10 @@ class sim_disk {
   // Writes submitted and not completed (a node writes its block log and
   // its snapshot files at once).
   std::vector<io::file_write*> in_flight_;
+  // Each one's share of the shared disk's writers (sim_core::shared_disk_load).
+  std::vector<double> in_flight_load_;
+  // Takes a write's share off the shared disk's load (the ith in flight).
+  void unload(std::size_t i);
   bool fail_next_barrier_ = false;
   bool full_ = false;
   bool fault_fired_ = false;

@@ -84,7 +84,7 @@ world::world(const options& o)
       liveness_(o_.blocks, block_ms_, o_.liveness_bound_s) {
   const base::status valid = validate(o_);
   RC_ASSERT_MSG(valid.ok(), "dst::run needs options that validate() accepts");
-  core_.shared_disk.assign(o_.shared_disk_writes, 0);
+  core_.shared_disk = o_.shared_disk;
   if (o_.shared_cores > 0) core_.cpu.share_host(o_.shared_cores);
   // Load for the longest run: the safety phase, the liveness bound, and
   // the time allowed after it for the chain to reach `blocks`.
