@@ -171,6 +171,33 @@ base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_repo
   return c;
 }
 
+base::result<double> fit_part_cost(const std::vector<report::cell_report>& runs,
+                                   const dst::machine_profile& m, const std::string& io,
+                                   std::uint32_t followers, const dst::node_costs& c) {
+  if (m.disk.empty()) return base::fail("the node probe needs the profile's disk measured first");
+  const dst::disk_profile disk_of = m.disk_for(io, followers);
+  std::vector<double> per_part;
+  for (const report::cell_report& run : runs) {
+    if (!run.error.empty()) return base::fail("probe run " + run.label + ": " + run.error);
+    for (const report::block_record& b : run.blocks) {
+      if (b.txs < 2) continue;
+      const auto parts = static_cast<double>(b.txs);
+      const double line = c.write_us + static_cast<double>(b.bytes) / 1024.0 * c.write_kib_us;
+      const double disk = parts * disk_p50_us(disk_of, b.bytes / b.txs);
+      for (const report::block_record::follower& f : b.followers) {
+        if (f.sent_us == 0 || f.persist_us == 0) continue;
+        per_part.push_back((static_cast<double>(f.persist_us) - line - disk) / parts);
+      }
+    }
+  }
+  if (per_part.empty()) {
+    return base::fail("the per_tx probe through " + io + " traced no follower write of a block");
+  }
+  auto mid = per_part.begin() + static_cast<std::ptrdiff_t>(per_part.size() / 2);
+  std::nth_element(per_part.begin(), mid, per_part.end());
+  return std::max(*mid, 0.0);
+}
+
 base::result<std::vector<dst::node_costs>> probe_node(const dst::machine_profile& m,
                                                       const probe_options& o) {
   harness::experiment e;
@@ -205,14 +232,37 @@ base::result<std::vector<dst::node_costs>> probe_node(const dst::machine_profile
       failed = fit.to_status();
       break;
     }
-    const dst::node_costs& n = *fit;
+    dst::node_costs& n = *fit;
+    // per_tx: one run, below the disk's per-transaction capacity, for the
+    // cost of a write's parts.
+    if (o.per_tx_rate_tps > 0) {
+      harness::cell c;
+      c.nodes = 3;
+      c.io = io;
+      c.persistence = "per_tx";
+      c.rate_tps = o.per_tx_rate_tps;
+      c.tx_bytes = m.cpu.tx_bytes > 0 ? m.cpu.tx_bytes : 256;
+      c.label = "io=" + io + " persistence=per_tx rate_tps=" + std::to_string(c.rate_tps);
+      const std::vector<report::cell_report> per_tx = {
+          harness::run_cell(e, c, {scratch, o.node_binary}, index++)};
+      if (o.progress) {
+        o.progress("node probe " + c.label + ": " + std::to_string(per_tx.back().blocks.size()) +
+                   " blocks" + (per_tx.back().error.empty() ? "" : ", " + per_tx.back().error));
+      }
+      auto part = fit_part_cost(per_tx, m, io, 2, n);
+      if (!part.ok()) {
+        failed = part.to_status();
+        break;
+      }
+      n.part_us = *part;
+    }
     if (o.progress) {
       char line[256];
       std::snprintf(line, sizeof line,
-                    "node %s: build %.0f + %.2f/tx us, write %.0f + %.2f/KiB us, apply %.0f + "
-                    "%.2f/tx us, message %.0f + %.2f/KiB us",
-                    io.c_str(), n.build_us, n.build_tx_us, n.write_us, n.write_kib_us, n.apply_us,
-                    n.apply_tx_us, n.message_us, n.message_kib_us);
+                    "node %s: build %.0f + %.2f/tx us, write %.0f + %.2f/KiB us (per_tx: + %.1f "
+                    "us a part), apply %.0f + %.2f/tx us, message %.0f + %.2f/KiB us",
+                    io.c_str(), n.build_us, n.build_tx_us, n.write_us, n.write_kib_us, n.part_us,
+                    n.apply_us, n.apply_tx_us, n.message_us, n.message_kib_us);
       o.progress(line);
     }
     out.push_back(n);

@@ -17,6 +17,10 @@
 //            bytes' time on the wire, halved over the append and its
 //            acknowledgement; a line in the append's KiB
 //
+// A per_tx run then gives the cost of a write's parts (part_us): each
+// follower's write less the write line and its parts' disk p50 (at the
+// part's size), over its parts; the median of the blocks.
+//
 // Each line is the least-squares line through the medians of each run's
 // blocks of like size (a run at a load past a block per round has two
 // sizes), never below zero. Medians make it robust to the few blocks a
@@ -45,6 +49,13 @@ base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_repo
                                              const dst::machine_profile& m, const std::string& io,
                                              std::uint32_t followers);
 
+// Fits one backend's part_us (node_costs) from per_tx probe runs, given
+// its write line in `c` (fit_node_costs) and the disk of `m` with
+// `followers` writers at once.
+base::result<double> fit_part_cost(const std::vector<report::cell_report>& runs,
+                                   const dst::machine_profile& m, const std::string& io,
+                                   std::uint32_t followers, const dst::node_costs& c);
+
 // What the probe runs.
 struct probe_options {
   // Where the nodes keep their data (a directory made in it, then
@@ -55,6 +66,9 @@ struct probe_options {
   // The offered loads, tx/s: blocks of about a tenth of each in 100 ms
   // rounds, at most 256 (3,600: a full block and one of about 100).
   std::vector<std::uint32_t> rates_tps = {600, 1200, 2400, 3600};
+  // The offered load of the per_tx run (0: none, part_us stays 0): below
+  // the disk's per-transaction capacity.
+  std::uint32_t per_tx_rate_tps = 600;
   // Seconds of each run's measured window, after a second of warm-up.
   double duration_s = 6;
   // Called with a line for each run and fit.

@@ -38,6 +38,9 @@ struct node_key {
   const char* name;
   double node_costs::*field;
   const char* comment;
+  // Whether a profile may lack it (0 then): keys added since the first
+  // node probe.
+  bool optional = false;
 };
 
 const node_key node_keys[] = {
@@ -45,6 +48,7 @@ const node_key node_keys[] = {
     {"build_tx_us", &node_costs::build_tx_us, "... and per transaction"},
     {"write_us", &node_costs::write_us, "a log write beyond the disk's time, per write"},
     {"write_kib_us", &node_costs::write_kib_us, "... and per KiB"},
+    {"part_us", &node_costs::part_us, "a per_tx write's part beyond the disk's time", true},
     {"apply_us", &node_costs::apply_us, "the apply, per block"},
     {"apply_tx_us", &node_costs::apply_tx_us, "... and per transaction"},
     {"message_us", &node_costs::message_us, "a consensus message, sender and receiver"},
@@ -154,6 +158,7 @@ base::status read_node(const toml::array& a, std::vector<node_costs>* out) {
     if (blocks < 1) return base::fail("node.blocks: expected at least 1");
     c.blocks = static_cast<std::uint32_t>(std::min(blocks, 1e9));
     for (const node_key& k : node_keys) {
+      if (k.optional && t->get(k.name) == nullptr) continue;
       if (base::status s = read_number(*t, "node.", k.name, &(c.*k.field)); !s.ok()) return s;
     }
     out->push_back(c);

@@ -65,6 +65,11 @@ struct node_costs {
   // disk's write + fdatasync for that size (queueing behind the loop's
   // other work, the reactor's submission, io_uring's worker threads).
   double write_us = 0, write_kib_us = 0;
+  // A per_tx write's time per part (each part a write and a barrier)
+  // beyond the write line and its parts' disk time: the system calls,
+  // and waiting on the file system's journal with other writers (0 when
+  // not measured; profiles before it lack it).
+  double part_us = 0;
   // The apply: commit until applied to the ledger.
   double apply_us = 0, apply_tx_us = 0;
   // A consensus message, sender and receiver together (the network phase

@@ -155,6 +155,12 @@ void sim_cpu::received(std::uint32_t slot, const core::message& m) {
   spend(slot, ns);
 }
 
+time_ns sim_cpu::part_extra_ns(std::uint32_t parts) const {
+  const node_costs& node = profile_.node;
+  if (!on() || !node.on() || parts < 2) return 0;
+  return static_cast<time_ns>(node.part_us * 1000.0 * parts);
+}
+
 time_ns sim_cpu::write_extra_ns(std::uint64_t bytes) const {
   const node_costs& node = profile_.node;
   if (!on() || !node.on()) return 0;

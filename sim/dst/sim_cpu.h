@@ -91,6 +91,10 @@ class sim_cpu {
   // What a write of `bytes` takes beyond the disk's time, from the node
   // costs (0 without them).
   time_ns write_extra_ns(std::uint64_t bytes) const;
+  // What a write in `parts` (per_tx: a write and a barrier each) takes
+  // beyond its parts' disk time, from the node costs (0 for one part or
+  // without them). The writer's own time, so it holds an epoll loop.
+  time_ns part_extra_ns(std::uint32_t parts) const;
   // Charges the loop for a client's submission of `txs`.
   void submitted(std::uint32_t slot, std::size_t txs);
   // Charges the loop for `ns` of CPU work (stretched by other load).

@@ -37,7 +37,8 @@ time_ns sim_disk::duration(const io::file_write& w) {
   const auto others = static_cast<std::size_t>(std::lround(std::max(core_.shared_disk_load, 0.0)));
   const disk_profile& disk =
       shared.empty() ? profile_ : shared[std::min<std::size_t>(others, shared.size() - 1)];
-  const time_ns d = disk.parts_ns(core_.random, w.data.size(), chunks);
+  const time_ns d = disk.parts_ns(core_.random, w.data.size(), chunks) +
+                    core_.cpu.part_extra_ns(static_cast<std::uint32_t>(chunks));
   return d + static_cast<time_ns>(w.barrier_delay.count()) * chunks;
 }
 

@@ -426,6 +426,7 @@ TEST(Dst, NodeCostsRoundTripThroughTheProfileFile) {
   n.build_us = 97.5;
   n.build_tx_us = 2.75;
   n.write_us = 170;
+  n.part_us = 61.5;
   n.apply_tx_us = 4.125;
   n.message_us = 300;
   n.message_kib_us = 6;
@@ -438,10 +439,19 @@ TEST(Dst, NodeCostsRoundTripThroughTheProfileFile) {
   EXPECT_DOUBLE_EQ(epoll.build_us, 97.5);
   EXPECT_DOUBLE_EQ(epoll.build_tx_us, 2.75);
   EXPECT_DOUBLE_EQ(epoll.write_us, 170);
+  EXPECT_DOUBLE_EQ(epoll.part_us, 61.5);
   EXPECT_DOUBLE_EQ(epoll.apply_tx_us, 4.125);
   EXPECT_DOUBLE_EQ(epoll.message_us, 300);
   EXPECT_DOUBLE_EQ(epoll.message_kib_us, 6);
   EXPECT_FALSE(back->node_for("uring").on());
+  // A profile from before part_us loads, with no part cost.
+  std::string older = to_toml(m);
+  older.erase(older.find("part_us"),
+              older.find('\n', older.find("part_us")) - older.find("part_us"));
+  const auto old_profile = parse_machine(older);
+  ASSERT_TRUE(old_profile.ok()) << old_profile.message();
+  EXPECT_DOUBLE_EQ(old_profile->node_for("epoll").part_us, 0);
+  EXPECT_DOUBLE_EQ(old_profile->node_for("epoll").write_us, 170);
   std::string bad = to_toml(m);
   bad.replace(bad.find("io = \"epoll\""), 12, "io = \"poll\"");
   EXPECT_EQ(parse_machine(bad).message(), "node.io: must be uring or epoll");

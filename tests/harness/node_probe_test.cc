@@ -97,5 +97,31 @@ TEST(node_probe, costs_are_never_negative) {
   EXPECT_EQ(fit->message_kib_us, 0);
 }
 
+// per_tx: 20 blocks of 40 transactions of 256 bytes (parts at the 512-byte
+// disk figure, 150 us with two writers), each follower write the write
+// line (300 + 4/KiB) plus 40 parts of 150 + 60 us; one slow write the
+// median ignores, one that never landed left out.
+TEST(node_probe, a_part_costs_the_per_tx_writes_residual_over_its_parts) {
+  dst::node_costs line;
+  line.write_us = 300;
+  line.write_kib_us = 4;
+  report::cell_report c;
+  c.label = "per_tx";
+  for (int i = 0; i < 20; ++i) {
+    report::block_record b;
+    b.txs = 40;
+    b.bytes = 40 * 256;
+    const auto persist = static_cast<std::uint64_t>(300 + 4 * 10.0 + 40 * (150 + 60));
+    b.followers.push_back({2, 1000, 1000 + persist + 100, persist + (i == 0 ? 90'000 : 0)});
+    b.followers.push_back({3, 1000, 0, 0});
+    c.blocks.push_back(b);
+  }
+  const auto part = fit_part_cost({c}, machine(), "uring", 2, line);
+  ASSERT_TRUE(part.ok()) << part.message();
+  EXPECT_NEAR(*part, 60, 1e-6);
+  c.blocks.clear();
+  EXPECT_FALSE(fit_part_cost({c}, machine(), "uring", 2, line).ok()) << "no blocks";
+}
+
 }  // namespace
 }  // namespace ringchain::calibrate
