@@ -42,16 +42,62 @@ time_ns sim_disk::duration(const io::file_write& w) {
   return d + static_cast<time_ns>(w.barrier_delay.count()) * chunks;
 }
 
-void sim_disk::start(io::file_write& w, time_ns start, time_ns d, time_ns extra) {
+void sim_disk::load(io::file_write& w, time_ns d) {
   in_flight_.push_back(&w);
   // Its share of the shared disk: the part of its time not spent in
   // barrier delays (which are timers, the disk idle).
   const time_ns delays =
       static_cast<time_ns>(w.barrier_delay.count()) * std::max<std::uint32_t>(w.chunks, 1);
-  const double load =
+  const double share =
       d > delays ? static_cast<double>(d - delays) / static_cast<double>(d) : (d == 0 ? 1 : 0);
-  in_flight_load_.push_back(load);
-  core_.shared_disk_load += load;
+  in_flight_load_.push_back(share);
+  core_.shared_disk_load += share;
+}
+
+time_ns sim_disk::part_ns(const io::file_write& w, double own) {
+  const std::uint32_t parts = std::max<std::uint32_t>(w.chunks, 1);
+  const std::vector<disk_profile>& shared = core_.shared_disk;
+  const auto others =
+      static_cast<std::size_t>(std::lround(std::max(core_.shared_disk_load - own, 0.0)));
+  const disk_profile& disk =
+      shared.empty() ? profile_ : shared[std::min<std::size_t>(others, shared.size() - 1)];
+  return disk.parts_ns(core_.random, w.data.size() / parts, 1) +
+         core_.cpu.part_extra_ns(parts) / parts + static_cast<time_ns>(w.barrier_delay.count());
+}
+
+void sim_disk::start_parts(io::file_write& w, time_ns start, time_ns extra) {
+  const time_ns d = part_ns(w, 0);
+  // The load share of its first part's for the whole write: its parts
+  // are alike.
+  load(w, d * std::max<std::uint32_t>(w.chunks, 1));
+  core_.events.schedule(slot_, start + d, [this, &w, extra] { part_done(w, 1, extra); });
+  if (crash_in_next_write_) {
+    crash_in_next_write_ = false;
+    const std::uint32_t inc = core_.events.incarnation(slot_);
+    core_.events.schedule(world_slot, start + core_.random.below(d), [this, inc] {
+      if (core_.events.incarnation(slot_) == inc) hooks_.crash();
+    });
+  }
+}
+
+void sim_disk::part_done(io::file_write& w, std::uint32_t done, time_ns extra) {
+  if (done < std::max<std::uint32_t>(w.chunks, 1)) {
+    const auto it = std::find(in_flight_.begin(), in_flight_.end(), &w);
+    const double own = it == in_flight_.end() ? 0 : in_flight_load_[it - in_flight_.begin()];
+    const time_ns d = part_ns(w, own);
+    core_.events.schedule(slot_, core_.cpu.now(slot_) + d,
+                          [this, &w, done, extra] { part_done(w, done + 1, extra); });
+    return;
+  }
+  if (extra == 0) {
+    complete(w);
+    return;
+  }
+  core_.events.schedule(slot_, core_.cpu.now(slot_) + extra, [this, &w] { complete(w); });
+}
+
+void sim_disk::start(io::file_write& w, time_ns start, time_ns d, time_ns extra) {
+  load(w, d);
   d += extra;
   core_.events.schedule(slot_, start + d, [this, &w] { complete(w); });
   if (crash_in_next_write_) {
@@ -204,7 +250,15 @@ void sim_reactor::submit(io::file_write& w) {
     return;
   }
   const time_ns start = core_.cpu.now(slot_);
-  disk_.start(w, start, disk_.duration(w), core_.cpu.write_extra_ns(w.data.size()));
+  const time_ns extra = core_.cpu.write_extra_ns(w.data.size());
+  // With a simulated CPU, a write in parts goes part by part through the
+  // loop, as io_uring's reactor hands them to the kernel; without one
+  // (sweeps), all at once, as before.
+  if (core_.cpu.on() && w.chunks > 1) {
+    disk_.start_parts(w, start, extra);
+    return;
+  }
+  disk_.start(w, start, disk_.duration(w), extra);
 }
 
 void sim_reactor::run_blocking_writes() {

@@ -48,6 +48,11 @@ class sim_disk {
   // duration()) and `extra` beyond it (the node's own write path, which
   // holds no place at a shared disk); it completes then.
   void start(io::file_write& w, time_ns start, time_ns d, time_ns extra = 0);
+  // Starts a write of several parts (per_tx) through a reactor whose loop
+  // hands the disk one part at a time, as io_uring's does: each part's
+  // completion is an event of the node's loop (so it waits while the loop
+  // is busy), which starts the next part; `extra` as for start().
+  void start_parts(io::file_write& w, time_ns start, time_ns extra);
   // A new incarnation of the node starts: no write in flight, no fault
   // armed.
   void restart();
@@ -97,6 +102,16 @@ class sim_disk {
   std::vector<double> in_flight_load_;
   // Takes a write's share off the shared disk's load (the ith in flight).
   void unload(std::size_t i);
+  // Puts a write in flight, its share of the shared disk's load from its
+  // duration `d` (which counts its barrier delays).
+  void load(io::file_write& w, time_ns d);
+  // One part's time of a write split in parts: its disk time (with the
+  // writers at once besides the write's own `own` share), its part cost
+  // and its barrier delay.
+  time_ns part_ns(const io::file_write& w, double own);
+  // Part `done` of `w` is durable: the next part starts, or the write
+  // completes after `extra`.
+  void part_done(io::file_write& w, std::uint32_t done, time_ns extra);
   bool fail_next_barrier_ = false;
   bool full_ = false;
   bool fault_fired_ = false;

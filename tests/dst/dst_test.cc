@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include <fstream>
 #include <set>
 
 #include "sim/dst/experiment.h"
@@ -493,6 +494,48 @@ TEST(Dst, ANodeStoppedDuringASnapshotExportShutsDownCleanly) {
   const report::cell_report r = run_cell(c, {1, 4, 2001, true}, dir);
   EXPECT_EQ(r.error, "");
   EXPECT_GT(r.blocks.size(), 10u);
+  std::filesystem::remove_all(dir);
+}
+
+// With a simulated CPU, an io_uring node's per_tx write goes part by part
+// through its loop, as the reactor hands the kernel one part at a time: a
+// leader whose loop is busy with its clients' submissions (each
+// transaction's decoding made 200 us) takes each next part up later, and
+// its write takes longer.
+TEST(Dst, AUringPerTxWriteWaitsForTheLoopBetweenParts) {
+  spdlog::set_level(spdlog::level::off);
+  const auto profile = load_machine(RINGCHAIN_TESTDATA "/machine-with-node-costs.toml");
+  ASSERT_TRUE(profile.ok()) << profile.message();
+  const auto dir = std::filesystem::temp_directory_path() / "ringchain-dst-tests" / "parts";
+  std::filesystem::create_directories(dir);
+  double leader_write_us[2] = {0, 0};
+  for (int busy = 0; busy < 2; ++busy) {
+    machine_profile m = *profile;
+    if (busy) m.cpu.decode_us = 200;
+    const auto file = dir / ("machine-" + std::to_string(busy) + ".toml");
+    std::ofstream(file) << to_toml(m);
+    harness::cell c;
+    c.nodes = 3;
+    c.io = "uring";
+    c.persistence = "per_tx";
+    c.rate_tps = 1000;
+    c.machine = file.string();
+    c.label = "io=uring persistence=per_tx";
+    const report::cell_report r = run_cell(c, {1, 3, 7, true}, dir / std::to_string(busy));
+    ASSERT_EQ(r.error, "");
+    double sum = 0;
+    std::uint64_t parts = 0;
+    for (const report::block_record& b : r.blocks) {
+      if (b.txs < 2 || b.barrier_done_us < b.write_submitted_us) continue;
+      sum += static_cast<double>(b.barrier_done_us - b.write_submitted_us);
+      parts += b.txs;
+    }
+    ASSERT_GT(parts, 1000u);
+    leader_write_us[busy] = sum / static_cast<double>(parts);
+  }
+  EXPECT_GT(leader_write_us[1], leader_write_us[0] * 1.15)
+      << "per part: busy loop " << leader_write_us[1] << " us, idle " << leader_write_us[0]
+      << " us";
   std::filesystem::remove_all(dir);
 }
 
