@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -37,6 +38,51 @@ std::string load() {
   std::string a, b, c;
   in >> a >> b >> c;
   return a + " " + b + " " + c;
+}
+
+// `v` with one decimal.
+std::string one_decimal(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
+// The disk's drift from the profile: its write + fdatasync p50 through
+// io_uring with one writer, measured now as calibrate measures it (per
+// transaction parts and 64 KiB blocks, a second each), against the
+// profile's. Rows of a markdown table (when, size, profile, now, change);
+// `worst` takes the largest change, as a fraction.
+std::string disk_drift(const dst::machine_profile& m, const fs::path& scratch,
+                       const std::string& when, double* worst) {
+  std::string rows;
+  for (const auto& [bytes, chunks] :
+       {std::pair<std::uint64_t, std::uint32_t>{512, 16}, {65536, 1}}) {
+    const dst::disk_sample* profile = nullptr;
+    for (const dst::disk_sample& d : m.disk) {
+      if (d.io == "uring" && d.writers == 1 && d.bytes == bytes) profile = &d;
+    }
+    if (profile == nullptr || profile->p50_us <= 0) continue;
+    calibrate::disk_pattern p;
+    p.bytes = bytes;
+    p.chunks = chunks;
+    p.budget_ms = 1000;
+    fs::create_directories(scratch);
+    const auto now = calibrate::measure_disk(scratch, p);
+    if (!now.ok()) {
+      rows += "| " + when + " | " + std::to_string(bytes) + " | " + one_decimal(profile->p50_us) +
+              " | " + now.message() + " | - |\n";
+      continue;
+    }
+    const double change = now->p50_us / profile->p50_us - 1;
+    *worst = std::max(*worst, std::fabs(change));
+    char pct[32];
+    std::snprintf(pct, sizeof pct, "%+.0f%%", change * 100);
+    rows += "| " + when + " | " + std::to_string(bytes) + " | " + one_decimal(profile->p50_us) +
+            " | " + one_decimal(now->p50_us) + " | " + pct + " |\n";
+  }
+  std::error_code ec;
+  fs::remove_all(scratch, ec);
+  return rows;
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -280,7 +326,13 @@ int validate(const validate_args& a) {
   const fs::path out = a.out.empty() ? fs::path("runs") / ("validate-" + timestamp()) : a.out;
   fs::create_directories(out);
   const fs::path machine = fs::absolute(a.machine);
+  const dst::machine_profile profile = dst::load_machine(machine).value();
   const std::string first_load = load();
+  // Whether the profile still describes this machine's disk: checked
+  // before and after, since a disk that changed under the runs makes
+  // their errors the machine's as much as the simulator's.
+  double drift = 0;
+  std::string drift_rows = disk_drift(profile, out / "disk-check", "before", &drift);
   repeats_table at_rate;
   if (base::status s = run_repeats(e, machine, a, measured, out, &at_rate); !s.ok()) {
     std::cerr << "ringchain-sim validate: " << s.message() << "\n";
@@ -321,6 +373,21 @@ int validate(const validate_args& a) {
             report::validation_markdown(eq.sims, eq.measures, 0.15);
       failed = failed || eq.failed;
     }
+  }
+  drift_rows += disk_drift(profile, out / "disk-check", "after", &drift);
+  if (!drift_rows.empty()) {
+    char pct[32];
+    std::snprintf(pct, sizeof pct, "%.0f%%", drift * 100);
+    md +=
+        "\n## The disk against the profile\n\nwrite + fdatasync p50 through io_uring, one "
+        "writer, microseconds (as calibrate measures it: 512-byte per-transaction parts, 64 "
+        "KiB blocks).\n\n| when | bytes | profile | now | change |\n| --- | ---: | ---: | "
+        "---: | ---: |\n" +
+        drift_rows + "\n" +
+        (drift > 0.15 ? std::string("The disk is ") + pct +
+                            " away from the profile: the errors above are this machine's "
+                            "change as much as the simulator's (calibrate again).\n"
+                      : std::string("The disk is within ") + pct + " of the profile.\n");
   }
   md += "\nLoad average at the end: " + load() + "\n";
   std::ofstream(out / "validation.md") << md;

@@ -46,8 +46,13 @@ struct options {
   std::uint32_t election_ticks = 30;
   // Most transactions in one block.
   std::uint32_t block_txs_max = 256;
-  // Load: transactions the client submits at a time.
+  // Load: transactions the client submits at a time (at most, with
+  // submit_tps).
   std::uint32_t txs_per_submit = 4;
+  // Load: when above 0, the client submits this many transactions a
+  // second on average, the fraction a submission cannot hold carried to
+  // the next (9.37 a submission: 9, 9, 10, ...); 0: txs_per_submit each.
+  double submit_tps = 0;
   // Load: how often the client submits (0: once a round).
   std::uint32_t submit_interval_ms = 0;
   // Load: each transaction's size.

@@ -88,7 +88,13 @@ void sim_client::round() {
   event_queue& q = core_.events;
   const time_ns now = q.now();
   q.schedule(world_slot, now + settings_.submit_interval_ms * ms_ns, [this] { round(); });
-  if (next_tx_ + settings_.txs_per_submit > pool_->txs.size()) return;
+  std::uint32_t count = settings_.txs_per_submit;
+  if (settings_.submit_tps > 0) {
+    owed_ += settings_.submit_tps * settings_.submit_interval_ms / 1000.0;
+    count = std::min(count, static_cast<std::uint32_t>(owed_));
+    owed_ -= count;
+  }
+  if (count == 0 || next_tx_ + count > pool_->txs.size()) return;
   if (last_reply_ + s_ns < now) {
     target_ = 1 + core_.random.below(settings_.nodes);
     last_reply_ = now;
@@ -96,7 +102,7 @@ void sim_client::round() {
   nodepb::ClientRequest req;
   req.set_id(++gen_);
   std::vector<std::string> hashes;
-  for (std::uint32_t k = 0; k < settings_.txs_per_submit; ++k) {
+  for (std::uint32_t k = 0; k < count; ++k) {
     const chain::transaction& tx = pool_->txs[next_tx_++];
     hashes.emplace_back(chain::as_bytes(chain::tx_hash(tx)));
     *req.mutable_submit()->add_txs() = tx;

@@ -55,6 +55,9 @@ struct load_settings {
   std::uint32_t txs_per_submit = 4;
   // Between submissions (set: the world turns 0 into a round).
   std::uint32_t submit_interval_ms = 100;
+  // Transactions a second on average, at most txs_per_submit at a time
+  // (0: txs_per_submit each time; options::submit_tps).
+  double submit_tps = 0;
 };
 
 // The one simulated client of a world.
@@ -81,6 +84,8 @@ class sim_client {
   std::shared_ptr<const signed_pool> pool_;
   client_hooks hooks_;
   std::size_t next_tx_ = 0;
+  // What submit_tps owes beyond the whole transactions submitted.
+  double owed_ = 0;
   std::uint64_t target_ = 1;  // the node id it takes for the leader
   std::uint64_t gen_ = 0;     // request ids
   time_ns last_reply_ = 0;

@@ -99,8 +99,8 @@ world::world(const options& o)
       // The client may reach every slot: replacements move the cluster to
       // the spares (a slot that runs no node stays silent, and the client
       // moves on).
-      core_, load_settings{total_, o_.txs_per_submit, o_.submit_interval_ms}, o_.network,
-      tx_pool(submits * o_.txs_per_submit, o_.tx_bytes), std::move(hooks));
+      core_, load_settings{total_, o_.txs_per_submit, o_.submit_interval_ms, o_.submit_tps},
+      o_.network, tx_pool(submits * o_.txs_per_submit, o_.tx_bytes), std::move(hooks));
   network_hooks net;
   net.sending = [this](std::uint32_t from, const core::message& m) {
     safety_.check_sent(from + 1, *slots_[from].node, m);

@@ -264,6 +264,26 @@ TEST(Dst, NodesOnASharedMachineWaitForACore) {
   }
 }
 
+// An offered load that is not a whole number of transactions a
+// submission is kept on average: 937 tx/s in 10 ms submissions acks about
+// 937 a second, where 9 a submission (the rounded count) acks 900.
+TEST(Dst, TheClientKeepsAFractionalRateOnAverage) {
+  std::uint64_t acked[2] = {0, 0};
+  for (int exact = 0; exact < 2; ++exact) {
+    options o = base(3, 1000);
+    o.swarm = false;
+    o.submit_interval_ms = 10;
+    o.txs_per_submit = exact ? 10 : 9;
+    o.submit_tps = exact ? 937 : 0;
+    o.run_for_s = 10;
+    const result r = run(o);
+    ASSERT_TRUE(r.ok) << r.violation;
+    acked[exact] = r.acked_txs;
+  }
+  EXPECT_NEAR(static_cast<double>(acked[1]) / static_cast<double>(acked[0]), 937.0 / 900, 0.01)
+      << "at 937 tx/s " << acked[1] << ", at 9 a submission " << acked[0];
+}
+
 TEST(Dst, DiskErrorsStopTheNodeAndItRecovers) {
   options o = base(11, 120);
   o.swarm = false;
