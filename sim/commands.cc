@@ -300,8 +300,9 @@ int validate(const validate_args& a) {
                  "simulates it\n";
     return 2;
   }
-  if (auto m = dst::load_machine(a.machine); !m.ok()) {
-    std::cerr << "ringchain-sim validate: " << m.message()
+  const auto profile = dst::load_machine(a.machine);
+  if (!profile.ok()) {
+    std::cerr << "ringchain-sim validate: " << profile.message()
               << " (ringchain-sim calibrate writes one)\n";
     return 2;
   }
@@ -326,13 +327,12 @@ int validate(const validate_args& a) {
   const fs::path out = a.out.empty() ? fs::path("runs") / ("validate-" + timestamp()) : a.out;
   fs::create_directories(out);
   const fs::path machine = fs::absolute(a.machine);
-  const dst::machine_profile profile = dst::load_machine(machine).value();
   const std::string first_load = load();
   // Whether the profile still describes this machine's disk: checked
   // before and after, since a disk that changed under the runs makes
   // their errors the machine's as much as the simulator's.
   double drift = 0;
-  std::string drift_rows = disk_drift(profile, out / "disk-check", "before", &drift);
+  std::string drift_rows = disk_drift(*profile, out / "disk-check", "before", &drift);
   repeats_table at_rate;
   if (base::status s = run_repeats(e, machine, a, measured, out, &at_rate); !s.ok()) {
     std::cerr << "ringchain-sim validate: " << s.message() << "\n";
@@ -374,7 +374,7 @@ int validate(const validate_args& a) {
       failed = failed || eq.failed;
     }
   }
-  drift_rows += disk_drift(profile, out / "disk-check", "after", &drift);
+  drift_rows += disk_drift(*profile, out / "disk-check", "after", &drift);
   if (!drift_rows.empty()) {
     char pct[32];
     std::snprintf(pct, sizeof pct, "%.0f%%", drift * 100);

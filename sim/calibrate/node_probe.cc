@@ -81,15 +81,8 @@ line fit_line(const std::vector<points>& runs) {
 // The write + fdatasync p50 of disk `d` (machine_profile::disk_for) for
 // `bytes`: the size measured nearest on a log scale.
 double disk_p50_us(const dst::disk_profile& d, std::uint64_t bytes) {
-  const auto gap = [bytes](const dst::sized_latency& s) {
-    return std::fabs(std::log(static_cast<double>(std::max<std::uint64_t>(s.bytes, 1))) -
-                     std::log(static_cast<double>(std::max<std::uint64_t>(bytes, 1))));
-  };
-  const dst::sized_latency* best = nullptr;
-  for (const dst::sized_latency& s : d.by_size) {
-    if (best == nullptr || gap(s) < gap(*best)) best = &s;
-  }
-  return best == nullptr ? 0 : best->write.p50_us;
+  const dst::sized_latency* s = d.nearest(bytes);
+  return s == nullptr ? 0 : s->write.p50_us;
 }
 
 }  // namespace
@@ -213,20 +206,24 @@ base::result<std::vector<dst::node_costs>> probe_node(const dst::machine_profile
   base::status failed;
   for (const std::string io : {"uring", "epoll"}) {
     std::vector<report::cell_report> runs;
-    for (const std::uint32_t rate : o.rates_tps) {
+    // One 3-node run of this backend, reported as it ends.
+    const auto probe = [&](const std::string& persistence, std::uint32_t rate) {
       harness::cell c;
       c.nodes = 3;
       c.io = io;
-      c.persistence = "per_block";
+      c.persistence = persistence;
       c.rate_tps = rate;
       c.tx_bytes = m.cpu.tx_bytes > 0 ? m.cpu.tx_bytes : 256;
-      c.label = "io=" + io + " rate_tps=" + std::to_string(rate);
-      runs.push_back(harness::run_cell(e, c, {scratch, o.node_binary}, index++));
+      c.label = "io=" + io + (persistence == "per_block" ? "" : " persistence=" + persistence) +
+                " rate_tps=" + std::to_string(rate);
+      report::cell_report r = harness::run_cell(e, c, {scratch, o.node_binary}, index++);
       if (o.progress) {
-        o.progress("node probe " + c.label + ": " + std::to_string(runs.back().blocks.size()) +
-                   " blocks" + (runs.back().error.empty() ? "" : ", " + runs.back().error));
+        o.progress("node probe " + c.label + ": " + std::to_string(r.blocks.size()) + " blocks" +
+                   (r.error.empty() ? "" : ", " + r.error));
       }
-    }
+      return r;
+    };
+    for (const std::uint32_t rate : o.rates_tps) runs.push_back(probe("per_block", rate));
     auto fit = fit_node_costs(runs, m, io, 2);
     if (!fit.ok()) {
       failed = fit.to_status();
@@ -236,20 +233,7 @@ base::result<std::vector<dst::node_costs>> probe_node(const dst::machine_profile
     // per_tx: one run, below the disk's per-transaction capacity, for the
     // cost of a write's parts.
     if (o.per_tx_rate_tps > 0) {
-      harness::cell c;
-      c.nodes = 3;
-      c.io = io;
-      c.persistence = "per_tx";
-      c.rate_tps = o.per_tx_rate_tps;
-      c.tx_bytes = m.cpu.tx_bytes > 0 ? m.cpu.tx_bytes : 256;
-      c.label = "io=" + io + " persistence=per_tx rate_tps=" + std::to_string(c.rate_tps);
-      const std::vector<report::cell_report> per_tx = {
-          harness::run_cell(e, c, {scratch, o.node_binary}, index++)};
-      if (o.progress) {
-        o.progress("node probe " + c.label + ": " + std::to_string(per_tx.back().blocks.size()) +
-                   " blocks" + (per_tx.back().error.empty() ? "" : ", " + per_tx.back().error));
-      }
-      auto part = fit_part_cost(per_tx, m, io, 2, n);
+      auto part = fit_part_cost({probe("per_tx", o.per_tx_rate_tps)}, m, io, 2, n);
       if (!part.ok()) {
         failed = part.to_status();
         break;

@@ -40,18 +40,20 @@ latency network_profile::between(std::uint64_t from, std::uint64_t to) const {
   return {one_way_us, one_way_us * wan_jitter};
 }
 
-std::uint64_t disk_profile::write_ns(rng& r, std::uint64_t bytes) const {
-  if (!by_size.empty()) {
-    const sized_latency* best = &by_size.front();
-    const auto gap = [bytes](const sized_latency& s) {
-      return std::fabs(std::log(static_cast<double>(std::max<std::uint64_t>(bytes, 1))) -
-                       std::log(static_cast<double>(std::max<std::uint64_t>(s.bytes, 1))));
-    };
-    for (const sized_latency& s : by_size) {
-      if (gap(s) < gap(*best)) best = &s;
-    }
-    return best->write.sample_ns(r);
+const sized_latency* disk_profile::nearest(std::uint64_t bytes) const {
+  const sized_latency* best = nullptr;
+  const auto gap = [bytes](const sized_latency& s) {
+    return std::fabs(std::log(static_cast<double>(std::max<std::uint64_t>(bytes, 1))) -
+                     std::log(static_cast<double>(std::max<std::uint64_t>(s.bytes, 1))));
+  };
+  for (const sized_latency& s : by_size) {
+    if (best == nullptr || gap(s) < gap(*best)) best = &s;
   }
+  return best;
+}
+
+std::uint64_t disk_profile::write_ns(rng& r, std::uint64_t bytes) const {
+  if (const sized_latency* s = nearest(bytes)) return s->write.sample_ns(r);
   const double transfer_ns = mb_per_s > 0 ? static_cast<double>(bytes) / mb_per_s * 1e3 : 0;
   return barrier.sample_ns(r) + static_cast<std::uint64_t>(transfer_ns);
 }

@@ -125,6 +125,9 @@ struct disk_profile {
   std::vector<sized_latency> by_size{};
   // A write of `bytes` with its barrier, in nanoseconds.
   std::uint64_t write_ns(rng& r, std::uint64_t bytes) const;
+  // The measured size nearest `bytes` on a log scale; null without
+  // by_size.
+  const sized_latency* nearest(std::uint64_t bytes) const;
   // `bytes` written as `chunks` equal parts, each with its barrier, in
   // turn (the per-transaction model), in nanoseconds.
   std::uint64_t parts_ns(rng& r, std::uint64_t bytes, std::uint64_t chunks) const;

@@ -29,39 +29,37 @@ std::size_t op(io::op_kind k) {
 
 // -------------------------------------------------------------- disk --
 
-time_ns sim_disk::duration(const io::file_write& w) {
-  const std::uint64_t chunks = std::max<std::uint32_t>(w.chunks, 1);
+const disk_profile& sim_disk::disk_now(double own) const {
   // On a shared disk, the latency measured with as many writers as will
   // be writing: the others in flight and this one.
   const std::vector<disk_profile>& shared = core_.shared_disk;
-  const auto others = static_cast<std::size_t>(std::lround(std::max(core_.shared_disk_load, 0.0)));
-  const disk_profile& disk =
-      shared.empty() ? profile_ : shared[std::min<std::size_t>(others, shared.size() - 1)];
-  const time_ns d = disk.parts_ns(core_.random, w.data.size(), chunks) +
+  if (shared.empty()) return profile_;
+  const auto others =
+      static_cast<std::size_t>(std::lround(std::max(core_.shared_disk_load - own, 0.0)));
+  return shared[std::min<std::size_t>(others, shared.size() - 1)];
+}
+
+time_ns sim_disk::duration(const io::file_write& w) {
+  const std::uint64_t chunks = std::max<std::uint32_t>(w.chunks, 1);
+  const time_ns d = disk_now(0).parts_ns(core_.random, w.data.size(), chunks) +
                     core_.cpu.part_extra_ns(static_cast<std::uint32_t>(chunks));
   return d + static_cast<time_ns>(w.barrier_delay.count()) * chunks;
 }
 
 void sim_disk::load(io::file_write& w, time_ns d) {
-  in_flight_.push_back(&w);
   // Its share of the shared disk: the part of its time not spent in
   // barrier delays (which are timers, the disk idle).
   const time_ns delays =
       static_cast<time_ns>(w.barrier_delay.count()) * std::max<std::uint32_t>(w.chunks, 1);
   const double share =
       d > delays ? static_cast<double>(d - delays) / static_cast<double>(d) : (d == 0 ? 1 : 0);
-  in_flight_load_.push_back(share);
+  in_flight_.push_back({&w, share});
   core_.shared_disk_load += share;
 }
 
 time_ns sim_disk::part_ns(const io::file_write& w, double own) {
   const std::uint32_t parts = std::max<std::uint32_t>(w.chunks, 1);
-  const std::vector<disk_profile>& shared = core_.shared_disk;
-  const auto others =
-      static_cast<std::size_t>(std::lround(std::max(core_.shared_disk_load - own, 0.0)));
-  const disk_profile& disk =
-      shared.empty() ? profile_ : shared[std::min<std::size_t>(others, shared.size() - 1)];
-  return disk.parts_ns(core_.random, w.data.size() / parts, 1) +
+  return disk_now(own).parts_ns(core_.random, w.data.size() / parts, 1) +
          core_.cpu.part_extra_ns(parts) / parts + static_cast<time_ns>(w.barrier_delay.count());
 }
 
@@ -82,9 +80,8 @@ void sim_disk::start_parts(io::file_write& w, time_ns start, time_ns extra) {
 
 void sim_disk::part_done(io::file_write& w, std::uint32_t done, time_ns extra) {
   if (done < std::max<std::uint32_t>(w.chunks, 1)) {
-    const auto it = std::find(in_flight_.begin(), in_flight_.end(), &w);
-    const double own = it == in_flight_.end() ? 0 : in_flight_load_[it - in_flight_.begin()];
-    const time_ns d = part_ns(w, own);
+    const auto it = find_flight(w);
+    const time_ns d = part_ns(w, it == in_flight_.end() ? 0 : it->share);
     core_.events.schedule(slot_, core_.cpu.now(slot_) + d,
                           [this, &w, done, extra] { part_done(w, done + 1, extra); });
     return;
@@ -109,15 +106,21 @@ void sim_disk::start(io::file_write& w, time_ns start, time_ns d, time_ns extra)
   }
 }
 
-void sim_disk::unload(std::size_t i) {
-  core_.shared_disk_load -= in_flight_load_[i];
-  in_flight_load_.erase(in_flight_load_.begin() + static_cast<std::ptrdiff_t>(i));
-  in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(i));
+std::vector<sim_disk::flight>::iterator sim_disk::find_flight(const io::file_write& w) {
+  return std::find_if(in_flight_.begin(), in_flight_.end(),
+                      [&w](const flight& f) { return f.write == &w; });
+}
+
+void sim_disk::unload_all() {
+  for (const flight& f : in_flight_) core_.shared_disk_load -= f.share;
+  in_flight_.clear();
 }
 
 void sim_disk::complete(io::file_write& w) {
-  const auto it = std::find(in_flight_.begin(), in_flight_.end(), &w);
-  if (it != in_flight_.end()) unload(static_cast<std::size_t>(it - in_flight_.begin()));
+  if (const auto it = find_flight(w); it != in_flight_.end()) {
+    core_.shared_disk_load -= it->share;
+    in_flight_.erase(it);
+  }
   int result = 0;
   if (full_) {
     result = -ENOSPC;
@@ -160,24 +163,24 @@ void sim_disk::land(const io::file_write& w) {
 }
 
 void sim_disk::restart() {
-  while (!in_flight_.empty()) unload(in_flight_.size() - 1);
+  unload_all();
   fail_next_barrier_ = full_ = fault_fired_ = crash_in_next_write_ = false;
 }
 
 bool sim_disk::crash() {
   bool torn = false;
-  for (const io::file_write* in : in_flight_) {
-    if (mix_.torn_write <= 0 || in->data.size() < 2 || !core_.random.chance(mix_.torn_write)) {
+  for (const flight& in : in_flight_) {
+    const io::file_write& w = *in.write;
+    if (mix_.torn_write <= 0 || w.data.size() < 2 || !core_.random.chance(mix_.torn_write)) {
       continue;
     }
     // Part of the write in flight reaches the platter before the power goes.
-    const io::file_write& w = *in;
     const std::uint64_t part = 1 + core_.random.below(w.data.size() - 1);
     RC_ASSERT(::pwrite(w.fd, w.data.data(), part, static_cast<off_t>(w.offset)) ==
               static_cast<ssize_t>(part));
     torn = true;
   }
-  while (!in_flight_.empty()) unload(in_flight_.size() - 1);
+  unload_all();
   return torn;
 }
 

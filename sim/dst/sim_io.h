@@ -95,13 +95,24 @@ class sim_disk {
   const fault_mix& mix_;
   io::counters& counts_;
   disk_hooks hooks_;
-  // Writes submitted and not completed (a node writes its block log and
+  // A write submitted and not completed (a node writes its block log and
   // its snapshot files at once).
-  std::vector<io::file_write*> in_flight_;
-  // Each one's share of the shared disk's writers (sim_core::shared_disk_load).
-  std::vector<double> in_flight_load_;
-  // Takes a write's share off the shared disk's load (the ith in flight).
-  void unload(std::size_t i);
+  struct flight {
+    // The write.
+    io::file_write* write;
+    // Its share of the shared disk's writers (sim_core::shared_disk_load).
+    double share;
+  };
+  // The writes in flight.
+  std::vector<flight> in_flight_;
+  // The write's entry in in_flight_, or its end.
+  std::vector<flight>::iterator find_flight(const io::file_write& w);
+  // Takes every write in flight off the shared disk's load, and forgets
+  // them (a crash or a restart).
+  void unload_all();
+  // The disk a write starting now takes: the shared disk's profile for
+  // the writers at once besides its own `own` share, or the node's own.
+  const disk_profile& disk_now(double own) const;
   // Puts a write in flight, its share of the shared disk's load from its
   // duration `d` (which counts its barrier delays).
   void load(io::file_write& w, time_ns d);
