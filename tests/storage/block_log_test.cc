@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 
@@ -29,9 +30,12 @@ class block_log_test : public ::testing::TestWithParam<io::backend> {
     auto r = io::reactor::create(GetParam(), {});
     if (!r.ok()) GTEST_SKIP() << r.message();
     reactor_ = std::move(*r);
+    // A parameterized test's name ends in "/<index>": one directory level,
+    // not a subdirectory that TearDown would remove without its parent.
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '-');
     opts_.dir = fs::temp_directory_path() /
-                ("ringchain-blocklog-" + std::to_string(::getpid()) + "-" +
-                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
+                ("ringchain-blocklog-" + std::to_string(::getpid()) + "-" + name);
     fs::remove_all(opts_.dir);
     opts_.segment_bytes = limits::write_bytes_max;
   }

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -33,9 +34,12 @@ class block_store_test : public ::testing::TestWithParam<io::backend> {
     auto r = io::reactor::create(GetParam(), {});
     if (!r.ok()) GTEST_SKIP() << r.message();
     reactor_ = std::move(*r);
+    // A parameterized test's name ends in "/<index>": one directory level,
+    // not a subdirectory that TearDown would remove without its parent.
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '-');
     opts_.dir = fs::temp_directory_path() /
-                ("ringchain-blockstore-" + std::to_string(::getpid()) + "-" +
-                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
+                ("ringchain-blockstore-" + std::to_string(::getpid()) + "-" + name);
     fs::remove_all(opts_.dir);
     opts_.file_bytes = 1024;
   }
