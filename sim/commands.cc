@@ -40,54 +40,92 @@ std::string load() {
   return a + " " + b + " " + c;
 }
 
-// `v` with one decimal.
-std::string one_decimal(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", v);
-  return buf;
-}
-
-// The disk's drift from the profile: its write + fdatasync p50 through
-// io_uring with one writer, measured now as calibrate measures it (per
-// transaction parts and 64 KiB blocks, a second each), against the
-// profile's. Rows of a markdown table (when, size, profile, now, change);
-// `worst` takes the largest change, as a fraction.
-std::string disk_drift(const dst::machine_profile& m, const fs::path& scratch,
-                       const std::string& when, double* worst) {
-  std::string rows;
-  for (const auto& [bytes, chunks] :
-       {std::pair<std::uint64_t, std::uint32_t>{512, 16}, {65536, 1}}) {
-    const dst::disk_sample* profile = nullptr;
-    for (const dst::disk_sample& d : m.disk) {
-      if (d.io == "uring" && d.writers == 1 && d.bytes == bytes) profile = &d;
-    }
-    if (profile == nullptr || profile->p50_us <= 0) continue;
-    calibrate::disk_pattern p;
-    p.bytes = bytes;
-    p.chunks = chunks;
-    p.budget_ms = 1000;
-    fs::create_directories(scratch);
-    const auto now = calibrate::measure_disk(scratch, p);
-    if (!now.ok()) {
-      rows += "| " + when + " | " + std::to_string(bytes) + " | " + one_decimal(profile->p50_us) +
-              " | " + now.message() + " | - |\n";
-      continue;
-    }
-    const double change = now->p50_us / profile->p50_us - 1;
-    *worst = std::max(*worst, std::fabs(change));
-    char pct[32];
-    std::snprintf(pct, sizeof pct, "%+.0f%%", change * 100);
-    rows += "| " + when + " | " + std::to_string(bytes) + " | " + one_decimal(profile->p50_us) +
-            " | " + one_decimal(now->p50_us) + " | " + pct + " |\n";
-  }
-  std::error_code ec;
-  fs::remove_all(scratch, ec);
-  return rows;
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
+
+// The disk checked around each cell's run on processes, for the profile
+// its simulation takes: this machine's disk moves by tens of percent
+// within the hour, so a profile's disk figures describe the runs only as
+// well as the disk held still since calibration.
+class disk_tracker {
+ public:
+  // Checks of `profile`'s disk in `dir`; `track`: each simulation takes
+  // the disk as checked (else the profile as it is, at `machine`).
+  disk_tracker(const dst::machine_profile& profile, fs::path machine, fs::path dir, bool track)
+      : profile_(profile), machine_(std::move(machine)), dir_(std::move(dir)), track_(track) {}
+
+  // Before a cell's processes: checks the disk unless the last check
+  // (after the previous cell) stands for it.
+  void before() {
+    if (!last_) last_ = check();
+  }
+
+  // After a cell's processes: checks again, adds a row for `label`, and
+  // returns the profile file its simulation takes (written to `file` when
+  // tracking).
+  fs::path after(const std::string& label, const fs::path& file) {
+    const auto first = last_;
+    last_ = check();
+    if (!first || !first->ok() || !last_->ok()) {
+      rows_ += "| " + label + " | disk check failed: " +
+               (first && !first->ok() ? first->message() : last_->message()) + " | | | |\n";
+      return machine_;
+    }
+    const std::vector<dst::disk_sample> now = calibrate::between(**first, **last_);
+    const std::uint32_t n = profile_.writers_max();
+    rows_ += "| " + label + " |";
+    for (const auto& [writers, bytes] :
+         {std::pair<std::uint32_t, std::uint64_t>{1, 512}, {1, 65536}, {n, 512}, {n, 65536}}) {
+      const double f = dst::disk_factor(profile_, now, writers, bytes);
+      worst_ = std::max(worst_, std::fabs(std::log(f)));
+      rows_ += " " + report::fixed(f, 2) + " |";
+    }
+    rows_ += "\n";
+    if (!track_) return machine_;
+    fs::create_directories(file.parent_path());
+    std::ofstream(file) << dst::to_toml(dst::with_disk_now(profile_, now));
+    return fs::absolute(file);
+  }
+
+  // The section of validation.md: the table of checks and what the
+  // simulator took.
+  std::string markdown() const {
+    if (rows_.empty()) return "";
+    const std::string n = std::to_string(profile_.writers_max());
+    char pct[32];
+    std::snprintf(pct, sizeof pct, "%.0f%%", (std::exp(worst_) - 1) * 100);
+    return "\n## The disk around each cell\n\nwrite + fdatasync p50 through io_uring, checked "
+           "before and after each cell's run on processes, over the profile's (the geometric "
+           "mean of the two checks; above 1: slower than at calibration). Parts are 512-byte "
+           "per-transaction writes, blocks 64 KiB.\n\n| cell | 1 writer, parts | 1 writer, "
+           "blocks | " +
+           n + " writers, parts | " + n +
+           " writers, blocks |\n| --- | ---: | ---: | ---: | ---: |\n" + rows_ + "\n" +
+           (track_ ? "Each simulation took its cell's disk: the profile's disk figures times "
+                     "these factors (machines/ holds the profiles; --fixed-disk keeps the "
+                     "profile's).\n"
+                   : std::string("The simulations took the profile's disk as it is "
+                                 "(--fixed-disk); it moved by up to ") +
+                         pct +
+                         ", and the errors above are the machine's change as much as the "
+                         "simulator's.\n");
+  }
+
+ private:
+  base::result<std::vector<dst::disk_sample>> check() {
+    std::fprintf(stderr, "  disk check\n");
+    return calibrate::check_disk(dir_, profile_.writers_max());
+  }
+
+  const dst::machine_profile& profile_;
+  fs::path machine_, dir_;
+  bool track_;
+  std::optional<base::result<std::vector<dst::disk_sample>>> last_;
+  std::string rows_;
+  // The largest change seen, as |log(factor)|.
+  double worst_ = 0;
+};
 
 }  // namespace
 
@@ -158,10 +196,12 @@ report::cell_report earlier(const report::run_report& run, const std::string& la
 
 // One run of every cell both ways (or the processes' from `measured`),
 // into `out`; the reports by engine. `run` (from 0) numbers the repeat:
-// the simulator's seed moves with it.
+// the simulator's seed moves with it. `disk` (null with `measured`)
+// checks the disk around each cell's processes and gives its simulation
+// the profile to take.
 void run_both(const harness::experiment& e, const fs::path& machine, const validate_args& a,
               const std::optional<report::run_report>& measured, const fs::path& out, int run,
-              report::run_report* sim, report::run_report* processes) {
+              disk_tracker* disk, report::run_report* sim, report::run_report* processes) {
   for (report::run_report* r : {sim, processes}) {
     r->experiment = e.name;
     r->description = e.description;
@@ -173,17 +213,23 @@ void run_both(const harness::experiment& e, const fs::path& machine, const valid
                     : "";
   for (std::size_t i = 0; i < e.cells.size(); ++i) {
     const harness::cell& c = e.cells[i];
+    fs::path cell_machine = machine;
     if (measured) {
       processes->cells.push_back(earlier(*measured, c.label));
     } else {
+      if (disk != nullptr) disk->before();
       std::fprintf(stderr, "[%zu/%zu] %s%s: processes (load average %s)\n", i + 1, e.cells.size(),
                    c.label.c_str(), of_runs.c_str(), load().c_str());
       processes->cells.push_back(harness::run_cell(e, c, {out / "processes", a.node_binary}, i));
+      if (disk != nullptr) {
+        cell_machine = disk->after(c.label + of_runs,
+                                   out / "machines" / ("cell-" + std::to_string(i + 1) + ".toml"));
+      }
     }
     std::fprintf(stderr, "[%zu/%zu] %s%s: simulator\n", i + 1, e.cells.size(), c.label.c_str(),
                  of_runs.c_str());
     harness::cell simulated = c;
-    simulated.machine = machine.string();
+    simulated.machine = cell_machine.string();
     const auto start = std::chrono::steady_clock::now();
     const std::uint64_t seed = e.seed + c.repetition + 1000 * static_cast<std::uint64_t>(run);
     sim->cells.push_back(dst::run_cell(simulated, {e.warmup_s, e.duration_s, seed, true},
@@ -209,13 +255,13 @@ struct repeats_table {
 // load reaches every cell alike.
 base::status run_repeats(const harness::experiment& e, const fs::path& machine,
                          const validate_args& a, const std::optional<report::run_report>& measured,
-                         const fs::path& out, repeats_table* t) {
+                         const fs::path& out, disk_tracker* disk, repeats_table* t) {
   t->sims.assign(e.cells.size(), {});
   t->measures.assign(e.cells.size(), {});
   for (int run = 0; run < a.repeats; ++run) {
     const fs::path dir = a.repeats > 1 ? out / ("run-" + std::to_string(run + 1)) : out;
     report::run_report sim, processes;
-    run_both(e, machine, a, measured, dir, run, &sim, &processes);
+    run_both(e, machine, a, measured, dir, run, disk, &sim, &processes);
     for (auto [r, to] : {std::pair{&processes, dir / "processes"}, std::pair{&sim, dir / "sim"}}) {
       if (base::status s = report::write_reports(*r, to); !s.ok()) return s;
     }
@@ -232,8 +278,8 @@ base::status run_repeats(const harness::experiment& e, const fs::path& machine,
 // by the experiment's own search (capacity_probe_s windows after half a
 // second of warm-up, from the cell's rate up to capacity_max_tps).
 std::vector<report::capacity_comparison> search_both(const harness::experiment& e,
-                                                     const fs::path& machine,
-                                                     const validate_args& a, const fs::path& out) {
+                                                     const validate_args& a, const fs::path& out,
+                                                     disk_tracker* disk) {
   std::vector<report::capacity_comparison> found;
   for (std::size_t i = 0; i < e.cells.size(); ++i) {
     const harness::cell& c = e.cells[i];
@@ -242,6 +288,7 @@ std::vector<report::capacity_comparison> search_both(const harness::experiment& 
     once.duration_s = e.capacity_probe_s;
     const fs::path scratch = out / "scratch";
     std::error_code ec;
+    disk->before();
     std::fprintf(stderr, "[capacity %zu/%zu] %s: processes (load average %s)\n", i + 1,
                  e.cells.size(), c.label.c_str(), load().c_str());
     const harness::capacity_found measured = harness::find_capacity(
@@ -256,12 +303,14 @@ std::vector<report::capacity_comparison> search_both(const harness::experiment& 
           return r;
         },
         c.rate_tps, e.capacity_max_tps, 3);
+    const fs::path cell_machine = disk->after(
+        "capacity of " + c.label, out / "machines" / ("cell-" + std::to_string(i + 1) + ".toml"));
     std::fprintf(stderr, "[capacity %zu/%zu] %s: simulator\n", i + 1, e.cells.size(),
                  c.label.c_str());
     const harness::capacity_found simulated = harness::find_capacity(
         [&](std::uint32_t rate) {
           harness::cell sc = c;
-          sc.machine = machine.string();
+          sc.machine = cell_machine.string();
           sc.rate_tps = rate;
           // Processes start their warm-up once a leader is up; a simulated
           // cluster elects its first within its first half second, in its
@@ -328,13 +377,13 @@ int validate(const validate_args& a) {
   fs::create_directories(out);
   const fs::path machine = fs::absolute(a.machine);
   const std::string first_load = load();
-  // Whether the profile still describes this machine's disk: checked
-  // before and after, since a disk that changed under the runs makes
-  // their errors the machine's as much as the simulator's.
-  double drift = 0;
-  std::string drift_rows = disk_drift(*profile, out / "disk-check", "before", &drift);
+  // The disk, checked around each cell's processes (not with a measured
+  // run: the disk now says nothing of its time).
+  std::optional<disk_tracker> disk;
+  if (!measured) disk.emplace(*profile, machine, out, a.track_disk);
+  disk_tracker* tracker = disk ? &*disk : nullptr;
   repeats_table at_rate;
-  if (base::status s = run_repeats(e, machine, a, measured, out, &at_rate); !s.ok()) {
+  if (base::status s = run_repeats(e, machine, a, measured, out, tracker, &at_rate); !s.ok()) {
     std::cerr << "ringchain-sim validate: " << s.message() << "\n";
     return 1;
   }
@@ -352,7 +401,7 @@ int validate(const validate_args& a) {
   // The experiment's own comparison: each cell's capacity, then every cell
   // at half the lowest measured capacity, where no cell has a backlog.
   if (e.capacity_search && a.capacity && a.rate_tps == 0 && !measured) {
-    const auto capacities = search_both(e, machine, a, out / "capacity");
+    const auto capacities = search_both(e, a, out / "capacity", tracker);
     md += "\n## Deadline capacity\n\n" + report::capacity_markdown(capacities, 0.15);
     double lowest = 0;
     for (const auto& c : capacities) {
@@ -363,7 +412,8 @@ int validate(const validate_args& a) {
       harness::experiment at_equal = e;
       for (harness::cell& c : at_equal.cells) c.rate_tps = equal;
       repeats_table eq;
-      if (base::status s = run_repeats(at_equal, machine, a, measured, out / "equal-load", &eq);
+      if (base::status s =
+              run_repeats(at_equal, machine, a, measured, out / "equal-load", tracker, &eq);
           !s.ok()) {
         std::cerr << "ringchain-sim validate: " << s.message() << "\n";
         return 1;
@@ -374,21 +424,7 @@ int validate(const validate_args& a) {
       failed = failed || eq.failed;
     }
   }
-  drift_rows += disk_drift(*profile, out / "disk-check", "after", &drift);
-  if (!drift_rows.empty()) {
-    char pct[32];
-    std::snprintf(pct, sizeof pct, "%.0f%%", drift * 100);
-    md +=
-        "\n## The disk against the profile\n\nwrite + fdatasync p50 through io_uring, one "
-        "writer, microseconds (as calibrate measures it: 512-byte per-transaction parts, 64 "
-        "KiB blocks).\n\n| when | bytes | profile | now | change |\n| --- | ---: | ---: | "
-        "---: | ---: |\n" +
-        drift_rows + "\n" +
-        (drift > 0.15 ? std::string("The disk is ") + pct +
-                            " away from the profile: the errors above are this machine's "
-                            "change as much as the simulator's (calibrate again).\n"
-                      : std::string("The disk is within ") + pct + " of the profile.\n");
-  }
+  if (disk) md += disk->markdown();
   md += "\nLoad average at the end: " + load() + "\n";
   std::ofstream(out / "validation.md") << md;
   std::cout << md << "\nReports: " << fs::absolute(out).string() << "\n";

@@ -58,6 +58,11 @@ struct validate_args {
   // and neither rate_tps nor `measured`: each cell's deadline capacity on
   // both sides, then every cell at half the lowest measured capacity.
   bool capacity = true;
+  // Whether each cell's simulation takes the disk as checked around its
+  // run on processes (the profile's disk figures scaled to it); false
+  // (--fixed-disk): the profile's as they are. The checks are made and
+  // reported either way.
+  bool track_disk = true;
 };
 // Returns the process exit code: 0 when every cell ran (whatever the
 // errors), 1 when a cell failed, 2 for bad arguments.

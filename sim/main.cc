@@ -487,6 +487,9 @@ int main(int argc, char** argv) {
   bool no_capacity = false;
   val->add_flag("--no-capacity", no_capacity,
                 "skip the capacity search and the equal-load runs of a capacity_search experiment");
+  bool fixed_disk = false;
+  val->add_flag("--fixed-disk", fixed_disk,
+                "simulate with the profile's disk as it is, not as checked around each cell");
   CLI11_PARSE(app, argc, argv);
   if (cal->parsed()) {
     ca.node_probe = !no_node_probe;
@@ -494,6 +497,7 @@ int main(int argc, char** argv) {
   }
   if (val->parsed()) {
     va.capacity = !no_capacity;
+    va.track_disk = !fixed_disk;
     return commands::validate(va);
   }
   if (d->parsed()) {

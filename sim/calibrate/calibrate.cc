@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -255,6 +256,8 @@ struct write_shape {
   std::uint32_t chunks;
 };
 const write_shape write_shapes[] = {{512, 16}, {65536, 1}, {131072, 1}};
+// The shapes a disk check measures again: a part and a block.
+const write_shape checked_shapes[] = {write_shapes[0], write_shapes[1]};
 
 base::status measure_disks(const options& o, const fs::path& scratch, dst::machine_profile* m) {
   for (io::backend b : {io::backend::uring, io::backend::epoll}) {
@@ -280,6 +283,46 @@ base::status measure_disks(const options& o, const fs::path& scratch, dst::machi
 }
 
 }  // namespace
+
+base::result<std::vector<dst::disk_sample>> check_disk(const fs::path& dir, std::uint32_t writers,
+                                                       std::uint32_t budget_ms) {
+  const fs::path scratch = dir / ("ringchain-disk-check-" + std::to_string(::getpid()));
+  std::error_code ec;
+  fs::create_directories(scratch, ec);
+  if (ec) return base::fail("cannot create " + scratch.string() + ": " + ec.message());
+  std::vector<dst::disk_sample> out;
+  for (const std::uint32_t w : {1u, writers}) {
+    if (w < 1 || (w == 1 && !out.empty())) continue;
+    for (const write_shape& shape : checked_shapes) {
+      disk_pattern p;
+      p.writers = w;
+      p.bytes = shape.bytes;
+      p.chunks = shape.chunks;
+      p.budget_ms = budget_ms;
+      auto d = measure_disk(scratch, p);
+      if (!d.ok()) {
+        fs::remove_all(scratch, ec);
+        return base::fail(d.message());
+      }
+      out.push_back(*d);
+    }
+  }
+  fs::remove_all(scratch, ec);
+  return out;
+}
+
+std::vector<dst::disk_sample> between(const std::vector<dst::disk_sample>& before,
+                                      const std::vector<dst::disk_sample>& after) {
+  std::vector<dst::disk_sample> out = before;
+  for (dst::disk_sample& d : out) {
+    for (const dst::disk_sample& a : after) {
+      if (a.io == d.io && a.writers == d.writers && a.bytes == d.bytes) {
+        d.p50_us = std::sqrt(d.p50_us * a.p50_us);
+      }
+    }
+  }
+  return out;
+}
 
 base::result<dst::machine_profile> measure(const options& o) {
   dst::machine_profile m;

@@ -75,6 +75,20 @@ struct disk_pattern {
 base::result<dst::disk_sample> measure_disk(const std::filesystem::path& scratch,
                                             const disk_pattern& p);
 
+// The disk measured again, quickly, to see how far it has moved from a
+// profile (dst::disk_factor, dst::with_disk_now): write + fdatasync
+// through io_uring, as measure() writes them (per-transaction parts and
+// 64 KiB blocks), with one writer and with `writers` at once (when more
+// than one), each for `budget_ms`, in a scratch directory made in `dir`
+// and removed. The error says what could not be written.
+base::result<std::vector<dst::disk_sample>> check_disk(const std::filesystem::path& dir,
+                                                       std::uint32_t writers,
+                                                       std::uint32_t budget_ms = 500);
+// The disk between two checks of it: each sample's p50 the geometric mean
+// of the two (samples of `before` that `after` lacks as they were).
+std::vector<dst::disk_sample> between(const std::vector<dst::disk_sample>& before,
+                                      const std::vector<dst::disk_sample>& after);
+
 // Loopback TCP, as measured.
 struct loopback {
   // Round trip of a 64-byte message, percentiles in microseconds.

@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 
+#include "sim/calibrate/calibrate.h"
 #include "sim/harness/experiment.h"
 #include "sim/report/budget.h"
 
@@ -204,6 +205,12 @@ base::result<std::vector<dst::node_costs>> probe_node(const dst::machine_profile
   std::vector<dst::node_costs> out;
   std::size_t index = 0;
   base::status failed;
+  // The disk as checked before each backend's runs (and after the last):
+  // each backend's writes are fitted against the disk of their own time,
+  // since this machine's disk moves within minutes.
+  auto checked = check_disk(o.dir, m.writers_max());
+  if (!checked.ok()) return base::fail("disk check: " + checked.message());
+  std::vector<dst::disk_sample> last = std::move(checked).value();
   for (const std::string io : {"uring", "epoll"}) {
     std::vector<report::cell_report> runs;
     // One 3-node run of this backend, reported as it ends.
@@ -224,7 +231,23 @@ base::result<std::vector<dst::node_costs>> probe_node(const dst::machine_profile
       return r;
     };
     for (const std::uint32_t rate : o.rates_tps) runs.push_back(probe("per_block", rate));
-    auto fit = fit_node_costs(runs, m, io, 2);
+    const report::cell_report per_tx =
+        o.per_tx_rate_tps > 0 ? probe("per_tx", o.per_tx_rate_tps) : report::cell_report{};
+    auto after = check_disk(o.dir, m.writers_max());
+    if (!after.ok()) {
+      failed = base::fail("disk check: " + after.message());
+      break;
+    }
+    const dst::machine_profile now = dst::with_disk_now(m, between(last, *after));
+    if (o.progress) {
+      o.progress("disk during the " + io +
+                 " runs: " + report::fixed(dst::disk_factor(m, between(last, *after), 1, 512), 2) +
+                 "x the profile's (one writer, per_tx parts), " +
+                 report::fixed(dst::disk_factor(m, between(last, *after), 2, 65536), 2) +
+                 "x (two writers, blocks)");
+    }
+    last = std::move(after).value();
+    auto fit = fit_node_costs(runs, now, io, 2);
     if (!fit.ok()) {
       failed = fit.to_status();
       break;
@@ -233,7 +256,7 @@ base::result<std::vector<dst::node_costs>> probe_node(const dst::machine_profile
     // per_tx: one run, below the disk's per-transaction capacity, for the
     // cost of a write's parts.
     if (o.per_tx_rate_tps > 0) {
-      auto part = fit_part_cost({probe("per_tx", o.per_tx_rate_tps)}, m, io, 2, n);
+      auto part = fit_part_cost({per_tx}, now, io, 2, n);
       if (!part.ok()) {
         failed = part.to_status();
         break;

@@ -8,8 +8,9 @@
 //   build    round start -> the leader's write handed to storage
 //   write    a follower's write + barrier (its block log's append until
 //            durable) less its disk's: the profile's write + fdatasync p50
-//            for the block's size, with as many writers as followers; a
-//            line in the write's KiB
+//            for the block's size, with as many writers as followers, as
+//            checked before and after the backend's runs (check_disk,
+//            dst::with_disk_now); a line in the write's KiB
 //   apply    commit -> applied on the leader
 //   message  the network phase (as the budget splits it: the leader's
 //            write handed to storage until the first acknowledgement, less
@@ -75,8 +76,9 @@ struct probe_options {
   std::function<void(const std::string&)> progress;
 };
 
-// Runs the probe for both io backends and fits their costs against `m`;
-// the error names the run that failed.
+// Runs the probe for both io backends and fits their costs against `m`'s
+// disk as checked around each backend's runs (in o.dir) and `m`'s
+// network; the error names the run or the disk check that failed.
 base::result<std::vector<dst::node_costs>> probe_node(const dst::machine_profile& m,
                                                       const probe_options& o);
 

@@ -181,6 +181,52 @@ std::uint32_t machine_profile::writers_max() const {
   return w;
 }
 
+double disk_factor(const machine_profile& m, const std::vector<disk_sample>& now,
+                   std::uint32_t writers, std::uint64_t bytes) {
+  // By writer count measured now: the ratio at the size nearest `bytes`.
+  std::vector<std::pair<double, double>> by_writers;
+  for (const disk_sample& n : now) {
+    if (n.p50_us <= 0 || n.bytes == 0) continue;
+    const disk_sample* nearest = nullptr;
+    for (const disk_sample& o : now) {
+      if (o.writers != n.writers || o.io != n.io || o.p50_us <= 0 || o.bytes == 0) continue;
+      const auto gap = [bytes](std::uint64_t b) {
+        return std::fabs(std::log(static_cast<double>(b) / static_cast<double>(bytes)));
+      };
+      if (nearest == nullptr || gap(o.bytes) < gap(nearest->bytes)) nearest = &o;
+    }
+    if (nearest != &n) continue;
+    for (const disk_sample& p : m.disk) {
+      if (p.io == n.io && p.writers == n.writers && p.bytes == n.bytes && p.p50_us > 0) {
+        by_writers.emplace_back(n.writers, n.p50_us / p.p50_us);
+      }
+    }
+  }
+  if (by_writers.empty()) return 1;
+  std::sort(by_writers.begin(), by_writers.end());
+  const auto w = static_cast<double>(writers);
+  if (w <= by_writers.front().first) return by_writers.front().second;
+  if (w >= by_writers.back().first) return by_writers.back().second;
+  for (std::size_t i = 1; i < by_writers.size(); ++i) {
+    const auto [w1, f1] = by_writers[i];
+    const auto [w0, f0] = by_writers[i - 1];
+    if (w > w1) continue;
+    const double t = (std::log(w) - std::log(w0)) / (std::log(w1) - std::log(w0));
+    return std::exp(std::log(f0) + t * (std::log(f1) - std::log(f0)));
+  }
+  return by_writers.back().second;
+}
+
+machine_profile with_disk_now(const machine_profile& m, const std::vector<disk_sample>& now) {
+  machine_profile out = m;
+  for (disk_sample& d : out.disk) {
+    const double f = disk_factor(m, now, d.writers, d.bytes);
+    for (double* v : {&d.p50_us, &d.p90_us, &d.p99_us, &d.mean_us}) *v *= f;
+    for (double& q : d.quantiles_us) q *= f;
+  }
+  return out;
+}
+
 disk_profile machine_profile::disk_for(const std::string& io, std::uint32_t writers) const {
   bool measured = false;
   for (const disk_sample& d : disk) measured |= d.io == io;

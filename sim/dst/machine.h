@@ -162,6 +162,21 @@ struct machine_profile {
   node_costs node_for(const std::string& io) const;
 };
 
+// How much slower (above 1) or faster the disk is now than the profile
+// says, for writes of `bytes` with `writers` at once: from `now`, the
+// disk measured again (calibrate::check_disk: one backend, a few sizes,
+// one writer and more), the ratio of its p50 to the profile's for the
+// same backend, writers and size. The size measured nearest on a log
+// scale gives it; between two writer counts measured, it is interpolated
+// on a log scale; beyond them, the nearest's. 1 when `now` matches
+// nothing in the profile.
+double disk_factor(const machine_profile& m, const std::vector<disk_sample>& now,
+                   std::uint32_t writers, std::uint64_t bytes);
+// The profile with its disk as measured in `now`: every disk sample, of
+// either backend, its latencies times disk_factor for its writers and
+// size. The node costs stay: they are the node's time beyond the disk's.
+machine_profile with_disk_now(const machine_profile& m, const std::vector<disk_sample>& now);
+
 // The profile as a commented TOML file.
 std::string to_toml(const machine_profile& m);
 // Parses a profile; the error names the key at fault.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <fstream>
 #include <set>
 
@@ -432,6 +433,48 @@ INSTANTIATE_TEST_SUITE_P(Found, RegressionSeed,
                            return "seed" + std::to_string(p.param.seed) + "_" +
                                   std::to_string(p.param.nodes) + "nodes";
                          });
+
+// A profile's disk as checked again: each sample scaled by the check's
+// ratio for its writer count (interpolated between counts checked) at the
+// size checked nearest; the node costs stay.
+TEST(Dst, AProfilesDiskTakesTheDiskAsCheckedNow) {
+  machine_profile m;
+  m.disk = {{"uring", 1, 512, 100, 110, 120, 105, std::vector<double>(quantile_count, 100.0)},
+            {"uring", 1, 65536, 200, 0, 0, 200, {}},
+            {"uring", 1, 131072, 250, 0, 0, 250, {}},
+            {"uring", 3, 512, 300, 0, 0, 300, {}},
+            {"uring", 3, 65536, 400, 0, 0, 400, {}},
+            {"epoll", 2, 512, 120, 0, 0, 120, {}}};
+  node_costs n;
+  n.write_us = 170;
+  m.node = {n};
+  const std::vector<disk_sample> now = {{"uring", 1, 512, 150, 0, 0, 0, {}},
+                                        {"uring", 1, 65536, 100, 0, 0, 0, {}},
+                                        {"uring", 3, 512, 600, 0, 0, 0, {}},
+                                        {"uring", 3, 65536, 400, 0, 0, 0, {}}};
+  EXPECT_DOUBLE_EQ(disk_factor(m, now, 1, 512), 1.5);
+  EXPECT_DOUBLE_EQ(disk_factor(m, now, 1, 4096), 1.5) << "512 is nearer 4096 on a log scale";
+  EXPECT_DOUBLE_EQ(disk_factor(m, now, 1, 131072), 0.5);
+  EXPECT_DOUBLE_EQ(disk_factor(m, now, 3, 512), 2);
+  EXPECT_DOUBLE_EQ(disk_factor(m, now, 8, 512), 2) << "beyond the counts checked: the nearest";
+  const double t = std::log(2.0) / std::log(3.0);
+  EXPECT_NEAR(disk_factor(m, now, 2, 512), std::pow(1.5, 1 - t) * std::pow(2.0, t), 1e-12);
+  const machine_profile scaled = with_disk_now(m, now);
+  ASSERT_EQ(scaled.disk.size(), m.disk.size());
+  EXPECT_DOUBLE_EQ(scaled.disk[0].p50_us, 150);
+  EXPECT_DOUBLE_EQ(scaled.disk[0].p99_us, 180);
+  EXPECT_DOUBLE_EQ(scaled.disk[0].mean_us, 157.5);
+  EXPECT_DOUBLE_EQ(scaled.disk[0].quantiles_us[5], 150);
+  EXPECT_DOUBLE_EQ(scaled.disk[2].p50_us, 125);
+  EXPECT_DOUBLE_EQ(scaled.disk[4].p50_us, 400);
+  EXPECT_NEAR(scaled.disk[5].p50_us, 120 * std::pow(1.5, 1 - t) * std::pow(2.0, t), 1e-9)
+      << "the other backend's disk takes io_uring's check";
+  EXPECT_DOUBLE_EQ(scaled.node_for("uring").write_us, 170);
+  // A check that matches nothing in the profile changes nothing.
+  const std::vector<disk_sample> unmatched = {{"uring", 2, 512, 900, 0, 0, 0, {}}};
+  EXPECT_DOUBLE_EQ(disk_factor(m, unmatched, 1, 512), 1);
+  EXPECT_DOUBLE_EQ(with_disk_now(m, unmatched).disk[3].p50_us, 300);
+}
 
 // A profile's node costs survive its file, by backend; a backend the probe
 // did not run has none, and a bad backend is refused with the key named.

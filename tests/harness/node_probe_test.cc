@@ -3,6 +3,11 @@
 #include "sim/calibrate/node_probe.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "sim/calibrate/calibrate.h"
 
 namespace ringchain::calibrate {
 namespace {
@@ -121,6 +126,43 @@ TEST(node_probe, a_part_costs_the_per_tx_writes_residual_over_its_parts) {
   EXPECT_NEAR(*part, 60, 1e-6);
   c.blocks.clear();
   EXPECT_FALSE(fit_part_cost({c}, machine(), "uring", 2, line).ok()) << "no blocks";
+}
+
+// A disk check measures io_uring writes of a part and of a block, with one
+// writer and with the count asked for, in a scratch directory it removes;
+// between two checks, each p50 is their geometric mean.
+TEST(disk_check, measures_parts_and_blocks_with_one_and_more_writers) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("ringchain-disk-check-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto checked = check_disk(dir, 3, 50);
+  const bool empty_after = std::filesystem::is_empty(dir);
+  std::filesystem::remove_all(dir);
+  if (!checked.ok() && checked.message().find("reactor could not start") != std::string::npos) {
+    GTEST_SKIP() << "io_uring unavailable here: " << checked.message();
+  }
+  ASSERT_TRUE(checked.ok()) << checked.message();
+  EXPECT_TRUE(empty_after) << "the check left its scratch directory behind";
+  ASSERT_EQ(checked->size(), 4u);
+  const std::pair<std::uint32_t, std::uint64_t> expected[] = {
+      {1, 512}, {1, 65536}, {3, 512}, {3, 65536}};
+  for (std::size_t i = 0; i < 4; ++i) {
+    const dst::disk_sample& d = (*checked)[i];
+    EXPECT_EQ(d.io, "uring");
+    EXPECT_EQ(d.writers, expected[i].first);
+    EXPECT_EQ(d.bytes, expected[i].second);
+    EXPECT_GT(d.p50_us, 0);
+  }
+  std::vector<dst::disk_sample> after = *checked;
+  for (dst::disk_sample& d : after) d.p50_us = 400;
+  after.pop_back();
+  std::vector<dst::disk_sample> before = *checked;
+  for (dst::disk_sample& d : before) d.p50_us = 100;
+  const auto mean = between(before, after);
+  ASSERT_EQ(mean.size(), 4u);
+  EXPECT_DOUBLE_EQ(mean[0].p50_us, 200);
+  EXPECT_DOUBLE_EQ(mean[2].p50_us, 200);
+  EXPECT_DOUBLE_EQ(mean[3].p50_us, 100) << "a sample only the first check has stays as it was";
 }
 
 }  // namespace
