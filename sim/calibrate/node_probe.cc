@@ -225,7 +225,20 @@ base::result<std::vector<dst::node_costs>> probe_node(const dst::machine_profile
                 " rate_tps=" + std::to_string(rate);
       report::cell_report r = harness::run_cell(e, c, {scratch, o.node_binary}, index++);
       if (o.progress) {
+        // The followers' writes as measured, beside what the fit makes of
+        // them.
+        std::vector<double> writes;
+        for (const report::block_record& b : r.blocks) {
+          for (const report::block_record::follower& f : b.followers) {
+            if (f.persist_us > 0) writes.push_back(static_cast<double>(f.persist_us));
+          }
+        }
         o.progress("node probe " + c.label + ": " + std::to_string(r.blocks.size()) + " blocks" +
+                   (writes.empty()
+                        ? ""
+                        : ", follower writes p50 " +
+                              report::fixed(report::percentile(writes, 50), 0) + " us, p90 " +
+                              report::fixed(report::percentile(writes, 90), 0) + " us") +
                    (r.error.empty() ? "" : ", " + r.error));
       }
       return r;

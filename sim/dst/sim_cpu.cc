@@ -139,12 +139,18 @@ time_ns sim_cpu::message_half(std::uint64_t bytes, bool fitted) const {
 }
 
 void sim_cpu::sent(std::uint32_t slot, const core::message& m) {
-  if (on()) spend(slot, message_half(m.ByteSizeLong()));
+  if (on()) spend(slot, message_half(m.ByteSizeLong(), false));
+}
+
+time_ns sim_cpu::message_transit_ns(std::uint64_t bytes) const {
+  if (!on() || !profile_.node.on()) return 0;
+  const time_ns fitted = message_half(bytes, true), charged = message_half(bytes, false);
+  return fitted > charged ? 2 * (fitted - charged) : 0;
 }
 
 void sim_cpu::received(std::uint32_t slot, const core::message& m) {
   if (!on()) return;
-  time_ns ns = message_half(m.ByteSizeLong());
+  time_ns ns = message_half(m.ByteSizeLong(), false);
   // An append's blocks are decoded and checked (hashes, Merkle root)
   // before the core takes them (chain_index::check_append). The node
   // costs' message line holds this already: it was fitted on appends.

@@ -82,12 +82,21 @@ class sim_cpu {
   // observed (the node reads its clock: reactor::now_us).
   void observe(std::uint32_t slot);
 
-  // Charges the loop for a message sent: its share of message_us, and
-  // its bytes' copy.
+  // Charges the loop for a message sent: its half of the per-function
+  // message_us, and its bytes' copy.
   void sent(std::uint32_t slot, const core::message& m);
   // Charges the loop for a message received: as sent, plus checking the
-  // blocks an append carries.
+  // blocks an append carries (without node costs; their message line
+  // holds it).
   void received(std::uint32_t slot, const core::message& m);
+  // What a message of `bytes` takes in transit beyond the network's
+  // delay: the node costs' message line less the per-function figures
+  // the loops are charged (0 without node costs). The line was fitted on
+  // latency (wake-ups, the kernel's socket path, the other processes on
+  // the machine), not on the loop's CPU: charged to the loop, it would
+  // hold the leader's commit behind the sends that follow an
+  // acknowledgement, which take microseconds on the machine.
+  time_ns message_transit_ns(std::uint64_t bytes) const;
   // What a write of `bytes` takes beyond the disk's time, from the node
   // costs (0 without them).
   time_ns write_extra_ns(std::uint64_t bytes) const;
@@ -121,10 +130,9 @@ class sim_cpu {
   time_ns stretched(time_ns cpu_ns) const {
     return static_cast<time_ns>(static_cast<double>(cpu_ns) * profile_.stretch);
   }
-  // Half a message's cost, for `bytes` of it.
-  // `fitted`: the node costs' message line when there is one (consensus
-  // messages, which it was fitted on); else the per-function figures.
-  time_ns message_half(std::uint64_t bytes, bool fitted = true) const;
+  // Half a message's cost, for `bytes` of it. `fitted`: the node costs'
+  // message line when there is one; else the per-function figures.
+  time_ns message_half(std::uint64_t bytes, bool fitted) const;
 
   // What observe() saw of a node last.
   struct watched {

@@ -521,9 +521,10 @@ TEST(Dst, NodeCostsRoundTripThroughTheProfileFile) {
   EXPECT_EQ(parse_machine(bad).message(), "node.io: must be uring or epoll");
 }
 
-// With node costs, a message costs the node's fitted figure, not the
-// per-function one.
-TEST(Dst, NodeCostsPriceMessages) {
+// With node costs, a message takes the node's fitted figure, as latency:
+// the loop is charged the per-function figure, and the rest of the fitted
+// line is the message's time in transit.
+TEST(Dst, NodeCostsPriceMessagesAsTransit) {
   event_queue q(1);
   cpu_profile p;
   p.cores = 1;
@@ -537,7 +538,12 @@ TEST(Dst, NodeCostsPriceMessages) {
   sim_cpu fitted(q, 1, p);
   fitted.sent(0, m);
   EXPECT_NEAR(static_cast<double>(plain.use(0).loop_ns), 1'000, 50) << "half of 2 us";
-  EXPECT_NEAR(static_cast<double>(fitted.use(0).loop_ns), 100'000, 500) << "half of 200 us";
+  EXPECT_NEAR(static_cast<double>(fitted.use(0).loop_ns), 1'000, 50) << "half of 2 us";
+  EXPECT_EQ(plain.message_transit_ns(0), 0u);
+  EXPECT_NEAR(static_cast<double>(fitted.message_transit_ns(0)), 198'000, 50)
+      << "200 us less the 2 us the loops are charged";
+  p.node.message_us = 1;
+  EXPECT_EQ(sim_cpu(q, 1, p).message_transit_ns(0), 0u) << "never below the loops' share";
 }
 
 // A node shut down while it exports a snapshot ends the export before its
