@@ -55,6 +55,9 @@ class disk_tracker {
   disk_tracker(const dst::machine_profile& profile, fs::path machine, fs::path dir, bool track)
       : profile_(profile), machine_(std::move(machine)), dir_(std::move(dir)), track_(track) {}
 
+  // Names the runs that follow in the table ("at equal load", ...).
+  void set_phase(std::string phase) { phase_ = std::move(phase); }
+
   // Before a cell's processes: checks the disk unless the last check
   // (after the previous cell) stands for it.
   void before() {
@@ -68,13 +71,13 @@ class disk_tracker {
     const auto first = last_;
     last_ = check();
     if (!first || !first->ok() || !last_->ok()) {
-      rows_ += "| " + label + " | disk check failed: " +
+      rows_ += "| " + phase_ + " | " + label + " | disk check failed: " +
                (first && !first->ok() ? first->message() : last_->message()) + " | | | |\n";
       return machine_;
     }
     const std::vector<dst::disk_sample> now = calibrate::between(**first, **last_);
     const std::uint32_t n = profile_.writers_max();
-    rows_ += "| " + label + " |";
+    rows_ += "| " + phase_ + " | " + label + " |";
     for (const auto& [writers, bytes] :
          {std::pair<std::uint32_t, std::uint64_t>{1, 512}, {1, 65536}, {n, 512}, {n, 65536}}) {
       const double f = dst::disk_factor(profile_, now, writers, bytes);
@@ -98,10 +101,10 @@ class disk_tracker {
     return "\n## The disk around each cell\n\nwrite + fdatasync p50 through io_uring, checked "
            "before and after each cell's run on processes, over the profile's (the geometric "
            "mean of the two checks; above 1: slower than at calibration). Parts are 512-byte "
-           "per-transaction writes, blocks 64 KiB.\n\n| cell | 1 writer, parts | 1 writer, "
+           "per-transaction writes, blocks 64 KiB.\n\n| runs | cell | 1 writer, parts | 1 writer, "
            "blocks | " +
            n + " writers, parts | " + n +
-           " writers, blocks |\n| --- | ---: | ---: | ---: | ---: |\n" + rows_ + "\n" +
+           " writers, blocks |\n| --- | --- | ---: | ---: | ---: | ---: |\n" + rows_ + "\n" +
            (track_ ? "Each simulation took its cell's disk: the profile's disk figures times "
                      "these factors (machines/ holds the profiles; --fixed-disk keeps the "
                      "profile's).\n"
@@ -122,7 +125,7 @@ class disk_tracker {
   fs::path machine_, dir_;
   bool track_;
   std::optional<base::result<std::vector<dst::disk_sample>>> last_;
-  std::string rows_;
+  std::string phase_, rows_;
   // The largest change seen, as |log(factor)|.
   double worst_ = 0;
 };
@@ -303,8 +306,8 @@ std::vector<report::capacity_comparison> search_both(const harness::experiment& 
           return r;
         },
         c.rate_tps, e.capacity_max_tps, 3);
-    const fs::path cell_machine = disk->after(
-        "capacity of " + c.label, out / "machines" / ("cell-" + std::to_string(i + 1) + ".toml"));
+    const fs::path cell_machine =
+        disk->after(c.label, out / "machines" / ("cell-" + std::to_string(i + 1) + ".toml"));
     std::fprintf(stderr, "[capacity %zu/%zu] %s: simulator\n", i + 1, e.cells.size(),
                  c.label.c_str());
     const harness::capacity_found simulated = harness::find_capacity(
@@ -382,6 +385,7 @@ int validate(const validate_args& a) {
   std::optional<disk_tracker> disk;
   if (!measured) disk.emplace(*profile, machine, out, a.track_disk);
   disk_tracker* tracker = disk ? &*disk : nullptr;
+  if (tracker != nullptr) tracker->set_phase("at the offered load");
   repeats_table at_rate;
   if (base::status s = run_repeats(e, machine, a, measured, out, tracker, &at_rate); !s.ok()) {
     std::cerr << "ringchain-sim validate: " << s.message() << "\n";
@@ -401,6 +405,7 @@ int validate(const validate_args& a) {
   // The experiment's own comparison: each cell's capacity, then every cell
   // at half the lowest measured capacity, where no cell has a backlog.
   if (e.capacity_search && a.capacity && a.rate_tps == 0 && !measured) {
+    tracker->set_phase("capacity search");
     const auto capacities = search_both(e, a, out / "capacity", tracker);
     md += "\n## Deadline capacity\n\n" + report::capacity_markdown(capacities, 0.15);
     double lowest = 0;
@@ -412,6 +417,7 @@ int validate(const validate_args& a) {
       harness::experiment at_equal = e;
       for (harness::cell& c : at_equal.cells) c.rate_tps = equal;
       repeats_table eq;
+      tracker->set_phase("at equal load");
       if (base::status s =
               run_repeats(at_equal, machine, a, measured, out / "equal-load", tracker, &eq);
           !s.ok()) {

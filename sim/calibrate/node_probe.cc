@@ -95,7 +95,10 @@ base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_repo
   // The disk as the simulator takes it: this backend (or the other when
   // it was not measured), the writer count measured nearest.
   const dst::disk_profile disk_of = m.disk_for(io, followers);
-  std::vector<points> build, write, apply, message;
+  // The leader writes first, alone: the simulator draws its write from the
+  // disk with one writer.
+  const dst::disk_profile leader_disk = m.disk_for(io, 1);
+  std::vector<points> build, write, leader_write, apply, message;
   std::uint32_t blocks = 0;
   // Microseconds per byte on the wire.
   const double wire_us_per_byte = m.gbit_per_s > 0 ? 8.0 / (m.gbit_per_s * 1000.0) : 0;
@@ -103,6 +106,7 @@ base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_repo
     if (!run.error.empty()) return base::fail("probe run " + run.label + ": " + run.error);
     build.emplace_back();
     write.emplace_back();
+    leader_write.emplace_back();
     apply.emplace_back();
     message.emplace_back();
     for (const report::block_record& b : run.blocks) {
@@ -119,6 +123,13 @@ base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_repo
       if (b.committed_us > 0 && b.applied_us >= b.committed_us) {
         apply.back().push_back(
             {txs, static_cast<double>(b.applied_us - b.committed_us), size_class});
+      }
+      if (b.write_submitted_us > 0 && b.barrier_done_us >= b.write_submitted_us) {
+        leader_write.back().push_back(
+            {kib,
+             static_cast<double>(b.barrier_done_us - b.write_submitted_us) -
+                 disk_p50_us(leader_disk, b.bytes),
+             size_class});
       }
       const double disk = disk_p50_us(disk_of, b.bytes);
       // Writes: every follower's. The network: as the budget splits it,
@@ -150,12 +161,14 @@ base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_repo
   dst::node_costs c;
   c.io = io;
   c.blocks = blocks;
-  const line b = fit_line(build), wr = fit_line(write), ay = fit_line(apply),
-             ms = fit_line(message);
+  const line b = fit_line(build), wr = fit_line(write), lw = fit_line(leader_write),
+             ay = fit_line(apply), ms = fit_line(message);
   c.build_us = b.at_zero;
   c.build_tx_us = b.per_x;
   c.write_us = wr.at_zero;
   c.write_kib_us = wr.per_x;
+  c.leader_write_us = lw.at_zero;
+  c.leader_write_kib_us = lw.per_x;
   c.apply_us = ay.at_zero;
   c.apply_tx_us = ay.per_x;
   // Two messages (the append and its acknowledgement) make the network
@@ -277,12 +290,14 @@ base::result<std::vector<dst::node_costs>> probe_node(const dst::machine_profile
       n.part_us = *part;
     }
     if (o.progress) {
-      char line[256];
+      char line[320];
       std::snprintf(line, sizeof line,
-                    "node %s: build %.0f + %.2f/tx us, write %.0f + %.2f/KiB us (per_tx: + %.1f "
-                    "us a part), apply %.0f + %.2f/tx us, message %.0f + %.2f/KiB us",
-                    io.c_str(), n.build_us, n.build_tx_us, n.write_us, n.write_kib_us, n.part_us,
-                    n.apply_us, n.apply_tx_us, n.message_us, n.message_kib_us);
+                    "node %s: build %.0f + %.2f/tx us, write %.0f + %.2f/KiB us (the leader's "
+                    "%.0f + %.2f/KiB us; per_tx: + %.1f us a part), apply %.0f + %.2f/tx us, "
+                    "message %.0f + %.2f/KiB us",
+                    io.c_str(), n.build_us, n.build_tx_us, n.write_us, n.write_kib_us,
+                    n.leader_write_us, n.leader_write_kib_us, n.part_us, n.apply_us, n.apply_tx_us,
+                    n.message_us, n.message_kib_us);
       o.progress(line);
     }
     out.push_back(n);

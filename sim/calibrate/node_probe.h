@@ -11,6 +11,8 @@
 //            for the block's size, with as many writers as followers, as
 //            checked before and after the backend's runs (check_disk,
 //            dst::with_disk_now); a line in the write's KiB
+//   leader write  the leader's own write + barrier, less the disk's with
+//            one writer (it writes first); the same kind of line
 //   apply    commit -> applied on the leader
 //   message  the network phase (as the budget splits it: the leader's
 //            write handed to storage until the first acknowledgement, less

@@ -167,10 +167,13 @@ time_ns sim_cpu::part_extra_ns(std::uint32_t parts) const {
   return static_cast<time_ns>(node.part_us * 1000.0 * parts);
 }
 
-time_ns sim_cpu::write_extra_ns(std::uint64_t bytes) const {
+time_ns sim_cpu::write_extra_ns(std::uint32_t slot, std::uint64_t bytes) const {
   const node_costs& node = profile_.node;
   if (!on() || !node.on()) return 0;
-  const double us = node.write_us + static_cast<double>(bytes) / 1024.0 * node.write_kib_us;
+  const runtime::node* n = watched_[slot].node;
+  const bool leader = n != nullptr && n->consensus().get_status().role == core::role::leader;
+  const auto [at_zero, per_kib] = node.write_line(leader);
+  const double us = at_zero + static_cast<double>(bytes) / 1024.0 * per_kib;
   return static_cast<time_ns>(us * 1000.0);
 }
 

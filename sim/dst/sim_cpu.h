@@ -97,9 +97,10 @@ class sim_cpu {
   // hold the leader's commit behind the sends that follow an
   // acknowledgement, which take microseconds on the machine.
   time_ns message_transit_ns(std::uint64_t bytes) const;
-  // What a write of `bytes` takes beyond the disk's time, from the node
-  // costs (0 without them).
-  time_ns write_extra_ns(std::uint64_t bytes) const;
+  // What a write of `bytes` by the node in `slot` takes beyond the
+  // disk's time, from the node costs' write line for its role (0 without
+  // them).
+  time_ns write_extra_ns(std::uint32_t slot, std::uint64_t bytes) const;
   // What a write in `parts` (per_tx: a write and a barrier each) takes
   // beyond its parts' disk time, from the node costs (0 for one part or
   // without them). The writer's own time, so it holds an epoll loop.

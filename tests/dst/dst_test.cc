@@ -12,6 +12,7 @@
 #include "sim/dst/experiment.h"
 #include "sim/dst/machine.h"
 #include "sim/dst/sim_cpu.h"
+#include "sim/report/budget.h"
 
 namespace ringchain::dst {
 namespace {
@@ -490,6 +491,8 @@ TEST(Dst, NodeCostsRoundTripThroughTheProfileFile) {
   n.build_us = 97.5;
   n.build_tx_us = 2.75;
   n.write_us = 170;
+  n.leader_write_us = 340;
+  n.leader_write_kib_us = 1.5;
   n.part_us = 61.5;
   n.apply_tx_us = 4.125;
   n.message_us = 300;
@@ -504,17 +507,24 @@ TEST(Dst, NodeCostsRoundTripThroughTheProfileFile) {
   EXPECT_DOUBLE_EQ(epoll.build_tx_us, 2.75);
   EXPECT_DOUBLE_EQ(epoll.write_us, 170);
   EXPECT_DOUBLE_EQ(epoll.part_us, 61.5);
+  EXPECT_EQ(epoll.write_line(true), std::make_pair(340.0, 1.5));
+  EXPECT_EQ(epoll.write_line(false), std::make_pair(170.0, 0.0));
   EXPECT_DOUBLE_EQ(epoll.apply_tx_us, 4.125);
   EXPECT_DOUBLE_EQ(epoll.message_us, 300);
   EXPECT_DOUBLE_EQ(epoll.message_kib_us, 6);
   EXPECT_FALSE(back->node_for("uring").on());
-  // A profile from before part_us loads, with no part cost.
+  // A profile from before part_us and the leader's write line loads, with
+  // no part cost, the leader taking the followers' line.
   std::string older = to_toml(m);
-  older.erase(older.find("part_us"),
-              older.find('\n', older.find("part_us")) - older.find("part_us"));
+  for (const std::string key : {"leader_write_us", "leader_write_kib_us", "part_us"}) {
+    const std::size_t at = older.find(key + " =");
+    ASSERT_NE(at, std::string::npos) << key;
+    older.erase(at, older.find('\n', at) - at);
+  }
   const auto old_profile = parse_machine(older);
   ASSERT_TRUE(old_profile.ok()) << old_profile.message();
   EXPECT_DOUBLE_EQ(old_profile->node_for("epoll").part_us, 0);
+  EXPECT_EQ(old_profile->node_for("epoll").write_line(true), std::make_pair(170.0, 0.0));
   EXPECT_DOUBLE_EQ(old_profile->node_for("epoll").write_us, 170);
   std::string bad = to_toml(m);
   bad.replace(bad.find("io = \"epoll\""), 12, "io = \"poll\"");
@@ -605,6 +615,54 @@ TEST(Dst, AUringPerTxWriteWaitsForTheLoopBetweenParts) {
   EXPECT_GT(leader_write_us[1], leader_write_us[0] * 1.15)
       << "per part: busy loop " << leader_write_us[1] << " us, idle " << leader_write_us[0]
       << " us";
+  std::filesystem::remove_all(dir);
+}
+
+// With the leader's own write line in the profile, the simulated leader's
+// writes take it and the followers' keep theirs: the leader's write (its
+// block log's write handed to storage until durable) grows by what its
+// line adds, its followers' stay as they were.
+TEST(Dst, TheLeadersWriteTakesItsOwnLine) {
+  spdlog::set_level(spdlog::level::off);
+  const auto profile = load_machine(RINGCHAIN_TESTDATA "/machine-with-node-costs.toml");
+  ASSERT_TRUE(profile.ok()) << profile.message();
+  const auto dir = std::filesystem::temp_directory_path() / "ringchain-dst-tests" / "leader-line";
+  std::filesystem::create_directories(dir);
+  double leader_us[2] = {0, 0}, follower_us[2] = {0, 0};
+  for (int own = 0; own < 2; ++own) {
+    machine_profile m = *profile;
+    for (node_costs& n : m.node) {
+      if (own) n.leader_write_us = n.write_us + 3000;
+    }
+    const auto file = dir / ("machine-" + std::to_string(own) + ".toml");
+    std::ofstream(file) << to_toml(m);
+    harness::cell c;
+    c.nodes = 3;
+    c.io = "epoll";
+    c.rate_tps = 1000;
+    c.machine = file.string();
+    c.label = "io=epoll";
+    const report::cell_report r = run_cell(c, {1, 3, 7, true}, dir / std::to_string(own));
+    ASSERT_EQ(r.error, "");
+    std::vector<double> leader, follower;
+    for (const report::block_record& b : r.blocks) {
+      if (b.txs == 0 || b.barrier_done_us < b.write_submitted_us) continue;
+      leader.push_back(static_cast<double>(b.barrier_done_us - b.write_submitted_us));
+      for (const auto& f : b.followers) {
+        if (f.persist_us > 0) follower.push_back(static_cast<double>(f.persist_us));
+      }
+    }
+    ASSERT_GT(leader.size(), 20u);
+    ASSERT_GT(follower.size(), 40u);
+    leader_us[own] = report::percentile(leader, 50);
+    follower_us[own] = report::percentile(follower, 50);
+  }
+  // Within 15%: the two runs draw their disk latencies in a different
+  // order once the leader's writes end later.
+  EXPECT_NEAR(leader_us[1] - leader_us[0], 3000, 450)
+      << "the leader's write p50: " << leader_us[0] << " us, then " << leader_us[1] << " us";
+  EXPECT_NEAR(follower_us[1], follower_us[0], 0.1 * follower_us[0])
+      << "the followers' write p50: " << follower_us[0] << " us, then " << follower_us[1] << " us";
   std::filesystem::remove_all(dir);
 }
 

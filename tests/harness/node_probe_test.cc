@@ -43,6 +43,9 @@ report::cell_report run(std::uint64_t txs, int blocks) {
     const auto network =
         static_cast<std::uint64_t>(50 + static_cast<double>(b.bytes) / 1000 + 140 + 5 * kib + 0.5);
     const std::uint64_t sent = b.write_submitted_us;
+    // The leader's own write: the disk's 100 us (1 writer, 64 KiB) + 600 +
+    // 8/KiB.
+    b.barrier_done_us = sent + static_cast<std::uint64_t>(100 + 600 + 8 * kib);
     // A slower follower: its write counts, its network does not (the
     // budget's network phase is the first acknowledgement's).
     b.followers.push_back({2, sent, sent + network + persist + 500, persist});
@@ -64,6 +67,8 @@ TEST(node_probe, lines_come_back_from_a_light_and_a_heavy_run) {
   EXPECT_NEAR(fit->apply_tx_us, 3, 1e-6);
   EXPECT_NEAR(fit->write_us, 300, 1e-6);
   EXPECT_NEAR(fit->write_kib_us, 4, 1e-6);
+  EXPECT_NEAR(fit->leader_write_us, 600, 1e-6);
+  EXPECT_NEAR(fit->leader_write_kib_us, 8, 1e-6);
   EXPECT_NEAR(fit->message_us, 70, 1.0);
   EXPECT_NEAR(fit->message_kib_us, 5, 0.05);
 }
