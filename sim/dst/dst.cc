@@ -5,6 +5,10 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+
 #include "node/base/limits.h"
 #include "node/storage/block_log.h"
 #include "sim/dst/world.h"
@@ -18,6 +22,30 @@ std::filesystem::path default_work_dir(double min_free_bytes) {
     return "/dev/shm/ringchain-dst";
   }
   return std::filesystem::temp_directory_path() / "ringchain-dst";
+}
+
+std::size_t remove_orphaned_runs(const std::filesystem::path& work_dir) {
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(work_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    // seed-<seed>-<pid>-<n>
+    if (name.rfind("seed-", 0) != 0) continue;
+    const std::size_t pid_at = name.find('-', 5);
+    if (pid_at == std::string::npos) continue;
+    const std::string pid_text = name.substr(pid_at + 1, name.find('-', pid_at + 1) - pid_at - 1);
+    char* end = nullptr;
+    const long pid = std::strtol(pid_text.c_str(), &end, 10);
+    if (pid_text.empty() || *end != '\0' || pid <= 0 || pid == ::getpid()) continue;
+    // Alive (or someone else's, which we may not signal): not ours to take.
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    std::error_code kept_ec;
+    if (std::filesystem::exists(e.path() / "kept", kept_ec)) continue;
+    std::error_code rm;
+    std::filesystem::remove_all(e.path(), rm);
+    if (!rm) ++removed;
+  }
+  return removed;
 }
 
 base::status validate(const options& o) {

@@ -190,6 +190,13 @@ base::status validate(const options& o);
 // 64 MiB), else ringchain-dst in the system's temporary directory.
 std::filesystem::path default_work_dir(double min_free_bytes);
 
+// Removes the run directories in `work_dir` ("seed-<seed>-<pid>-<n>")
+// whose process is gone and that were not kept on purpose (a run keeps
+// its files with a file "kept" in them): what a killed run left behind,
+// which in /dev/shm holds memory until the machine restarts. Returns how
+// many it removed. Every run calls it on its work directory first.
+std::size_t remove_orphaned_runs(const std::filesystem::path& work_dir);
+
 // Runs one seed; the options must validate.
 result run(const options& o);
 

@@ -128,6 +128,8 @@ report::cell_report run_cell(const harness::cell& c, const cell_run& timing, con
                   fs::copy_options::overwrite_existing, ec);
     if (ec) {
       res.error = "cannot copy " + node + "'s trace into " + dir.string() + ": " + ec.message();
+      std::error_code rm;
+      fs::remove_all(r.dir, rm);
       return res;
     }
     traces.push_back(dir / node / "trace.jsonl");

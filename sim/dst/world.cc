@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 
 #include "node/base/assert.h"
 #include "node/base/limits.h"
@@ -53,8 +54,9 @@ std::uint64_t block_interval_ms(const options& o) {
   return o.empty_blocks ? o.round_interval_ms : std::max(o.round_interval_ms, o.submit_interval_ms);
 }
 
-// A fresh directory for the run's files.
+// A fresh directory for the run's files (orphaned runs removed first).
 fs::path run_dir(const options& o) {
+  remove_orphaned_runs(o.work_dir);
   static std::atomic<std::uint64_t> runs{0};
   return o.work_dir / ("seed-" + std::to_string(o.seed) + "-" + std::to_string(::getpid()) + "-" +
                        std::to_string(runs++));
@@ -120,6 +122,9 @@ world::~world() {
   if (!o_.keep_files) {
     std::error_code ec;
     fs::remove_all(dir_, ec);
+  } else {
+    // Kept on purpose: remove_orphaned_runs leaves it.
+    std::ofstream(dir_ / "kept");
   }
 }
 
@@ -283,7 +288,13 @@ void world::after_event(std::uint32_t i) {
     on_stopped(i);
     return;
   }
-  if (o_.check_every_event) check_node(i);
+  // Checked every 100 ms otherwise, a node is still checked as soon as
+  // its commit index moves: a loaded node can commit entries and compact
+  // them into a snapshot within 100 ms, and entries no checker saw leave
+  // a gap in the committed chain the final check replays.
+  if (o_.check_every_event || s.node->consensus().log().committed() != s.checked_commit) {
+    check_node(i);
+  }
 }
 
 // A write completed: a node whose write failed must stop.
@@ -424,8 +435,10 @@ void world::probe() {
 // ---------------------------------------------------------- checkers --
 
 void world::check_node(std::uint32_t i) {
-  const node_slot& s = slots_[i];
-  if (s.node) safety_.check_node(i, s.id, *s.node);
+  node_slot& s = slots_[i];
+  if (!s.node) return;
+  s.checked_commit = s.node->consensus().log().committed();
+  safety_.check_node(i, s.id, *s.node);
 }
 
 std::vector<node_view> world::views() const {

@@ -64,6 +64,8 @@ class world final : public fault_target {
     bool started = false;
     // Removed from the cluster by a membership change: down for good.
     bool retired = false;
+    // The node's commit index when the checkers last saw it.
+    std::uint64_t checked_commit = 0;
   };
 
   // A replacement under way (world_membership.cc): the spare joins as a
