@@ -264,12 +264,13 @@ base::result<std::vector<dst::node_costs>> probe_node(const dst::machine_profile
       failed = base::fail("disk check: " + after.message());
       break;
     }
-    const dst::machine_profile now = dst::with_disk_now(m, between(last, *after));
+    const std::vector<dst::disk_sample> checked_now = between(last, *after);
+    const dst::machine_profile now = dst::with_disk_now(m, checked_now);
     if (o.progress) {
       o.progress("disk during the " + io +
-                 " runs: " + report::fixed(dst::disk_factor(m, between(last, *after), 1, 512), 2) +
+                 " runs: " + report::fixed(dst::disk_factor(m, checked_now, 1, 512), 2) +
                  "x the profile's (one writer, per_tx parts), " +
-                 report::fixed(dst::disk_factor(m, between(last, *after), 2, 65536), 2) +
+                 report::fixed(dst::disk_factor(m, checked_now, 2, 65536), 2) +
                  "x (two writers, blocks)");
     }
     last = std::move(after).value();
