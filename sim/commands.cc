@@ -58,10 +58,13 @@ class disk_tracker {
   // Names the runs that follow in the table ("at equal load", ...).
   void set_phase(std::string phase) { phase_ = std::move(phase); }
 
-  // Before a cell's processes: checks the disk unless the last check
-  // (after the previous cell) stands for it.
+  // Before a cell's processes: checks the disk, unless the last check
+  // (after the previous cell's processes) succeeded within the last
+  // `fresh_s` seconds and so stands for it.
   void before() {
-    if (!last_) last_ = check();
+    const double fresh_s = 10;
+    if (last_ && last_->ok() && seconds_since(last_at_) < fresh_s) return;
+    last_ = check();
   }
 
   // After a cell's processes: checks again, adds a row for `label`, and
@@ -86,8 +89,16 @@ class disk_tracker {
     }
     rows_ += "\n";
     if (!track_) return machine_;
-    fs::create_directories(file.parent_path());
-    std::ofstream(file) << dst::to_toml(dst::with_disk_now(profile_, now));
+    std::error_code ec;
+    fs::create_directories(file.parent_path(), ec);
+    std::ofstream out(file);
+    out << dst::to_toml(dst::with_disk_now(profile_, now));
+    out.close();
+    if (ec || !out) {
+      rows_ += "| " + phase_ + " | " + label + " | cannot write " + file.string() +
+               ": simulated with the profile's disk | | | |\n";
+      return machine_;
+    }
     return fs::absolute(file);
   }
 
@@ -95,19 +106,21 @@ class disk_tracker {
   // simulator took.
   std::string markdown() const {
     if (rows_.empty()) return "";
-    const std::string n = std::to_string(profile_.writers_max());
+    const std::uint32_t most = profile_.writers_max();
+    const std::string n = std::to_string(most) + (most == 1 ? " writer" : " writers");
     char pct[32];
     std::snprintf(pct, sizeof pct, "%.0f%%", (std::exp(worst_) - 1) * 100);
     return "\n## The disk around each cell\n\nwrite + fdatasync p50 through io_uring, checked "
-           "before and after each cell's run on processes, over the profile's (the geometric "
-           "mean of the two checks; above 1: slower than at calibration). Parts are 512-byte "
-           "per-transaction writes, blocks 64 KiB.\n\n| runs | cell | 1 writer, parts | 1 writer, "
-           "blocks | " +
-           n + " writers, parts | " + n +
-           " writers, blocks |\n| --- | --- | ---: | ---: | ---: | ---: |\n" + rows_ + "\n" +
+           "before and after each cell's run on processes (the check after one cell's run "
+           "stands for the next one's before when under 10 s old), over the profile's (the "
+           "geometric mean of the two checks; above 1: slower than at calibration). Parts are "
+           "512-byte per-transaction writes, blocks 64 KiB.\n\n| runs | cell | 1 writer, parts | "
+           "1 writer, blocks | " +
+           n + ", parts | " + n + ", blocks |\n| --- | --- | ---: | ---: | ---: | ---: |\n" +
+           rows_ + "\n" +
            (track_ ? "Each simulation took its cell's disk: the profile's disk figures times "
                      "these factors (machines/ holds the profiles; --fixed-disk keeps the "
-                     "profile's).\n"
+                     "profile's); a row whose check failed took the profile's.\n"
                    : std::string("The simulations took the profile's disk as it is "
                                  "(--fixed-disk); it moved by up to ") +
                          pct +
@@ -118,6 +131,7 @@ class disk_tracker {
  private:
   base::result<std::vector<dst::disk_sample>> check() {
     std::fprintf(stderr, "  disk check\n");
+    last_at_ = std::chrono::steady_clock::now();
     return calibrate::check_disk(dir_, profile_.writers_max());
   }
 
@@ -125,6 +139,8 @@ class disk_tracker {
   fs::path machine_, dir_;
   bool track_;
   std::optional<base::result<std::vector<dst::disk_sample>>> last_;
+  // When the last check began.
+  std::chrono::steady_clock::time_point last_at_;
   std::string phase_, rows_;
   // The largest change seen, as |log(factor)|.
   double worst_ = 0;

@@ -211,6 +211,12 @@ base::result<std::vector<dst::node_costs>> probe_node(const dst::machine_profile
   e.name = "node-probe";
   e.warmup_s = 1;
   e.duration_s = o.duration_s;
+  // The disk as checked before each backend's runs (and after the last):
+  // each backend's writes are fitted against the disk of their own time,
+  // since this machine's disk moves within minutes.
+  auto checked = check_disk(o.dir, m.writers_max());
+  if (!checked.ok()) return base::fail("disk check: " + checked.message());
+  std::vector<dst::disk_sample> last = std::move(checked).value();
   const fs::path scratch = o.dir / ("ringchain-node-probe-" + std::to_string(::getpid()));
   std::error_code ec;
   fs::create_directories(scratch, ec);
@@ -218,12 +224,6 @@ base::result<std::vector<dst::node_costs>> probe_node(const dst::machine_profile
   std::vector<dst::node_costs> out;
   std::size_t index = 0;
   base::status failed;
-  // The disk as checked before each backend's runs (and after the last):
-  // each backend's writes are fitted against the disk of their own time,
-  // since this machine's disk moves within minutes.
-  auto checked = check_disk(o.dir, m.writers_max());
-  if (!checked.ok()) return base::fail("disk check: " + checked.message());
-  std::vector<dst::disk_sample> last = std::move(checked).value();
   for (const std::string io : {"uring", "epoll"}) {
     std::vector<report::cell_report> runs;
     // One 3-node run of this backend, reported as it ends.

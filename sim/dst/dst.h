@@ -191,8 +191,9 @@ base::status validate(const options& o);
 std::filesystem::path default_work_dir(double min_free_bytes);
 
 // Removes the run directories in `work_dir` ("seed-<seed>-<pid>-<n>")
-// whose process is gone and that were not kept on purpose (a run keeps
-// its files with a file "kept" in them): what a killed run left behind,
+// whose process is gone and that were not kept on purpose (a run that ends
+// keeping its files leaves a file "kept" in them; a run killed before it
+// ended has none, --keep or not): what a killed run left behind,
 // which in /dev/shm holds memory until the machine restarts. Returns how
 // many it removed. Every run calls it on its work directory first.
 std::size_t remove_orphaned_runs(const std::filesystem::path& work_dir);

@@ -86,8 +86,10 @@ class sim_cpu {
   // message_us, and its bytes' copy.
   void sent(std::uint32_t slot, const core::message& m);
   // Charges the loop for a message received: as sent, plus checking the
-  // blocks an append carries (without node costs; their message line
-  // holds it).
+  // blocks an append carries without node costs. With them, the message
+  // line holds that check, and since the line is transit latency
+  // (message_transit_ns), a follower's loop is not charged for it: a gap
+  // in the model, which matters most for followers on shared cores.
   void received(std::uint32_t slot, const core::message& m);
   // What a message of `bytes` takes in transit beyond the network's
   // delay: the node costs' message line less the per-function figures

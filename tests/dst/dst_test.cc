@@ -449,7 +449,8 @@ TEST(Dst, RunsLeftByAProcessThatIsGoneAreRemoved) {
   if (child == 0) ::_exit(0);
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
-  const std::string gone = std::to_string(child), alive = std::to_string(::getpid());
+  // Our parent runs (ctest or a shell): its PID is alive and not ours.
+  const std::string gone = std::to_string(child), alive = std::to_string(::getppid());
   for (const std::string& name : {"seed-3-" + gone + "-0", "seed-3-" + gone + "-1",
                                   "seed-3-" + alive + "-0", std::string("notes")}) {
     std::filesystem::create_directories(dir / name / "node1");
@@ -683,7 +684,10 @@ TEST(Dst, TheLeadersWriteTakesItsOwnLine) {
   for (int own = 0; own < 2; ++own) {
     machine_profile m = *profile;
     for (node_costs& n : m.node) {
-      if (own) n.leader_write_us = n.write_us + 3000;
+      if (own) {
+        n.leader_write_us = n.write_us + 3000;
+        n.leader_write_kib_us = n.write_kib_us;
+      }
     }
     const auto file = dir / ("machine-" + std::to_string(own) + ".toml");
     std::ofstream(file) << to_toml(m);
