@@ -586,24 +586,39 @@ TEST(Dst, NodeCostsPriceMessagesAsTransit) {
   EXPECT_EQ(sim_cpu(q, 1, p).message_transit_ns(0), 0u) << "never below the loops' share";
 }
 
+// A 3-node cell on the calibrated machine `machine`, labelled as
+// experiments label it.
+harness::cell machine_cell(const std::string& io, const std::string& persistence,
+                           std::uint32_t rate_tps, const std::string& machine) {
+  harness::cell c;
+  c.nodes = 3;
+  c.io = io;
+  c.persistence = persistence;
+  c.rate_tps = rate_tps;
+  c.machine = machine;
+  c.label = "io=" + io + (persistence == "per_block" ? "" : " persistence=" + persistence);
+  return c;
+}
+
+// The quickstart's epoll per_tx cell at 4,000 tx/s (overloaded), on
+// `machine`, runs through validate's first seeds of the third run without
+// a checker firing, and commits blocks.
+void expect_overloaded_epoll_per_tx_runs(const std::string& machine, const std::string& name) {
+  spdlog::set_level(spdlog::level::off);
+  const auto dir = std::filesystem::temp_directory_path() / "ringchain-dst-tests" / name;
+  const report::cell_report r =
+      run_cell(machine_cell("epoll", "per_tx", 4000, machine), {1, 4, 2001, true}, dir);
+  EXPECT_EQ(r.error, "");
+  EXPECT_GT(r.blocks.size(), 10u);
+  std::filesystem::remove_all(dir);
+}
+
 // A node shut down while it exports a snapshot ends the export before its
 // ledger goes. It once ended it after, on a destroyed ledger: a double free
 // at the end of this cell (a validate run of the quickstart's epoll per_tx
 // cell, with a calibrated profile, whose loaded nodes stop mid-export).
 TEST(Dst, ANodeStoppedDuringASnapshotExportShutsDownCleanly) {
-  spdlog::set_level(spdlog::level::off);
-  harness::cell c;
-  c.nodes = 3;
-  c.io = "epoll";
-  c.persistence = "per_tx";
-  c.rate_tps = 4000;
-  c.machine = RINGCHAIN_TESTDATA "/machine-with-node-costs.toml";
-  c.label = "io=epoll persistence=per_tx";
-  const auto dir = std::filesystem::temp_directory_path() / "ringchain-dst-tests" / "export";
-  const report::cell_report r = run_cell(c, {1, 4, 2001, true}, dir);
-  EXPECT_EQ(r.error, "");
-  EXPECT_GT(r.blocks.size(), 10u);
-  std::filesystem::remove_all(dir);
+  expect_overloaded_epoll_per_tx_runs(RINGCHAIN_TESTDATA "/machine-with-node-costs.toml", "export");
 }
 
 // An overloaded epoll per_tx cluster (the quickstart's cell at 4,000 tx/s,
@@ -613,19 +628,8 @@ TEST(Dst, ANodeStoppedDuringASnapshotExportShutsDownCleanly) {
 // replays ("block height does not follow the chain"). Nodes are now checked
 // whenever their commit index moves.
 TEST(Dst, ANodeCompactingBetweenChecksIsCheckedAtItsCommit) {
-  spdlog::set_level(spdlog::level::off);
-  harness::cell c;
-  c.nodes = 3;
-  c.io = "epoll";
-  c.persistence = "per_tx";
-  c.rate_tps = 4000;
-  c.machine = RINGCHAIN_TESTDATA "/machine-overloaded-epoll.toml";
-  c.label = "io=epoll persistence=per_tx";
-  const auto dir = std::filesystem::temp_directory_path() / "ringchain-dst-tests" / "compacting";
-  const report::cell_report r = run_cell(c, {1, 4, 2001, true}, dir);
-  EXPECT_EQ(r.error, "");
-  EXPECT_GT(r.blocks.size(), 10u);
-  std::filesystem::remove_all(dir);
+  expect_overloaded_epoll_per_tx_runs(RINGCHAIN_TESTDATA "/machine-overloaded-epoll.toml",
+                                      "compacting");
 }
 
 // With a simulated CPU, an io_uring node's per_tx write goes part by part
@@ -645,14 +649,8 @@ TEST(Dst, AUringPerTxWriteWaitsForTheLoopBetweenParts) {
     if (busy) m.cpu.decode_us = 200;
     const auto file = dir / ("machine-" + std::to_string(busy) + ".toml");
     std::ofstream(file) << to_toml(m);
-    harness::cell c;
-    c.nodes = 3;
-    c.io = "uring";
-    c.persistence = "per_tx";
-    c.rate_tps = 1000;
-    c.machine = file.string();
-    c.label = "io=uring persistence=per_tx";
-    const report::cell_report r = run_cell(c, {1, 3, 7, true}, dir / std::to_string(busy));
+    const report::cell_report r = run_cell(machine_cell("uring", "per_tx", 1000, file.string()),
+                                           {1, 3, 7, true}, dir / std::to_string(busy));
     ASSERT_EQ(r.error, "");
     double sum = 0;
     std::uint64_t parts = 0;
@@ -691,13 +689,8 @@ TEST(Dst, TheLeadersWriteTakesItsOwnLine) {
     }
     const auto file = dir / ("machine-" + std::to_string(own) + ".toml");
     std::ofstream(file) << to_toml(m);
-    harness::cell c;
-    c.nodes = 3;
-    c.io = "epoll";
-    c.rate_tps = 1000;
-    c.machine = file.string();
-    c.label = "io=epoll";
-    const report::cell_report r = run_cell(c, {1, 3, 7, true}, dir / std::to_string(own));
+    const report::cell_report r = run_cell(machine_cell("epoll", "per_block", 1000, file.string()),
+                                           {1, 3, 7, true}, dir / std::to_string(own));
     ASSERT_EQ(r.error, "");
     std::vector<double> leader, follower;
     for (const report::block_record& b : r.blocks) {
