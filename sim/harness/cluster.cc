@@ -226,6 +226,19 @@ std::string process_cluster::log_of(std::size_t i) const {
   return s.str();
 }
 
+std::string process_cluster::ended(std::size_t i) {
+  if (pids_[i] <= 0) return "";
+  int status = 0;
+  if (::waitpid(pids_[i], &status, WNOHANG) != pids_[i]) return "";
+  pids_[i] = -1;
+  std::string how = WIFEXITED(status) ? "exited with code " + std::to_string(WEXITSTATUS(status))
+                                      : "killed by signal " + std::to_string(WTERMSIG(status));
+  std::string log = log_of(i);
+  while (!log.empty() && log.back() == '\n') log.pop_back();
+  if (const auto nl = log.rfind('\n'); nl != std::string::npos) log.erase(0, nl + 1);
+  return log.empty() ? how : how + "; its log's last line: " + log;
+}
+
 void process_cluster::pick_ports(std::size_t i) {
   peer_ports_[i] = free_port();
   client_ports_[i] = free_port();

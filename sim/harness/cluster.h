@@ -164,6 +164,10 @@ class process_cluster final : public cluster_driver {
   std::filesystem::path data_dir(std::size_t i) const;
   // What node i printed so far (its node<id>.log).
   std::string log_of(std::size_t i) const;
+  // When node i's process has ended on its own: reaps it and says how it
+  // ended ("exited with code 1", "killed by signal 6") and the last line
+  // of its log. Empty while it runs or was never started.
+  std::string ended(std::size_t i);
 
  private:
   process_cluster_options opts_;

@@ -87,12 +87,20 @@ base::result<add_timings> add_node(process_cluster& c, std::size_t spare,
   // is close enough behind the leader's to be promoted.
   const auto end = added + timeout;
   bool caught_up = false;
+  // The leader's view of the learner's log when last seen (for the error).
+  std::uint64_t match = 0, leader_last = 0;
   while (!caught_up && clock_type::now() < end) {
+    if (const std::string how = c.ended(spare); !how.empty()) {
+      return base::fail("learner " + std::to_string(id) + " " + how);
+    }
     auto mine = c.status(spare);
     if (mine && mine->height() >= t.height_at_add) {
       caught_up = wait_status(c, spare, 1s, [&](const nodepb::NodeStatus& s) {
         for (const auto& p : s.progress()) {
-          if (p.id() == id) return p.match() + limits::promote_lag_entries_max >= p.last_index();
+          if (p.id() != id) continue;
+          match = p.match();
+          leader_last = p.last_index();
+          return match + limits::promote_lag_entries_max >= leader_last;
         }
         return false;
       });
@@ -100,7 +108,16 @@ base::result<add_timings> add_node(process_cluster& c, std::size_t spare,
     if (!caught_up) std::this_thread::sleep_for(10ms);
   }
   if (!caught_up) {
-    return base::fail("learner " + std::to_string(id) + " did not catch up within the timeout");
+    auto mine = c.status(spare);
+    return base::fail("learner " + std::to_string(id) + " did not catch up within the timeout (" +
+                      (mine ? "its height " + std::to_string(mine->height()) + ", the leader's " +
+                                  std::to_string(t.height_at_add) + " at its addition"
+                            : std::string("it answers no status query")) +
+                      (leader_last == 0
+                           ? std::string()
+                           : "; the leader had it matching to entry " + std::to_string(match) +
+                                 " of " + std::to_string(leader_last)) +
+                      ")");
   }
   t.catch_up_ms = ms_since(added);
   const auto promoting = clock_type::now();

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "sim/harness/cluster.h"
@@ -128,6 +130,23 @@ TEST_P(membership_cluster, the_leader_is_replaced_by_a_spare) {
   EXPECT_EQ(committed(*r), 50);
   expect_agreement(c);
   EXPECT_NE(c.log_of(*leader).find("this node was removed from the cluster"), std::string::npos);
+}
+
+// A spare that cannot start (its data directory is a file) is reported at
+// once, with how it ended, instead of being waited for until the timeout.
+TEST_P(membership_cluster, a_spare_that_exits_is_named_at_once) {
+  process_cluster c(options());
+  c.start_all();
+  ASSERT_TRUE(c.wait_for_leader(15s).has_value());
+  std::filesystem::create_directories(c.data_dir(3).parent_path());
+  std::ofstream(c.data_dir(3)) << "not a directory";
+  const auto start = clock_type::now();
+  base::result<harness::add_timings> added = harness::add_node(c, 3, 30s);
+  ASSERT_FALSE(added.ok());
+  EXPECT_NE(added.message().find("learner 4 exited with code"), std::string::npos)
+      << added.message();
+  EXPECT_LT(clock_type::now() - start, 20s) << "the timeout was waited out";
+  EXPECT_FALSE(c.running(3));
 }
 
 INSTANTIATE_TEST_SUITE_P(io, membership_cluster, ::testing::Values("uring", "epoll"),
