@@ -86,6 +86,13 @@ double disk_p50_us(const dst::disk_profile& d, std::uint64_t bytes) {
   return s == nullptr ? 0 : s->write.p50_us;
 }
 
+// A run's load on the machine, as sim_cpu::host_load defines it: the
+// transactions every node applied per second, in thousands, per core.
+double run_load(const report::cell_report& run, const dst::machine_profile& m) {
+  return static_cast<double>(run.nodes) * run.accepted_tps / 1000.0 /
+         static_cast<double>(std::max<std::uint32_t>(m.cpu.cores, 1));
+}
+
 }  // namespace
 
 base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_report>& runs,
@@ -109,6 +116,11 @@ base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_repo
     leader_write.emplace_back();
     apply.emplace_back();
     message.emplace_back();
+    // Writes are fitted on the machine's load, not on their size: beyond
+    // the disk's time (which the disk profile has by size), a write waits
+    // for cores, for io_uring's worker and for the loop, and that wait
+    // grows with the work the machine's nodes do.
+    const double load = run_load(run, m);
     for (const report::block_record& b : run.blocks) {
       if (b.txs == 0) continue;
       const auto txs = static_cast<double>(b.txs);
@@ -126,10 +138,10 @@ base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_repo
       }
       if (b.write_submitted_us > 0 && b.barrier_done_us >= b.write_submitted_us) {
         leader_write.back().push_back(
-            {kib,
+            {load,
              static_cast<double>(b.barrier_done_us - b.write_submitted_us) -
                  disk_p50_us(leader_disk, b.bytes),
-             size_class});
+             0});
       }
       const double disk = disk_p50_us(disk_of, b.bytes);
       // Writes: every follower's. The network: as the budget splits it,
@@ -138,7 +150,7 @@ base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_repo
       const report::block_record::follower* first = nullptr;
       for (const report::block_record::follower& f : b.followers) {
         if (f.sent_us == 0 || f.acked_us < f.sent_us + f.persist_us) continue;
-        write.back().push_back({kib, static_cast<double>(f.persist_us) - disk, size_class});
+        write.back().push_back({load, static_cast<double>(f.persist_us) - disk, 0});
         if (first == nullptr || f.acked_us < first->acked_us) first = &f;
       }
       if (first != nullptr && b.write_submitted_us > 0 &&
@@ -166,9 +178,9 @@ base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_repo
   c.build_us = b.at_zero;
   c.build_tx_us = b.per_x;
   c.write_us = wr.at_zero;
-  c.write_kib_us = wr.per_x;
+  c.write_load_us = wr.per_x;
   c.leader_write_us = lw.at_zero;
-  c.leader_write_kib_us = lw.per_x;
+  c.leader_write_load_us = lw.per_x;
   c.apply_us = ay.at_zero;
   c.apply_tx_us = ay.per_x;
   // Two messages (the append and its acknowledgement) make the network
@@ -186,10 +198,12 @@ base::result<double> fit_part_cost(const std::vector<report::cell_report>& runs,
   std::vector<double> per_part;
   for (const report::cell_report& run : runs) {
     if (!run.error.empty()) return base::fail("probe run " + run.label + ": " + run.error);
+    const dst::node_costs::line l = c.write_line(false);
+    const double at_load = l.at_zero + run_load(run, m) * l.per_load;
     for (const report::block_record& b : run.blocks) {
       if (b.txs < 2) continue;
       const auto parts = static_cast<double>(b.txs);
-      const double line = c.write_us + static_cast<double>(b.bytes) / 1024.0 * c.write_kib_us;
+      const double line = at_load + static_cast<double>(b.bytes) / 1024.0 * l.per_kib;
       const double disk = parts * disk_p50_us(disk_of, b.bytes / b.txs);
       for (const report::block_record::follower& f : b.followers) {
         if (f.sent_us == 0 || f.persist_us == 0) continue;
@@ -293,11 +307,11 @@ base::result<std::vector<dst::node_costs>> probe_node(const dst::machine_profile
     if (o.progress) {
       char line[320];
       std::snprintf(line, sizeof line,
-                    "node %s: build %.0f + %.2f/tx us, write %.0f + %.2f/KiB us (the leader's "
-                    "%.0f + %.2f/KiB us; per_tx: + %.1f us a part), apply %.0f + %.2f/tx us, "
-                    "message %.0f + %.2f/KiB us",
-                    io.c_str(), n.build_us, n.build_tx_us, n.write_us, n.write_kib_us,
-                    n.leader_write_us, n.leader_write_kib_us, n.part_us, n.apply_us, n.apply_tx_us,
+                    "node %s: build %.0f + %.2f/tx us, write %.0f + %.2f per unit of load us "
+                    "(the leader's %.0f + %.2f; per_tx: + %.1f us a part), apply %.0f + %.2f/tx "
+                    "us, message %.0f + %.2f/KiB us (load: thousands of tx/s applied per core)",
+                    io.c_str(), n.build_us, n.build_tx_us, n.write_us, n.write_load_us,
+                    n.leader_write_us, n.leader_write_load_us, n.part_us, n.apply_us, n.apply_tx_us,
                     n.message_us, n.message_kib_us);
       o.progress(line);
     }

@@ -1,16 +1,25 @@
 // The node probe of `ringchain-sim calibrate`: what the node's own phases
 // cost on this machine, beyond the per-function CPU figures. It runs a
 // 3-node cluster of ringchain-node processes (per_block, for each io
-// backend, at four loads from light to blocks cut full before their round
+// backend, at five loads from light to blocks cut full before their round
 // ends), reads the leader's block trace, and fits each phase as a line in
-// the block's transactions or KiB (dst::node_costs):
+// the block's transactions or KiB, or in the machine's load
+// (dst::node_costs):
 //
 //   build    round start -> the leader's write handed to storage
 //   write    a follower's write + barrier (its block log's append until
 //            durable) less its disk's: the profile's write + fdatasync p50
 //            for the block's size, with as many writers as followers, as
 //            checked before and after the backend's runs (check_disk,
-//            dst::with_disk_now); a line in the write's KiB
+//            dst::with_disk_now); a line in the run's load: the
+//            transactions its nodes applied per second, in thousands, per
+//            core (sim_cpu::host_load). Beyond the disk's time, which the
+//            profile has by size, a write waits for cores, for io_uring's
+//            worker and for the loop, and that wait grows with the
+//            machine's work: on one machine, 600 to 3,600 tx/s took a
+//            follower's io_uring write from 1.1 to 2.4 ms (0.3 ms of disk),
+//            and from 2,400 to 3,600 tx/s, blocks of 60 and 64 KiB, it
+//            still grew by 0.37 ms
 //   leader write  the leader's own write + barrier, less the disk's with
 //            one writer (it writes first); the same kind of line
 //   apply    commit -> applied on the leader
@@ -26,10 +35,10 @@
 //
 // Each line is the least-squares line through the medians of each run's
 // blocks of like size (a run at a load past a block per round has two
-// sizes), never below zero. Medians make it robust to the few blocks a
-// slow barrier or a scheduling delay holds up; several loads keep it from
-// following one load's quirks (a block cut by the round's timer costs more
-// than one cut full by a submission).
+// sizes; a line in load takes one median a run), never below zero. Medians make it robust to the
+// few blocks a slow barrier or a scheduling delay holds up; several loads keep it from following
+// one load's quirks (a block cut by the round's timer costs more than one cut full by a
+// submission).
 #pragma once
 
 #include <cstdint>
@@ -67,8 +76,10 @@ struct probe_options {
   // The ringchain-node to launch; empty: the one built with this tree.
   std::string node_binary;
   // The offered loads, tx/s: blocks of about a tenth of each in 100 ms
-  // rounds, at most 256 (3,600: a full block and one of about 100).
-  std::vector<std::uint32_t> rates_tps = {600, 1200, 2400, 3600};
+  // rounds, at most 256 (3,600: a full block and one of about 100). The
+  // lightest anchors the write lines where experiments run at a fraction
+  // of capacity.
+  std::vector<std::uint32_t> rates_tps = {200, 600, 1200, 2400, 3600};
   // The offered load of the per_tx run (0: none, part_us stays 0): below
   // the disk's per-transaction capacity.
   std::uint32_t per_tx_rate_tps = 600;

@@ -64,22 +64,31 @@ struct node_costs {
   // A log write's time beyond the disk's: a follower's write + barrier,
   // from the write handed to its block log until durable, less the
   // disk's write + fdatasync for that size (queueing behind the loop's
-  // other work, the reactor's submission, io_uring's worker threads).
-  double write_us = 0, write_kib_us = 0;
+  // other work, the reactor's submission, io_uring's worker threads),
+  // per write, per KiB, and per unit of the machine's load (thousands of
+  // transactions applied per second by its nodes, per core: the wait
+  // for a core grows with it). The node probe fits the load term;
+  // profiles before it have the per-KiB one.
+  double write_us = 0, write_kib_us = 0, write_load_us = 0;
   // The leader's own log write, as the write line: from its write handed
   // to storage until durable, less the disk's with one writer. It takes
   // about twice a follower's on this machine (its loop sends the block
-  // to every follower and answers clients while it writes). Both 0: not
+  // to every follower and answers clients while it writes). All 0: not
   // measured (profiles before it), and the leader takes the followers'
   // line.
-  double leader_write_us = 0, leader_write_kib_us = 0;
+  double leader_write_us = 0, leader_write_kib_us = 0, leader_write_load_us = 0;
+  // A write line (see write_us).
+  struct line {
+    // Microseconds per write, per KiB, and per unit of load.
+    double at_zero = 0, per_kib = 0, per_load = 0;
+  };
   // The write line of a node's write, by its role: the leader's when
   // measured.
-  std::pair<double, double> write_line(bool leader) const {
-    if (leader && (leader_write_us > 0 || leader_write_kib_us > 0)) {
-      return {leader_write_us, leader_write_kib_us};
+  line write_line(bool leader) const {
+    if (leader && (leader_write_us > 0 || leader_write_kib_us > 0 || leader_write_load_us > 0)) {
+      return {leader_write_us, leader_write_kib_us, leader_write_load_us};
     }
-    return {write_us, write_kib_us};
+    return {write_us, write_kib_us, write_load_us};
   }
   // A per_tx write's time per part (each part a write and a barrier)
   // beyond the write line and its parts' disk time: the system calls,

@@ -4,6 +4,7 @@
 #include <google/protobuf/wire_format_lite.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "node/runtime/node.h"
 
@@ -127,6 +128,9 @@ void sim_cpu::observe(std::uint32_t slot) {
     spend(slot, node.on() ? per_block(node.apply_us, node.apply_tx_us, block_txs(e))
                           : per_tx(apply_us, block_txs(e)));
     ++w.height;
+    w.applied_tps = applied_tps_now(w) +
+                    static_cast<double>(block_txs(e)) * 1e9 / static_cast<double>(load_window_ns);
+    w.applied_at = events_.now();
   }
 }
 
@@ -172,9 +176,25 @@ time_ns sim_cpu::write_extra_ns(std::uint32_t slot, std::uint64_t bytes) const {
   if (!on() || !node.on()) return 0;
   const runtime::node* n = watched_[slot].node;
   const bool leader = n != nullptr && n->consensus().get_status().role == core::role::leader;
-  const auto [at_zero, per_kib] = node.write_line(leader);
-  const double us = at_zero + static_cast<double>(bytes) / 1024.0 * per_kib;
-  return static_cast<time_ns>(us * 1000.0);
+  const node_costs::line l = node.write_line(leader);
+  const double us = l.at_zero + static_cast<double>(bytes) / 1024.0 * l.per_kib +
+                    (l.per_load != 0 ? host_load(slot) * l.per_load : 0.0);
+  return static_cast<time_ns>(std::max(0.0, us) * 1000.0);
+}
+
+double sim_cpu::applied_tps_now(const watched& w) const {
+  if (w.applied_tps == 0) return 0;
+  const double age = static_cast<double>(events_.now() - w.applied_at);
+  return w.applied_tps * std::exp(-age / static_cast<double>(load_window_ns));
+}
+
+double sim_cpu::host_load(std::uint32_t slot) const {
+  if (host_.empty()) {
+    return applied_tps_now(watched_[slot]) / 1000.0 / std::max<std::uint32_t>(profile_.cores, 1);
+  }
+  double tps = 0;
+  for (const watched& w : watched_) tps += applied_tps_now(w);
+  return tps / 1000.0 / static_cast<double>(host_.size());
 }
 
 void sim_cpu::submitted(std::uint32_t slot, std::size_t txs) {

@@ -100,9 +100,15 @@ class sim_cpu {
   // acknowledgement, which take microseconds on the machine.
   time_ns message_transit_ns(std::uint64_t bytes) const;
   // What a write of `bytes` by the node in `slot` takes beyond the
-  // disk's time, from the node costs' write line for its role (0 without
-  // them).
+  // disk's time, from the node costs' write line for its role, at the
+  // host's load now (0 without node costs).
   time_ns write_extra_ns(std::uint32_t slot, std::uint64_t bytes) const;
+  // The load on the node's machine now, as the node probe measures it:
+  // transactions applied per second by every node on the machine (the
+  // shared host's, or this node alone), in thousands, per core. Each
+  // node's rate is a moving average over the last second or so
+  // (load_window_ns).
+  double host_load(std::uint32_t slot) const;
   // What a write in `parts` (per_tx: a write and a barrier each) takes
   // beyond its parts' disk time, from the node costs (0 for one part or
   // without them). The writer's own time, so it holds an epoll loop.
@@ -143,7 +149,15 @@ class sim_cpu {
     std::uint64_t last_index = 0;  // its log's length
     std::uint64_t height = 0;      // its ledger's height
     std::uint64_t applied = 0;     // the log index of its last applied block
+    // Transactions it applied per second, an exponential moving average
+    // with time constant load_window_ns, as of applied_at.
+    double applied_tps = 0;
+    time_ns applied_at = 0;
   };
+  // The time constant of a node's applied-transaction rate.
+  static constexpr time_ns load_window_ns = 1'000'000'000;
+  // A node's applied-transaction rate decayed to now.
+  double applied_tps_now(const watched& w) const;
 
   const event_queue& events_;
   cpu_profile profile_;

@@ -521,8 +521,10 @@ TEST(Dst, NodeCostsRoundTripThroughTheProfileFile) {
   n.build_us = 97.5;
   n.build_tx_us = 2.75;
   n.write_us = 170;
+  n.write_load_us = 120;
   n.leader_write_us = 340;
   n.leader_write_kib_us = 1.5;
+  n.leader_write_load_us = 250;
   n.part_us = 61.5;
   n.apply_tx_us = 4.125;
   n.message_us = 300;
@@ -537,16 +539,20 @@ TEST(Dst, NodeCostsRoundTripThroughTheProfileFile) {
   EXPECT_DOUBLE_EQ(epoll.build_tx_us, 2.75);
   EXPECT_DOUBLE_EQ(epoll.write_us, 170);
   EXPECT_DOUBLE_EQ(epoll.part_us, 61.5);
-  EXPECT_EQ(epoll.write_line(true), std::make_pair(340.0, 1.5));
-  EXPECT_EQ(epoll.write_line(false), std::make_pair(170.0, 0.0));
+  const auto line_of = [](const node_costs::line& l) {
+    return std::make_tuple(l.at_zero, l.per_kib, l.per_load);
+  };
+  EXPECT_EQ(line_of(epoll.write_line(true)), std::make_tuple(340.0, 1.5, 250.0));
+  EXPECT_EQ(line_of(epoll.write_line(false)), std::make_tuple(170.0, 0.0, 120.0));
   EXPECT_DOUBLE_EQ(epoll.apply_tx_us, 4.125);
   EXPECT_DOUBLE_EQ(epoll.message_us, 300);
   EXPECT_DOUBLE_EQ(epoll.message_kib_us, 6);
   EXPECT_FALSE(back->node_for("uring").on());
-  // A profile from before part_us and the leader's write line loads, with
-  // no part cost, the leader taking the followers' line.
+  // A profile from before part_us, the leader's write line and the load
+  // terms loads, with no part cost, the leader taking the followers' line.
   std::string older = to_toml(m);
-  for (const std::string key : {"leader_write_us", "leader_write_kib_us", "part_us"}) {
+  for (const std::string key : {"leader_write_us", "leader_write_kib_us", "leader_write_load_us",
+                                "write_load_us", "part_us"}) {
     const std::size_t at = older.find(key + " =");
     ASSERT_NE(at, std::string::npos) << key;
     older.erase(at, older.find('\n', at) - at);
@@ -554,7 +560,8 @@ TEST(Dst, NodeCostsRoundTripThroughTheProfileFile) {
   const auto old_profile = parse_machine(older);
   ASSERT_TRUE(old_profile.ok()) << old_profile.message();
   EXPECT_DOUBLE_EQ(old_profile->node_for("epoll").part_us, 0);
-  EXPECT_EQ(old_profile->node_for("epoll").write_line(true), std::make_pair(170.0, 0.0));
+  EXPECT_EQ(line_of(old_profile->node_for("epoll").write_line(true)),
+            std::make_tuple(170.0, 0.0, 0.0));
   EXPECT_DOUBLE_EQ(old_profile->node_for("epoll").write_us, 170);
   std::string bad = to_toml(m);
   bad.replace(bad.find("io = \"epoll\""), 12, "io = \"poll\"");
@@ -685,6 +692,7 @@ TEST(Dst, TheLeadersWriteTakesItsOwnLine) {
       if (own) {
         n.leader_write_us = n.write_us + 3000;
         n.leader_write_kib_us = n.write_kib_us;
+        n.leader_write_load_us = n.write_load_us;
       }
     }
     const auto file = dir / ("machine-" + std::to_string(own) + ".toml");
@@ -711,6 +719,54 @@ TEST(Dst, TheLeadersWriteTakesItsOwnLine) {
       << "the leader's write p50: " << leader_us[0] << " us, then " << leader_us[1] << " us";
   EXPECT_NEAR(follower_us[1], follower_us[0], 0.1 * follower_us[0])
       << "the followers' write p50: " << follower_us[0] << " us, then " << follower_us[1] << " us";
+  std::filesystem::remove_all(dir);
+}
+
+// A write line in load: the simulated followers' writes grow with the
+// transactions the machine's nodes apply, by the line's per-load term at
+// the load the run reaches (three nodes applying every transaction, on
+// the profile's cores), and not without the term.
+TEST(Dst, AWriteTakesLongerOnABusierMachine) {
+  spdlog::set_level(spdlog::level::off);
+  const auto profile = load_machine(RINGCHAIN_TESTDATA "/machine-with-node-costs.toml");
+  ASSERT_TRUE(profile.ok()) << profile.message();
+  const auto dir = std::filesystem::temp_directory_path() / "ringchain-dst-tests" / "load-line";
+  std::filesystem::create_directories(dir);
+  constexpr double per_load_us = 2000;
+  // Follower write p50 by [with the term][rate].
+  double follower_us[2][2] = {{0, 0}, {0, 0}};
+  const std::uint32_t rates[2] = {200, 1200};
+  for (int with_term = 0; with_term < 2; ++with_term) {
+    machine_profile m = *profile;
+    for (node_costs& n : m.node) {
+      n.write_kib_us = 0;
+      n.write_load_us = with_term ? per_load_us : 0;
+    }
+    const auto file = dir / ("machine-" + std::to_string(with_term) + ".toml");
+    std::ofstream(file) << to_toml(m);
+    for (int k = 0; k < 2; ++k) {
+      const report::cell_report r =
+          run_cell(machine_cell("epoll", "per_block", rates[k], file.string()), {1, 3, 7, true},
+                   dir / (std::to_string(with_term) + "-" + std::to_string(k)));
+      ASSERT_EQ(r.error, "");
+      std::vector<double> follower;
+      for (const report::block_record& b : r.blocks) {
+        for (const auto& f : b.followers) {
+          if (b.txs > 0 && f.persist_us > 0) follower.push_back(static_cast<double>(f.persist_us));
+        }
+      }
+      ASSERT_GT(follower.size(), 40u);
+      follower_us[with_term][k] = report::percentile(follower, 50);
+    }
+  }
+  // Load at each rate: 3 nodes x rate / 1000 / cores.
+  const double cores = profile->cpu.cores;
+  const double expected = per_load_us * 3 * (rates[1] - rates[0]) / 1000.0 / cores;
+  const double growth_with = follower_us[1][1] - follower_us[1][0];
+  const double growth_without = follower_us[0][1] - follower_us[0][0];
+  EXPECT_NEAR(growth_with - growth_without, expected, 0.2 * expected)
+      << "follower write p50 without the term " << follower_us[0][0] << " -> " << follower_us[0][1]
+      << " us, with it " << follower_us[1][0] << " -> " << follower_us[1][1] << " us";
   std::filesystem::remove_all(dir);
 }
 

@@ -15,6 +15,7 @@ namespace {
 dst::machine_profile machine() {
   dst::machine_profile m;
   m.rtt_p50_us = 50;
+  m.cpu.cores = 2;
   m.gbit_per_s = 8;  // a byte a nanosecond: 1,024 bytes take 1.024 us
   m.disk = {{"uring", 2, 65536, 200, 0, 0, 200, {}},
             {"uring", 1, 65536, 100, 0, 0, 100, {}},
@@ -23,10 +24,16 @@ dst::machine_profile machine() {
 }
 
 // A run of `blocks` blocks of `txs` transactions each (plus one slow block
-// the medians ignore), timed by the lines the test expects back.
+// the medians ignore), timed by the lines the test expects back. Its
+// three nodes apply 10 rounds' worth of blocks a second: on the profile's
+// 2 cores, a load of 0.015 per transaction of a block (thousands of tx/s
+// per core).
 report::cell_report run(std::uint64_t txs, int blocks) {
   report::cell_report c;
   c.label = "probe " + std::to_string(txs);
+  c.nodes = 3;
+  c.accepted_tps = 10.0 * static_cast<double>(txs);
+  const double load = 3 * c.accepted_tps / 1000 / 2;
   for (int i = 0; i <= blocks; ++i) {
     const bool slow = i == blocks;
     report::block_record b;
@@ -37,15 +44,16 @@ report::cell_report run(std::uint64_t txs, int blocks) {
     b.committed_us = 2'000'000;
     b.applied_us = b.committed_us + 40 + 3 * txs;
     const double kib = static_cast<double>(b.bytes) / 1024;
-    // persist: the disk's 200 us (2 writers, 64 KiB) + 300 + 4/KiB.
-    const auto persist = static_cast<std::uint64_t>(200 + 300 + 4 * kib);
+    // persist: the disk's 200 us (2 writers, 64 KiB) + 300 + 400 per unit
+    // of load.
+    const auto persist = static_cast<std::uint64_t>(200 + 300 + 400 * load);
     // network: round trip + the wire + two messages of 70 us + 5 us/KiB.
     const auto network =
         static_cast<std::uint64_t>(50 + static_cast<double>(b.bytes) / 1000 + 140 + 5 * kib + 0.5);
     const std::uint64_t sent = b.write_submitted_us;
     // The leader's own write: the disk's 100 us (1 writer, 64 KiB) + 600 +
-    // 8/KiB.
-    b.barrier_done_us = sent + static_cast<std::uint64_t>(100 + 600 + 8 * kib);
+    // 800 per unit of load.
+    b.barrier_done_us = sent + static_cast<std::uint64_t>(100 + 600 + 800 * load);
     // A slower follower: its write counts, its network does not (the
     // budget's network phase is the first acknowledgement's).
     b.followers.push_back({2, sent, sent + network + persist + 500, persist});
@@ -65,10 +73,13 @@ TEST(node_probe, lines_come_back_from_a_light_and_a_heavy_run) {
   EXPECT_NEAR(fit->build_tx_us, 2, 1e-6);
   EXPECT_NEAR(fit->apply_us, 40, 1e-6);
   EXPECT_NEAR(fit->apply_tx_us, 3, 1e-6);
-  EXPECT_NEAR(fit->write_us, 300, 1e-6);
-  EXPECT_NEAR(fit->write_kib_us, 4, 1e-6);
-  EXPECT_NEAR(fit->leader_write_us, 600, 1e-6);
-  EXPECT_NEAR(fit->leader_write_kib_us, 8, 1e-6);
+  // Writes: lines in the runs' loads (0.9 and 3.6), none in KiB.
+  EXPECT_NEAR(fit->write_us, 300, 1.0);
+  EXPECT_NEAR(fit->write_load_us, 400, 1.0);
+  EXPECT_EQ(fit->write_kib_us, 0);
+  EXPECT_NEAR(fit->leader_write_us, 600, 1.0);
+  EXPECT_NEAR(fit->leader_write_load_us, 800, 1.0);
+  EXPECT_EQ(fit->leader_write_kib_us, 0);
   EXPECT_NEAR(fit->message_us, 70, 1.0);
   EXPECT_NEAR(fit->message_kib_us, 5, 0.05);
 }
@@ -102,26 +113,30 @@ TEST(node_probe, costs_are_never_negative) {
   const auto fit = fit_node_costs({light, heavy}, machine(), "uring", 2);
   ASSERT_TRUE(fit.ok()) << fit.message();
   EXPECT_EQ(fit->write_us, 0);
-  EXPECT_EQ(fit->write_kib_us, 0);
+  EXPECT_EQ(fit->write_load_us, 0);
   EXPECT_EQ(fit->message_us, 0);
   EXPECT_EQ(fit->message_kib_us, 0);
 }
 
 // per_tx: 20 blocks of 40 transactions of 256 bytes (parts at the 512-byte
 // disk figure, 150 us with two writers), each follower write the write
-// line (300 + 4/KiB) plus 40 parts of 150 + 60 us; one slow write the
-// median ignores, one that never landed left out.
+// line (300 + 4/KiB + 100 per unit of load, at the run's load of 0.6:
+// three nodes applying 400 tx/s on 2 cores) plus 40 parts of 150 + 60 us;
+// one slow write the median ignores, one that never landed left out.
 TEST(node_probe, a_part_costs_the_per_tx_writes_residual_over_its_parts) {
   dst::node_costs line;
   line.write_us = 300;
   line.write_kib_us = 4;
+  line.write_load_us = 100;
   report::cell_report c;
   c.label = "per_tx";
+  c.nodes = 3;
+  c.accepted_tps = 400;
   for (int i = 0; i < 20; ++i) {
     report::block_record b;
     b.txs = 40;
     b.bytes = 40 * 256;
-    const auto persist = static_cast<std::uint64_t>(300 + 4 * 10.0 + 40 * (150 + 60));
+    const auto persist = static_cast<std::uint64_t>(300 + 4 * 10.0 + 100 * 0.6 + 40 * (150 + 60));
     b.followers.push_back({2, 1000, 1000 + persist + 100, persist + (i == 0 ? 90'000 : 0)});
     b.followers.push_back({3, 1000, 0, 0});
     c.blocks.push_back(b);
