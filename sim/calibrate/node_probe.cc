@@ -93,6 +93,27 @@ double run_load(const report::cell_report& run, const dst::machine_profile& m) {
          static_cast<double>(std::max<std::uint32_t>(m.cpu.cores, 1));
 }
 
+// How the points of a line in load vary about their run's median: each
+// point's y over its run's median y (runs whose median is not above
+// zero left out; ratios never below zero), pooled, at quantile_points;
+// empty for fewer than 20 points.
+std::vector<double> spread_of(const std::vector<points>& runs) {
+  std::vector<double> ratios;
+  for (const points& run : runs) {
+    if (run.empty()) continue;
+    const double median = median_of(run, &point::y);
+    if (median <= 0) continue;
+    for (const point& q : run) ratios.push_back(std::max(0.0, q.y / median));
+  }
+  if (ratios.size() < 20) return {};
+  std::sort(ratios.begin(), ratios.end());
+  std::vector<double> out;
+  for (double q : dst::quantile_points) {
+    out.push_back(ratios[std::min(ratios.size() - 1, static_cast<std::size_t>(q * ratios.size()))]);
+  }
+  return out;
+}
+
 }  // namespace
 
 base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_report>& runs,
@@ -181,6 +202,8 @@ base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_repo
   c.write_load_us = wr.per_x;
   c.leader_write_us = lw.at_zero;
   c.leader_write_load_us = lw.per_x;
+  c.write_spread = spread_of(write);
+  c.leader_write_spread = spread_of(leader_write);
   c.apply_us = ay.at_zero;
   c.apply_tx_us = ay.per_x;
   // Two messages (the append and its acknowledgement) make the network

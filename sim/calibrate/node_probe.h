@@ -21,7 +21,10 @@
 //            and from 2,400 to 3,600 tx/s, blocks of 60 and 64 KiB, it
 //            still grew by 0.37 ms
 //   leader write  the leader's own write + barrier, less the disk's with
-//            one writer (it writes first); the same kind of line
+//            one writer (it writes first); the same kind of line. Both
+//            write lines keep their spread: each write's time beyond the
+//            disk's over its run's median, at the quantiles, so that
+//            simulated writes vary as the node's did
 //   apply    commit -> applied on the leader
 //   message  the network phase (as the budget splits it: the leader's
 //            write handed to storage until the first acknowledgement, less

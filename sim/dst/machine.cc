@@ -96,12 +96,13 @@ base::status read_number(const toml::table& t, const std::string& where, const c
   return {};
 }
 
-// An array of quantile_count non-decreasing, non-negative numbers.
-base::status read_quantiles(const toml::table& t, const std::string& key,
-                            std::vector<double>* out) {
+// An array of quantile_count non-decreasing, non-negative numbers (of
+// `unit`).
+base::status read_quantiles(const toml::table& t, const std::string& key, std::vector<double>* out,
+                            const std::string& unit = "microseconds") {
   const toml::array* a = t[key].as_array();
   const std::string shape =
-      key + ": expected " + std::to_string(quantile_count) + " non-decreasing microseconds";
+      key + ": expected " + std::to_string(quantile_count) + " non-decreasing " + unit;
   if (a == nullptr || a->size() != quantile_count) return base::fail(shape);
   for (const toml::node& n : *a) {
     const auto v = n.value<double>();
@@ -167,6 +168,13 @@ base::status read_node(const toml::array& a, std::vector<node_costs>* out) {
     for (const node_key& k : node_keys) {
       if (k.optional && t->get(k.name) == nullptr) continue;
       if (base::status s = read_number(*t, "node.", k.name, &(c.*k.field)); !s.ok()) return s;
+    }
+    for (const auto& [key, spread] : {std::pair{"write_spread", &c.write_spread},
+                                      std::pair{"leader_write_spread", &c.leader_write_spread}}) {
+      if (t->get(key) == nullptr) continue;
+      if (base::status s = read_quantiles(*t, key, spread, "ratios"); !s.ok()) {
+        return base::fail("node." + s.message());
+      }
     }
     out->push_back(c);
   }
@@ -321,6 +329,13 @@ std::string to_toml(const machine_profile& m) {
     o << "[[node]]\nio = " << quoted(c.io) << "\nblocks = " << c.blocks << "\n";
     for (const node_key& k : node_keys) {
       o << k.name << " = " << number(c.*k.field) << "  # " << k.comment << "\n";
+    }
+    if (!c.write_spread.empty()) {
+      o << "# A write's time beyond the disk's over its run's median, at the quantiles.\n"
+        << "write_spread = " << numbers(c.write_spread) << "\n";
+    }
+    if (!c.leader_write_spread.empty()) {
+      o << "leader_write_spread = " << numbers(c.leader_write_spread) << "\n";
     }
   }
   return o.str();

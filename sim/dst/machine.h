@@ -77,18 +77,29 @@ struct node_costs {
   // measured (profiles before it), and the leader takes the followers'
   // line.
   double leader_write_us = 0, leader_write_kib_us = 0, leader_write_load_us = 0;
+  // How a write's time beyond the disk's varies about its line: at each
+  // of model.h's quantile_points, that time over its run's median (the
+  // followers' writes and the leader's). Empty: every write takes its
+  // line's time (profiles before it). It also holds the disk's own
+  // variation about its p50, which the simulator draws again from the
+  // disk's distribution: small beside the node's time on this machine
+  // (0.3 ms of disk in a follower's write of 1 to 2.5 ms).
+  std::vector<double> write_spread, leader_write_spread;
   // A write line (see write_us).
   struct line {
     // Microseconds per write, per KiB, and per unit of load.
     double at_zero = 0, per_kib = 0, per_load = 0;
+    // Its spread (write_spread).
+    const std::vector<double>* spread = nullptr;
   };
   // The write line of a node's write, by its role: the leader's when
   // measured.
   line write_line(bool leader) const {
     if (leader && (leader_write_us > 0 || leader_write_kib_us > 0 || leader_write_load_us > 0)) {
-      return {leader_write_us, leader_write_kib_us, leader_write_load_us};
+      return {leader_write_us, leader_write_kib_us, leader_write_load_us,
+              leader_write_spread.empty() ? &write_spread : &leader_write_spread};
     }
-    return {write_us, write_kib_us, write_load_us};
+    return {write_us, write_kib_us, write_load_us, &write_spread};
   }
   // A per_tx write's time per part (each part a write and a barrier)
   // beyond the write line and its parts' disk time: the system calls,

@@ -12,18 +12,21 @@ double rng::normal() {
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
 }
 
+double sample_quantiles(const std::vector<double>& quantiles, rng& r) {
+  const double u = r.unit();
+  std::size_t i = 0;
+  while (i + 1 < quantiles.size() && quantile_points[i + 1] <= u) ++i;
+  double v = quantiles[i];
+  if (i + 1 < quantiles.size()) {
+    const double f = (u - quantile_points[i]) / (quantile_points[i + 1] - quantile_points[i]);
+    v += f * (quantiles[i + 1] - quantiles[i]);
+  }
+  return v;
+}
+
 std::uint64_t latency::sample_ns(rng& r) const {
   if (!quantiles_us.empty()) {
-    // The inverse of the measured distribution, linear between quantiles.
-    const double u = r.unit();
-    std::size_t i = 0;
-    while (i + 1 < quantiles_us.size() && quantile_points[i + 1] <= u) ++i;
-    double us = quantiles_us[i];
-    if (i + 1 < quantiles_us.size()) {
-      const double f = (u - quantile_points[i]) / (quantile_points[i + 1] - quantile_points[i]);
-      us += f * (quantiles_us[i + 1] - quantiles_us[i]);
-    }
-    return static_cast<std::uint64_t>(us * 1000);
+    return static_cast<std::uint64_t>(sample_quantiles(quantiles_us, r) * 1000);
   }
   if (p50_us <= 0) return 0;
   if (p99_us <= p50_us) return static_cast<std::uint64_t>(p50_us * 1000);

@@ -49,6 +49,11 @@ inline constexpr double quantile_points[] = {0,   0.05, 0.1, 0.15, 0.2,  0.25, 0
 // How many quantile_points there are.
 inline constexpr std::size_t quantile_count = sizeof quantile_points / sizeof quantile_points[0];
 
+// A draw from the distribution given by its values at quantile_points
+// (non-decreasing, at least one): the inverse of the distribution, linear
+// between quantiles.
+double sample_quantiles(const std::vector<double>& quantiles, rng& r);
+
 // A latency distribution given by its median and 99th percentile, in
 // microseconds: log-normal through both points (a constant when p99 <= p50).
 // Measured figures (block_log_bench, cluster_bench) plug in directly. Or,

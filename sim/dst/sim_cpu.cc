@@ -171,14 +171,15 @@ time_ns sim_cpu::part_extra_ns(std::uint32_t parts) const {
   return static_cast<time_ns>(node.part_us * 1000.0 * parts);
 }
 
-time_ns sim_cpu::write_extra_ns(std::uint32_t slot, std::uint64_t bytes) const {
+time_ns sim_cpu::write_extra_ns(std::uint32_t slot, std::uint64_t bytes, rng& r) const {
   const node_costs& node = profile_.node;
   if (!on() || !node.on()) return 0;
   const runtime::node* n = watched_[slot].node;
   const bool leader = n != nullptr && n->consensus().get_status().role == core::role::leader;
   const node_costs::line l = node.write_line(leader);
-  const double us = l.at_zero + static_cast<double>(bytes) / 1024.0 * l.per_kib +
-                    (l.per_load != 0 ? host_load(slot) * l.per_load : 0.0);
+  double us = l.at_zero + static_cast<double>(bytes) / 1024.0 * l.per_kib +
+              (l.per_load != 0 ? host_load(slot) * l.per_load : 0.0);
+  if (!l.spread->empty()) us *= sample_quantiles(*l.spread, r);
   return static_cast<time_ns>(std::max(0.0, us) * 1000.0);
 }
 

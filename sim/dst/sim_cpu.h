@@ -101,8 +101,9 @@ class sim_cpu {
   time_ns message_transit_ns(std::uint64_t bytes) const;
   // What a write of `bytes` by the node in `slot` takes beyond the
   // disk's time, from the node costs' write line for its role, at the
-  // host's load now (0 without node costs).
-  time_ns write_extra_ns(std::uint32_t slot, std::uint64_t bytes) const;
+  // host's load now, times a draw from the line's spread when the profile
+  // has one (0 without node costs).
+  time_ns write_extra_ns(std::uint32_t slot, std::uint64_t bytes, rng& r) const;
   // The load on the node's machine now, as the node probe measures it:
   // transactions applied per second by every node on the machine (the
   // shared host's, or this node alone), in thousands, per core. Each

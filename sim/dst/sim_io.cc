@@ -253,7 +253,7 @@ void sim_reactor::submit(io::file_write& w) {
     return;
   }
   const time_ns start = core_.cpu.now(slot_);
-  const time_ns extra = core_.cpu.write_extra_ns(slot_, w.data.size());
+  const time_ns extra = core_.cpu.write_extra_ns(slot_, w.data.size(), core_.random);
   // With a simulated CPU, a write in parts goes part by part through the
   // loop, as io_uring's reactor hands them to the kernel; without one
   // (sweeps), all at once, as before.
@@ -274,7 +274,7 @@ void sim_reactor::run_blocking_writes() {
     // The node costs' write line is waiting (for the loop to reach the
     // write, among others), not the loop's own work: it delays the
     // write's completion without holding the loop.
-    const time_ns extra = core_.cpu.write_extra_ns(slot_, w->data.size());
+    const time_ns extra = core_.cpu.write_extra_ns(slot_, w->data.size(), core_.random);
     const time_ns start = core_.cpu.now(slot_);
     core_.cpu.block(slot_, d - delays);
     disk_.start(*w, start, d, extra);

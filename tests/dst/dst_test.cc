@@ -507,14 +507,21 @@ TEST(Dst, AProfilesDiskTakesTheDiskAsCheckedNow) {
   EXPECT_DOUBLE_EQ(with_disk_now(m, unmatched).disk[3].p50_us, 300);
 }
 
-// A profile's node costs survive its file, by backend; a backend the probe
-// did not run has none, and a bad backend is refused with the key named.
-TEST(Dst, NodeCostsRoundTripThroughTheProfileFile) {
+// The least a profile file holds (2 cores, one disk measurement), for node
+// costs to be added to.
+machine_profile smallest_profile() {
   machine_profile m;
   m.name = "probe";
   m.cpu.cores = 2;
   m.cpu.wakeup.quantiles_us.assign(quantile_count, 5.0);
   m.disk = {{"uring", 1, 65536, 90, 95, 99, 91, std::vector<double>(quantile_count, 90.0)}};
+  return m;
+}
+
+// A profile's node costs survive its file, by backend; a backend the probe
+// did not run has none, and a bad backend is refused with the key named.
+TEST(Dst, NodeCostsRoundTripThroughTheProfileFile) {
+  machine_profile m = smallest_profile();
   node_costs n;
   n.io = "epoll";
   n.blocks = 60;
@@ -566,6 +573,58 @@ TEST(Dst, NodeCostsRoundTripThroughTheProfileFile) {
   std::string bad = to_toml(m);
   bad.replace(bad.find("io = \"epoll\""), 12, "io = \"poll\"");
   EXPECT_EQ(parse_machine(bad).message(), "node.io: must be uring or epoll");
+}
+
+// A write line's spread survives the profile file; a spread of the wrong
+// length is refused with its key named.
+TEST(Dst, AWriteSpreadRoundTripsThroughTheProfileFile) {
+  machine_profile m = smallest_profile();
+  node_costs n;
+  n.blocks = 60;
+  n.write_us = 900;
+  for (std::size_t i = 0; i < quantile_count; ++i) {
+    n.write_spread.push_back(0.5 + quantile_points[i]);
+  }
+  n.leader_write_spread.assign(quantile_count, 1.0);
+  m.node = {n};
+  const auto back = parse_machine(to_toml(m));
+  ASSERT_TRUE(back.ok()) << back.message();
+  const node_costs uring = back->node_for("uring");
+  ASSERT_EQ(uring.write_spread.size(), quantile_count);
+  for (std::size_t i = 0; i < quantile_count; ++i) {
+    EXPECT_NEAR(uring.write_spread[i], n.write_spread[i], 1e-3) << i;
+  }
+  EXPECT_EQ(uring.leader_write_spread, n.leader_write_spread);
+  m.node[0].write_spread.pop_back();
+  EXPECT_EQ(
+      parse_machine(to_toml(m)).message(),
+      "node.write_spread: expected " + std::to_string(quantile_count) + " non-decreasing ratios");
+}
+
+// A write line with a spread: each write takes the line's time times a
+// draw from the spread (here uniform from 0.5 to 1.5), not the line's
+// time always.
+TEST(Dst, AWriteTakesItsLineTimesADrawFromItsSpread) {
+  event_queue q(1);
+  cpu_profile p;
+  p.cores = 2;
+  p.node.blocks = 1;
+  p.node.write_us = 1000;
+  rng r(7);
+  EXPECT_EQ(sim_cpu(q, 1, p).write_extra_ns(0, 4096, r), 1'000'000u) << "no spread: the line";
+  for (std::size_t i = 0; i < quantile_count; ++i) {
+    p.node.write_spread.push_back(0.5 + quantile_points[i]);
+  }
+  const sim_cpu spread(q, 1, p);
+  std::vector<double> us;
+  for (int i = 0; i < 4000; ++i) {
+    us.push_back(static_cast<double>(spread.write_extra_ns(0, 4096, r)) / 1000.0);
+  }
+  EXPECT_NEAR(report::percentile(us, 10), 600, 30);
+  EXPECT_NEAR(report::percentile(us, 50), 1000, 30);
+  EXPECT_NEAR(report::percentile(us, 90), 1400, 30);
+  EXPECT_GE(*std::min_element(us.begin(), us.end()), 500);
+  EXPECT_LE(*std::max_element(us.begin(), us.end()), 1500);
 }
 
 // With node costs, a message takes the node's fitted figure, as latency:

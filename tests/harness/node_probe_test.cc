@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "sim/calibrate/calibrate.h"
@@ -82,6 +83,41 @@ TEST(node_probe, lines_come_back_from_a_light_and_a_heavy_run) {
   EXPECT_EQ(fit->leader_write_kib_us, 0);
   EXPECT_NEAR(fit->message_us, 70, 1.0);
   EXPECT_NEAR(fit->message_kib_us, 5, 0.05);
+}
+
+// The write lines keep how writes vary about their run's median: a third
+// of the followers' writes take half the median's time beyond the disk,
+// a third the median's, a third one and a half times it.
+TEST(node_probe, the_write_lines_keep_their_spread) {
+  std::vector<report::cell_report> runs = {run(60, 30), run(240, 30)};
+  for (report::cell_report& c : runs) {
+    for (std::size_t i = 0; i < c.blocks.size(); ++i) {
+      const double factor = 0.5 + 0.5 * static_cast<double>(i % 3);
+      for (auto& f : c.blocks[i].followers) {
+        if (f.persist_us == 0) continue;
+        // The disk's 200 us, then the time beyond it scaled.
+        const auto persist =
+            static_cast<std::uint64_t>(200 + factor * (static_cast<double>(f.persist_us) - 200));
+        f.acked_us -= f.persist_us - persist;
+        f.persist_us = persist;
+      }
+    }
+  }
+  const auto fit = fit_node_costs(runs, machine(), "uring", 2);
+  ASSERT_TRUE(fit.ok()) << fit.message();
+  ASSERT_EQ(fit->write_spread.size(), dst::quantile_count);
+  for (std::size_t i = 0; i < dst::quantile_count; ++i) {
+    const double q = dst::quantile_points[i];
+    // Near a third's edge, the group a quantile falls in depends on the
+    // runs' block counts.
+    if (std::abs(q - 1.0 / 3) < 0.05 || std::abs(q - 2.0 / 3) < 0.05) continue;
+    const double expected = q < 1.0 / 3 ? 0.5 : q < 2.0 / 3 ? 1.0 : 1.5;
+    EXPECT_NEAR(fit->write_spread[i], expected, 0.01) << "at quantile " << q;
+  }
+  // The leader's writes did not vary: its spread is flat at 1.
+  ASSERT_EQ(fit->leader_write_spread.size(), dst::quantile_count);
+  EXPECT_NEAR(fit->leader_write_spread[1], 1, 0.01);
+  EXPECT_NEAR(fit->leader_write_spread[19], 1, 0.01);
 }
 
 TEST(node_probe, one_load_cannot_make_a_line) {
