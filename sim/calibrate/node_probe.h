@@ -23,8 +23,10 @@
 //   leader write  the leader's own write + barrier, less the disk's with
 //            one writer (it writes first); the same kind of line. Both
 //            write lines keep their spread: each write's time beyond the
-//            disk's over its run's median, at the quantiles, so that
-//            simulated writes vary as the node's did
+//            disk's over its run's median, at the quantiles up to the
+//            90th percentile (above it, measured writes hold waiting
+//            behind an earlier slow one, which the simulator makes
+//            itself), so that simulated writes vary as the node's did
 //   apply    commit -> applied on the leader
 //   message  the network phase (as the budget splits it: the leader's
 //            write handed to storage until the first acknowledgement, less

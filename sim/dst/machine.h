@@ -79,7 +79,8 @@ struct node_costs {
   double leader_write_us = 0, leader_write_kib_us = 0, leader_write_load_us = 0;
   // How a write's time beyond the disk's varies about its line: at each
   // of model.h's quantile_points, that time over its run's median (the
-  // followers' writes and the leader's). Empty: every write takes its
+  // followers' writes and the leader's; the node probe holds the 90th
+  // percentile's ratio above it, node_probe.h). Empty: every write takes its
   // line's time (profiles before it). It also holds the disk's own
   // variation about its p50, which the simulator draws again from the
   // disk's distribution: small beside the node's time on this machine

@@ -87,12 +87,15 @@ TEST(node_probe, lines_come_back_from_a_light_and_a_heavy_run) {
 
 // The write lines keep how writes vary about their run's median: a third
 // of the followers' writes take half the median's time beyond the disk,
-// a third the median's, a third one and a half times it.
+// a third the median's, a third one and a half times it. One write that
+// took 50 times the median does not stretch the tail: above the 90th
+// percentile the spread holds its 90th percentile's ratio.
 TEST(node_probe, the_write_lines_keep_their_spread) {
   std::vector<report::cell_report> runs = {run(60, 30), run(240, 30)};
   for (report::cell_report& c : runs) {
     for (std::size_t i = 0; i < c.blocks.size(); ++i) {
-      const double factor = 0.5 + 0.5 * static_cast<double>(i % 3);
+      const bool stalled = &c == &runs[0] && i == 1;
+      const double factor = stalled ? 50 : 0.5 + 0.5 * static_cast<double>(i % 3);
       for (auto& f : c.blocks[i].followers) {
         if (f.persist_us == 0) continue;
         // The disk's 200 us, then the time beyond it scaled.
