@@ -103,6 +103,16 @@ void sim_cpu::observe(std::uint32_t slot) {
   // With node costs, a block's build is the fitted line of the node's own
   // build phase.
   const node_costs& node = profile_.node;
+  // Entries compacted since it was last observed (a snapshot installed
+  // from the leader, or its own compaction of entries it applied in
+  // between) are out of sight: none is charged, and the ledger is
+  // followed from its height now. A snapshot is not built or applied
+  // block by block, and a compaction between two observations is rare.
+  if (w.last_index < log.compacted_index() || w.applied < log.compacted_index()) {
+    w.last_index = std::max(w.last_index, log.compacted_index());
+    w.applied = std::max(w.applied, std::max(log.compacted_index(), log.applied()));
+    w.height = w.node->ledger().height();
+  }
   if (leader) {
     for (std::uint64_t i = w.last_index + 1; i <= last; ++i) {
       const core::entry& e = log.at(i);

@@ -667,15 +667,17 @@ harness::cell machine_cell(const std::string& io, const std::string& persistence
 }
 
 // The quickstart's epoll per_tx cell at 4,000 tx/s (overloaded), on
-// `machine`, runs through validate's first seeds of the third run without
-// a checker firing, and commits blocks.
-void expect_overloaded_epoll_per_tx_runs(const std::string& machine, const std::string& name) {
+// `machine`, runs through validate's seed `seed` (2001: the first of its
+// third run) without a checker firing, and commits more than `blocks`
+// blocks.
+void expect_overloaded_epoll_per_tx_runs(const std::string& machine, const std::string& name,
+                                         std::uint64_t seed = 2001, std::size_t blocks = 10) {
   spdlog::set_level(spdlog::level::off);
   const auto dir = std::filesystem::temp_directory_path() / "ringchain-dst-tests" / name;
   const report::cell_report r =
-      run_cell(machine_cell("epoll", "per_tx", 4000, machine), {1, 4, 2001, true}, dir);
+      run_cell(machine_cell("epoll", "per_tx", 4000, machine), {1, 4, seed, true}, dir);
   EXPECT_EQ(r.error, "");
-  EXPECT_GT(r.blocks.size(), 10u);
+  EXPECT_GT(r.blocks.size(), blocks);
   std::filesystem::remove_all(dir);
 }
 
@@ -696,6 +698,19 @@ TEST(Dst, ANodeStoppedDuringASnapshotExportShutsDownCleanly) {
 TEST(Dst, ANodeCompactingBetweenChecksIsCheckedAtItsCommit) {
   expect_overloaded_epoll_per_tx_runs(RINGCHAIN_TESTDATA "/machine-overloaded-epoll.toml",
                                       "compacting");
+}
+
+// A follower that installs a snapshot between two of the simulated CPU's
+// looks at it (the same overloaded cell, validate's first seed, another
+// day's profile) is charged nothing for the entries the snapshot stands
+// for. The CPU once read them from the follower's log, where they no
+// longer are: an assertion in raft_log::at stopped the simulation. (This
+// profile's cluster commits only a few blocks in the window: the
+// simulator's overloaded epoll per_tx leader is far slower than the
+// measured one, a known gap of the model.)
+TEST(Dst, AFollowerInstallingASnapshotIsNotChargedForItsEntries) {
+  expect_overloaded_epoll_per_tx_runs(RINGCHAIN_TESTDATA "/machine-snapshot-install.toml",
+                                      "snapshot-install", 1, 0);
 }
 
 // With a simulated CPU, an io_uring node's per_tx write goes part by part
