@@ -652,6 +652,21 @@ TEST(Dst, NodeCostsPriceMessagesAsTransit) {
   EXPECT_EQ(sim_cpu(q, 1, p).message_transit_ns(0), 0u) << "never below the loops' share";
 }
 
+// A scratch directory `name` for a test's simulated runs, made now.
+std::filesystem::path scratch_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / "ringchain-dst-tests" / name;
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// Writes `m` as machine-<k>.toml in `dir`; the file's path, for a cell's
+// machine.
+std::string write_profile(const machine_profile& m, const std::filesystem::path& dir, int k) {
+  const auto file = dir / ("machine-" + std::to_string(k) + ".toml");
+  std::ofstream(file) << to_toml(m);
+  return file;
+}
+
 // A 3-node cell on the calibrated machine `machine`, labelled as
 // experiments label it.
 harness::cell machine_cell(const std::string& io, const std::string& persistence,
@@ -722,15 +737,13 @@ TEST(Dst, AUringPerTxWriteWaitsForTheLoopBetweenParts) {
   spdlog::set_level(spdlog::level::off);
   const auto profile = load_machine(RINGCHAIN_TESTDATA "/machine-with-node-costs.toml");
   ASSERT_TRUE(profile.ok()) << profile.message();
-  const auto dir = std::filesystem::temp_directory_path() / "ringchain-dst-tests" / "parts";
-  std::filesystem::create_directories(dir);
+  const auto dir = scratch_dir("parts");
   double leader_write_us[2] = {0, 0};
   for (int busy = 0; busy < 2; ++busy) {
     machine_profile m = *profile;
     if (busy) m.cpu.decode_us = 200;
-    const auto file = dir / ("machine-" + std::to_string(busy) + ".toml");
-    std::ofstream(file) << to_toml(m);
-    const report::cell_report r = run_cell(machine_cell("uring", "per_tx", 1000, file.string()),
+    const std::string file = write_profile(m, dir, busy);
+    const report::cell_report r = run_cell(machine_cell("uring", "per_tx", 1000, file),
                                            {1, 3, 7, true}, dir / std::to_string(busy));
     ASSERT_EQ(r.error, "");
     double sum = 0;
@@ -757,8 +770,7 @@ TEST(Dst, TheLeadersWriteTakesItsOwnLine) {
   spdlog::set_level(spdlog::level::off);
   const auto profile = load_machine(RINGCHAIN_TESTDATA "/machine-with-node-costs.toml");
   ASSERT_TRUE(profile.ok()) << profile.message();
-  const auto dir = std::filesystem::temp_directory_path() / "ringchain-dst-tests" / "leader-line";
-  std::filesystem::create_directories(dir);
+  const auto dir = scratch_dir("leader-line");
   double leader_us[2] = {0, 0}, follower_us[2] = {0, 0};
   for (int own = 0; own < 2; ++own) {
     machine_profile m = *profile;
@@ -769,9 +781,8 @@ TEST(Dst, TheLeadersWriteTakesItsOwnLine) {
         n.leader_write_load_us = n.write_load_us;
       }
     }
-    const auto file = dir / ("machine-" + std::to_string(own) + ".toml");
-    std::ofstream(file) << to_toml(m);
-    const report::cell_report r = run_cell(machine_cell("epoll", "per_block", 1000, file.string()),
+    const std::string file = write_profile(m, dir, own);
+    const report::cell_report r = run_cell(machine_cell("epoll", "per_block", 1000, file),
                                            {1, 3, 7, true}, dir / std::to_string(own));
     ASSERT_EQ(r.error, "");
     std::vector<double> leader, follower;
@@ -804,8 +815,7 @@ TEST(Dst, AWriteTakesLongerOnABusierMachine) {
   spdlog::set_level(spdlog::level::off);
   const auto profile = load_machine(RINGCHAIN_TESTDATA "/machine-with-node-costs.toml");
   ASSERT_TRUE(profile.ok()) << profile.message();
-  const auto dir = std::filesystem::temp_directory_path() / "ringchain-dst-tests" / "load-line";
-  std::filesystem::create_directories(dir);
+  const auto dir = scratch_dir("load-line");
   constexpr double per_load_us = 2000;
   // Follower write p50 by [with the term][rate].
   double follower_us[2][2] = {{0, 0}, {0, 0}};
@@ -816,11 +826,10 @@ TEST(Dst, AWriteTakesLongerOnABusierMachine) {
       n.write_kib_us = 0;
       n.write_load_us = with_term ? per_load_us : 0;
     }
-    const auto file = dir / ("machine-" + std::to_string(with_term) + ".toml");
-    std::ofstream(file) << to_toml(m);
+    const std::string file = write_profile(m, dir, with_term);
     for (int k = 0; k < 2; ++k) {
       const report::cell_report r =
-          run_cell(machine_cell("epoll", "per_block", rates[k], file.string()), {1, 3, 7, true},
+          run_cell(machine_cell("epoll", "per_block", rates[k], file), {1, 3, 7, true},
                    dir / (std::to_string(with_term) + "-" + std::to_string(k)));
       ASSERT_EQ(r.error, "");
       std::vector<double> follower;
