@@ -9,7 +9,10 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "sim/calibrate/calibrate.h"
 #include "sim/calibrate/node_probe.h"
@@ -213,28 +216,48 @@ report::cell_report earlier(const report::run_report& run, const std::string& la
   return missing;
 }
 
-// One run of every cell both ways (or the processes' from `measured`),
+// Measured runs read from disk instead of run again: one process run
+// (--measured), or a phase of a finished validation (--again).
+struct earlier_runs {
+  // By repeat, the measured run.
+  std::vector<report::run_report> runs;
+  // By repeat, by cell label, the profile file its simulation takes; a
+  // cell not named takes the machine profile given.
+  std::vector<std::map<std::string, fs::path>> machines;
+};
+
+// The profile file a cell of an earlier run takes: `machine` given, or the
+// one recorded for it.
+fs::path machine_of(const earlier_runs& earlier, int run, const std::string& label,
+                    const fs::path& machine) {
+  const auto& by_label = earlier.machines[static_cast<std::size_t>(run)];
+  const auto it = by_label.find(label);
+  return it == by_label.end() ? machine : it->second;
+}
+
+// One run of every cell both ways (or the processes' from `before`),
 // into `out`; the reports by engine. `run` (from 0) numbers the repeat:
-// the simulator's seed moves with it. `disk` (null with `measured`)
-// checks the disk around each cell's processes and gives its simulation
-// the profile to take.
+// the simulator's seed moves with it. `disk` (null with `before`) checks
+// the disk around each cell's processes and gives its simulation the
+// profile to take.
 void run_both(const harness::experiment& e, const fs::path& machine, const validate_args& a,
-              const std::optional<report::run_report>& measured, const fs::path& out, int run,
-              disk_tracker* disk, report::run_report* sim, report::run_report* processes) {
+              const earlier_runs* before, const fs::path& out, int run, disk_tracker* disk,
+              report::run_report* sim, report::run_report* processes) {
   for (report::run_report* r : {sim, processes}) {
     r->experiment = e.name;
     r->description = e.description;
     r->duration_s = e.duration_s;
   }
   spdlog::set_level(spdlog::level::warn);
+  const int runs = before != nullptr ? static_cast<int>(before->runs.size()) : a.repeats;
   const std::string of_runs =
-      a.repeats > 1 ? " (run " + std::to_string(run + 1) + " of " + std::to_string(a.repeats) + ")"
-                    : "";
+      runs > 1 ? " (run " + std::to_string(run + 1) + " of " + std::to_string(runs) + ")" : "";
   for (std::size_t i = 0; i < e.cells.size(); ++i) {
     const harness::cell& c = e.cells[i];
     fs::path cell_machine = machine;
-    if (measured) {
-      processes->cells.push_back(earlier(*measured, c.label));
+    if (before != nullptr) {
+      processes->cells.push_back(earlier(before->runs[static_cast<std::size_t>(run)], c.label));
+      cell_machine = machine_of(*before, run, c.label, machine);
     } else {
       if (disk != nullptr) disk->before();
       std::fprintf(stderr, "[%zu/%zu] %s%s: processes (load average %s)\n", i + 1, e.cells.size(),
@@ -257,6 +280,74 @@ void run_both(const harness::experiment& e, const fs::path& machine, const valid
   }
 }
 
+// The profile a cell of an earlier validation takes again: `profile`
+// scaled to the disk checked around the cell's run, as recorded in the
+// profile that validation wrote for it (`recorded`), written to `file`.
+// A record without its checks (from before they were kept) has them read
+// off its disk: its io_uring samples of the sizes a check measures.
+// Without `track_disk`, or when nothing was recorded, the profile as it
+// is (`machine`).
+base::result<fs::path> with_recorded_disk(const dst::machine_profile& profile,
+                                          const fs::path& machine, const fs::path& recorded,
+                                          bool track_disk, const fs::path& file) {
+  if (!track_disk || !fs::exists(recorded)) return machine;
+  auto then = dst::load_machine(recorded);
+  if (!then.ok()) return base::fail(then.message());
+  std::vector<dst::disk_sample> checked = then->disk_checked;
+  if (checked.empty()) {
+    for (const dst::disk_sample& d : then->disk) {
+      if (d.io == "uring" && (d.bytes == 512 || d.bytes == 65536)) checked.push_back(d);
+    }
+  }
+  const dst::machine_profile now = dst::with_disk_now(profile, checked);
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  std::ofstream out(file);
+  out << dst::to_toml(now);
+  out.close();
+  if (ec || !out) return base::fail("cannot write " + file.string());
+  return fs::absolute(file);
+}
+
+// The runs of one phase of a finished validation: `dir`/processes, or
+// `dir`/run-<k>/processes for each repeat k, with each cell's recorded
+// disk (`dir`[/run-<k>]/machines/cell-<n>.toml, n its place in `e`) put
+// into `profile` and written under `out` likewise. The error names what
+// is missing or unreadable.
+base::result<earlier_runs> load_phase(const harness::experiment& e,
+                                      const dst::machine_profile& profile, const fs::path& machine,
+                                      bool track_disk, const fs::path& dir, const fs::path& out) {
+  std::vector<std::pair<fs::path, fs::path>> runs;  // (from, to)
+  if (fs::exists(dir / "processes" / "report.json")) {
+    runs.emplace_back(dir, out);
+  } else {
+    for (int k = 1; fs::exists(dir / ("run-" + std::to_string(k)) / "processes" / "report.json");
+         ++k) {
+      const std::string run = "run-" + std::to_string(k);
+      runs.emplace_back(dir / run, out / run);
+    }
+  }
+  if (runs.empty()) {
+    return base::fail("no measured run in " + dir.string() +
+                      " (neither processes/report.json nor run-1/processes/report.json)");
+  }
+  earlier_runs found;
+  for (const auto& [from, to] : runs) {
+    auto r = report::read_report(from / "processes");
+    if (!r.ok()) return base::fail(r.message());
+    found.runs.push_back(std::move(r).value());
+    std::map<std::string, fs::path>& by_label = found.machines.emplace_back();
+    for (std::size_t i = 0; i < e.cells.size(); ++i) {
+      const std::string file = "cell-" + std::to_string(i + 1) + ".toml";
+      auto m = with_recorded_disk(profile, machine, from / "machines" / file, track_disk,
+                                  to / "machines" / file);
+      if (!m.ok()) return base::fail(m.message());
+      by_label[e.cells[i].label] = *m;
+    }
+  }
+  return found;
+}
+
 }  // namespace
 
 namespace {
@@ -268,19 +359,20 @@ struct repeats_table {
   bool failed = false;
 };
 
-// `a.repeats` runs of every cell of `e` both ways into `out` (run-<k>/
-// when more than one); the error says which report could not be written.
-// Repeats go round every cell in turn, so that a change in the machine's
-// load reaches every cell alike.
+// The runs of every cell both ways into `out` (run-<k>/ when more than
+// one): `a.repeats`, or as many as `before` holds; the error says which
+// report could not be written. Repeats go round every cell in turn, so
+// that a change in the machine's load reaches every cell alike.
 base::status run_repeats(const harness::experiment& e, const fs::path& machine,
-                         const validate_args& a, const std::optional<report::run_report>& measured,
-                         const fs::path& out, disk_tracker* disk, repeats_table* t) {
+                         const validate_args& a, const earlier_runs* before, const fs::path& out,
+                         disk_tracker* disk, repeats_table* t) {
   t->sims.assign(e.cells.size(), {});
   t->measures.assign(e.cells.size(), {});
-  for (int run = 0; run < a.repeats; ++run) {
-    const fs::path dir = a.repeats > 1 ? out / ("run-" + std::to_string(run + 1)) : out;
+  const int runs = before != nullptr ? static_cast<int>(before->runs.size()) : a.repeats;
+  for (int run = 0; run < runs; ++run) {
+    const fs::path dir = runs > 1 ? out / ("run-" + std::to_string(run + 1)) : out;
     report::run_report sim, processes;
-    run_both(e, machine, a, measured, dir, run, disk, &sim, &processes);
+    run_both(e, machine, a, before, dir, run, disk, &sim, &processes);
     for (auto [r, to] : {std::pair{&processes, dir / "processes"}, std::pair{&sim, dir / "sim"}}) {
       if (base::status s = report::write_reports(*r, to); !s.ok()) return s;
     }
@@ -293,12 +385,35 @@ base::status run_repeats(const harness::experiment& e, const fs::path& machine,
   return {};
 }
 
+// The capacity search's record of what it measured, one line per cell:
+// its label, a tab, and its capacity in tx/s.
+constexpr const char* kMeasuredCapacities = "measured-capacity.tsv";
+
 // Each cell's deadline capacity on processes and in the simulator, found
 // by the experiment's own search (capacity_probe_s windows after half a
-// second of warm-up, from the cell's rate up to capacity_max_tps).
-std::vector<report::capacity_comparison> search_both(const harness::experiment& e,
-                                                     const validate_args& a, const fs::path& out,
-                                                     disk_tracker* disk) {
+// second of warm-up, from the cell's rate up to capacity_max_tps). With
+// `before` (a capacity search of a finished validation: its directory),
+// the processes' capacities and disks are the ones recorded there, and
+// only the simulator searches again. The error says what could not be
+// read or written.
+base::result<std::vector<report::capacity_comparison>> search_both(
+    const harness::experiment& e, const validate_args& a, const dst::machine_profile& profile,
+    const fs::path& machine, const fs::path& before, const fs::path& out, disk_tracker* disk) {
+  std::map<std::string, double> recorded;
+  if (!before.empty()) {
+    std::ifstream in(before / kMeasuredCapacities);
+    if (!in) return base::fail("cannot read " + (before / kMeasuredCapacities).string());
+    std::string line;
+    while (std::getline(in, line)) {
+      const auto tab = line.rfind('\t');
+      if (tab != std::string::npos) recorded[line.substr(0, tab)] = std::atof(&line[tab + 1]);
+    }
+  }
+  std::ofstream record;
+  if (before.empty()) {
+    fs::create_directories(out);
+    record.open(out / kMeasuredCapacities);
+  }
   std::vector<report::capacity_comparison> found;
   for (std::size_t i = 0; i < e.cells.size(); ++i) {
     const harness::cell& c = e.cells[i];
@@ -306,24 +421,42 @@ std::vector<report::capacity_comparison> search_both(const harness::experiment& 
     once.warmup_s = 0.5;
     once.duration_s = e.capacity_probe_s;
     const fs::path scratch = out / "scratch";
+    const fs::path cell_file = fs::path("machines") / ("cell-" + std::to_string(i + 1) + ".toml");
     std::error_code ec;
-    disk->before();
-    std::fprintf(stderr, "[capacity %zu/%zu] %s: processes (load average %s)\n", i + 1,
-                 e.cells.size(), c.label.c_str(), load().c_str());
-    const harness::capacity_found measured = harness::find_capacity(
-        [&](std::uint32_t rate) {
-          once.cells = {c};
-          once.cells[0].rate_tps = rate;
-          report::cell_report r =
-              harness::run_cell(once, once.cells[0], {scratch, a.node_binary}, i);
-          fs::remove_all(scratch, ec);
-          std::fprintf(stderr, "  %u tx/s: %s\n", rate,
-                       report::meets_deadline(r) ? "meets the deadline" : "misses it");
-          return r;
-        },
-        c.rate_tps, e.capacity_max_tps, 3);
-    const fs::path cell_machine =
-        disk->after(c.label, out / "machines" / ("cell-" + std::to_string(i + 1) + ".toml"));
+    double measured_tps = 0;
+    fs::path cell_machine;
+    if (!before.empty()) {
+      const auto it = recorded.find(c.label);
+      if (it == recorded.end()) {
+        return base::fail((before / kMeasuredCapacities).string() + " has no cell \"" + c.label +
+                          "\"");
+      }
+      measured_tps = it->second;
+      auto m =
+          with_recorded_disk(profile, machine, before / cell_file, a.track_disk, out / cell_file);
+      if (!m.ok()) return base::fail(m.message());
+      cell_machine = *m;
+    } else {
+      disk->before();
+      std::fprintf(stderr, "[capacity %zu/%zu] %s: processes (load average %s)\n", i + 1,
+                   e.cells.size(), c.label.c_str(), load().c_str());
+      measured_tps =
+          harness::find_capacity(
+              [&](std::uint32_t rate) {
+                once.cells = {c};
+                once.cells[0].rate_tps = rate;
+                report::cell_report r =
+                    harness::run_cell(once, once.cells[0], {scratch, a.node_binary}, i);
+                fs::remove_all(scratch, ec);
+                std::fprintf(stderr, "  %u tx/s: %s\n", rate,
+                             report::meets_deadline(r) ? "meets the deadline" : "misses it");
+                return r;
+              },
+              c.rate_tps, e.capacity_max_tps, 3)
+              .tps;
+      record << c.label << '\t' << measured_tps << '\n' << std::flush;
+      cell_machine = disk->after(c.label, out / cell_file);
+    }
     std::fprintf(stderr, "[capacity %zu/%zu] %s: simulator\n", i + 1, e.cells.size(),
                  c.label.c_str());
     const harness::capacity_found simulated = harness::find_capacity(
@@ -340,7 +473,10 @@ std::vector<report::capacity_comparison> search_both(const harness::experiment& 
           return r;
         },
         c.rate_tps, e.capacity_max_tps, 3);
-    found.push_back({c.label, simulated.tps, measured.tps});
+    found.push_back({c.label, simulated.tps, measured_tps});
+  }
+  if (before.empty() && !record) {
+    return base::fail("cannot write " + (out / kMeasuredCapacities).string());
   }
   return found;
 }
@@ -354,9 +490,15 @@ int validate(const validate_args& a) {
     return 2;
   }
   harness::experiment& e = *loaded;
-  if (a.rate_tps > 0 && !a.measured.empty()) {
-    std::cerr << "ringchain-sim validate: --rate and --measured together would compare the "
-                 "simulator at one load with processes measured at another\n";
+  const bool again = !a.again.empty();
+  if (a.rate_tps > 0 && (!a.measured.empty() || again)) {
+    std::cerr << "ringchain-sim validate: --rate with " << (again ? "--again" : "--measured")
+              << " would compare the simulator at one load with processes measured at another\n";
+    return 2;
+  }
+  if (again && !a.measured.empty()) {
+    std::cerr << "ringchain-sim validate: --again and --measured both name the measured runs; "
+                 "pass one\n";
     return 2;
   }
   if (a.rate_tps > 0) {
@@ -374,68 +516,110 @@ int validate(const validate_args& a) {
               << " (ringchain-sim calibrate writes one)\n";
     return 2;
   }
-  std::optional<report::run_report> measured;
+  if (a.repeats < 1 || a.repeats > 20) {
+    std::cerr << "ringchain-sim validate: --repeats must be 1 to 20\n";
+    return 2;
+  }
+  const fs::path out = a.out.empty() ? fs::path("runs") / ("validate-" + timestamp()) : a.out;
+  if (again && fs::exists(out) && fs::equivalent(out, a.again)) {
+    std::cerr << "ringchain-sim validate: --out must not be the --again directory\n";
+    return 2;
+  }
+  const fs::path machine = fs::absolute(a.machine);
+  // The measured runs, when read from disk.
+  std::optional<earlier_runs> before;
   if (!a.measured.empty()) {
     auto r = report::read_report(a.measured);
     if (!r.ok()) {
       std::cerr << "ringchain-sim validate: --measured: " << r.message() << "\n";
       return 2;
     }
-    measured = std::move(r).value();
+    if (a.repeats > 1) {
+      std::cerr << "ringchain-sim validate: --measured is one run of each cell; --repeats "
+                << a.repeats << " would compare it with itself (pass --repeats 1)\n";
+      return 2;
+    }
+    before.emplace();
+    before->runs.push_back(std::move(r).value());
+    before->machines.emplace_back();
   }
-  if (a.repeats < 1 || a.repeats > 20) {
-    std::cerr << "ringchain-sim validate: --repeats must be 1 to 20\n";
-    return 2;
+  if (again) {
+    auto r = load_phase(e, *profile, machine, a.track_disk, a.again, out);
+    if (!r.ok()) {
+      std::cerr << "ringchain-sim validate: --again: " << r.message() << "\n";
+      return 2;
+    }
+    before = std::move(r).value();
   }
-  if (measured && a.repeats > 1) {
-    std::cerr << "ringchain-sim validate: --measured is one run of each cell; --repeats "
-              << a.repeats << " would compare it with itself (pass --repeats 1)\n";
-    return 2;
-  }
-  const fs::path out = a.out.empty() ? fs::path("runs") / ("validate-" + timestamp()) : a.out;
   fs::create_directories(out);
-  const fs::path machine = fs::absolute(a.machine);
   const std::string first_load = load();
-  // The disk, checked around each cell's processes (not with a measured
-  // run: the disk now says nothing of its time).
+  // The disk, checked around each cell's processes (not with measured
+  // runs read from disk: the disk now says nothing of their time).
   std::optional<disk_tracker> disk;
-  if (!measured) disk.emplace(*profile, machine, out, a.track_disk);
+  if (!before) disk.emplace(*profile, machine, out, a.track_disk);
   disk_tracker* tracker = disk ? &*disk : nullptr;
   if (tracker != nullptr) tracker->set_phase("at the offered load");
   repeats_table at_rate;
+  const earlier_runs* measured = before ? &*before : nullptr;
   if (base::status s = run_repeats(e, machine, a, measured, out, tracker, &at_rate); !s.ok()) {
     std::cerr << "ringchain-sim validate: " << s.message() << "\n";
     return 1;
   }
-  const std::string runs = a.repeats > 1
-                               ? std::to_string(a.repeats) + " runs of each cell on processes" +
-                                     (measured ? " (the same measured run each time)" : "") +
-                                     " and in the simulator (a seed each). "
-                               : "";
+  const std::size_t run_count = before ? before->runs.size() : static_cast<std::size_t>(a.repeats);
+  const std::string runs =
+      run_count > 1 ? std::to_string(run_count) + " runs of each cell on processes" +
+                          (!a.measured.empty() ? " (the same measured run each time)" : "") +
+                          " and in the simulator (a seed each). "
+                    : "";
+  const std::string source =
+      again ? "The runs on processes are " + a.again.string() +
+                  "'s, and each simulation takes the disk checked around its cell's run there" +
+                  (a.track_disk ? "" : " (not with --fixed-disk: the profile's)") + ". "
+            : "";
   std::string md = "# " + e.name + ": simulated (" + a.machine.string() + ") against measured\n\n" +
-                   runs + "Load average at the start: " + first_load + "\n\n## At " +
+                   runs + source + "Load average at the start: " + first_load + "\n\n## At " +
                    (a.rate_tps > 0 ? std::to_string(a.rate_tps) + " tx/s offered (--rate)"
                                    : std::string("the experiment's offered load")) +
                    "\n\n" + report::validation_markdown(at_rate.sims, at_rate.measures, 0.15);
   bool failed = at_rate.failed;
   // The experiment's own comparison: each cell's capacity, then every cell
   // at half the lowest measured capacity, where no cell has a backlog.
-  if (e.capacity_search && a.capacity && a.rate_tps == 0 && !measured) {
-    tracker->set_phase("capacity search");
-    const auto capacities = search_both(e, a, out / "capacity", tracker);
-    md += "\n## Deadline capacity\n\n" + report::capacity_markdown(capacities, 0.15);
+  // Again: as far as the earlier validation went.
+  const bool search = e.capacity_search && a.capacity && a.rate_tps == 0 && a.measured.empty() &&
+                      (!again || fs::exists(a.again / "capacity" / kMeasuredCapacities));
+  if (search) {
+    if (tracker != nullptr) tracker->set_phase("capacity search");
+    const auto capacities =
+        search_both(e, a, *profile, machine, again ? a.again / "capacity" : fs::path(),
+                    out / "capacity", tracker);
+    if (!capacities.ok()) {
+      std::cerr << "ringchain-sim validate: " << capacities.message() << "\n";
+      return 1;
+    }
+    md += "\n## Deadline capacity\n\n" + report::capacity_markdown(*capacities, 0.15);
     double lowest = 0;
-    for (const auto& c : capacities) {
+    for (const auto& c : *capacities) {
       if (c.measured_tps > 0 && (lowest == 0 || c.measured_tps < lowest)) lowest = c.measured_tps;
     }
-    if (lowest > 0) {
+    std::optional<earlier_runs> equal_before;
+    if (again && fs::exists(a.again / "equal-load")) {
+      auto r = load_phase(e, *profile, machine, a.track_disk, a.again / "equal-load",
+                          out / "equal-load");
+      if (!r.ok()) {
+        std::cerr << "ringchain-sim validate: --again: " << r.message() << "\n";
+        return 1;
+      }
+      equal_before = std::move(r).value();
+    }
+    if (lowest > 0 && (!again || equal_before)) {
       const auto equal = static_cast<std::uint32_t>(std::max(1.0, lowest / 2));
       harness::experiment at_equal = e;
       for (harness::cell& c : at_equal.cells) c.rate_tps = equal;
       repeats_table eq;
-      tracker->set_phase("at equal load");
+      if (tracker != nullptr) tracker->set_phase("at equal load");
       if (base::status s =
-              run_repeats(at_equal, machine, a, measured, out / "equal-load", tracker, &eq);
+              run_repeats(at_equal, machine, a, equal_before ? &*equal_before : nullptr,
+                          out / "equal-load", tracker, &eq);
           !s.ok()) {
         std::cerr << "ringchain-sim validate: " << s.message() << "\n";
         return 1;

@@ -48,8 +48,17 @@ struct validate_args {
   // A finished process run of the same experiment (its report.json) to
   // compare with instead of running the processes again; empty: run them.
   std::filesystem::path measured;
+  // A finished validation's run directory (its --out) to simulate again:
+  // its runs on processes are the measured ones (every repeat, the
+  // capacity search and the equal-load runs, as far as it went), and each
+  // cell's simulation takes the machine profile with the disk checked
+  // around that cell's run there. The simulator's seeds are the ones that
+  // validation used, so a model or profile change is compared like for
+  // like; empty: run the processes.
+  std::filesystem::path again;
   // Runs of each cell on each side (1 to 20): the figures compared are
-  // the medians, beside the measured runs' range.
+  // the medians, beside the measured runs' range. With `again`, as many
+  // as that validation ran.
   int repeats = 3;
   // Every cell's offered load, tx/s, in place of the experiment's; 0:
   // the experiment's.

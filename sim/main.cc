@@ -7,6 +7,7 @@
 //   ringchain-sim dst --seeds 1..200 --nodes 5    (deterministic simulation)
 //   ringchain-sim calibrate [--out FILE] [--dir DATA_DIR]
 //   ringchain-sim validate configs/experiments/quickstart.toml [--machine FILE] [--repeats N]
+//   ringchain-sim validate configs/experiments/quickstart.toml --again runs/validate-<timestamp>
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -479,6 +480,10 @@ int main(int argc, char** argv) {
                   "the ringchain-node to launch (default: the one built here)");
   val->add_option("--measured", va.measured,
                   "compare with this earlier process run of the experiment instead of running it")
+      ->check(CLI::ExistingDirectory);
+  val->add_option("--again", va.again,
+                  "simulate again against the runs on processes of this finished validation "
+                  "(its --out), with the same seeds, instead of running them")
       ->check(CLI::ExistingDirectory);
   val->add_option("--repeats", va.repeats,
                   "runs of each cell on each side; medians are compared (default 3)");

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -66,6 +67,11 @@ std::string number(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f", v);
   return buf;
+}
+
+// `v` as the profile file holds it: printed by number() and read back.
+double as_written(double v) {
+  return std::strtod(number(v).c_str(), nullptr);
 }
 
 std::string numbers(const std::vector<double>& v) {
@@ -234,8 +240,14 @@ double disk_factor(const machine_profile& m, const std::vector<disk_sample>& now
 
 machine_profile with_disk_now(const machine_profile& m, const std::vector<disk_sample>& now) {
   machine_profile out = m;
+  out.disk_checked = now;
+  for (disk_sample& d : out.disk_checked) {
+    for (double* v : {&d.p50_us, &d.p90_us, &d.p99_us, &d.mean_us}) *v = as_written(*v);
+    for (double& q : d.quantiles_us) q = as_written(q);
+  }
+  const std::vector<disk_sample>& checked = out.disk_checked;
   for (disk_sample& d : out.disk) {
-    const double f = disk_factor(m, now, d.writers, d.bytes);
+    const double f = disk_factor(m, checked, d.writers, d.bytes);
     for (double* v : {&d.p50_us, &d.p90_us, &d.p99_us, &d.mean_us}) *v *= f;
     for (double& q : d.quantiles_us) q *= f;
   }
@@ -338,6 +350,17 @@ std::string to_toml(const machine_profile& m) {
       o << "leader_write_spread = " << numbers(c.leader_write_spread) << "\n";
     }
   }
+  if (!m.disk_checked.empty()) {
+    o << "\n# The disk as checked around one cell's run of a validation: the figures\n"
+         "# above are scaled to it (ringchain-sim validate; --again scales alike).\n";
+  }
+  for (const disk_sample& d : m.disk_checked) {
+    o << "[[disk_checked]]\nio = " << quoted(d.io) << "\nwriters = " << d.writers
+      << "\nbytes = " << d.bytes << "\np50_us = " << number(d.p50_us)
+      << "\np90_us = " << number(d.p90_us) << "\np99_us = " << number(d.p99_us)
+      << "\nmean_us = " << number(d.mean_us) << "\nquantiles_us = " << numbers(d.quantiles_us)
+      << "\n";
+  }
   return o.str();
 }
 
@@ -367,6 +390,10 @@ base::result<machine_profile> parse_machine(const std::string& text) {
     s = read_node(*node, &m.node);
   } else if (s.ok() && t.contains("node")) {
     s = base::fail("node: expected an array of tables ([[node]])");
+  }
+  if (const toml::array* checked = t["disk_checked"].as_array(); s.ok() && checked != nullptr) {
+    s = read_disk(*checked, &m.disk_checked);
+    if (!s.ok()) s = base::fail("disk_checked: " + s.message());
   }
   if (!s.ok()) return base::fail(s.message());
   return m;

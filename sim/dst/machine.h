@@ -33,6 +33,7 @@
 //   blocks = 120
 //   build_us, build_tx_us, write_us, write_kib_us, apply_us, apply_tx_us,
 //   message_us, message_kib_us
+//   [[disk_checked]]      # optional, as [[disk]]: a validation cell's checks
 #pragma once
 
 #include <cstdint>
@@ -180,6 +181,11 @@ struct machine_profile {
   std::vector<disk_sample> disk;
   // The node's own phases, by io backend (none when not measured).
   std::vector<node_costs> node;
+  // For a profile made for one cell of a validation (with_disk_now): the
+  // disk as checked around that cell's run, which the figures above were
+  // scaled to; `validate --again` scales a profile to them alike. Empty
+  // in a calibrated profile.
+  std::vector<disk_sample> disk_checked;
 
   // The most writers measured at once.
   std::uint32_t writers_max() const;
@@ -209,9 +215,11 @@ struct machine_profile {
 // nothing in the profile.
 double disk_factor(const machine_profile& m, const std::vector<disk_sample>& now,
                    std::uint32_t writers, std::uint64_t bytes);
-// The profile with its disk as measured in `now`: every disk sample, of
-// either backend, its latencies times disk_factor for its writers and
-// size. The node costs stay: they are the node's time beyond the disk's.
+// The profile with its disk as measured in `now` (kept in disk_checked,
+// each figure as the profile file writes it, so that the profile made
+// again from its file is the same): every disk sample, of either
+// backend, its latencies times disk_factor for its writers and size. The
+// node costs stay: they are the node's time beyond the disk's.
 machine_profile with_disk_now(const machine_profile& m, const std::vector<disk_sample>& now);
 
 // The profile as a commented TOML file.

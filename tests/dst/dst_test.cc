@@ -467,7 +467,8 @@ TEST(Dst, RunsLeftByAProcessThatIsGoneAreRemoved) {
 
 // A profile's disk as checked again: each sample scaled by the check's
 // ratio for its writer count (interpolated between counts checked) at the
-// size checked nearest; the node costs stay.
+// size checked nearest; the node costs stay; the checks are kept as the
+// profile file holds them.
 TEST(Dst, AProfilesDiskTakesTheDiskAsCheckedNow) {
   machine_profile m;
   m.disk = {{"uring", 1, 512, 100, 110, 120, 105, std::vector<double>(quantile_count, 100.0)},
@@ -478,6 +479,8 @@ TEST(Dst, AProfilesDiskTakesTheDiskAsCheckedNow) {
             {"epoll", 2, 512, 120, 0, 0, 120, {}}};
   node_costs n;
   n.write_us = 170;
+  n.leader_write_us = 500;
+  n.part_us = 40;
   m.node = {n};
   const std::vector<disk_sample> now = {{"uring", 1, 512, 150, 0, 0, 0, {}},
                                         {"uring", 1, 65536, 100, 0, 0, 0, {}},
@@ -500,7 +503,17 @@ TEST(Dst, AProfilesDiskTakesTheDiskAsCheckedNow) {
   EXPECT_DOUBLE_EQ(scaled.disk[4].p50_us, 400);
   EXPECT_NEAR(scaled.disk[5].p50_us, 120 * std::pow(1.5, 1 - t) * std::pow(2.0, t), 1e-9)
       << "the other backend's disk takes io_uring's check";
-  EXPECT_DOUBLE_EQ(scaled.node_for("uring").write_us, 170);
+  const node_costs& c = scaled.node_for("uring");
+  EXPECT_DOUBLE_EQ(c.write_us, 170);
+  EXPECT_DOUBLE_EQ(c.leader_write_us, 500);
+  EXPECT_DOUBLE_EQ(c.part_us, 40);
+  // The checks are kept as the file writes them, and the profile read
+  // back from its file scales alike.
+  const std::vector<disk_sample> fine = {{"uring", 1, 65536, 100.00049, 0, 0, 0, {}}};
+  const machine_profile rounded = with_disk_now(m, fine);
+  ASSERT_EQ(rounded.disk_checked.size(), 1u);
+  EXPECT_DOUBLE_EQ(rounded.disk_checked[0].p50_us, 100.0);
+  EXPECT_DOUBLE_EQ(rounded.disk[1].p50_us, 100.0);
   // A check that matches nothing in the profile changes nothing.
   const std::vector<disk_sample> unmatched = {{"uring", 2, 512, 900, 0, 0, 0, {}}};
   EXPECT_DOUBLE_EQ(disk_factor(m, unmatched, 1, 512), 1);
@@ -573,6 +586,25 @@ TEST(Dst, NodeCostsRoundTripThroughTheProfileFile) {
   std::string bad = to_toml(m);
   bad.replace(bad.find("io = \"epoll\""), 12, "io = \"poll\"");
   EXPECT_EQ(parse_machine(bad).message(), "node.io: must be uring or epoll");
+}
+
+// A validation cell's profile keeps the disk checks it was scaled to
+// through its file, and made again from them (validate --again) it is the
+// same profile; calibrated profiles hold none.
+TEST(Dst, ACellsDiskChecksRoundTripThroughItsProfileFile) {
+  const machine_profile m = smallest_profile();
+  EXPECT_TRUE(parse_machine(to_toml(m))->disk_checked.empty());
+  std::vector<disk_sample> now = m.disk;
+  for (disk_sample& d : now) d.p50_us *= 1.2345678;
+  const machine_profile cell = with_disk_now(m, now);
+  const auto back = parse_machine(to_toml(cell));
+  ASSERT_TRUE(back.ok()) << back.message();
+  ASSERT_EQ(back->disk_checked.size(), now.size());
+  EXPECT_EQ(back->disk_checked[0].p50_us, cell.disk_checked[0].p50_us);
+  EXPECT_EQ(to_toml(with_disk_now(m, back->disk_checked)), to_toml(cell));
+  std::string bad = to_toml(cell);
+  bad.replace(bad.find("[[disk_checked]]\nio = \"uring\""), 29, "[[disk_checked]]\nio = \"disk\"");
+  EXPECT_EQ(parse_machine(bad).message(), "disk_checked: disk.io: must be uring or epoll");
 }
 
 // A write line's spread survives the profile file; a spread of the wrong
