@@ -496,6 +496,16 @@ int validate(const validate_args& a) {
               << " would compare the simulator at one load with processes measured at another\n";
     return 2;
   }
+  if (a.duration_s > 0 && (!a.measured.empty() || again)) {
+    std::cerr << "ringchain-sim validate: --duration with " << (again ? "--again" : "--measured")
+              << " would compare windows of different lengths\n";
+    return 2;
+  }
+  if (a.duration_s < 0 || a.duration_s > 3600) {
+    std::cerr << "ringchain-sim validate: --duration must be 0 to 3600 seconds\n";
+    return 2;
+  }
+  if (a.duration_s > 0) e.duration_s = a.duration_s;
   if (again && !a.measured.empty()) {
     std::cerr << "ringchain-sim validate: --again and --measured both name the measured runs; "
                  "pass one\n";
@@ -550,6 +560,9 @@ int validate(const validate_args& a) {
       return 2;
     }
     before = std::move(r).value();
+    // The simulations take the windows the processes were measured in
+    // (--duration then, say).
+    if (before->runs[0].duration_s > 0) e.duration_s = before->runs[0].duration_s;
   }
   fs::create_directories(out);
   const std::string first_load = load();
@@ -577,7 +590,10 @@ int validate(const validate_args& a) {
                   (a.track_disk ? "" : " (not with --fixed-disk: the profile's)") + ". "
             : "";
   std::string md = "# " + e.name + ": simulated (" + a.machine.string() + ") against measured\n\n" +
-                   runs + source + "Load average at the start: " + first_load + "\n\n## At " +
+                   runs + source +
+                   "Each cell's measured window: " + report::fixed(e.duration_s, 1) + " s" +
+                   (a.duration_s > 0 ? " (--duration)" : "") +
+                   ". Load average at the start: " + first_load + "\n\n## At " +
                    (a.rate_tps > 0 ? std::to_string(a.rate_tps) + " tx/s offered (--rate)"
                                    : std::string("the experiment's offered load")) +
                    "\n\n" + report::validation_markdown(at_rate.sims, at_rate.measures, 0.15);

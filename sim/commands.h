@@ -63,6 +63,11 @@ struct validate_args {
   // Every cell's offered load, tx/s, in place of the experiment's; 0:
   // the experiment's.
   std::uint32_t rate_tps = 0;
+  // Every cell's measured window, seconds, in place of the experiment's
+  // duration_s; 0: the experiment's. A p99 needs a hundred blocks or more
+  // to be more than the window's slowest block (the quickstart's 4 s hold
+  // 40 rounds).
+  double duration_s = 0;
   // With an experiment that searches capacities (capacity_search = true)
   // and neither rate_tps nor `measured`: each cell's deadline capacity on
   // both sides, then every cell at half the lowest measured capacity.

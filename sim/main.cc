@@ -487,6 +487,8 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   val->add_option("--repeats", va.repeats,
                   "runs of each cell on each side; medians are compared (default 3)");
+  val->add_option("--duration", va.duration_s,
+                  "every cell's measured window in seconds, in place of the experiment's");
   val->add_option("--rate", va.rate_tps,
                   "every cell's offered load in tx/s, in place of the experiment's");
   bool no_capacity = false;

@@ -1,7 +1,8 @@
 // ringchain-sim validate end to end: a short experiment of one cell on
 // node processes and in the simulator (repeats, the capacity search and
-// the equal-load runs), then simulated again from its record with
-// --again: the same profile gives the same simulations, and another
+// the equal-load runs, a window shorter than the experiment's), then
+// simulated again from its record with --again: the same profile gives
+// the same simulations in the same windows, and another
 // profile changes them while the measured runs stay those recorded.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -75,7 +76,9 @@ TEST(validate, again_simulates_a_finished_validation_like_for_like) {
   first.machine = RINGCHAIN_TESTDATA "/machine-with-node-costs.toml";
   first.out = dir / "first";
   first.repeats = 2;
+  first.duration_s = 1.25;  // the experiment's 1.5 s window shortened
   ASSERT_EQ(validate(first), 0);
+  EXPECT_DOUBLE_EQ(read(first.out / "run-1" / "processes").duration_s, 1.25);
   // Two repeats at the offered load, the capacity search with its record,
   // the equal-load runs, and a profile for each cell's disk.
   for (const fs::path& run :
@@ -91,8 +94,10 @@ TEST(validate, again_simulates_a_finished_validation_like_for_like) {
   validate_args again = first;
   again.again = first.out;
   again.out = dir / "again";
-  again.repeats = 1;  // taken from the record, not from here
+  again.repeats = 1;     // taken from the record, not from here
+  again.duration_s = 0;  // and the window too
   ASSERT_EQ(validate(again), 0);
+  EXPECT_DOUBLE_EQ(read(again.out / "run-1" / "sim").duration_s, 1.25);
   for (const fs::path& run : {fs::path("run-1"), fs::path("run-2"), fs::path("equal-load/run-1"),
                               fs::path("equal-load/run-2")}) {
     expect_same_cells(first.out / run / "processes", again.out / run / "processes");
