@@ -9,6 +9,7 @@
 //   ringchain-sim validate configs/experiments/quickstart.toml [--machine FILE] [--repeats N]
 //   ringchain-sim validate configs/experiments/quickstart.toml --again runs/validate-<timestamp>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -48,6 +49,10 @@ report::cell_report run_one_cell(const harness::experiment& e, std::size_t i, co
   const auto cell_start = std::chrono::steady_clock::now();
   report::cell_report r = dst::run_cell(c, {e.warmup_s, e.duration_s, e.seed + c.repetition},
                                         out / ("cell-" + std::to_string(i + 1)));
+  rusage usage{};
+  if (::getrusage(RUSAGE_SELF, &usage) == 0) {
+    r.sim_peak_mib = static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB
+  }
   std::fprintf(
       stderr, "  simulated %.0f s in %.1f s\n", e.warmup_s + e.duration_s + 1,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - cell_start).count());

@@ -168,6 +168,12 @@ std::vector<table> tables(const run_report& r) {
     if (!c.syscalls_unavailable.empty()) {
       t3.notes.push_back(c.label + ": syscalls n/a: " + c.syscalls_unavailable);
     }
+    if (c.sim_peak_mib > 0 && c.nodes > 0) {
+      t3.notes.push_back(c.label + ": the simulator's memory: peak " + fmt(c.sim_peak_mib, 0) +
+                         " MiB for " + std::to_string(c.nodes) + " simulated nodes, " +
+                         fmt(c.sim_peak_mib * 1024 / static_cast<double>(c.nodes), 0) +
+                         " KiB a node (the process's peak resident memory when the cell ended).");
+    }
   }
   t3.notes.push_back(
       "syscalls: system calls entered by every thread of the node's process, counted by the "
@@ -396,6 +402,7 @@ json cell_json(const cell_report& c) {
   jc["txs_per_block"] = c.txs_per_block;
   jc["barrier_delay_us"] = c.barrier_delay_us;
   jc["error"] = c.error;
+  jc["sim_peak_mib"] = c.sim_peak_mib;
   jc["leader"] = c.leader;
   jc["offered_tps"] = c.offered_tps;
   jc["accepted_tps"] = c.accepted_tps;
@@ -543,6 +550,7 @@ base::result<run_report> read_report(const fs::path& dir) {
       c.txs_per_block = jc.at("txs_per_block");
       c.barrier_delay_us = jc.at("barrier_delay_us");
       c.error = jc.at("error");
+      c.sim_peak_mib = jc.value("sim_peak_mib", 0.0);
       c.leader = jc.at("leader");
       c.offered_tps = jc.at("offered_tps");
       c.accepted_tps = jc.at("accepted_tps");

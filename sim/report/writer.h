@@ -64,6 +64,10 @@ struct cell_report {
   std::uint32_t round_deadline_ms = 0, txs_per_block = 0, barrier_delay_us = 0;
   // Why the cell failed; empty when it ran.
   std::string error;
+  // A simulated cell runs in ringchain-sim's own process: that process's
+  // peak resident memory (getrusage) when the cell ended, MiB (cells run
+  // before it in the same process count in it); 0 on processes.
+  double sim_peak_mib = 0;
   // The leader's id at the start (or of the first measured block).
   std::uint64_t leader = 0;
   // Transactions sent per second.

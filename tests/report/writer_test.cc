@@ -108,5 +108,29 @@ TEST(report_json, resources_round_trip_with_syscalls_counted_or_not) {
   EXPECT_EQ(back->cells[0].syscalls_unavailable, "why");
 }
 
+// A simulated cell states the simulator's memory per simulated node; the
+// figure survives report.json.
+TEST(markdown, simulated_cells_state_their_memory_per_node) {
+  run_report r;
+  r.experiment = "e";
+  r.cells.push_back(cell(1001, "sim"));
+  r.cells[0].sim_peak_mib = 1375;
+  EXPECT_NE(
+      resources_section(r).find(
+          "c: the simulator's memory: peak 1375 MiB for 1001 simulated nodes, 1407 KiB a node"),
+      std::string::npos)
+      << resources_section(r);
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("writer-test-mem-" + std::to_string(::getpid()));
+  ASSERT_TRUE(write_reports(r, dir).ok());
+  base::result<run_report> back = read_report(dir);
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(back.ok()) << back.message();
+  EXPECT_DOUBLE_EQ(back->cells[0].sim_peak_mib, 1375);
+  r.cells[0].sim_peak_mib = 0;
+  EXPECT_EQ(resources_section(r).find("simulator's memory"), std::string::npos)
+      << "processes, or no figure: nothing said";
+}
+
 }  // namespace
 }  // namespace ringchain::report
