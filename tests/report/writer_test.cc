@@ -87,17 +87,23 @@ TEST(markdown, syscalls_not_counted_read_n_a_with_the_reason) {
   EXPECT_NE(t.find("c: syscalls n/a: perf_event_open refused: EACCES"), std::string::npos) << t;
 }
 
+// `r` written to a scratch directory and read back.
+base::result<run_report> round_trip(const run_report& r) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("writer-test-" + std::to_string(::getpid()));
+  if (base::status s = write_reports(r, dir); !s.ok()) return base::fail(s.message());
+  base::result<run_report> back = read_report(dir);
+  std::filesystem::remove_all(dir);
+  return back;
+}
+
 TEST(report_json, resources_round_trip_with_syscalls_counted_or_not) {
   run_report r;
   r.experiment = "e";
   r.cells.push_back(cell(3, "processes"));
   r.cells[0].resources[2].syscalls_counted = false;
   r.cells[0].syscalls_unavailable = "why";
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("writer-test-" + std::to_string(::getpid()));
-  ASSERT_TRUE(write_reports(r, dir).ok());
-  base::result<run_report> back = read_report(dir);
-  std::filesystem::remove_all(dir);
+  base::result<run_report> back = round_trip(r);
   ASSERT_TRUE(back.ok()) << back.message();
   const auto& n = back->cells[0].resources;
   ASSERT_EQ(n.size(), 3u);
@@ -120,11 +126,7 @@ TEST(markdown, simulated_cells_state_their_memory_per_node) {
           "c: the simulator's memory: peak 1375 MiB for 1001 simulated nodes, 1407 KiB a node"),
       std::string::npos)
       << resources_section(r);
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("writer-test-mem-" + std::to_string(::getpid()));
-  ASSERT_TRUE(write_reports(r, dir).ok());
-  base::result<run_report> back = read_report(dir);
-  std::filesystem::remove_all(dir);
+  base::result<run_report> back = round_trip(r);
   ASSERT_TRUE(back.ok()) << back.message();
   EXPECT_DOUBLE_EQ(back->cells[0].sim_peak_mib, 1375);
   r.cells[0].sim_peak_mib = 0;
