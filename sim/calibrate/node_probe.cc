@@ -218,7 +218,6 @@ base::result<dst::node_costs> fit_node_costs(const std::vector<report::cell_repo
   // phase; only the append carries the block's bytes.
   c.message_us = ms.at_zero / 2;
   c.message_kib_us = ms.per_x;
-  c.message_spread = spread_of(message);
   return c;
 }
 

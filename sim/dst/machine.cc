@@ -176,8 +176,7 @@ base::status read_node(const toml::array& a, std::vector<node_costs>* out) {
       if (base::status s = read_number(*t, "node.", k.name, &(c.*k.field)); !s.ok()) return s;
     }
     for (const auto& [key, spread] : {std::pair{"write_spread", &c.write_spread},
-                                      std::pair{"leader_write_spread", &c.leader_write_spread},
-                                      std::pair{"message_spread", &c.message_spread}}) {
+                                      std::pair{"leader_write_spread", &c.leader_write_spread}}) {
       if (t->get(key) == nullptr) continue;
       if (base::status s = read_quantiles(*t, key, spread, "ratios"); !s.ok()) {
         return base::fail("node." + s.message());
@@ -349,10 +348,6 @@ std::string to_toml(const machine_profile& m) {
     }
     if (!c.leader_write_spread.empty()) {
       o << "leader_write_spread = " << numbers(c.leader_write_spread) << "\n";
-    }
-    if (!c.message_spread.empty()) {
-      o << "# A message's time beyond the network's over its run's median, likewise.\n"
-        << "message_spread = " << numbers(c.message_spread) << "\n";
     }
   }
   if (!m.disk_checked.empty()) {

@@ -33,7 +33,6 @@
 //   blocks = 120
 //   build_us, build_tx_us, write_us, write_kib_us, apply_us, apply_tx_us,
 //   message_us, message_kib_us
-//   write_spread, leader_write_spread, message_spread  # optional ratios
 //   [[disk_checked]]      # optional, as [[disk]]: a validation cell's checks
 #pragma once
 
@@ -115,14 +114,6 @@ struct node_costs {
   // less the loopback round trip and the bytes' time on the wire, over an
   // append and its acknowledgement), and per KiB of it.
   double message_us = 0, message_kib_us = 0;
-  // How a message's time varies about the message line: at each of
-  // model.h's quantile_points, the network phase's time beyond the
-  // loopback round trip and the wire over its run's median (as
-  // write_spread, held at its 90th percentile above it). It holds the
-  // loopback's own variation too, which the simulator draws again from
-  // the round trips measured. Empty: every message takes its line's time
-  // (profiles before it).
-  std::vector<double> message_spread;
   // Whether there are node costs.
   bool on() const { return blocks > 0; }
 };

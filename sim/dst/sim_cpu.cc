@@ -156,14 +156,10 @@ void sim_cpu::sent(std::uint32_t slot, const core::message& m) {
   if (on()) spend(slot, message_half(m.ByteSizeLong(), false));
 }
 
-time_ns sim_cpu::message_transit_ns(std::uint64_t bytes, rng& r) const {
+time_ns sim_cpu::message_transit_ns(std::uint64_t bytes) const {
   if (!on() || !profile_.node.on()) return 0;
   const time_ns fitted = message_half(bytes, true), charged = message_half(bytes, false);
-  if (fitted <= charged) return 0;
-  const time_ns line = 2 * (fitted - charged);
-  const std::vector<double>& spread = profile_.node.message_spread;
-  if (spread.empty()) return line;
-  return static_cast<time_ns>(static_cast<double>(line) * sample_quantiles(spread, r));
+  return fitted > charged ? 2 * (fitted - charged) : 0;
 }
 
 void sim_cpu::received(std::uint32_t slot, const core::message& m) {

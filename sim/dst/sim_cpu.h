@@ -97,9 +97,8 @@ class sim_cpu {
   // latency (wake-ups, the kernel's socket path, the other processes on
   // the machine), not on the loop's CPU: charged to the loop, it would
   // hold the leader's commit behind the sends that follow an
-  // acknowledgement, which take microseconds on the machine. Times a
-  // draw from the line's spread when the profile has one.
-  time_ns message_transit_ns(std::uint64_t bytes, rng& r) const;
+  // acknowledgement, which take microseconds on the machine.
+  time_ns message_transit_ns(std::uint64_t bytes) const;
   // What a write of `bytes` by the node in `slot` takes beyond the
   // disk's time, from the node costs' write line for its role, at the
   // host's load now, times a draw from the line's spread when the profile

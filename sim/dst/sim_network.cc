@@ -32,7 +32,7 @@ void sim_network::send(std::uint32_t from, const core::message& m) {
   const time_ns start = std::max(core_.cpu.now(from), egress);
   egress = start + static_cast<time_ns>(bytes * 8 / profile_.gbit_per_s);
   // The node costs' message line beyond the loops' CPU: latency.
-  const time_ns transit = core_.cpu.message_transit_ns(m.ByteSizeLong(), r);
+  const time_ns transit = core_.cpu.message_transit_ns(m.ByteSizeLong());
   for (int k = 0; k < copies; ++k) {
     time_ns at =
         egress + profile_.between(from + 1, to_id).sample_ns(r) + clogs_[from * n_ + to] + transit;

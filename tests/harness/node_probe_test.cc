@@ -123,34 +123,6 @@ TEST(node_probe, the_write_lines_keep_their_spread) {
   EXPECT_NEAR(fit->leader_write_spread[19], 1, 0.01);
 }
 
-// The message line keeps how the network phase varies about its run's
-// median: here the first acknowledgement's time beyond the round trip and
-// the wire is the line's for half the blocks and three times it for the
-// others.
-TEST(node_probe, the_message_line_keeps_its_spread) {
-  std::vector<report::cell_report> runs = {run(60, 30), run(240, 30)};
-  for (report::cell_report& c : runs) {
-    for (std::size_t i = 0; i < c.blocks.size(); ++i) {
-      if (i % 2 == 0) continue;
-      const auto& b = c.blocks[i];
-      // The residual the fit sees: two messages of 70 us + 5 us/KiB.
-      const double kib = static_cast<double>(b.bytes) / 1024;
-      const auto more = static_cast<std::uint64_t>(2 * (140 + 5 * kib));
-      for (auto& f : c.blocks[i].followers) {
-        if (f.acked_us != 0) f.acked_us += more;
-      }
-    }
-  }
-  const auto fit = fit_node_costs(runs, machine(), "uring", 2);
-  ASSERT_TRUE(fit.ok()) << fit.message();
-  ASSERT_EQ(fit->message_spread.size(), dst::quantile_count);
-  // The run's median is one of the two groups or between them: the
-  // ratios below it and above it are three times apart.
-  EXPECT_NEAR(fit->message_spread[19] / fit->message_spread[1], 3, 0.05);
-  EXPECT_GT(fit->write_spread.size(), 0u);
-  EXPECT_NEAR(fit->write_spread[19] / fit->write_spread[1], 1, 0.01) << "writes did not vary";
-}
-
 TEST(node_probe, one_load_cannot_make_a_line) {
   const auto fit = fit_node_costs({run(60, 20)}, machine(), "uring", 2);
   ASSERT_FALSE(fit.ok());
