@@ -483,6 +483,26 @@ base::result<std::vector<report::capacity_comparison>> search_both(
 
 }  // namespace
 
+namespace {
+
+// A validation's record of the settings its runs took beyond the
+// experiment's: "rate_tps = R" (0: the experiment's) and "duration_s = D".
+constexpr const char* kSettings = "validate-settings.txt";
+
+// The offered rate a finished validation in `dir` ran its cells at (its
+// --rate; 0 when it took the experiment's, or kept no record).
+std::uint32_t recorded_rate(const fs::path& dir) {
+  std::ifstream in(dir / kSettings);
+  std::string key, eq;
+  double value = 0;
+  while (in >> key >> eq >> value) {
+    if (key == "rate_tps" && value > 0) return static_cast<std::uint32_t>(value);
+  }
+  return 0;
+}
+
+}  // namespace
+
 int validate(const validate_args& a) {
   auto loaded = harness::load_experiment(a.experiment);
   if (!loaded.ok()) {
@@ -560,11 +580,20 @@ int validate(const validate_args& a) {
       return 2;
     }
     before = std::move(r).value();
-    // The simulations take the windows the processes were measured in
-    // (--duration then, say).
+    // The simulations take the windows and the rates the processes were
+    // measured in (--duration and --rate then, say).
     if (before->runs[0].duration_s > 0) e.duration_s = before->runs[0].duration_s;
+    if (const std::uint32_t rate = recorded_rate(a.again); rate > 0) {
+      for (harness::cell& c : e.cells) c.rate_tps = rate;
+    }
   }
+  // Every cell's rate, when --rate set it (then or now).
+  const std::uint32_t rate_given = again ? recorded_rate(a.again) : a.rate_tps;
   fs::create_directories(out);
+  if (!before) {
+    std::ofstream(out / kSettings)
+        << "rate_tps = " << a.rate_tps << "\nduration_s = " << e.duration_s << "\n";
+  }
   const std::string first_load = load();
   // The disk, checked around each cell's processes (not with measured
   // runs read from disk: the disk now says nothing of their time).
@@ -594,7 +623,7 @@ int validate(const validate_args& a) {
                    "Each cell's measured window: " + report::fixed(e.duration_s, 1) + " s" +
                    (a.duration_s > 0 ? " (--duration)" : "") +
                    ". Load average at the start: " + first_load + "\n\n## At " +
-                   (a.rate_tps > 0 ? std::to_string(a.rate_tps) + " tx/s offered (--rate)"
+                   (rate_given > 0 ? std::to_string(rate_given) + " tx/s offered (--rate)"
                                    : std::string("the experiment's offered load")) +
                    "\n\n" + report::validation_markdown(at_rate.sims, at_rate.measures, 0.15);
   bool failed = at_rate.failed;

@@ -135,6 +135,33 @@ TEST(validate, again_simulates_a_finished_validation_like_for_like) {
   fs::remove_all(dir);
 }
 
+// A validation at another rate than the experiment's (--rate) is
+// simulated again at that rate, and says so.
+TEST(validate, again_takes_the_rate_the_runs_were_measured_at) {
+  const fs::path dir = scratch_dir("again-rate");
+  std::ofstream(dir / "e.toml") << "name = \"validate-rate\"\nnodes = 3\nwarmup_s = 0.5\n"
+                                   "duration_s = 1\nrate_tps = 400\nclients = 2\n"
+                                   "round_interval_ms = 50\nround_deadline_ms = 1000\n";
+  validate_args first;
+  first.experiment = dir / "e.toml";
+  first.machine = RINGCHAIN_TESTDATA "/machine-with-node-costs.toml";
+  first.out = dir / "first";
+  first.repeats = 1;
+  first.rate_tps = 250;
+  ASSERT_EQ(validate(first), 0);
+  validate_args again = first;
+  again.rate_tps = 0;
+  again.again = first.out;
+  again.out = dir / "again";
+  ASSERT_EQ(validate(again), 0);
+  const report::run_report sim = read(again.out / "sim");
+  ASSERT_EQ(sim.cells.size(), 1u);
+  EXPECT_DOUBLE_EQ(sim.cells[0].offered_tps, 250);
+  expect_same_cells(first.out / "sim", again.out / "sim");
+  EXPECT_NE(text_of(again.out / "validation.md").find("## At 250 tx/s offered"), std::string::npos);
+  fs::remove_all(dir);
+}
+
 TEST(validate, again_names_a_directory_without_a_validation) {
   const fs::path dir = scratch_dir("again-empty");
   std::ofstream(dir / "e.toml") << "name = \"e\"\nnodes = 3\n";
