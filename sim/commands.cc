@@ -47,6 +47,20 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
+// Writes `profile` scaled to the disk checks `checked`
+// (dst::with_disk_now) to `file`, its directory made; the file's absolute
+// path, or empty when it could not be written.
+fs::path write_cell_profile(const dst::machine_profile& profile,
+                            const std::vector<dst::disk_sample>& checked, const fs::path& file) {
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  std::ofstream out(file);
+  out << dst::to_toml(dst::with_disk_now(profile, checked));
+  out.close();
+  if (ec || !out) return {};
+  return fs::absolute(file);
+}
+
 // The disk checked around each cell's run on processes, for the profile
 // its simulation takes: this machine's disk moves by tens of percent
 // within the hour, so a profile's disk figures describe the runs only as
@@ -92,17 +106,13 @@ class disk_tracker {
     }
     rows_ += "\n";
     if (!track_) return machine_;
-    std::error_code ec;
-    fs::create_directories(file.parent_path(), ec);
-    std::ofstream out(file);
-    out << dst::to_toml(dst::with_disk_now(profile_, now));
-    out.close();
-    if (ec || !out) {
+    const fs::path written = write_cell_profile(profile_, now, file);
+    if (written.empty()) {
       rows_ += "| " + phase_ + " | " + label + " | cannot write " + file.string() +
                ": simulated with the profile's disk | | | |\n";
       return machine_;
     }
-    return fs::absolute(file);
+    return written;
   }
 
   // The section of validation.md: the table of checks and what the
@@ -299,14 +309,9 @@ base::result<fs::path> with_recorded_disk(const dst::machine_profile& profile,
       if (d.io == "uring" && (d.bytes == 512 || d.bytes == 65536)) checked.push_back(d);
     }
   }
-  const dst::machine_profile now = dst::with_disk_now(profile, checked);
-  std::error_code ec;
-  fs::create_directories(file.parent_path(), ec);
-  std::ofstream out(file);
-  out << dst::to_toml(now);
-  out.close();
-  if (ec || !out) return base::fail("cannot write " + file.string());
-  return fs::absolute(file);
+  const fs::path written = write_cell_profile(profile, checked, file);
+  if (written.empty()) return base::fail("cannot write " + file.string());
+  return written;
 }
 
 // The runs of one phase of a finished validation: `dir`/processes, or
@@ -583,12 +588,12 @@ int validate(const validate_args& a) {
     // The simulations take the windows and the rates the processes were
     // measured in (--duration and --rate then, say).
     if (before->runs[0].duration_s > 0) e.duration_s = before->runs[0].duration_s;
-    if (const std::uint32_t rate = recorded_rate(a.again); rate > 0) {
-      for (harness::cell& c : e.cells) c.rate_tps = rate;
-    }
   }
   // Every cell's rate, when --rate set it (then or now).
   const std::uint32_t rate_given = again ? recorded_rate(a.again) : a.rate_tps;
+  if (again && rate_given > 0) {
+    for (harness::cell& c : e.cells) c.rate_tps = rate_given;
+  }
   fs::create_directories(out);
   if (!before) {
     std::ofstream(out / kSettings)

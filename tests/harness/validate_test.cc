@@ -64,17 +64,25 @@ std::string text_of(const fs::path& file) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
+// A first validation of the experiment `toml`, written to `dir`/e.toml,
+// with the node-costs test profile, into `dir`/first.
+validate_args first_validation(const fs::path& dir, const std::string& toml) {
+  std::ofstream(dir / "e.toml") << toml;
+  validate_args a;
+  a.experiment = dir / "e.toml";
+  a.machine = RINGCHAIN_TESTDATA "/machine-with-node-costs.toml";
+  a.out = dir / "first";
+  return a;
+}
+
 TEST(validate, again_simulates_a_finished_validation_like_for_like) {
   const fs::path dir = scratch_dir("again");
-  std::ofstream(dir / "e.toml")
-      << "name = \"validate-e2e\"\nnodes = 3\nwarmup_s = 0.5\nduration_s = 1.5\n"
-         "rate_tps = 400\nclients = 2\nround_interval_ms = 50\nround_deadline_ms = 1000\n"
-         "capacity_search = true\ncapacity_probe_s = 1\ncapacity_max_tps = 800\n"
-         "[matrix]\npersistence = [\"per_block\"]\n";
-  validate_args first;
-  first.experiment = dir / "e.toml";
-  first.machine = RINGCHAIN_TESTDATA "/machine-with-node-costs.toml";
-  first.out = dir / "first";
+  validate_args first = first_validation(
+      dir,
+      "name = \"validate-e2e\"\nnodes = 3\nwarmup_s = 0.5\nduration_s = 1.5\n"
+      "rate_tps = 400\nclients = 2\nround_interval_ms = 50\nround_deadline_ms = 1000\n"
+      "capacity_search = true\ncapacity_probe_s = 1\ncapacity_max_tps = 800\n"
+      "[matrix]\npersistence = [\"per_block\"]\n");
   first.repeats = 2;
   first.duration_s = 1.25;  // the experiment's 1.5 s window shortened
   ASSERT_EQ(validate(first), 0);
@@ -139,13 +147,10 @@ TEST(validate, again_simulates_a_finished_validation_like_for_like) {
 // simulated again at that rate, and says so.
 TEST(validate, again_takes_the_rate_the_runs_were_measured_at) {
   const fs::path dir = scratch_dir("again-rate");
-  std::ofstream(dir / "e.toml") << "name = \"validate-rate\"\nnodes = 3\nwarmup_s = 0.5\n"
-                                   "duration_s = 1\nrate_tps = 400\nclients = 2\n"
-                                   "round_interval_ms = 50\nround_deadline_ms = 1000\n";
-  validate_args first;
-  first.experiment = dir / "e.toml";
-  first.machine = RINGCHAIN_TESTDATA "/machine-with-node-costs.toml";
-  first.out = dir / "first";
+  validate_args first = first_validation(
+      dir,
+      "name = \"validate-rate\"\nnodes = 3\nwarmup_s = 0.5\nduration_s = 1\n"
+      "rate_tps = 400\nclients = 2\nround_interval_ms = 50\nround_deadline_ms = 1000\n");
   first.repeats = 1;
   first.rate_tps = 250;
   ASSERT_EQ(validate(first), 0);
